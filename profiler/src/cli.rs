@@ -1,0 +1,161 @@
+//! Command-line definitions (clap) and dispatch. No logic beyond wiring lives here.
+
+use crate::commands;
+use crate::error::{UserError, EXIT_FAILED, EXIT_INPUT};
+use crate::measure::MemoryPreference;
+use crate::roots::Roots;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A hardware-aware profiler for zero-knowledge machine learning provers.
+#[derive(Debug, Parser)]
+#[command(name = "zkprof", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// More log output (-v info, -vv debug); logs go to stderr.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// Root of /proc (for tests on fixture trees).
+    #[arg(long, global = true, env = "ZKPROF_PROC_ROOT", hide = true)]
+    pub proc_root: Option<PathBuf>,
+    /// Root of /sys (for tests on fixture trees).
+    #[arg(long, global = true, env = "ZKPROF_SYS_ROOT", hide = true)]
+    pub sys_root: Option<PathBuf>,
+    /// Root of the cgroup mount (for tests on fixture trees).
+    #[arg(long, global = true, env = "ZKPROF_CGROUP_ROOT", hide = true)]
+    pub cgroup_root: Option<PathBuf>,
+}
+
+impl GlobalArgs {
+    /// The filesystem roots to read.
+    pub fn roots(&self) -> Roots {
+        let mut r = Roots::from_env();
+        if let Some(p) = &self.proc_root {
+            r.proc = p.clone();
+        }
+        if let Some(p) = &self.sys_root {
+            r.sys = p.clone();
+        }
+        if let Some(p) = &self.cgroup_root {
+            r.cgroup = p.clone();
+        }
+        r
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a benchmark suite and write DIR/results.json.
+    Run(commands::run::RunArgs),
+    /// Profile any command: wall/CPU time and peak memory of its whole process tree.
+    Exec(commands::exec::ExecArgs),
+    /// Show what this host can measure, and why not where it cannot.
+    Doctor(commands::doctor::DoctorArgs),
+    /// List frameworks and suites, or the cells of one suite.
+    List(commands::list::ListArgs),
+}
+
+/// Measurement options shared by `run` and `exec`.
+#[derive(Debug, Args, Clone)]
+pub struct MeasureArgs {
+    /// Sampling interval in milliseconds.
+    #[arg(long, default_value_t = 10, value_name = "MS")]
+    pub interval_ms: u64,
+    /// How to measure the tree's peak memory.
+    #[arg(long, value_enum, default_value_t = MemoryMethodArg::Auto)]
+    pub memory_method: MemoryMethodArg,
+    /// Fail (exit 3) instead of going on when this sensor is unavailable (repeatable).
+    #[arg(long, value_name = "SENSOR")]
+    pub require: Vec<String>,
+}
+
+/// `--memory-method` values.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum MemoryMethodArg {
+    /// A per-step cgroup where the host allows it, else /proc sampling.
+    Auto,
+    /// A per-step cgroup, or exit 3.
+    Cgroup,
+    /// /proc sampling only.
+    Proc,
+}
+
+impl From<MemoryMethodArg> for MemoryPreference {
+    fn from(m: MemoryMethodArg) -> Self {
+        match m {
+            MemoryMethodArg::Auto => MemoryPreference::Auto,
+            MemoryMethodArg::Cgroup => MemoryPreference::Cgroup,
+            MemoryMethodArg::Proc => MemoryPreference::Proc,
+        }
+    }
+}
+
+/// Parses the command line, runs it, and returns the process exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return match e.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => 0,
+                _ => EXIT_INPUT,
+            };
+        }
+    };
+    init_tracing(cli.global.verbose);
+    let result = match &cli.command {
+        Command::Run(a) => commands::run::run(&cli.global, a),
+        Command::Exec(a) => commands::exec::run(&cli.global, a),
+        Command::Doctor(a) => commands::doctor::run(&cli.global, a),
+        Command::List(a) => commands::list::run(&cli.global, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            exit_code_of(&err)
+        }
+    }
+}
+
+/// Maps an error to its documented exit code.
+pub fn exit_code_of(err: &anyhow::Error) -> i32 {
+    for cause in err.chain() {
+        if let Some(u) = cause.downcast_ref::<UserError>() {
+            return u.exit_code();
+        }
+        if let Some(r) = cause.downcast_ref::<crate::measure::RunError>() {
+            return match r {
+                crate::measure::RunError::Cgroup(_) => crate::error::EXIT_HOST,
+                crate::measure::RunError::Sampler(_) => EXIT_FAILED,
+                _ => EXIT_INPUT,
+            };
+        }
+        if cause.downcast_ref::<crate::suite::SuiteError>().is_some() {
+            return EXIT_INPUT;
+        }
+    }
+    EXIT_FAILED
+}
+
+fn init_tracing(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ZKPROF_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,238 @@
+//! `zkprof exec`: profile any command, like hyperfine but with whole-tree memory.
+
+use crate::cli::{GlobalArgs, MeasureArgs};
+use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
+use crate::fingerprint::Host;
+use crate::measure::{Runner, RunnerConfig, StepSpec};
+use crate::results::{ExecReport, ExecSummary, StepRun, EXEC_SCHEMA};
+use crate::stats::{mad_outliers, Summary};
+use crate::units::{format_bytes, format_seconds, parse_bytes};
+use clap::Args;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// Measured runs.
+    #[arg(short = 'n', long, default_value_t = 3)]
+    pub runs: u32,
+    /// Unmeasured warmup runs before them.
+    #[arg(short, long, default_value_t = 0)]
+    pub warmup: u32,
+    /// Print one JSON object (schema zkprof/exec/v1) instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the JSON object to FILE.
+    #[arg(short, long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Kill the whole tree after this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Memory limit of the tree (e.g. 512M, 2G); exceeding it is recorded as an OOM kill.
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Where stdout/stderr of each run go (default: a new directory under the temp dir).
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// Leave the sampled time series out of the JSON.
+    #[arg(long)]
+    pub no_series: bool,
+    #[command(flatten)]
+    pub measure: MeasureArgs,
+    /// The command and its arguments.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
+    let roots = global.roots();
+    if args.runs == 0 {
+        return Err(UserError::Input("--runs must be at least 1".into()).into());
+    }
+    let memory_limit = match &args.memory_limit {
+        Some(text) => Some(parse_bytes(text).ok_or_else(|| {
+            UserError::Input(format!(
+                "--memory-limit {text}: not a size; use e.g. 512M or 2G"
+            ))
+        })?),
+        None => None,
+    };
+    let timeout = match args.timeout {
+        Some(t) if !(t.is_finite() && t > 0.0) => {
+            return Err(UserError::Input(format!("--timeout {t}: must be a positive number of seconds")).into())
+        }
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    if let Some(out) = &args.out {
+        crate::store::ensure_writable_file(out)?;
+    }
+    let sensors = crate::sensors::statuses(&roots);
+    super::check_required(&sensors, &args.measure.require)?;
+    let log_dir = args.log_dir.clone().unwrap_or_else(|| {
+        std::env::temp_dir().join(format!(
+            "zkprof-exec-{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+            std::process::id()
+        ))
+    });
+    crate::store::ensure_writable_dir(&log_dir)?;
+
+    let config = RunnerConfig {
+        roots: roots.clone(),
+        sample_interval: Duration::from_millis(args.measure.interval_ms.max(1)),
+        memory: args.measure.memory_method.into(),
+        keep_series: !args.no_series,
+        ..RunnerConfig::default()
+    };
+    let runner = Runner::new(config, super::interrupt_flag());
+    let total = args.warmup + args.runs;
+    let bar = progress(total as u64, args.json);
+    let mut runs: Vec<StepRun> = Vec::new();
+    let mut interrupted = false;
+    for i in 0..total {
+        let warm = i < args.warmup;
+        let spec = StepSpec {
+            name: "exec".into(),
+            argv: args.command.clone(),
+            timeout,
+            memory_limit,
+            log_dir: log_dir.clone(),
+            log_stem: if warm { format!("warmup-{i}") } else { format!("run-{}", i - args.warmup) },
+            ..StepSpec::default()
+        };
+        bar.set_message(if warm { "warmup".to_string() } else { format!("run {}", i - args.warmup + 1) });
+        let r = runner.run(&spec, crate::sensors::attachable(&roots))?;
+        bar.inc(1);
+        interrupted |= r.interrupted;
+        if !warm {
+            runs.push(r);
+        }
+        if interrupted {
+            break;
+        }
+    }
+    bar.finish_and_clear();
+
+    let mut warnings = Vec::new();
+    if let Some(note) = runner.cgroup_note() {
+        warnings.push(format!("no cgroup: {note}; peak memory is sampled from /proc"));
+    }
+    let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+    for i in mad_outliers(&walls) {
+        warnings.push(format!(
+            "run {} took {} (median {}): an outlier; another process may have interfered",
+            i + 1,
+            format_seconds(walls[i]),
+            format_seconds(Summary::of(&walls).median)
+        ));
+    }
+    let report = ExecReport {
+        schema: EXEC_SCHEMA.into(),
+        zkprof_version: env!("CARGO_PKG_VERSION").into(),
+        command: args.command.clone(),
+        warmup: args.warmup,
+        summary: summarize(&runs),
+        runs,
+        sensors,
+        host: Host::detect(&roots),
+        warnings,
+    };
+    let json = serde_json::to_string_pretty(&report)?;
+    if let Some(out) = &args.out {
+        crate::store::write_atomic(out, format!("{json}\n").as_bytes())
+            .map_err(|e| UserError::Input(format!("cannot write {}: {e}", out.display())))?;
+    }
+    if args.json {
+        println!("{json}");
+    } else {
+        print_human(&report, &log_dir);
+    }
+    let failed = report.runs.iter().filter(|r| !r.succeeded()).count();
+    Ok(if interrupted {
+        EXIT_INTERRUPTED
+    } else if failed > 0 {
+        if !args.json {
+            eprintln!("error: {failed} of {} runs failed (see the logs above)", report.runs.len());
+        }
+        EXIT_FAILED
+    } else {
+        EXIT_OK
+    })
+}
+
+/// Summary over measured runs.
+pub fn summarize(runs: &[StepRun]) -> ExecSummary {
+    let f = |g: fn(&StepRun) -> f64| Summary::of(&runs.iter().map(g).collect::<Vec<_>>());
+    let u = |g: fn(&StepRun) -> u64| Summary::of_u64(&runs.iter().map(g).collect::<Vec<_>>());
+    ExecSummary {
+        wall_s: f(|r| r.wall_s),
+        user_s: f(|r| r.user_s),
+        sys_s: f(|r| r.sys_s),
+        peak_tree_bytes: u(|r| r.peak_tree_bytes),
+        peak_process_bytes: u(|r| r.peak_process_bytes),
+    }
+}
+
+/// A progress bar on stderr, hidden for JSON output and when stderr is not a terminal.
+pub fn progress(len: u64, quiet: bool) -> indicatif::ProgressBar {
+    use std::io::IsTerminal;
+    if quiet || !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) =
+        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
+    {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
+    let s = &report.summary;
+    println!("Command: {}", report.command.join(" "));
+    println!(
+        "  Time (median ± σ):   {} ± {}    [User: {}, System: {}]",
+        format_seconds(s.wall_s.median),
+        format_seconds(s.wall_s.stddev),
+        format_seconds(s.user_s.median),
+        format_seconds(s.sys_s.median)
+    );
+    println!(
+        "  Range (min … max):   {} … {}    {} run{}",
+        format_seconds(s.wall_s.min),
+        format_seconds(s.wall_s.max),
+        s.wall_s.n,
+        if s.wall_s.n == 1 { "" } else { "s" }
+    );
+    if let Some(first) = report.runs.first() {
+        println!(
+            "  Peak tree memory:    {} (median; {})    largest process: {}",
+            format_bytes(s.peak_tree_bytes.median),
+            first.memory_method.label(),
+            format_bytes(s.peak_process_bytes.median)
+        );
+    }
+    for r in report.runs.iter().filter(|r| !r.succeeded()) {
+        println!("  A run ended with: {}", r.outcome());
+        for line in r.stderr_tail.iter().rev().take(5).rev() {
+            println!("    stderr: {line}");
+        }
+    }
+    let off: Vec<String> = report
+        .sensors
+        .iter()
+        .filter(|s| !s.available)
+        .map(|s| format!("{} ({})", s.name, s.reason.as_deref().unwrap_or("unavailable")))
+        .collect();
+    if !off.is_empty() {
+        println!("  Not measured: {}", off.join("; "));
+    }
+    println!("  Host: {}", report.host.one_line());
+    println!("  Logs: {}", log_dir.display());
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+}

@@ -1,0 +1,19 @@
+//! zkprof: a hardware-aware profiler for zero-knowledge machine learning provers.
+//!
+//! The library holds everything; the `zkprof` binary is a thin wrapper around [`cli`].
+//! Start reading at `measure` (how one step is spawned and measured), `suite` (how a
+//! suite file becomes cells) and `results` (what is written).
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fingerprint;
+pub mod frameworks;
+pub mod measure;
+pub mod results;
+pub mod roots;
+pub mod sensors;
+pub mod stats;
+pub mod store;
+pub mod suite;
+pub mod units;

@@ -1,0 +1,376 @@
+//! A memory (and CPU accounting) cgroup made for one step, and removed after it.
+//!
+//! cgroup v1: a child of zkprof's own `memory` cgroup (peak from
+//! `memory.max_usage_in_bytes`, OOM kills from `memory.oom_control`) and, where the
+//! `cpuacct` controller is mounted, of its `cpuacct` cgroup (`cpuacct.usage_user`/`_sys`).
+//! cgroup v2: a child of zkprof's own cgroup (`memory.peak`, `memory.events`, `cpu.stat`).
+
+use crate::results::MemoryMethod;
+use crate::roots::{read_trimmed, read_u64, Roots};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// Which cgroup layout the step cgroup uses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Layout {
+    V1 {
+        memory: PathBuf,
+        cpuacct: Option<PathBuf>,
+    },
+    V2 {
+        dir: PathBuf,
+    },
+}
+
+/// A cgroup made for one step. Dropping it removes the directories (best effort).
+#[derive(Debug)]
+pub struct StepCgroup {
+    layout: Layout,
+}
+
+/// Parses `/proc/self/cgroup` lines (`id:controllers:path`) into (controllers, path).
+pub fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
+    text.lines()
+        .filter_map(|l| {
+            let mut parts = l.splitn(3, ':');
+            let _id = parts.next()?;
+            let controllers = parts.next()?;
+            let path = parts.next()?;
+            let list = controllers
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect();
+            Some((list, path.to_string()))
+        })
+        .collect()
+}
+
+/// Finds the v1 mount directory of `controller` under the cgroup root (`memory`, or a
+/// combined one such as `cpu,cpuacct`).
+fn v1_mount(roots: &Roots, controller: &str) -> Option<PathBuf> {
+    let direct = roots.cgroup.join(controller);
+    if direct.join("cgroup.procs").exists() {
+        return Some(direct);
+    }
+    std::fs::read_dir(&roots.cgroup).ok()?.find_map(|e| {
+        let e = e.ok()?;
+        let name = e.file_name().to_str()?.to_string();
+        (name.split(',').any(|c| c == controller) && e.path().join("cgroup.procs").exists())
+            .then(|| e.path())
+    })
+}
+
+fn join_rel(base: &Path, rel: &str) -> PathBuf {
+    base.join(rel.trim_start_matches('/'))
+}
+
+impl StepCgroup {
+    /// Makes a cgroup for a step below zkprof's own, with an optional memory limit in bytes.
+    /// The error says why the host does not allow it.
+    pub fn create(roots: &Roots, memory_limit: Option<u64>) -> Result<StepCgroup, String> {
+        let self_cgroup = std::fs::read_to_string(roots.proc.join("self/cgroup"))
+            .map_err(|e| format!("cannot read {}/self/cgroup: {e}", roots.proc.display()))?;
+        let entries = parse_proc_cgroup(&self_cgroup);
+        let name = format!(
+            "zkprof-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let v1_path = |controller: &str| {
+            entries
+                .iter()
+                .find(|(c, _)| c.iter().any(|x| x == controller))
+                .map(|(_, p)| p.clone())
+        };
+        let layout = if let (Some(rel), Some(mount)) = (v1_path("memory"), v1_mount(roots, "memory")) {
+            let memory = join_rel(&join_rel(&mount, &rel), &name);
+            std::fs::create_dir(&memory)
+                .map_err(|e| format!("cannot create memory cgroup {}: {e}", memory.display()))?;
+            let cpuacct = match (v1_path("cpuacct"), v1_mount(roots, "cpuacct")) {
+                (Some(rel), Some(mount)) => {
+                    let dir = join_rel(&join_rel(&mount, &rel), &name);
+                    std::fs::create_dir(&dir).ok().map(|_| dir)
+                }
+                _ => None,
+            };
+            Layout::V1 { memory, cpuacct }
+        } else if roots.cgroup.join("cgroup.controllers").exists() {
+            let rel = entries
+                .iter()
+                .find(|(c, _)| c.is_empty())
+                .map(|(_, p)| p.clone())
+                .ok_or("no cgroup v2 entry in /proc/self/cgroup")?;
+            let parent = join_rel(&roots.cgroup, &rel);
+            let subtree = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+            if !subtree.split_whitespace().any(|c| c == "memory") {
+                std::fs::write(parent.join("cgroup.subtree_control"), "+memory").map_err(|e| {
+                    format!(
+                        "cannot enable the memory controller below {} ({e}); run zkprof in a cgroup of its own \
+                         (e.g. `systemd-run --user --scope -p Delegate=yes zkprof ...`)",
+                        parent.display()
+                    )
+                })?;
+            }
+            let dir = parent.join(&name);
+            std::fs::create_dir(&dir)
+                .map_err(|e| format!("cannot create cgroup {}: {e}", dir.display()))?;
+            if !dir.join("memory.peak").exists() {
+                let _ = std::fs::remove_dir(&dir);
+                return Err("cgroup v2 without memory.peak (kernel older than 5.19)".into());
+            }
+            Layout::V2 { dir }
+        } else {
+            return Err(format!(
+                "no memory cgroup controller under {} (cgroups not mounted)",
+                roots.cgroup.display()
+            ));
+        };
+        let cg = StepCgroup { layout };
+        if let Some(limit) = memory_limit {
+            cg.set_memory_limit(limit)?;
+        }
+        Ok(cg)
+    }
+
+    fn set_memory_limit(&self, limit: u64) -> Result<(), String> {
+        let write = |p: PathBuf| {
+            std::fs::write(&p, limit.to_string())
+                .map_err(|e| format!("cannot set memory limit in {}: {e}", p.display()))
+        };
+        match &self.layout {
+            Layout::V1 { memory, .. } => {
+                write(memory.join("memory.limit_in_bytes"))?;
+                let memsw = memory.join("memory.memsw.limit_in_bytes");
+                if memsw.exists() {
+                    write(memsw)?;
+                }
+            }
+            Layout::V2 { dir } => {
+                write(dir.join("memory.max"))?;
+                let swap = dir.join("memory.swap.max");
+                if swap.exists() {
+                    let _ = std::fs::write(swap, "0");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The `cgroup.procs` files the child must write its pid into before exec.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        match &self.layout {
+            Layout::V1 { memory, cpuacct } => {
+                let mut v = vec![memory.join("cgroup.procs")];
+                if let Some(c) = cpuacct {
+                    v.push(c.join("cgroup.procs"));
+                }
+                v
+            }
+            Layout::V2 { dir } => vec![dir.join("cgroup.procs")],
+        }
+    }
+
+    /// How the peak is measured.
+    pub fn memory_method(&self) -> MemoryMethod {
+        match self.layout {
+            Layout::V1 { .. } => MemoryMethod::CgroupV1MaxUsage,
+            Layout::V2 { .. } => MemoryMethod::CgroupV2Peak,
+        }
+    }
+
+    fn memory_dir(&self) -> &Path {
+        match &self.layout {
+            Layout::V1 { memory, .. } => memory,
+            Layout::V2 { dir } => dir,
+        }
+    }
+
+    /// The pids in the cgroup now.
+    pub fn pids(&self) -> Vec<i32> {
+        std::fs::read_to_string(self.memory_dir().join("cgroup.procs"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.trim().parse().ok())
+            .collect()
+    }
+
+    /// Current memory use, bytes.
+    pub fn memory_current(&self) -> Option<u64> {
+        match &self.layout {
+            Layout::V1 { memory, .. } => read_u64(&memory.join("memory.usage_in_bytes")),
+            Layout::V2 { dir } => read_u64(&dir.join("memory.current")),
+        }
+    }
+
+    /// Peak memory use since creation, bytes.
+    pub fn memory_peak(&self) -> Option<u64> {
+        match &self.layout {
+            Layout::V1 { memory, .. } => read_u64(&memory.join("memory.max_usage_in_bytes")),
+            Layout::V2 { dir } => read_u64(&dir.join("memory.peak")),
+        }
+    }
+
+    /// OOM kills inside the cgroup since creation.
+    pub fn oom_kills(&self) -> u64 {
+        let (file, key) = match &self.layout {
+            Layout::V1 { memory, .. } => (memory.join("memory.oom_control"), "oom_kill"),
+            Layout::V2 { dir } => (dir.join("memory.events"), "oom_kill"),
+        };
+        parse_keyed(&std::fs::read_to_string(file).unwrap_or_default(), key).unwrap_or(0)
+    }
+
+    /// CPU time of every process that ran in the cgroup: (user, system) in seconds.
+    pub fn cpu_times(&self) -> Option<(f64, f64)> {
+        match &self.layout {
+            Layout::V1 { cpuacct, .. } => {
+                let dir = cpuacct.as_ref()?;
+                let user = read_u64(&dir.join("cpuacct.usage_user"))?;
+                let sys = read_u64(&dir.join("cpuacct.usage_sys"))?;
+                Some((user as f64 / 1e9, sys as f64 / 1e9))
+            }
+            Layout::V2 { dir } => {
+                let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
+                let user = parse_keyed(&text, "user_usec")?;
+                let sys = parse_keyed(&text, "system_usec")?;
+                Some((user as f64 / 1e6, sys as f64 / 1e6))
+            }
+        }
+    }
+
+    /// Total CPU time so far, seconds (for the CPU-use series); cheap to read.
+    pub fn cpu_total(&self) -> Option<f64> {
+        match &self.layout {
+            Layout::V1 { cpuacct, .. } => {
+                read_u64(&cpuacct.as_ref()?.join("cpuacct.usage")).map(|ns| ns as f64 / 1e9)
+            }
+            Layout::V2 { dir } => {
+                let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
+                parse_keyed(&text, "usage_usec").map(|us| us as f64 / 1e6)
+            }
+        }
+    }
+
+    /// SIGKILLs every process in the cgroup; returns how many were signalled.
+    pub fn kill_all(&self) -> u32 {
+        if let Layout::V2 { dir } = &self.layout {
+            if std::fs::write(dir.join("cgroup.kill"), "1").is_ok() {
+                return self.pids().len() as u32;
+            }
+        }
+        let mut n = 0;
+        for pid in self.pids() {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            if unsafe { libc::kill(pid, libc::SIGKILL) } == 0 {
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn dirs(&self) -> Vec<PathBuf> {
+        match &self.layout {
+            Layout::V1 { memory, cpuacct } => {
+                let mut v = vec![memory.clone()];
+                v.extend(cpuacct.clone());
+                v
+            }
+            Layout::V2 { dir } => vec![dir.clone()],
+        }
+    }
+}
+
+impl Drop for StepCgroup {
+    fn drop(&mut self) {
+        for dir in self.dirs() {
+            // A dying process may still be charged for a moment: retry briefly.
+            for _ in 0..200 {
+                match std::fs::remove_dir(&dir) {
+                    Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                        self.kill_all();
+                        std::thread::sleep(std::time::Duration::from_millis(10));
+                    }
+                    _ => break,
+                }
+            }
+        }
+    }
+}
+
+/// Reads `key value` lines (memory.events, cpu.stat, memory.oom_control).
+pub fn parse_keyed(text: &str, key: &str) -> Option<u64> {
+    text.lines().find_map(|l| {
+        let mut it = l.split_whitespace();
+        (it.next()? == key).then(|| it.next()?.parse().ok())?
+    })
+}
+
+/// Why a step cgroup cannot be made here, or `None` when it can (used by `doctor`).
+pub fn probe(roots: &Roots) -> Option<String> {
+    match StepCgroup::create(roots, None) {
+        Ok(cg) => {
+            drop(cg);
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
+/// The controller list of zkprof's own v2 cgroup, for diagnostics.
+pub fn v2_controllers(roots: &Roots) -> Option<String> {
+    read_trimmed(&roots.cgroup.join("cgroup.controllers"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_hybrid_proc_cgroup() {
+        let text = "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n0::/\n";
+        let e = parse_proc_cgroup(text);
+        assert_eq!(e[1], (vec!["memory".to_string()], "/process_api/abc".to_string()));
+        assert_eq!(e[3], (vec![], "/".to_string()));
+    }
+
+    #[test]
+    fn keyed_values() {
+        assert_eq!(parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"), Some(3));
+        assert_eq!(parse_keyed("usage_usec 10\nuser_usec 7\n", "user_usec"), Some(7));
+        assert_eq!(parse_keyed("low 0\n", "oom_kill"), None);
+    }
+
+    #[test]
+    fn fixture_v1_tree_gives_a_cgroup_and_its_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        std::fs::create_dir_all(roots.proc.join("self")).unwrap();
+        std::fs::write(roots.proc.join("self/cgroup"), "4:memory:/outer\n2:cpuacct:/\n").unwrap();
+        std::fs::create_dir_all(roots.cgroup.join("memory/outer")).unwrap();
+        std::fs::write(roots.cgroup.join("memory/cgroup.procs"), "").unwrap();
+        std::fs::create_dir_all(roots.cgroup.join("cpuacct")).unwrap();
+        std::fs::write(roots.cgroup.join("cpuacct/cgroup.procs"), "").unwrap();
+        let cg = StepCgroup::create(&roots, None).expect("fixture cgroup");
+        assert_eq!(cg.memory_method(), MemoryMethod::CgroupV1MaxUsage);
+        let mem = cg.memory_dir().to_path_buf();
+        assert!(mem.starts_with(roots.cgroup.join("memory/outer")));
+        // A fixture directory does not fill itself in like the kernel does: write the files.
+        std::fs::write(mem.join("memory.max_usage_in_bytes"), "314572800\n").unwrap();
+        std::fs::write(mem.join("memory.oom_control"), "oom_kill_disable 0\noom_kill 1\n").unwrap();
+        assert_eq!(cg.memory_peak(), Some(300 << 20));
+        assert_eq!(cg.oom_kills(), 1);
+        assert_eq!(cg.procs_files().len(), 2);
+    }
+
+    #[test]
+    fn no_cgroup_mount_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let roots = Roots::under(dir.path());
+        std::fs::create_dir_all(roots.proc.join("self")).unwrap();
+        std::fs::write(roots.proc.join("self/cgroup"), "0::/\n").unwrap();
+        let err = StepCgroup::create(&roots, None).unwrap_err();
+        assert!(err.contains("no memory cgroup controller"), "{err}");
+    }
+}

@@ -1,0 +1,513 @@
+//! Spawning and measuring one step.
+
+use super::cgroup::StepCgroup;
+use super::proctree::{ProcReader, TreeTracker};
+use super::sampler::{self, SamplerSetup};
+use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
+use crate::roots::Roots;
+use crate::sensors::{Sensor, Target};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
+
+/// How to measure the tree's peak memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum MemoryPreference {
+    /// A cgroup where the host allows one, else /proc sampling.
+    #[default]
+    Auto,
+    /// A cgroup, or an error saying why not.
+    Cgroup,
+    /// /proc sampling only.
+    Proc,
+}
+
+/// Settings shared by every step a runner measures.
+#[derive(Clone, Debug)]
+pub struct RunnerConfig {
+    pub roots: Roots,
+    /// Sampling interval (default 10 ms).
+    pub sample_interval: Duration,
+    pub memory: MemoryPreference,
+    /// Lines of stdout/stderr kept in the result.
+    pub tail_lines: usize,
+    /// Keep the sampled series in the result.
+    pub keep_series: bool,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        RunnerConfig {
+            roots: Roots::from_env(),
+            sample_interval: Duration::from_millis(10),
+            memory: MemoryPreference::Auto,
+            tail_lines: 20,
+            keep_series: true,
+        }
+    }
+}
+
+/// One process to run and measure.
+#[derive(Clone, Debug, Default)]
+pub struct StepSpec {
+    /// Step name recorded in the result (`prove`, `exec`, ...).
+    pub name: String,
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    pub env: Vec<(String, String)>,
+    /// Kill the whole tree after this long.
+    pub timeout: Option<Duration>,
+    /// Memory limit of the tree, bytes.
+    pub memory_limit: Option<u64>,
+    /// stdout goes to `log_dir/log_stem.stdout`, stderr to `.stderr`.
+    pub log_dir: PathBuf,
+    pub log_stem: String,
+}
+
+/// Why a step could not be run at all (as opposed to running and failing).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("empty command: give the program to run after `--`")]
+    EmptyCommand,
+    #[error("command not found: `{program}` (is it installed and on PATH?)")]
+    NotFound { program: String },
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write logs to {}: {source} (choose a writable directory)", path.display())]
+    LogDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("a memory cgroup was required but cannot be made here: {0}")]
+    Cgroup(String),
+    #[error("cannot start the sampler thread: {0}")]
+    Sampler(std::io::Error),
+}
+
+/// Measures steps. One runner can run many steps, one at a time.
+pub struct Runner {
+    config: RunnerConfig,
+    interrupt: Arc<AtomicBool>,
+    /// Why no cgroup is used (set after the first step that tried one).
+    cgroup_note: std::sync::Mutex<Option<String>>,
+}
+
+static SUBREAPER: Once = Once::new();
+
+impl Runner {
+    /// A runner; `interrupt` is the flag the Ctrl-C handler sets.
+    pub fn new(config: RunnerConfig, interrupt: Arc<AtomicBool>) -> Runner {
+        SUBREAPER.call_once(|| {
+            // Orphans of a measured tree are reparented to zkprof, so they can be reaped
+            // and their CPU time counted. SAFETY: prctl with integer arguments.
+            unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        });
+        Runner {
+            config,
+            interrupt,
+            cgroup_note: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// The runner's settings.
+    pub fn config(&self) -> &RunnerConfig {
+        &self.config
+    }
+
+    /// Why steps are measured without a cgroup, if they are.
+    pub fn cgroup_note(&self) -> Option<String> {
+        self.cgroup_note.lock().ok()?.clone()
+    }
+
+    /// Runs one step to completion and measures it. Sensors are started after spawn
+    /// and stopped after the tree is gone; their readings go into the result.
+    pub fn run(&self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RunError> {
+        let program = spec.argv.first().ok_or(RunError::EmptyCommand)?.clone();
+        std::fs::create_dir_all(&spec.log_dir).map_err(|source| RunError::LogDir {
+            path: spec.log_dir.clone(),
+            source,
+        })?;
+        let stdout_path = spec.log_dir.join(format!("{}.stdout", spec.log_stem));
+        let stderr_path = spec.log_dir.join(format!("{}.stderr", spec.log_stem));
+        let open = |p: &Path| {
+            File::create(p).map_err(|source| RunError::LogDir {
+                path: p.to_path_buf(),
+                source,
+            })
+        };
+        let (stdout, stderr) = (open(&stdout_path)?, open(&stderr_path)?);
+
+        let cgroup = self.make_cgroup(spec.memory_limit)?.map(Arc::new);
+        let procs_files: Vec<CString> = cgroup
+            .as_ref()
+            .map(|cg| cg.procs_files())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|p| CString::new(p.as_os_str().as_bytes()).ok())
+            .collect();
+
+        let mut cmd = Command::new(&program);
+        cmd.args(&spec.argv[1..])
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .process_group(0)
+            .envs(spec.env.iter().map(|(k, v)| (k, v)));
+        if let Some(cwd) = &spec.cwd {
+            cmd.current_dir(cwd);
+        }
+        if !procs_files.is_empty() {
+            // SAFETY: the closure only calls async-signal-safe functions (open, write,
+            // close, getpid) on memory allocated before fork.
+            unsafe {
+                cmd.pre_exec(move || join_cgroups(&procs_files));
+            }
+        }
+        let started_at = chrono::Utc::now().to_rfc3339();
+        let spawned_at = Instant::now();
+        let child = cmd.spawn().map_err(|source| match source.kind() {
+            std::io::ErrorKind::NotFound => RunError::NotFound {
+                program: program.clone(),
+            },
+            _ => RunError::Spawn {
+                program: program.clone(),
+                source,
+            },
+        })?;
+        let pid = child.id() as i32;
+
+        let reader = ProcReader::new(&self.config.roots.proc);
+        let target = Target { pid, pgid: pid };
+        let mut started_sensors: Vec<Box<dyn Sensor>> = Vec::new();
+        let mut notes: Vec<String> = Vec::new();
+        for mut s in sensors {
+            match s.start(&target) {
+                Ok(()) => started_sensors.push(s),
+                Err(why) => notes.push(format!("{}: {why}", s.name())),
+            }
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let enforce_limit = if cgroup.is_none() { spec.memory_limit } else { None };
+        let handle = sampler::spawn(SamplerSetup {
+            reader: reader.clone(),
+            tracker: TreeTracker::new(pid, pid),
+            cgroup: cgroup.clone(),
+            sensors: started_sensors,
+            spawned_at,
+            interval: self.config.sample_interval,
+            timeout: spec.timeout,
+            enforce_limit,
+            stop: stop.clone(),
+            interrupt: self.interrupt.clone(),
+        });
+        let handle = match handle {
+            Ok(h) => h,
+            Err(e) => {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                let _ = wait_child(pid);
+                return Err(RunError::Sampler(e));
+            }
+        };
+
+        let (status, root_usage) = wait_child(pid);
+        let wall_s = spawned_at.elapsed().as_secs_f64();
+        stop.store(true, std::sync::atomic::Ordering::Release);
+        handle.thread().unpark();
+        let sampled = handle.join().map_err(|_| {
+            RunError::Sampler(std::io::Error::other("sampler thread panicked"))
+        })?;
+        drop(child);
+
+        let (leftover_killed, leftover_usage) = reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let elapsed = spawned_at.elapsed();
+        let mut readings: Vec<Reading> = Vec::new();
+        let mut sensors_back = sampled.sensors;
+        for s in sensors_back.iter_mut() {
+            readings.extend(s.stop(elapsed));
+        }
+
+        let rusage_user = root_usage.user_s + leftover_usage.user_s;
+        let rusage_sys = root_usage.sys_s + leftover_usage.sys_s;
+        let (user_s, sys_s, cpu_method) = match cgroup.as_ref().and_then(|cg| cg.cpu_times()) {
+            Some((u, s)) => (u, s, CpuMethod::Cgroup),
+            None => (rusage_user, rusage_sys, CpuMethod::Rusage),
+        };
+        let peak_process_bytes = sampled
+            .peak_process_rss
+            .max(root_usage.maxrss_bytes)
+            .max(leftover_usage.maxrss_bytes);
+        let (peak_tree_bytes, memory_method, cg_oom) = match &cgroup {
+            Some(cg) => (
+                cg.memory_peak().unwrap_or(sampled.peak_tree_rss),
+                cg.memory_method(),
+                cg.oom_kills() > 0,
+            ),
+            // A sampled sum can miss a short peak; it is never below the largest process.
+            None => (
+                sampled.peak_tree_rss.max(peak_process_bytes),
+                MemoryMethod::ProcSampling,
+                false,
+            ),
+        };
+        drop(cgroup);
+        let (exit_code, signal) = decode_status(status);
+        if sampled.limit_enforced {
+            notes.push("memory limit enforced by zkprof's sampler (no cgroup)".into());
+        }
+        let processes_seen = sampled.tracker.known_pids().len() as u32;
+        Ok(StepRun {
+            wall_s,
+            user_s,
+            sys_s,
+            peak_tree_bytes,
+            peak_process_bytes,
+            memory_method,
+            exit_code,
+            signal,
+            oom_killed: cg_oom || sampled.limit_enforced,
+            timed_out: sampled.timed_out,
+            step: spec.name.clone(),
+            argv: spec.argv.clone(),
+            interrupted: sampled.interrupted,
+            cpu_method,
+            peak_tree_rss_bytes: sampled.peak_tree_rss,
+            processes_seen,
+            leftover_killed,
+            started_at,
+            stdout_tail: tail_lines(&stdout_path, self.config.tail_lines),
+            stderr_tail: tail_lines(&stderr_path, self.config.tail_lines),
+            stdout_path: Some(stdout_path.display().to_string()),
+            stderr_path: Some(stderr_path.display().to_string()),
+            readings,
+            series: self.config.keep_series.then_some(sampled.series),
+            sampler_ticks: sampled.ticks,
+            sampler_cpu_s: sampled.cpu_s,
+            note: (!notes.is_empty()).then(|| notes.join("; ")),
+        })
+    }
+
+    fn make_cgroup(&self, limit: Option<u64>) -> Result<Option<StepCgroup>, RunError> {
+        if self.config.memory == MemoryPreference::Proc {
+            return Ok(None);
+        }
+        match StepCgroup::create(&self.config.roots, limit) {
+            Ok(cg) => Ok(Some(cg)),
+            Err(why) if self.config.memory == MemoryPreference::Cgroup => Err(RunError::Cgroup(why)),
+            Err(why) => {
+                tracing::debug!("no cgroup for this step: {why}");
+                if let Ok(mut note) = self.cgroup_note.lock() {
+                    *note = Some(why);
+                }
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// CPU and peak RSS from `wait4`.
+#[derive(Clone, Copy, Debug, Default)]
+struct Usage {
+    user_s: f64,
+    sys_s: f64,
+    maxrss_bytes: u64,
+}
+
+impl Usage {
+    fn from_rusage(ru: &libc::rusage) -> Usage {
+        let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        Usage {
+            user_s: tv(ru.ru_utime),
+            sys_s: tv(ru.ru_stime),
+            // Linux reports ru_maxrss in KiB.
+            maxrss_bytes: (ru.ru_maxrss.max(0) as u64) * 1024,
+        }
+    }
+
+    fn add(&mut self, other: Usage) {
+        self.user_s += other.user_s;
+        self.sys_s += other.sys_s;
+        self.maxrss_bytes = self.maxrss_bytes.max(other.maxrss_bytes);
+    }
+}
+
+/// Blocks in `wait4` for the direct child. The rusage covers the child and every
+/// descendant it reaped (RUSAGE_BOTH in the kernel).
+fn wait_child(pid: i32) -> (i32, Usage) {
+    loop {
+        let mut status = 0;
+        // SAFETY: rusage is plain old data; wait4 fills it.
+        let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: valid pointers to our locals.
+        let r = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
+        if r == pid {
+            return (status, Usage::from_rusage(&ru));
+        }
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::EINTR) {
+            tracing::warn!("wait4({pid}) failed: {err}");
+            return (0, Usage::default());
+        }
+    }
+}
+
+/// Kills what is left of the tree after the direct child exited and reaps the orphans
+/// that were reparented to zkprof. Returns how many were still alive, and their usage.
+fn reap_leftovers(
+    reader: &ProcReader,
+    tracker: &TreeTracker,
+    root: i32,
+    cgroup: Option<&StepCgroup>,
+) -> (u32, Usage) {
+    let mut tracker = tracker.clone();
+    let candidates = match cgroup {
+        Some(cg) => cg.pids(),
+        None => reader.all_pids(),
+    };
+    let alive: Vec<i32> = tracker
+        .members(reader, &candidates)
+        .iter()
+        .filter(|p| p.pid != root)
+        .map(|p| p.pid)
+        .collect();
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(-root, libc::SIGKILL) };
+    super::kill_tree(reader, &tracker, cgroup);
+    let mut usage = Usage::default();
+    let mut pending: Vec<i32> = tracker.known_pids().into_iter().filter(|&p| p != root).collect();
+    let deadline = Instant::now() + Duration::from_secs(2);
+    loop {
+        // Anything of the process group that was never sampled.
+        loop {
+            let mut status = 0;
+            // SAFETY: as in wait_child.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::wait4(-root, &mut status, libc::WNOHANG, &mut ru) };
+            if r <= 0 {
+                break;
+            }
+            usage.add(Usage::from_rusage(&ru));
+            pending.retain(|&p| p != r);
+        }
+        pending.retain(|&pid| {
+            let mut status = 0;
+            // SAFETY: as in wait_child.
+            let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+            let r = unsafe { libc::wait4(pid, &mut status, libc::WNOHANG, &mut ru) };
+            if r == pid {
+                usage.add(Usage::from_rusage(&ru));
+                false
+            } else {
+                // 0: still alive and ours; -1 (ECHILD): not our child or already gone.
+                r == 0
+            }
+        });
+        if pending.is_empty() || Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (alive.len() as u32, usage)
+}
+
+/// Runs in the forked child before exec: writes its pid into each `cgroup.procs`.
+fn join_cgroups(files: &[CString]) -> std::io::Result<()> {
+    // SAFETY: getpid is async-signal-safe.
+    let pid = unsafe { libc::getpid() };
+    let mut buf = [0u8; 12];
+    let mut n = pid as u32;
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for f in files {
+        // SAFETY: a NUL-terminated path allocated before fork; open/write/close are
+        // async-signal-safe.
+        let fd = unsafe { libc::open(f.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC) };
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let w = unsafe { libc::write(fd, buf[i..].as_ptr().cast(), buf.len() - i) };
+        unsafe { libc::close(fd) };
+        if w < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn decode_status(status: i32) -> (Option<i32>, Option<i32>) {
+    if libc::WIFEXITED(status) {
+        (Some(libc::WEXITSTATUS(status)), None)
+    } else if libc::WIFSIGNALED(status) {
+        (None, Some(libc::WTERMSIG(status)))
+    } else {
+        (None, None)
+    }
+}
+
+/// The last `n` lines of a log file (reads at most the last 64 KiB).
+pub fn tail_lines(path: &Path, n: usize) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    let Ok(mut f) = File::open(path) else {
+        return Vec::new();
+    };
+    let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+    let start = len.saturating_sub(64 * 1024);
+    if f.seek(SeekFrom::Start(start)).is_err() {
+        return Vec::new();
+    }
+    let mut bytes = Vec::new();
+    if f.read_to_end(&mut bytes).is_err() {
+        return Vec::new();
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    let lines: Vec<&str> = text.lines().collect();
+    // A partial first line (we started mid-file) is dropped.
+    let skip_partial = usize::from(start > 0 && !lines.is_empty());
+    let usable = &lines[skip_partial..];
+    usable[usable.len().saturating_sub(n)..]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tail_keeps_the_last_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        let text: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        std::fs::write(&p, text).unwrap();
+        assert_eq!(tail_lines(&p, 2), vec!["line 98", "line 99"]);
+        assert!(tail_lines(&dir.path().join("missing"), 5).is_empty());
+    }
+
+    #[test]
+    fn status_decoding() {
+        assert_eq!(decode_status(3 << 8), (Some(3), None));
+        assert_eq!(decode_status(9), (None, Some(9)));
+    }
+}

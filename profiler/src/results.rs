@@ -1,0 +1,338 @@
+//! The versioned results schema (`zkprof/results/v1`) and the `exec` report.
+//!
+//! This module depends on serde only: a results file must re-render on any machine,
+//! without NVML, Docker or a framework installed. Field names ending in `_s` are
+//! seconds, `_bytes` bytes, `_j` joules, `_w` watts. Fields added later carry
+//! `#[serde(default)]` so older files still load; a change that breaks readers
+//! bumps the schema string.
+
+use crate::fingerprint::Host;
+use crate::sensors::SensorStatus;
+use crate::stats::Summary;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The schema string every results file starts with.
+pub const RESULTS_SCHEMA: &str = "zkprof/results/v1";
+/// The schema string of `zkprof exec --json`.
+pub const EXEC_SCHEMA: &str = "zkprof/exec/v1";
+
+/// How the peak memory of the whole process tree was measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryMethod {
+    /// cgroup v2 `memory.peak` of a cgroup made for the step (exact; includes page cache).
+    CgroupV2Peak,
+    /// cgroup v1 `memory.max_usage_in_bytes` of a cgroup made for the step (exact; includes page cache).
+    CgroupV1MaxUsage,
+    /// Maximum over samples of the summed RSS of every live process of the tree, from /proc.
+    /// A peak shorter than the sampling interval can be missed.
+    ProcSampling,
+    /// The container's own cgroup (Docker runtime).
+    ContainerCgroup,
+}
+
+impl MemoryMethod {
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryMethod::CgroupV2Peak => "cgroup v2 memory.peak",
+            MemoryMethod::CgroupV1MaxUsage => "cgroup v1 memory.max_usage_in_bytes",
+            MemoryMethod::ProcSampling => "/proc sampling",
+            MemoryMethod::ContainerCgroup => "container cgroup",
+        }
+    }
+}
+
+/// How the CPU time of the whole tree was measured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CpuMethod {
+    /// cgroup v1 `cpuacct.usage_user`/`usage_sys` or v2 `cpu.stat` (every process of the tree).
+    Cgroup,
+    /// `wait4` rusage of the direct child (which includes the descendants it reaped) plus
+    /// the rusage of orphans that zkprof reaped as child subreaper.
+    Rusage,
+}
+
+/// One measured process run: a step of a cell, or one run of `zkprof exec`.
+///
+/// The first ten fields are a contract read by other tools (`zkprof exec --json`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepRun {
+    /// Wall time from spawn to exit, monotonic clock, seconds.
+    pub wall_s: f64,
+    /// User CPU time of the whole process tree, seconds.
+    pub user_s: f64,
+    /// System CPU time of the whole process tree, seconds.
+    pub sys_s: f64,
+    /// Peak memory of the whole process tree, bytes (see `memory_method`).
+    pub peak_tree_bytes: u64,
+    /// Peak resident set of the largest single process of the tree, bytes.
+    pub peak_process_bytes: u64,
+    /// How `peak_tree_bytes` was measured.
+    pub memory_method: MemoryMethod,
+    /// Exit code of the direct child, when it exited normally.
+    pub exit_code: Option<i32>,
+    /// Signal that ended the direct child, when one did.
+    pub signal: Option<i32>,
+    /// The kernel's OOM killer (or zkprof enforcing the memory limit) ended the tree.
+    pub oom_killed: bool,
+    /// The step ran past its timeout and zkprof killed the whole tree.
+    pub timed_out: bool,
+
+    /// The name of the step (`prove`, `setup`, ... or `exec`).
+    #[serde(default)]
+    pub step: String,
+    /// The command line that ran.
+    #[serde(default)]
+    pub argv: Vec<String>,
+    /// The user stopped zkprof (Ctrl-C) while this step ran; the tree was killed.
+    #[serde(default)]
+    pub interrupted: bool,
+    /// How `user_s` and `sys_s` were measured.
+    #[serde(default = "default_cpu_method")]
+    pub cpu_method: CpuMethod,
+    /// Maximum over samples of the summed RSS of the tree, bytes, also when a cgroup gave
+    /// `peak_tree_bytes` (cgroup numbers include page cache; this one does not).
+    #[serde(default)]
+    pub peak_tree_rss_bytes: u64,
+    /// Distinct processes seen in the tree while it ran.
+    #[serde(default)]
+    pub processes_seen: u32,
+    /// Processes still alive after the direct child exited, killed by zkprof.
+    #[serde(default)]
+    pub leftover_killed: u32,
+    /// Wall-clock start time (UTC, RFC 3339); informational only, never used for durations.
+    #[serde(default)]
+    pub started_at: String,
+    /// Where stdout went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stdout_path: Option<String>,
+    /// Where stderr went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stderr_path: Option<String>,
+    /// The last lines of stdout.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stdout_tail: Vec<String>,
+    /// The last lines of stderr.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stderr_tail: Vec<String>,
+    /// Readings of the other sensors (energy per domain, counters, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub readings: Vec<Reading>,
+    /// The sampled time series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub series: Option<Series>,
+    /// Sampler ticks taken during the run.
+    #[serde(default)]
+    pub sampler_ticks: u64,
+    /// CPU time the sampler thread used, seconds (the profiler's own cost).
+    #[serde(default)]
+    pub sampler_cpu_s: f64,
+    /// A short note, e.g. why the run failed to start.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+fn default_cpu_method() -> CpuMethod {
+    CpuMethod::Rusage
+}
+
+impl StepRun {
+    /// True when the process exited with code 0 and was not killed.
+    pub fn succeeded(&self) -> bool {
+        self.exit_code == Some(0) && !self.timed_out && !self.oom_killed && !self.interrupted
+    }
+
+    /// A one-word outcome for tables: `ok`, `exit 3`, `signal 9`, `oom`, `timeout`, `interrupted`.
+    pub fn outcome(&self) -> String {
+        if self.interrupted {
+            "interrupted".into()
+        } else if self.timed_out {
+            "timeout".into()
+        } else if self.oom_killed {
+            "oom".into()
+        } else if let Some(code) = self.exit_code {
+            if code == 0 {
+                "ok".into()
+            } else {
+                format!("exit {code}")
+            }
+        } else if let Some(sig) = self.signal {
+            format!("signal {sig}")
+        } else {
+            "unknown".into()
+        }
+    }
+}
+
+/// One value from a sensor, with its unit.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Reading {
+    /// The sensor that produced it (`perf`, `rapl`, `nvml`, ...).
+    pub sensor: String,
+    /// What was measured (`instructions`, `energy.package-0`, `gpu0.energy`, ...).
+    pub metric: String,
+    /// The value, in `unit`.
+    pub value: f64,
+    /// `J`, `W`, `count`, `bytes`, `%`, `MHz`, ...
+    pub unit: String,
+    /// How it was obtained, when that matters (`scaled: running 52% of enabled time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A sampled time series, stored column-wise.
+///
+/// Invariant: every column has the same length as `t_s`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    /// Requested sampling interval, milliseconds.
+    pub interval_ms: f64,
+    /// Sample times since spawn, seconds.
+    pub t_s: Vec<f64>,
+    /// Summed RSS of the tree (or cgroup usage, see the run's memory method), bytes.
+    pub tree_bytes: Vec<u64>,
+    /// CPU use of the tree over the preceding interval, in cores (1.0 = one core busy).
+    pub cpu_cores: Vec<f64>,
+    /// Other sampled columns (e.g. `gpu0.power_w`), same length as `t_s`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra: BTreeMap<String, Vec<f64>>,
+    /// How many samples were taken before downsampling, when it happened.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub downsampled_from: Option<usize>,
+}
+
+/// Summary of `zkprof exec` across its measured (non-warmup) runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecSummary {
+    pub wall_s: Summary,
+    pub user_s: Summary,
+    pub sys_s: Summary,
+    pub peak_tree_bytes: Summary,
+    pub peak_process_bytes: Summary,
+}
+
+/// The JSON object `zkprof exec --json` prints. Field names are a contract.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExecReport {
+    pub schema: String,
+    pub zkprof_version: String,
+    pub command: Vec<String>,
+    /// Warmup runs are not listed; `warmup` says how many ran.
+    pub runs: Vec<StepRun>,
+    pub warmup: u32,
+    pub summary: ExecSummary,
+    pub sensors: Vec<SensorStatus>,
+    pub host: Host,
+    #[serde(default)]
+    pub warnings: Vec<String>,
+}
+
+/// Where a results file came from.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SuiteRef {
+    pub name: String,
+    /// The suite's own `version` field.
+    pub version: u32,
+    pub path: String,
+    /// SHA-256 of the suite file's bytes.
+    pub sha256: String,
+}
+
+/// The state of a cell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStatus {
+    /// Every step of every repetition succeeded.
+    Ok,
+    /// A step failed (non-zero exit, signal, OOM or timeout); the reason says which.
+    Failed,
+    /// The framework cannot handle this model or setting; the reason says why.
+    Unsupported,
+    /// The user stopped zkprof during this cell; `--resume` runs it again.
+    Interrupted,
+}
+
+impl CellStatus {
+    /// A finished cell is skipped by `--resume`.
+    pub fn is_finished(self) -> bool {
+        !matches!(self, CellStatus::Interrupted)
+    }
+}
+
+/// One repetition of a cell: its steps in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Repetition {
+    pub index: u32,
+    pub warmup: bool,
+    pub steps: Vec<StepRun>,
+}
+
+/// Summary of one step kind of a cell across its measured repetitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StepSummary {
+    pub wall_s: Summary,
+    pub user_s: Summary,
+    pub sys_s: Summary,
+    pub peak_tree_bytes: Summary,
+    pub peak_process_bytes: Summary,
+    /// Indices (into the measured repetitions) whose wall time is an outlier (MAD test).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wall_outliers: Vec<usize>,
+}
+
+/// One cell: a model x framework x settings x runtime, with its repetitions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CellResult {
+    /// Stable id: `model/framework/settings-label/runtime`.
+    pub id: String,
+    pub model: String,
+    pub framework: String,
+    /// The cell's settings, as given in the suite.
+    #[serde(default)]
+    pub settings: BTreeMap<String, serde_json::Value>,
+    pub runtime: String,
+    pub status: CellStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub repetitions: Vec<Repetition>,
+    /// Per step name, over the measured repetitions.
+    #[serde(default)]
+    pub summary: BTreeMap<String, StepSummary>,
+    /// Cell-level numbers: `proof_size_bytes`, `constraints`, `accuracy_loss_pct`, ...
+    #[serde(default)]
+    pub metrics: BTreeMap<String, f64>,
+    /// Cell-level facts: framework version, SRS label, image id, ...
+    #[serde(default)]
+    pub info: BTreeMap<String, String>,
+    /// The `fingerprint_id` of the host that ran the cell (cells from several hosts can be merged).
+    #[serde(default)]
+    pub host_id: String,
+    #[serde(default)]
+    pub started_at: String,
+    #[serde(default)]
+    pub finished_at: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+/// A whole results file.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResultsFile {
+    pub schema: String,
+    pub zkprof_version: String,
+    pub suite: SuiteRef,
+    pub created_at: String,
+    pub updated_at: String,
+    pub host: Host,
+    /// Other hosts whose cells were merged in, by `fingerprint_id`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub other_hosts: BTreeMap<String, Host>,
+    pub sensors: Vec<SensorStatus>,
+    pub cells: Vec<CellResult>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}

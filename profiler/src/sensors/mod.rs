@@ -1,0 +1,104 @@
+//! Sensors: what zkprof can measure on this host, and why not where it cannot.
+//!
+//! A sensor is attached to one measured step (its process tree), sampled on the
+//! sampler thread, and read out when the tree is gone. An unavailable sensor is a
+//! value with a reason (`SensorStatus`), never an error and never a made-up number.
+
+use crate::results::Reading;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Whether a sensor works on this host, and why not.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensorStatus {
+    pub name: String,
+    pub available: bool,
+    /// Why it is unavailable (or a caveat when it is available), in words a user can act on.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+impl SensorStatus {
+    /// A working sensor.
+    pub fn available(name: &str) -> SensorStatus {
+        SensorStatus {
+            name: name.into(),
+            available: true,
+            reason: None,
+        }
+    }
+
+    /// A working sensor with a caveat.
+    pub fn available_with(name: &str, note: impl Into<String>) -> SensorStatus {
+        SensorStatus {
+            name: name.into(),
+            available: true,
+            reason: Some(note.into()),
+        }
+    }
+
+    /// A sensor that cannot work here, and why.
+    pub fn unavailable(name: &str, reason: impl Into<String>) -> SensorStatus {
+        SensorStatus {
+            name: name.into(),
+            available: false,
+            reason: Some(reason.into()),
+        }
+    }
+}
+
+/// The process tree a sensor measures.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// The direct child.
+    pub pid: i32,
+    /// Its process group (the child leads it: `pgid == pid`).
+    pub pgid: i32,
+}
+
+/// A sensor attached to one measured step.
+///
+/// Lifecycle: `start` once the child exists, `sample` on every sampler tick, `stop`
+/// after the tree is gone. Implementations must be cheap in `sample` (the target is
+/// 50 µs of CPU per tick for all sensors together).
+pub trait Sensor: Send {
+    /// Stable name used in results and in `--require`.
+    fn name(&self) -> &'static str;
+    /// Whether it can work on this host.
+    fn status(&self) -> SensorStatus;
+    /// Attaches to the step. An error disables the sensor for this step (with the reason recorded).
+    fn start(&mut self, target: &Target) -> Result<(), String>;
+    /// Called every tick with the time since spawn; pushes series columns (name, value).
+    fn sample(&mut self, _elapsed: Duration, _columns: &mut Vec<(String, f64)>) {}
+    /// Reads out the totals of the step.
+    fn stop(&mut self, elapsed: Duration) -> Vec<Reading>;
+}
+
+/// Every attachable sensor this build knows (perf counters, RAPL, NVML, ...), fresh for one
+/// step. Unavailable ones are left out; `statuses` says why.
+pub fn attachable(_roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
+    Vec::new()
+}
+
+/// The status of every sensor, the runner's own included (`doctor`, results, `exec --json`).
+pub fn statuses(roots: &crate::roots::Roots) -> Vec<SensorStatus> {
+    let mut out = Vec::new();
+    let proc_ok = roots.proc.join("self/stat").exists();
+    out.push(if proc_ok {
+        SensorStatus::available_with(
+            "proc",
+            "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
+        )
+    } else {
+        SensorStatus::unavailable("proc", format!("{}/self/stat is not readable", roots.proc.display()))
+    });
+    out.push(match crate::measure::cgroup::probe(roots) {
+        None => SensorStatus::available_with(
+            "cgroup",
+            "exact peak memory and CPU time of the whole tree from a per-step cgroup",
+        ),
+        Some(why) => SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling")),
+    });
+    out.extend(attachable(roots).iter().map(|s| s.status()));
+    out
+}

@@ -1,0 +1,127 @@
+//! Reading and writing results files: atomic writes, clear errors on bad files.
+
+use crate::error::UserError;
+use crate::results::{ResultsFile, RESULTS_SCHEMA};
+use std::io::Write;
+use std::path::Path;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
+/// then rename. A reader never sees a half-written file; a crash leaves the old one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Checks that `dir` exists or can be made, and that a file can be written in it.
+pub fn ensure_writable_dir(dir: &Path) -> Result<(), UserError> {
+    std::fs::create_dir_all(dir).map_err(|e| {
+        UserError::Input(format!(
+            "cannot create output directory {}: {e}; choose another with --out",
+            dir.display()
+        ))
+    })?;
+    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+        UserError::Input(format!(
+            "output directory {} is not writable: {e}; choose another with --out",
+            dir.display()
+        ))
+    })
+}
+
+/// Checks that the file `path` can be written (its directory exists or can be made).
+pub fn ensure_writable_file(path: &Path) -> Result<(), UserError> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    ensure_writable_dir(dir).map_err(|_| {
+        UserError::Input(format!(
+            "cannot write {}: its directory is missing or not writable",
+            path.display()
+        ))
+    })
+}
+
+/// Loads a results file, with errors that name the file and say what is wrong.
+pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError::Input(format!("cannot read results file {}: {e}", path.display())))?;
+    if text.trim().is_empty() {
+        return Err(UserError::Input(format!(
+            "{}: empty file, not a zkprof results file",
+            path.display()
+        )));
+    }
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        UserError::Input(format!(
+            "{}:{}:{}: not valid JSON ({e}); the file may be truncated",
+            path.display(),
+            e.line(),
+            e.column()
+        ))
+    })?;
+    match value.get("schema").and_then(|s| s.as_str()) {
+        Some(RESULTS_SCHEMA) => {}
+        Some(other) => {
+            return Err(UserError::Input(format!(
+                "{}: schema \"{other}\" is not supported; this zkprof reads \"{RESULTS_SCHEMA}\"",
+                path.display()
+            )))
+        }
+        None => {
+            return Err(UserError::Input(format!(
+                "{}: no \"schema\" field; not a zkprof results file",
+                path.display()
+            )))
+        }
+    }
+    serde_json::from_value(value).map_err(|e| {
+        UserError::Input(format!("{}: does not match {RESULTS_SCHEMA}: {e}", path.display()))
+    })
+}
+
+/// Serializes and writes a results file atomically.
+pub fn save_results(path: &Path, results: &ResultsFile) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
+    write_atomic(path, &bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_results_files_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("empty.json", "", "empty file"),
+            ("trunc.json", "{\"schema\": \"zkprof/results/v1\", \"cells\": [", "not valid JSON"),
+            ("other.json", "{\"schema\": \"zkprof/results/v9\"}", "not supported"),
+            ("none.json", "{\"a\": 1}", "no \"schema\""),
+        ];
+        for (name, body, expect) in cases {
+            let p = dir.path().join(name);
+            std::fs::write(&p, body).unwrap();
+            let err = load_results(&p).unwrap_err().to_string();
+            assert!(err.contains(name) && err.contains(expect), "{err}");
+        }
+    }
+
+    #[test]
+    fn atomic_write_replaces() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.json");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+}

@@ -1,0 +1,591 @@
+//! Suite files (TOML): models x frameworks x settings x runtimes, with repetitions.
+//!
+//! ```toml
+//! [suite]
+//! name = "quickstart"
+//! version = 1            # bump when the cells change meaning; `merge` compares it
+//! repetitions = 3
+//! warmup = 0
+//! timeout_s = 600        # per step
+//! memory_limit = "8G"    # per step, optional
+//!
+//! [[model]]
+//! name = "tiny"
+//! onnx = "models/tiny.onnx"   # optional, relative to the suite file
+//!
+//! [[framework]]
+//! name = "fake-prover"
+//! kind = "command"            # defaults to the name
+//! settings = [{ level = 1 }, { level = 2 }]
+//! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
+//! ```
+//!
+//! Every error names `file:line:col`, the field, and the valid values.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use toml::Spanned;
+
+/// The steps a framework can have, in the order they run.
+pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
+/// The framework kinds this build knows.
+pub const FRAMEWORK_KINDS: [&str; 1] = ["command"];
+/// The runtimes this build knows.
+pub const RUNTIMES: [&str; 1] = ["native"];
+
+/// A suite that could not be read or is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("cannot read suite {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{col}: {message}", path.display())]
+    Invalid {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("{}: {message}", path.display())]
+    Plan { path: PathBuf, message: String },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSuite {
+    suite: RawHeader,
+    #[serde(default)]
+    model: Vec<RawModel>,
+    #[serde(default)]
+    framework: Vec<RawFramework>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    name: String,
+    #[serde(default = "one")]
+    version: u32,
+    #[serde(default)]
+    description: String,
+    #[serde(default = "one")]
+    repetitions: u32,
+    #[serde(default)]
+    warmup: u32,
+    timeout_s: Option<Spanned<f64>>,
+    memory_limit: Option<Spanned<String>>,
+    #[serde(default)]
+    runtimes: Vec<Spanned<String>>,
+}
+
+fn one() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawModel {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    onnx: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFramework {
+    name: Spanned<String>,
+    kind: Option<Spanned<String>>,
+    #[serde(default)]
+    settings: Vec<toml::Table>,
+    steps: Option<Spanned<BTreeMap<String, Spanned<Vec<String>>>>>,
+    timeout_s: Option<Spanned<f64>>,
+    memory_limit: Option<Spanned<String>>,
+}
+
+/// A parsed, validated suite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suite {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: u32,
+    pub description: String,
+    pub repetitions: u32,
+    pub warmup: u32,
+    /// SHA-256 of the file's bytes.
+    pub sha256: String,
+    pub models: Vec<Model>,
+    pub frameworks: Vec<FrameworkSpec>,
+    pub runtimes: Vec<String>,
+}
+
+/// A model of a suite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    pub name: String,
+    pub description: String,
+    /// Absolute path of its ONNX file, when it has one.
+    pub onnx: Option<PathBuf>,
+}
+
+/// A framework entry of a suite.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FrameworkSpec {
+    pub name: String,
+    pub kind: String,
+    /// Settings variants (at least one, possibly empty).
+    pub settings: Vec<BTreeMap<String, serde_json::Value>>,
+    /// For `command`: step name -> argv template, in `STEP_ORDER`.
+    pub steps: Vec<(String, Vec<String>)>,
+    /// Per-step timeout, seconds.
+    pub timeout_s: Option<f64>,
+    /// Per-step memory limit, bytes.
+    pub memory_limit: Option<u64>,
+}
+
+/// One cell of the plan.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Cell {
+    /// `model/framework/settings/runtime`.
+    pub id: String,
+    pub model: Model,
+    pub framework: FrameworkSpec,
+    pub settings: BTreeMap<String, serde_json::Value>,
+    pub runtime: String,
+}
+
+/// Filters and overrides from the command line.
+#[derive(Clone, Debug, Default)]
+pub struct PlanOptions {
+    /// Keep only these frameworks (by name or kind); empty keeps all.
+    pub frameworks: Vec<String>,
+    /// Run every cell in this runtime instead of the suite's.
+    pub runtime: Option<String>,
+    /// Override the suite's repetitions.
+    pub repetitions: Option<u32>,
+}
+
+/// A byte offset to a 1-based line and column.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, col)
+}
+
+impl Suite {
+    /// Reads and validates a suite file.
+    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Suite::parse(path, &text)
+    }
+
+    /// Parses suite text; `path` is used in messages and to resolve relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
+        let invalid = |span: Option<Range<usize>>, message: String| {
+            let (line, col) = span.map_or((1, 1), |s| line_col(text, s.start));
+            SuiteError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message,
+            }
+        };
+        let raw: RawSuite = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let h = &raw.suite;
+        if h.repetitions == 0 {
+            return Err(invalid(find(text, "repetitions"), "suite.repetitions must be at least 1".into()));
+        }
+        let suite_timeout = check_timeout(&h.timeout_s, &invalid)?;
+        let suite_limit = check_limit(&h.memory_limit, &invalid)?;
+        let mut runtimes = Vec::new();
+        for r in &h.runtimes {
+            check_one_of(r, &RUNTIMES, "suite.runtimes", &invalid)?;
+            runtimes.push(r.get_ref().clone());
+        }
+        if runtimes.is_empty() {
+            runtimes.push("native".into());
+        }
+
+        let mut models: Vec<Model> = Vec::new();
+        for m in &raw.model {
+            if models.iter().any(|x| &x.name == m.name.get_ref()) {
+                return Err(invalid(Some(m.name.span()), format!("model `{}` is defined twice", m.name.get_ref())));
+            }
+            let onnx = match &m.onnx {
+                Some(p) => {
+                    let abs = base.join(p.get_ref());
+                    if !abs.exists() {
+                        return Err(invalid(
+                            Some(p.span()),
+                            format!("model.onnx: file {} does not exist", abs.display()),
+                        ));
+                    }
+                    Some(abs)
+                }
+                None => None,
+            };
+            models.push(Model {
+                name: m.name.get_ref().clone(),
+                description: m.description.clone(),
+                onnx,
+            });
+        }
+        if models.is_empty() {
+            return Err(invalid(None, "the suite has no [[model]]; add at least one".into()));
+        }
+
+        let mut frameworks: Vec<FrameworkSpec> = Vec::new();
+        for f in &raw.framework {
+            let name = f.name.get_ref().clone();
+            if frameworks.iter().any(|x| x.name == name) {
+                return Err(invalid(Some(f.name.span()), format!("framework `{name}` is defined twice")));
+            }
+            let kind = match &f.kind {
+                Some(k) => {
+                    check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", &invalid)?;
+                    k.get_ref().clone()
+                }
+                None => {
+                    check_one_of(&f.name, &FRAMEWORK_KINDS, "framework.kind (from its name)", &invalid)?;
+                    name.clone()
+                }
+            };
+            let mut steps = Vec::new();
+            let empty = BTreeMap::new();
+            let (step_map, steps_span) = match &f.steps {
+                Some(s) => (s.get_ref(), Some(s.span())),
+                None => (&empty, None),
+            };
+            for (step, argv) in step_map {
+                if !STEP_ORDER.contains(&step.as_str()) {
+                    return Err(invalid(
+                        steps_span.clone(),
+                        format!("framework.steps: unknown step `{step}`; valid steps: {}", STEP_ORDER.join(", ")),
+                    ));
+                }
+                if argv.get_ref().is_empty() {
+                    return Err(invalid(Some(argv.span()), format!("framework.steps.{step}: empty command")));
+                }
+                for arg in argv.get_ref() {
+                    if let Err(e) = check_placeholders(arg) {
+                        return Err(invalid(Some(argv.span()), format!("framework.steps.{step}: {e}")));
+                    }
+                }
+            }
+            for step in STEP_ORDER {
+                if let Some(argv) = step_map.get(step) {
+                    steps.push((step.to_string(), argv.get_ref().clone()));
+                }
+            }
+            if kind == "command" && steps.is_empty() {
+                return Err(invalid(
+                    Some(f.name.span()),
+                    format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
+                ));
+            }
+            let settings: Vec<BTreeMap<String, serde_json::Value>> = if f.settings.is_empty() {
+                vec![BTreeMap::new()]
+            } else {
+                f.settings
+                    .iter()
+                    .map(|t| {
+                        t.iter()
+                            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
+                            .collect()
+                    })
+                    .collect()
+            };
+            frameworks.push(FrameworkSpec {
+                name,
+                kind,
+                settings,
+                steps,
+                timeout_s: check_timeout(&f.timeout_s, &invalid)?.or(suite_timeout),
+                memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
+            });
+        }
+        if frameworks.is_empty() {
+            return Err(invalid(None, "the suite has no [[framework]]; add at least one".into()));
+        }
+        Ok(Suite {
+            path: path.to_path_buf(),
+            name: h.name.clone(),
+            version: h.version,
+            description: h.description.clone(),
+            repetitions: h.repetitions,
+            warmup: h.warmup,
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            models,
+            frameworks,
+            runtimes,
+        })
+    }
+
+    /// Expands the suite into cells, in a stable order (models, frameworks, settings, runtimes).
+    pub fn plan(&self, opts: &PlanOptions) -> Result<Vec<Cell>, SuiteError> {
+        let plan_err = |message: String| SuiteError::Plan {
+            path: self.path.clone(),
+            message,
+        };
+        for f in &opts.frameworks {
+            if !self.frameworks.iter().any(|x| &x.name == f || &x.kind == f) {
+                let names: Vec<&str> = self.frameworks.iter().map(|x| x.name.as_str()).collect();
+                return Err(plan_err(format!(
+                    "--framework {f}: not in this suite; its frameworks: {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        let runtimes = match &opts.runtime {
+            Some(r) if !RUNTIMES.contains(&r.as_str()) => {
+                return Err(plan_err(format!("--runtime {r}: unknown; valid runtimes: {}", RUNTIMES.join(", "))))
+            }
+            Some(r) => vec![r.clone()],
+            None => self.runtimes.clone(),
+        };
+        let mut cells = Vec::new();
+        for model in &self.models {
+            for fw in &self.frameworks {
+                if !opts.frameworks.is_empty() && !opts.frameworks.iter().any(|f| f == &fw.name || f == &fw.kind) {
+                    continue;
+                }
+                for settings in &fw.settings {
+                    for runtime in &runtimes {
+                        cells.push(Cell {
+                            id: format!("{}/{}/{}/{}", model.name, fw.name, settings_label(settings), runtime),
+                            model: model.clone(),
+                            framework: fw.clone(),
+                            settings: settings.clone(),
+                            runtime: runtime.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(cells)
+    }
+}
+
+/// `default` for no settings, else `k=v,k=v` in key order.
+pub fn settings_label(settings: &BTreeMap<String, serde_json::Value>) -> String {
+    if settings.is_empty() {
+        return "default".into();
+    }
+    settings
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The placeholders a command step may use.
+pub const PLACEHOLDERS: [&str; 6] = ["model", "model_path", "workdir", "rep", "framework", "setting.KEY"];
+
+fn check_placeholders(arg: &str) -> Result<(), String> {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(format!("unclosed `{{` in `{arg}`"));
+        };
+        let name = &after[..close];
+        let ok = PLACEHOLDERS[..5].contains(&name) || name.strip_prefix("setting.").is_some_and(|k| !k.is_empty());
+        if !ok {
+            return Err(format!(
+                "unknown placeholder `{{{name}}}`; valid placeholders: {}",
+                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// Fills the placeholders of an argv template.
+pub fn fill_placeholders(template: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match vars.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn find(text: &str, key: &str) -> Option<Range<usize>> {
+    text.find(key).map(|s| s..s + key.len())
+}
+
+fn check_one_of<E>(
+    value: &Spanned<String>,
+    valid: &[&str],
+    field: &str,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<(), E> {
+    if valid.contains(&value.get_ref().as_str()) {
+        return Ok(());
+    }
+    Err(invalid(
+        Some(value.span()),
+        format!("{field}: unknown value `{}`; valid values: {}", value.get_ref(), valid.join(", ")),
+    ))
+}
+
+fn check_timeout<E>(
+    t: &Option<Spanned<f64>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<f64>, E> {
+    match t {
+        Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => Err(invalid(
+            Some(v.span()),
+            format!("timeout_s: {} is not a positive number of seconds", v.get_ref()),
+        )),
+        Some(v) => Ok(Some(*v.get_ref())),
+        None => Ok(None),
+    }
+}
+
+fn check_limit<E>(
+    t: &Option<Spanned<String>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<u64>, E> {
+    match t {
+        Some(v) => crate::units::parse_bytes(v.get_ref()).map(Some).ok_or_else(|| {
+            invalid(
+                Some(v.span()),
+                format!("memory_limit: `{}` is not a size; use e.g. \"512M\" or \"8G\"", v.get_ref()),
+            )
+        }),
+        None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[suite]
+name = "t"
+repetitions = 2
+
+[[model]]
+name = "m1"
+[[model]]
+name = "m2"
+
+[[framework]]
+name = "fake"
+kind = "command"
+settings = [{ level = 1 }, { level = 2 }]
+steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
+"#;
+
+    fn err(text: &str) -> String {
+        Suite::parse(Path::new("s.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn expands_models_settings_runtimes() {
+        let s = Suite::parse(Path::new("s.toml"), GOOD).unwrap();
+        let cells = s.plan(&PlanOptions::default()).unwrap();
+        let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["m1/fake/level=1/native", "m1/fake/level=2/native", "m2/fake/level=1/native", "m2/fake/level=2/native"]
+        );
+        // Steps come out in execution order whatever the file's order.
+        assert_eq!(s.frameworks[0].steps[0].0, "setup");
+        assert_eq!(s.repetitions, 2);
+    }
+
+    #[test]
+    fn misspelled_field_names_place_and_valid_fields() {
+        let e = err(&GOOD.replace("repetitions = 2", "repetiton = 2"));
+        assert!(e.starts_with("s.toml:4:1:"), "{e}");
+        assert!(e.contains("repetiton") && e.contains("repetitions"), "{e}");
+    }
+
+    #[test]
+    fn unknown_kind_lists_valid_values() {
+        let e = err(&GOOD.replace("kind = \"command\"", "kind = \"comand\""));
+        assert!(e.starts_with("s.toml:13:8:"), "{e}");
+        assert!(e.contains("valid values: command"), "{e}");
+    }
+
+    #[test]
+    fn unknown_placeholder_and_step() {
+        let e = err(&GOOD.replace("{model}", "{modle}"));
+        assert!(e.contains("unknown placeholder `{modle}`"), "{e}");
+        let e = err(&GOOD.replace("setup = ", "setpu = "));
+        assert!(e.contains("unknown step `setpu`") && e.contains("verify"), "{e}");
+    }
+
+    #[test]
+    fn malformed_toml_has_a_position() {
+        let e = err("[suite]\nname = \"x\nrepetitions = 1\n");
+        assert!(e.starts_with("s.toml:2:"), "{e}");
+    }
+
+    #[test]
+    fn missing_onnx_and_bad_limit() {
+        let e = err(&GOOD.replace("name = \"m1\"", "name = \"m1\"\nonnx = \"nope.onnx\""));
+        assert!(e.contains("nope.onnx") && e.contains("does not exist"), "{e}");
+        let e = err(&GOOD.replace("repetitions = 2", "repetitions = 2\nmemory_limit = \"lots\""));
+        assert!(e.contains("memory_limit") && e.contains("512M"), "{e}");
+    }
+
+    #[test]
+    fn filters_and_overrides() {
+        let s = Suite::parse(Path::new("s.toml"), GOOD).unwrap();
+        let e = s
+            .plan(&PlanOptions { frameworks: vec!["ezkl".into()], ..PlanOptions::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("its frameworks: fake"), "{e}");
+        let e = s
+            .plan(&PlanOptions { runtime: Some("dokcer".into()), ..PlanOptions::default() })
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("valid runtimes: native"), "{e}");
+    }
+
+    #[test]
+    fn placeholders_fill() {
+        let mut vars = BTreeMap::new();
+        vars.insert("model".to_string(), "m1".to_string());
+        vars.insert("setting.level".to_string(), "2".to_string());
+        assert_eq!(fill_placeholders("a-{model}-{setting.level}-{x", &vars), "a-m1-2-{x");
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}
