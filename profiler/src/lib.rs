@@ -10,6 +10,7 @@ pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
 pub mod measure;
+pub mod paths;
 pub mod results;
 pub mod roots;
 pub mod sensors;
