@@ -42,22 +42,41 @@ fn bare(argv: &[String]) -> f64 {
 fn under_zkprof(argv: &[String]) -> (f64, f64) {
     let t = Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
-        .args(["exec", "--json", "--no-series", "-n", "1", "--interval-ms", "10", "--"])
+        .args([
+            "exec",
+            "--json",
+            "--no-series",
+            "-n",
+            "1",
+            "--interval-ms",
+            "10",
+            "--",
+        ])
         .args(argv)
         .output()
         .expect("zkprof runs");
     let outer = t.elapsed().as_secs_f64();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     (v["runs"][0]["wall_s"].as_f64().expect("wall_s"), outer)
 }
 
 fn main() {
-    let pairs: usize = std::env::var("ZKPROF_BENCH_PAIRS").ok().and_then(|v| v.parse().ok()).unwrap_or(10);
+    let pairs: usize = std::env::var("ZKPROF_BENCH_PAIRS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
     let py = real_python();
     let busy = "x = 0\nfor i in range(12_000_000): x += i * i";
     let workloads: Vec<(&str, Vec<String>)> = vec![
-        ("one busy process", vec![py.clone(), "-c".into(), busy.into()]),
+        (
+            "one busy process",
+            vec![py.clone(), "-c".into(), busy.into()],
+        ),
         (
             "every core busy",
             vec![
@@ -65,7 +84,9 @@ fn main() {
                 "-c".into(),
                 format!(
                     "for i in $(seq {}); do {py} -c '{busy}' & done; wait",
-                    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+                    std::thread::available_parallelism()
+                        .map(|n| n.get())
+                        .unwrap_or(2)
                 ),
             ],
         ),

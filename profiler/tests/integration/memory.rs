@@ -58,6 +58,14 @@ fn check_tree_memory(method: &str, expect_method: &str) {
         "{method}: peak_process {largest:.1} MiB, expected about 200 MiB"
     );
     assert!(full["processes_seen"].as_u64().unwrap() >= 2, "{full}");
+    // The sampled series never exceeds the recorded peak (HDR keeps 3 significant digits).
+    let p = &full["tree_bytes_percentiles"];
+    let series_max = p["max"].as_f64().unwrap();
+    assert!(
+        series_max <= peak * 1.001,
+        "series max {series_max} above peak {peak}"
+    );
+    assert!(p["p50"].as_f64().unwrap() <= p["p99"].as_f64().unwrap());
 }
 
 #[test]
