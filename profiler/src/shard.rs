@@ -223,6 +223,7 @@ pub fn select(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn ids(n: usize) -> Vec<String> {
         (0..n)
@@ -310,6 +311,49 @@ mod tests {
         assert_eq!(costs.median(), 2.0);
         assert_eq!(costs.of(&all[3], costs.median()), 2.0);
         assert_eq!(Costs::uniform().median(), 1.0);
+    }
+
+    #[test]
+    fn stable_when_the_suite_file_is_reordered() {
+        use crate::suite::{PlanOptions, Suite};
+        let models = "[[model]]\nname = \"a\"\n[[model]]\nname = \"b\"\n[[model]]\nname = \"c\"\n";
+        let models_rev =
+            "[[model]]\nname = \"c\"\n[[model]]\nname = \"a\"\n[[model]]\nname = \"b\"\n";
+        let fw = |name: &str, settings: &str| {
+            format!("[[framework]]\nname = \"{name}\"\nkind = \"command\"\nsettings = [{settings}]\nsteps = {{ prove = [\"true\"] }}\n")
+        };
+        let (f1, f2) = (
+            fw("x", "{ k = 1 }, { k = 2 }"),
+            fw("y", "{ k = 2 }, { k = 1 }"),
+        );
+        let f2_rev = fw("y", "{ k = 1 }, { k = 2 }");
+        let head = "[suite]\nname = \"s\"\n";
+        let one = format!("{head}{models}{f1}{f2}");
+        let two = format!("{head}{f2_rev}{models_rev}{f1}");
+        let plan = |text: &str| {
+            Suite::parse(Path::new("s.toml"), text)
+                .unwrap()
+                .plan(&PlanOptions::default())
+                .unwrap()
+        };
+        let (p1, p2) = (plan(&one), plan(&two));
+        assert_ne!(
+            p1.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            p2.iter().map(|c| &c.id).collect::<Vec<_>>(),
+            "the two files list the cells in different orders"
+        );
+        for i in 1..=4 {
+            let spec = ShardSpec::new(i, 4).unwrap();
+            let (c1, r1) = select(p1.clone(), spec, &Costs::uniform()).unwrap();
+            let (c2, r2) = select(p2.clone(), spec, &Costs::uniform()).unwrap();
+            let ids = |c: &[Cell]| {
+                c.iter()
+                    .map(|c| c.id.clone())
+                    .collect::<std::collections::BTreeSet<_>>()
+            };
+            assert_eq!(ids(&c1), ids(&c2), "shard {i}");
+            assert_eq!(r1, r2, "shard {i}");
+        }
     }
 
     #[test]
