@@ -266,7 +266,9 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
         .collect();
     let present: BTreeSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
     let mut missing_cells: BTreeSet<String> = BTreeSet::new();
-    let mut groups: BTreeMap<(&str, u32), (BTreeSet<u32>, BTreeSet<&str>)> = BTreeMap::new();
+    // Per (plan, shard count): the shard indices present and the cost sources used.
+    type Group<'a> = (BTreeSet<u32>, BTreeSet<&'a str>);
+    let mut groups: BTreeMap<(&str, u32), Group> = BTreeMap::new();
     for s in &shards {
         missing_cells.extend(
             s.plan
