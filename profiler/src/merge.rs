@@ -9,7 +9,9 @@
 //!   host, start and finish time), e.g. a shard merged again into a file that already
 //!   holds it; two different runs of one cell are an error unless
 //!   [`DuplicatePolicy::Newest`];
-//! - cells of a shard's plan that no input holds are reported as missing.
+//! - cells of a shard's plan that no input holds are reported as missing;
+//! - `host`, `sensors` and `suite` are the first input's (a warning says when the
+//!   inputs' sensors differ).
 //!
 //! The output depends only on the inputs' content and order, never on the clock, so
 //! merging the same files twice gives the same bytes, and merging a merged file again
@@ -325,6 +327,25 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
                 "{MERGE_WARNING_PREFIX}{} cell(s) of the plan are in no input: {}",
                 missing_cells.len(),
                 abbreviate(&missing_cells, 20)
+            ),
+            &mut warnings,
+        );
+    }
+    let available = |r: &ResultsFile| -> BTreeSet<(String, bool)> {
+        r.sensors
+            .iter()
+            .map(|s| (s.name.clone(), s.available))
+            .collect()
+    };
+    if inputs[1..]
+        .iter()
+        .any(|i| available(&i.results) != available(&first.results))
+    {
+        push_warning(
+            format!(
+                "{MERGE_WARNING_PREFIX}the inputs' hosts could measure different things; \
+                 `sensors` lists those of host {} (the first input's)",
+                first.results.host.fingerprint_id
             ),
             &mut warnings,
         );

@@ -285,3 +285,25 @@ fn no_inputs_is_an_error() {
         Err(MergeError::NoInputs)
     ));
 }
+
+#[test]
+fn differing_sensors_are_flagged() {
+    use crate::sensors::SensorStatus;
+    let mut shards = three_shards();
+    assert!(!merge(&shards, &MergeOptions::default())
+        .unwrap()
+        .merged
+        .warnings
+        .iter()
+        .any(|w| w.contains("measure different things")));
+    shards[2].results.sensors = vec![SensorStatus::available("nvml")];
+    let out = merge(&shards, &MergeOptions::default()).unwrap();
+    assert!(
+        out.merged
+            .warnings
+            .iter()
+            .any(|w| w.contains("measure different things") && w.contains("aaaa")),
+        "{:?}",
+        out.merged.warnings
+    );
+}
