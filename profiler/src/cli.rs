@@ -61,6 +61,8 @@ pub enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// List frameworks and suites, or the cells of one suite.
     List(commands::list::ListArgs),
+    /// Merge results files (shards of a matrix, runs on several machines) into one.
+    Merge(commands::merge::MergeArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -116,6 +118,7 @@ pub fn main() -> i32 {
         Command::Exec(a) => commands::exec::run(&cli.global, a),
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
+        Command::Merge(a) => commands::merge::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,7 @@
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod merge;
 pub mod run;
 
 use crate::error::UserError;
