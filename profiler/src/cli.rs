@@ -61,6 +61,10 @@ pub enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// List frameworks and suites, or the cells of one suite.
     List(commands::list::ListArgs),
+    /// Show the host fingerprint (CPU, memory, GPUs, virtualization, RAPL domains).
+    Fingerprint(commands::fingerprint::FingerprintArgs),
+    /// ZK-Score calibration: modular multiplications per second (and per watt) on this host.
+    Zkscore(commands::zkscore::ZkscoreArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -116,6 +120,8 @@ pub fn main() -> i32 {
         Command::Exec(a) => commands::exec::run(&cli.global, a),
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
+        Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
+        Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -2,8 +2,10 @@
 
 pub mod doctor;
 pub mod exec;
+pub mod fingerprint;
 pub mod list;
 pub mod run;
+pub mod zkscore;
 
 use crate::error::UserError;
 use crate::sensors::SensorStatus;
