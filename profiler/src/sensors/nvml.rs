@@ -128,12 +128,19 @@ impl Track {
     }
 }
 
+/// The shortest time between two NVML reads on the sampler thread. The driver refreshes
+/// power about every 20-100 ms, and each NVML query costs far more than a /proc read, so
+/// reading every 10 ms tick would cost CPU without adding information; skipped ticks
+/// carry the last value forward in the series.
+pub const MIN_PERIOD: Duration = Duration::from_millis(50);
+
 /// GPU power, energy and state over one step.
 pub struct NvmlSensor<B: GpuBackend> {
     backend: B,
     status: SensorStatus,
     gpus: Vec<GpuInfo>,
     tracks: Vec<Track>,
+    last_read: Option<Duration>,
 }
 
 impl NvmlSensor<RealNvml> {
@@ -154,7 +161,7 @@ impl<B: GpuBackend> NvmlSensor<B> {
             }
             Err(why) => (SensorStatus::unavailable("nvml", why), Vec::new()),
         };
-        NvmlSensor { backend, status, gpus, tracks: Vec::new() }
+        NvmlSensor { backend, status, gpus, tracks: Vec::new(), last_read: None }
     }
 
     fn read_all(&mut self, t: Duration) {
@@ -179,10 +186,15 @@ impl<B: GpuBackend> Sensor for NvmlSensor<B> {
         }
         self.tracks = vec![Track::default(); self.gpus.len()];
         self.read_all(Duration::ZERO);
+        self.last_read = Some(Duration::ZERO);
         Ok(())
     }
 
     fn sample(&mut self, elapsed: Duration, columns: &mut Vec<(String, f64)>) {
+        if self.last_read.is_some_and(|t| elapsed.saturating_sub(t) < MIN_PERIOD) {
+            return;
+        }
+        self.last_read = Some(elapsed);
         for (gpu, track) in self.gpus.iter().zip(self.tracks.iter_mut()) {
             let s = self.backend.read(gpu.index);
             track.add(elapsed, &s);
@@ -270,6 +282,16 @@ fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
     .map_err(Clone::clone)
 }
 
+/// Device handles, opened once per process (index order).
+fn devices() -> &'static [nvml_wrapper::Device<'static>] {
+    static DEVICES: std::sync::OnceLock<Vec<nvml_wrapper::Device<'static>>> = std::sync::OnceLock::new();
+    DEVICES.get_or_init(|| {
+        let Ok(nvml) = nvml() else { return Vec::new() };
+        let count = nvml.device_count().unwrap_or(0);
+        (0..count).map_while(|i| nvml.device_by_index(i).ok()).collect()
+    })
+}
+
 impl GpuBackend for RealNvml {
     fn gpus(&self) -> Result<Vec<GpuInfo>, String> {
         let nvml = nvml()?;
@@ -306,7 +328,7 @@ impl GpuBackend for RealNvml {
 
     fn read(&self, index: u32) -> GpuSample {
         use nvml_wrapper::enum_wrappers::device::{Clock, TemperatureSensor};
-        let Ok(d) = nvml().and_then(|n| n.device_by_index(index).map_err(|e| e.to_string())) else {
+        let Some(d) = devices().get(index as usize) else {
             return GpuSample::default();
         };
         let util = d.utilization_rates().ok();
