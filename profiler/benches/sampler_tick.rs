@@ -23,7 +23,10 @@ use zkprof::sensors::{Sensor, Target};
 const RUNS: usize = 7;
 
 fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -37,10 +40,17 @@ fn median(v: &mut [f64]) -> f64 {
 fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let runner = Runner::new(
-        RunnerConfig { roots: roots.clone(), sample_interval: Duration::from_millis(10), ..RunnerConfig::default() },
+        RunnerConfig {
+            roots: roots.clone(),
+            sample_interval: Duration::from_millis(10),
+            ..RunnerConfig::default()
+        },
         Arc::new(AtomicBool::new(false)),
     );
-    let names: Vec<&'static str> = zkprof::sensors::attachable(roots).iter().map(|s| s.name()).collect();
+    let names: Vec<&'static str> = zkprof::sensors::attachable(roots)
+        .iter()
+        .map(|s| s.name())
+        .collect();
     let mut per_tick_us = Vec::new();
     let mut ticks = 0;
     for i in 0..RUNS {
@@ -51,7 +61,9 @@ fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
             log_stem: format!("run-{i}"),
             ..StepSpec::default()
         };
-        let run = runner.run(&spec, zkprof::sensors::attachable(roots)).expect("run");
+        let run = runner
+            .run(&spec, zkprof::sensors::attachable(roots))
+            .expect("run");
         ticks = run.sampler_ticks;
         per_tick_us.push(run.sampler_cpu_s / run.sampler_ticks.max(1) as f64 * 1e6);
     }
@@ -67,7 +79,12 @@ fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
 
 /// Calls `sample` 5000 times, `step` apart in the sensor's time.
 fn single_calls(label: &str, sensor: &mut dyn Sensor, step: Duration) {
-    sensor.start(&Target { pid: std::process::id() as i32, pgid: 0 }).expect("start");
+    sensor
+        .start(&Target {
+            pid: std::process::id() as i32,
+            pgid: 0,
+        })
+        .expect("start");
     let mut cols = Vec::new();
     let mut us = Vec::with_capacity(5000);
     for i in 0..5000u64 {
@@ -77,7 +94,10 @@ fn single_calls(label: &str, sensor: &mut dyn Sensor, step: Duration) {
         cols.clear();
     }
     sensor.stop(Duration::from_secs(50));
-    println!("{label:44} median {:7.1} µs/call (5000 calls)", median(&mut us));
+    println!(
+        "{label:44} median {:7.1} µs/call (5000 calls)",
+        median(&mut us)
+    );
 }
 
 fn main() {
@@ -85,19 +105,54 @@ fn main() {
     let host = Roots::from_env();
     println!("sampler tick cost, 10 ms interval (target: <= 50 µs of CPU per tick)");
     whole_ticks("sleep 1, this host's sensors", &host, &["sleep", "1"]);
-    whole_ticks("tree of 9 processes, this host's sensors", &host, &["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait"]);
+    whole_ticks(
+        "tree of 9 processes, this host's sensors",
+        &host,
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait",
+        ],
+    );
     let mut with_rapl = host.clone();
     with_rapl.sys = fixtures.join("sys-rapl-wrap/sys");
-    whole_ticks("sleep 1, + RAPL (fixture, 4 domains)", &with_rapl, &["sleep", "1"]);
-    whole_ticks("tree of 9 processes, + RAPL (fixture)", &with_rapl, &["sh", "-c", "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait"]);
+    whole_ticks(
+        "sleep 1, + RAPL (fixture, 4 domains)",
+        &with_rapl,
+        &["sleep", "1"],
+    );
+    whole_ticks(
+        "tree of 9 processes, + RAPL (fixture)",
+        &with_rapl,
+        &[
+            "sh",
+            "-c",
+            "for i in 1 2 3 4 5 6 7 8; do sleep 1 & done; wait",
+        ],
+    );
 
-    single_calls("RaplSensor::sample (fixture, 4 domains)", &mut RaplSensor::new(&Roots::under(&fixtures.join("sys-rapl-wrap"))),
+    single_calls(
+        "RaplSensor::sample (fixture, 4 domains)",
+        &mut RaplSensor::new(&Roots::under(&fixtures.join("sys-rapl-wrap"))),
         Duration::from_millis(10),
     );
-    let gpus = vec![GpuInfo { index: 0, name: "fake".into(), ..GpuInfo::default() }];
-    let sample = GpuSample { power_mw: Some(250_000), energy_mj: Some(1), util_gpu_pct: Some(50), ..GpuSample::default() };
+    let gpus = vec![GpuInfo {
+        index: 0,
+        name: "fake".into(),
+        ..GpuInfo::default()
+    }];
+    let sample = GpuSample {
+        power_mw: Some(250_000),
+        energy_mj: Some(1),
+        util_gpu_pct: Some(50),
+        ..GpuSample::default()
+    };
     let mut nvml = NvmlSensor::with_backend(FakeGpus::new(Ok(gpus), vec![sample]));
     // NVML reads at most every nvml::MIN_PERIOD; each call here is a real read.
-    single_calls("NvmlSensor::sample (fake backend, 1 GPU)", &mut nvml, zkprof::sensors::nvml::MIN_PERIOD);
+    single_calls(
+        "NvmlSensor::sample (fake backend, 1 GPU)",
+        &mut nvml,
+        zkprof::sensors::nvml::MIN_PERIOD,
+    );
     println!("(perf counters are not read per tick: they are read once, in stop)");
 }

@@ -87,7 +87,8 @@ impl Host {
     /// Reads the host through `roots`, GPUs through `gpus`. The CPUID hypervisor
     /// signature and dmidecode are consulted only for the real roots (`/proc`, `/sys`).
     pub fn detect_with(roots: &Roots, gpus: &dyn GpuBackend) -> Host {
-        let real = roots.proc == std::path::Path::new("/proc") && roots.sys == std::path::Path::new("/sys");
+        let real = roots.proc == std::path::Path::new("/proc")
+            && roots.sys == std::path::Path::new("/sys");
         let cpuinfo_text = std::fs::read_to_string(roots.proc.join("cpuinfo")).unwrap_or_default();
         let c = cpu::parse_cpuinfo(&cpuinfo_text);
         let flags_line = c.flags.iter().cloned().collect::<Vec<_>>().join(" ");
@@ -95,8 +96,12 @@ impl Host {
             .ok()
             .and_then(|m| platform::parse_meminfo_total(&m))
             .unwrap_or(0);
-        let threads_per_core = if c.cores > 0 { c.logical_cpus / c.cores } else { 0 };
-        let cpuid_sig = if real { platform::cpuid_hypervisor() } else { None };
+        let threads_per_core = c.logical_cpus.checked_div(c.cores).unwrap_or(0);
+        let cpuid_sig = if real {
+            platform::cpuid_hypervisor()
+        } else {
+            None
+        };
         let (memory_speed_mts, memory_speed_note) = if real {
             match platform::dimm_speed() {
                 Ok(s) => (Some(s), None),
@@ -124,7 +129,11 @@ impl Host {
             cpu_model: c.model_name.clone(),
             logical_cpus: c.logical_cpus,
             memory_bytes,
-            virtualization: platform::detect_virtualization(roots, &flags_line, cpuid_sig.as_deref()),
+            virtualization: platform::detect_virtualization(
+                roots,
+                &flags_line,
+                cpuid_sig.as_deref(),
+            ),
             container: platform::detect_container(roots),
             cgroup_version: platform::detect_cgroup_version(roots),
             cpu_family: c.family,
@@ -155,7 +164,11 @@ impl Host {
     pub fn compute_id(&self) -> String {
         let gib = |b: u64| (b as f64 / (1u64 << 30) as f64).round() as u64;
         let opt = |v: Option<u32>| v.map(|v| v.to_string()).unwrap_or_default();
-        let mut gpus: Vec<String> = self.gpus.iter().map(|g| format!("{}:{}", g.name, gib(g.memory_bytes))).collect();
+        let mut gpus: Vec<String> = self
+            .gpus
+            .iter()
+            .map(|g| format!("{}:{}", g.name, gib(g.memory_bytes)))
+            .collect();
         gpus.sort();
         let text = format!(
             "cpu={}|vendor={}|family={}|model={}|stepping={}|sockets={}|cores={}|threads={}|mem_gib={}|arch={}|gpus={}",
@@ -179,7 +192,11 @@ impl Host {
     pub fn one_line(&self) -> String {
         let mut line = format!(
             "{} ({} threads), {}, {}",
-            if self.cpu_model.is_empty() { "unknown CPU" } else { &self.cpu_model },
+            if self.cpu_model.is_empty() {
+                "unknown CPU"
+            } else {
+                &self.cpu_model
+            },
             self.logical_cpus,
             crate::units::Bytes(self.memory_bytes),
             self.virtualization
@@ -204,9 +221,23 @@ mod tests {
             hostname: "a".into(),
             ..Host::default()
         };
-        let b = Host { hostname: "b".into(), kernel: "6.1".into(), microcode: "0x2".into(), ..a.clone() };
-        let c = Host { cpu_model: "Test CPU 2".into(), ..a.clone() };
-        let d = Host { gpus: vec![GpuInfo { name: "GPU".into(), ..GpuInfo::default() }], ..a.clone() };
+        let b = Host {
+            hostname: "b".into(),
+            kernel: "6.1".into(),
+            microcode: "0x2".into(),
+            ..a.clone()
+        };
+        let c = Host {
+            cpu_model: "Test CPU 2".into(),
+            ..a.clone()
+        };
+        let d = Host {
+            gpus: vec![GpuInfo {
+                name: "GPU".into(),
+                ..GpuInfo::default()
+            }],
+            ..a.clone()
+        };
         assert_eq!(a.compute_id(), b.compute_id());
         assert_ne!(a.compute_id(), c.compute_id());
         assert_ne!(a.compute_id(), d.compute_id());

@@ -24,7 +24,11 @@ const TOTALS: [(&str, &str); 2] = [("rapl", "energy.total"), ("nvml", "gpu.energ
 
 /// `energy.package-0` -> `package-0`, `gpu0.energy` -> `gpu0`, `gpu.energy.total` -> `gpu.total`.
 fn domain_of(metric: &str) -> String {
-    metric.split('.').filter(|p| *p != "energy").collect::<Vec<_>>().join(".")
+    metric
+        .split('.')
+        .filter(|p| *p != "energy")
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// The energy metrics of one step run, keyed without the step prefix
@@ -32,8 +36,15 @@ fn domain_of(metric: &str) -> String {
 pub fn step_energy(run: &StepRun) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
     let mut total: Option<f64> = None;
-    for r in run.readings.iter().filter(|r| r.unit == "J" && r.value.is_finite()) {
-        out.insert(format!("energy_j.{}.{}", r.sensor, domain_of(&r.metric)), r.value);
+    for r in run
+        .readings
+        .iter()
+        .filter(|r| r.unit == "J" && r.value.is_finite())
+    {
+        out.insert(
+            format!("energy_j.{}.{}", r.sensor, domain_of(&r.metric)),
+            r.value,
+        );
         if TOTALS.iter().any(|(s, m)| r.sensor == *s && r.metric == *m) {
             *total.get_or_insert(0.0) += r.value;
         }
@@ -64,12 +75,17 @@ pub fn cell_energy_metrics(cell: &CellResult) -> BTreeMap<String, f64> {
     for rep in cell.repetitions.iter().filter(|r| !r.warmup) {
         for step in rep.steps.iter().filter(|s| s.succeeded()) {
             for (key, value) in step_energy(step) {
-                samples.entry(format!("{}.{key}", step.step)).or_default().push(value);
+                samples
+                    .entry(format!("{}.{key}", step.step))
+                    .or_default()
+                    .push(value);
             }
         }
     }
-    let mut out: BTreeMap<String, f64> =
-        samples.into_iter().map(|(k, mut v)| (k, median(&mut v))).collect();
+    let mut out: BTreeMap<String, f64> = samples
+        .into_iter()
+        .map(|(k, mut v)| (k, median(&mut v)))
+        .collect();
     if let Some(&j) = out.get("prove.energy_j") {
         if j > 0.0 {
             out.insert("proofs_per_kj".into(), 1000.0 / j);
@@ -81,41 +97,27 @@ pub fn cell_energy_metrics(cell: &CellResult) -> BTreeMap<String, f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::results::{CellStatus, MemoryMethod, Reading, Repetition};
+    use crate::results::{CellStatus, Reading, Repetition};
 
+    /// A successful step run with these energy readings (other fields take their defaults).
     fn run(step: &str, wall_s: f64, readings: &[(&str, &str, f64)]) -> StepRun {
-        StepRun {
-            wall_s,
-            user_s: 0.0,
-            sys_s: 0.0,
-            peak_tree_bytes: 0,
-            peak_process_bytes: 0,
-            memory_method: MemoryMethod::ProcSampling,
-            exit_code: Some(0),
-            signal: None,
-            oom_killed: false,
-            timed_out: false,
-            step: step.into(),
-            argv: vec![],
-            interrupted: false,
-            cpu_method: crate::results::CpuMethod::Rusage,
-            peak_tree_rss_bytes: 0,
-            processes_seen: 1,
-            leftover_killed: 0,
-            started_at: String::new(),
-            stdout_path: None,
-            stderr_path: None,
-            stdout_tail: vec![],
-            stderr_tail: vec![],
-            readings: readings
-                .iter()
-                .map(|(s, m, v)| Reading { sensor: (*s).into(), metric: (*m).into(), value: *v, unit: "J".into(), note: None })
-                .collect(),
-            series: None,
-            sampler_ticks: 0,
-            sampler_cpu_s: 0.0,
-            note: None,
-        }
+        let mut r: StepRun = serde_json::from_value(serde_json::json!({
+            "wall_s": wall_s, "user_s": 0.0, "sys_s": 0.0, "peak_tree_bytes": 0,
+            "peak_process_bytes": 0, "memory_method": "proc_sampling", "exit_code": 0,
+            "signal": null, "oom_killed": false, "timed_out": false, "step": step,
+        }))
+        .unwrap();
+        r.readings = readings
+            .iter()
+            .map(|(s, m, v)| Reading {
+                sensor: (*s).into(),
+                metric: (*m).into(),
+                value: *v,
+                unit: "J".into(),
+                note: None,
+            })
+            .collect();
+        r
     }
 
     fn cell(reps: Vec<(bool, Vec<StepRun>)>) -> CellResult {
@@ -130,7 +132,11 @@ mod tests {
             repetitions: reps
                 .into_iter()
                 .enumerate()
-                .map(|(i, (warmup, steps))| Repetition { index: i as u32, warmup, steps })
+                .map(|(i, (warmup, steps))| Repetition {
+                    index: i as u32,
+                    warmup,
+                    steps,
+                })
                 .collect(),
             summary: BTreeMap::new(),
             metrics: BTreeMap::new(),
@@ -145,7 +151,16 @@ mod tests {
     #[test]
     fn energy_metrics_take_medians_and_skip_warmup() {
         let prove = |j: f64| {
-            run("prove", 2.0, &[("rapl", "energy.package-0", j - 1.0), ("rapl", "energy.package-0.core", j / 2.0), ("rapl", "energy.total", j), ("nvml", "gpu.energy.total", 10.0)])
+            run(
+                "prove",
+                2.0,
+                &[
+                    ("rapl", "energy.package-0", j - 1.0),
+                    ("rapl", "energy.package-0.core", j / 2.0),
+                    ("rapl", "energy.total", j),
+                    ("nvml", "gpu.energy.total", 10.0),
+                ],
+            )
         };
         let c = cell(vec![
             (true, vec![prove(1000.0)]),

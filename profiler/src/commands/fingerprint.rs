@@ -40,11 +40,18 @@ pub fn render(h: &Host) -> String {
             or_unknown(h.cpu_family),
             or_unknown(h.cpu_model_number),
             or_unknown(h.cpu_stepping),
-            if h.microcode.is_empty() { "unknown" } else { &h.microcode }
+            if h.microcode.is_empty() {
+                "unknown"
+            } else {
+                &h.microcode
+            }
         ),
     );
-    let flags: Vec<String> =
-        h.cpu_flags.iter().map(|(f, on)| if *on { f.clone() } else { format!("no {f}") }).collect();
+    let flags: Vec<String> = h
+        .cpu_flags
+        .iter()
+        .map(|(f, on)| if *on { f.clone() } else { format!("no {f}") })
+        .collect();
     line("field flags", flags.join(", "));
     line(
         "topology",
@@ -65,9 +72,24 @@ pub fn render(h: &Host) -> String {
     let caches: Vec<String> = h
         .caches
         .iter()
-        .map(|c| format!("L{} {} {} (shared by {})", c.level, c.kind, Bytes(c.size_bytes), c.shared_by))
+        .map(|c| {
+            format!(
+                "L{} {} {} (shared by {})",
+                c.level,
+                c.kind,
+                Bytes(c.size_bytes),
+                c.shared_by
+            )
+        })
         .collect();
-    line("caches", if caches.is_empty() { "unknown".into() } else { caches.join(", ") });
+    line(
+        "caches",
+        if caches.is_empty() {
+            "unknown".into()
+        } else {
+            caches.join(", ")
+        },
+    );
     let f = &h.cpufreq;
     line(
         "cpufreq",
@@ -90,7 +112,10 @@ pub fn render(h: &Host) -> String {
     line("memory", format!("{}{speed}", Bytes(h.memory_bytes)));
     line("os", format!("{}, kernel {}, {}", h.os, h.kernel, h.arch));
     line("virtualization", h.virtualization.clone());
-    line("container", h.container.clone().unwrap_or_else(|| "none".into()));
+    line(
+        "container",
+        h.container.clone().unwrap_or_else(|| "none".into()),
+    );
     line("cgroup", h.cgroup_version.clone());
     line("perf paranoid", or_unknown(h.perf_event_paranoid));
     line(
@@ -102,7 +127,10 @@ pub fn render(h: &Host) -> String {
         },
     );
     if h.gpus.is_empty() {
-        line("gpus", format!("none: {}", h.gpu_note.as_deref().unwrap_or("no GPU")));
+        line(
+            "gpus",
+            format!("none: {}", h.gpu_note.as_deref().unwrap_or("no GPU")),
+        );
     }
     for g in &h.gpus {
         line(

@@ -21,7 +21,11 @@ pub struct ZkscoreArgs {
 
 pub fn run(global: &GlobalArgs, args: &ZkscoreArgs) -> anyhow::Result<i32> {
     if !(args.seconds.is_finite() && args.seconds > 0.0 && args.seconds <= 3600.0) {
-        return Err(UserError::Input(format!("--seconds {}: give a number of seconds between 0 and 3600", args.seconds)).into());
+        return Err(UserError::Input(format!(
+            "--seconds {}: give a number of seconds between 0 and 3600",
+            args.seconds
+        ))
+        .into());
     }
     if args.threads == Some(0) {
         return Err(UserError::Input("--threads must be at least 1".into()).into());

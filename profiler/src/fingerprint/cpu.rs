@@ -63,7 +63,9 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
     let mut cores: BTreeSet<(String, String)> = BTreeSet::new();
     let mut package = String::new();
     for line in text.lines() {
-        let Some((key, value)) = line.split_once(':') else { continue };
+        let Some((key, value)) = line.split_once(':') else {
+            continue;
+        };
         let (key, value) = (key.trim(), value.trim());
         match key {
             "processor" => {
@@ -90,13 +92,20 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
         }
     }
     info.sockets = packages.len().max(usize::from(info.logical_cpus > 0)) as u32;
-    info.cores = if cores.is_empty() { info.logical_cpus } else { cores.len() as u32 };
+    info.cores = if cores.is_empty() {
+        info.logical_cpus
+    } else {
+        cores.len() as u32
+    };
     info
 }
 
 /// The `FIELD_FLAGS`, each present or not.
 pub fn field_flags(flags: &BTreeSet<String>) -> BTreeMap<String, bool> {
-    FIELD_FLAGS.iter().map(|f| (f.to_string(), flags.contains(*f))).collect()
+    FIELD_FLAGS
+        .iter()
+        .map(|f| (f.to_string(), flags.contains(*f)))
+        .collect()
 }
 
 /// `32K`, `1024K`, `32M` -> bytes.
@@ -129,7 +138,9 @@ pub fn count_cpu_list(text: &str) -> u32 {
 /// The caches of CPU 0, by level and kind.
 pub fn caches(roots: &Roots) -> Vec<CpuCache> {
     let dir = roots.sys.join("devices/system/cpu/cpu0/cache");
-    let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
     let mut out: Vec<CpuCache> = entries
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("index"))
@@ -139,7 +150,9 @@ pub fn caches(roots: &Roots) -> Vec<CpuCache> {
                 level: read_trimmed(&p.join("level"))?.parse().ok()?,
                 kind: read_trimmed(&p.join("type")).unwrap_or_default(),
                 size_bytes: parse_cache_size(&read_trimmed(&p.join("size"))?)?,
-                shared_by: read_trimmed(&p.join("shared_cpu_list")).map(|l| count_cpu_list(&l)).unwrap_or(0),
+                shared_by: read_trimmed(&p.join("shared_cpu_list"))
+                    .map(|l| count_cpu_list(&l))
+                    .unwrap_or(0),
             })
         })
         .collect();
@@ -156,7 +169,8 @@ pub fn numa_nodes(roots: &Roots) -> u32 {
                 .flatten()
                 .filter(|e| {
                     let name = e.file_name().to_string_lossy().into_owned();
-                    name.strip_prefix("node").is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
+                    name.strip_prefix("node")
+                        .is_some_and(|d| !d.is_empty() && d.chars().all(|c| c.is_ascii_digit()))
                 })
                 .count()
         })
@@ -192,7 +206,9 @@ pub fn cpufreq(roots: &Roots) -> CpuFreq {
         driver: read(&cf.join("scaling_driver")),
         governor: read(&cf.join("scaling_governor")),
         boost,
-        max_mhz: read(&cf.join("cpuinfo_max_freq")).and_then(|k| k.parse::<f64>().ok()).map(|khz| khz / 1e3),
+        max_mhz: read(&cf.join("cpuinfo_max_freq"))
+            .and_then(|k| k.parse::<f64>().ok())
+            .map(|khz| khz / 1e3),
         note: None,
     };
     if f.driver.is_none() && f.governor.is_none() && f.boost.is_none() {
@@ -226,7 +242,7 @@ mod tests {
         let c = parse_cpuinfo(text);
         assert_eq!((c.logical_cpus, c.sockets, c.cores), (4, 2, 3));
         let flags = field_flags(&c.flags);
-        assert_eq!(flags["adx"], true);
-        assert_eq!(flags["avx512ifma"], false);
+        assert!(flags["adx"]);
+        assert!(!flags["avx512ifma"]);
     }
 }

@@ -34,7 +34,10 @@ pub fn cpuid_hypervisor() -> Option<String> {
         for word in [r.ebx, r.ecx, r.edx] {
             bytes.extend_from_slice(&word.to_le_bytes());
         }
-        let sig = String::from_utf8_lossy(&bytes).trim_matches(char::from(0)).trim().to_string();
+        let sig = String::from_utf8_lossy(&bytes)
+            .trim_matches(char::from(0))
+            .trim()
+            .to_string();
         (!sig.is_empty()).then_some(sig)
     }
     #[cfg(not(target_arch = "x86_64"))]
@@ -89,7 +92,10 @@ pub fn detect_virtualization(roots: &Roots, flags: &str, cpuid_sig: Option<&str>
     }
     let has_flag = flags.split_whitespace().any(|f| f == "hypervisor");
     if let Some(sig) = cpuid_sig {
-        return format!("virtual machine ({}, from CPUID)", hypervisor_from_signature(sig));
+        return format!(
+            "virtual machine ({}, from CPUID)",
+            hypervisor_from_signature(sig)
+        );
     }
     if has_flag {
         return "virtual machine (hypervisor cpu flag)".into();
@@ -104,14 +110,21 @@ pub fn detect_virtualization(roots: &Roots, flags: &str, cpuid_sig: Option<&str>
 /// `docker`, `kubernetes`, `podman`, `lxc` when zkprof itself runs in a container.
 pub fn detect_container(roots: &Roots) -> Option<String> {
     let real = roots.proc == std::path::Path::new("/proc");
-    if roots.proc.join("../.dockerenv").exists() || (real && std::path::Path::new("/.dockerenv").exists()) {
+    if roots.proc.join("../.dockerenv").exists()
+        || (real && std::path::Path::new("/.dockerenv").exists())
+    {
         return Some("docker".into());
     }
     if roots.proc.join("../run/.containerenv").exists() {
         return Some("podman".into());
     }
     let cg = std::fs::read_to_string(roots.proc.join("1/cgroup")).unwrap_or_default();
-    for (needle, name) in [("docker", "docker"), ("kubepods", "kubernetes"), ("libpod", "podman"), ("lxc", "lxc")] {
+    for (needle, name) in [
+        ("docker", "docker"),
+        ("kubepods", "kubernetes"),
+        ("libpod", "podman"),
+        ("lxc", "lxc"),
+    ] {
         if cg.contains(needle) {
             return Some(name.into());
         }
@@ -134,7 +147,13 @@ pub fn detect_cgroup_version(roots: &Roots) -> String {
 /// The configured speed of the installed DIMMs (MT/s) from `dmidecode --type 17` output:
 /// the most common non-zero value.
 pub fn parse_dmidecode_speed(text: &str) -> Option<u32> {
-    let num = |v: &str| v.split_whitespace().next()?.parse::<u32>().ok().filter(|&n| n > 0);
+    let num = |v: &str| {
+        v.split_whitespace()
+            .next()?
+            .parse::<u32>()
+            .ok()
+            .filter(|&n| n > 0)
+    };
     let values = |prefixes: &[&str]| -> Vec<u32> {
         text.lines()
             .map(str::trim)
@@ -157,15 +176,23 @@ pub fn dimm_speed() -> Result<u32, String> {
         .stdin(std::process::Stdio::null())
         .output()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => "dmidecode is not installed (apt-get install dmidecode)".to_string(),
+            std::io::ErrorKind::NotFound => {
+                "dmidecode is not installed (apt-get install dmidecode)".to_string()
+            }
             _ => format!("cannot run dmidecode: {e}"),
         })?;
     let text = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
-        return Err(format!("dmidecode failed: {}", err.lines().next().unwrap_or("no output").trim()));
+        return Err(format!(
+            "dmidecode failed: {}",
+            err.lines().next().unwrap_or("no output").trim()
+        ));
     }
-    parse_dmidecode_speed(&text).ok_or_else(|| "dmidecode reports no DIMM speed (no SMBIOS memory devices; usual in a virtual machine)".into())
+    parse_dmidecode_speed(&text).ok_or_else(|| {
+        "dmidecode reports no DIMM speed (no SMBIOS memory devices; usual in a virtual machine)"
+            .into()
+    })
 }
 
 #[cfg(test)]
@@ -174,7 +201,10 @@ mod tests {
 
     #[test]
     fn meminfo_total_in_bytes() {
-        assert_eq!(parse_meminfo_total("MemTotal:       24609880 kB\nMemFree: 1 kB\n"), Some(24_609_880 * 1024));
+        assert_eq!(
+            parse_meminfo_total("MemTotal:       24609880 kB\nMemFree: 1 kB\n"),
+            Some(24_609_880 * 1024)
+        );
     }
 
     #[test]
@@ -183,7 +213,10 @@ mod tests {
                     Memory Device\n\tSpeed: Unknown\n\
                     Memory Device\n\tSpeed: 3200 MT/s\n\tConfigured Memory Speed: 2933 MT/s\n";
         assert_eq!(parse_dmidecode_speed(text), Some(2933));
-        assert_eq!(parse_dmidecode_speed("Memory Device\n\tSpeed: Unknown\n"), None);
+        assert_eq!(
+            parse_dmidecode_speed("Memory Device\n\tSpeed: Unknown\n"),
+            None
+        );
     }
 
     #[test]

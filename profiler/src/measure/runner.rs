@@ -133,7 +133,11 @@ impl Runner {
 
     /// Runs one step to completion and measures it. Sensors are started after spawn
     /// and stopped after the tree is gone; their readings go into the result.
-    pub fn run(&self, spec: &StepSpec, mut sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RunError> {
+    pub fn run(
+        &self,
+        spec: &StepSpec,
+        mut sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RunError> {
         let program = spec.argv.first().ok_or(RunError::EmptyCommand)?.clone();
         std::fs::create_dir_all(&spec.log_dir).map_err(|source| RunError::LogDir {
             path: spec.log_dir.clone(),

@@ -67,8 +67,15 @@ pub struct ZkScore {
 
 /// Multiplies four independent chains by `b` until `stop`; returns (multiplications, seconds).
 fn worker<F: Field>(seed: u64, stop: &AtomicBool) -> (u64, f64) {
-    let b = F::from(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1).square().square();
-    let mut acc = [F::from(seed + 3), F::from(seed + 5), F::from(seed + 7), F::from(seed + 11)];
+    let b = F::from(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1)
+        .square()
+        .square();
+    let mut acc = [
+        F::from(seed + 3),
+        F::from(seed + 5),
+        F::from(seed + 7),
+        F::from(seed + 11),
+    ];
     const BATCH: u64 = 256;
     let started = Instant::now();
     let mut ops = 0u64;
@@ -86,7 +93,12 @@ fn worker<F: Field>(seed: u64, stop: &AtomicBool) -> (u64, f64) {
 }
 
 /// Runs `threads` workers on field `F` for `duration`, sampling `rapl` every 10 ms when given.
-fn run_field<F: Field>(name: &str, threads: u32, duration: Duration, rapl: Option<&mut RaplSensor>) -> FieldScore {
+fn run_field<F: Field>(
+    name: &str,
+    threads: u32,
+    duration: Duration,
+    rapl: Option<&mut RaplSensor>,
+) -> FieldScore {
     let stop = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let handles: Vec<_> = (0..threads)
@@ -95,11 +107,16 @@ fn run_field<F: Field>(name: &str, threads: u32, duration: Duration, rapl: Optio
             std::thread::spawn(move || worker::<F>(u64::from(i) + 1, &stop))
         })
         .collect();
-    let target = Target { pid: std::process::id() as i32, pgid: 0 };
+    let target = Target {
+        pid: std::process::id() as i32,
+        pgid: 0,
+    };
     let mut rapl = rapl.and_then(|r| r.start(&target).is_ok().then_some(r));
     let mut columns = Vec::new();
     while started.elapsed() < duration {
-        std::thread::sleep(Duration::from_millis(10).min(duration.saturating_sub(started.elapsed())));
+        std::thread::sleep(
+            Duration::from_millis(10).min(duration.saturating_sub(started.elapsed())),
+        );
         if let Some(r) = rapl.as_mut() {
             r.sample(started.elapsed(), &mut columns);
             columns.clear();
@@ -108,11 +125,21 @@ fn run_field<F: Field>(name: &str, threads: u32, duration: Duration, rapl: Optio
     stop.store(true, Ordering::Relaxed);
     let results: Vec<(u64, f64)> = handles.into_iter().filter_map(|h| h.join().ok()).collect();
     let seconds = started.elapsed().as_secs_f64();
-    let power_w = rapl.map(|r| r.stop(started.elapsed())).and_then(|readings| {
-        readings.iter().find(|r| r.metric == "energy.total").map(|r| r.value / seconds)
-    });
+    let power_w = rapl
+        .map(|r| r.stop(started.elapsed()))
+        .and_then(|readings| {
+            readings
+                .iter()
+                .find(|r| r.metric == "energy.total")
+                .map(|r| r.value / seconds)
+        });
     let ops = results.iter().map(|(o, _)| o).sum();
-    let mmops = results.iter().filter(|(_, s)| *s > 0.0).map(|(o, s)| *o as f64 / s).sum::<f64>() / 1e6;
+    let mmops = results
+        .iter()
+        .filter(|(_, s)| *s > 0.0)
+        .map(|(o, s)| *o as f64 / s)
+        .sum::<f64>()
+        / 1e6;
     FieldScore {
         field: name.into(),
         threads,
@@ -127,24 +154,46 @@ fn run_field<F: Field>(name: &str, threads: u32, duration: Duration, rapl: Optio
 /// Runs the calibration: `seconds` per field on `threads` threads (all logical CPUs when `None`).
 pub fn calibrate(roots: &Roots, seconds: f64, threads: Option<u32>) -> ZkScore {
     let threads = threads
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get() as u32).unwrap_or(1))
+        .unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get() as u32)
+                .unwrap_or(1)
+        })
         .max(1);
     let duration = Duration::from_secs_f64(seconds.max(0.0));
     let mut rapl = RaplSensor::new(roots);
     let status = rapl.status();
     let power = if status.available {
-        let domains: Vec<&str> = rapl.domains().iter().filter(|d| d.in_total).map(|d| d.label.as_str()).collect();
-        PowerSource { measured: true, sensors: vec![format!("rapl ({})", domains.join(" + "))], reason: None }
+        let domains: Vec<&str> = rapl
+            .domains()
+            .iter()
+            .filter(|d| d.in_total)
+            .map(|d| d.label.as_str())
+            .collect();
+        PowerSource {
+            measured: true,
+            sensors: vec![format!("rapl ({})", domains.join(" + "))],
+            reason: None,
+        }
     } else {
-        PowerSource { measured: false, sensors: Vec::new(), reason: status.reason.clone() }
+        PowerSource {
+            measured: false,
+            sensors: Vec::new(),
+            reason: status.reason.clone(),
+        }
     };
     let mut rapl_opt = status.available.then_some(&mut rapl);
     let bn = run_field::<ark_bn254::Fr>("bn254-fr", threads, duration, rapl_opt.as_deref_mut());
-    let bls = run_field::<ark_bls12_381::Fr>("bls12-381-fr", threads, duration, rapl_opt.as_deref_mut());
+    let bls = run_field::<ark_bls12_381::Fr>("bls12-381-fr", threads, duration, rapl_opt);
     ZkScore {
         schema: ZKSCORE_SCHEMA.into(),
         zkprof_version: env!("CARGO_PKG_VERSION").into(),
-        build: if cfg!(debug_assertions) { "debug" } else { "release" }.into(),
+        build: if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        }
+        .into(),
         fields: vec![bn, bls],
         power,
         host: crate::fingerprint::Host::detect(roots),

@@ -98,7 +98,10 @@ pub fn all(roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
 /// Every attachable sensor, fresh for one step. Unavailable ones are left out;
 /// `statuses` says why.
 pub fn attachable(roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
-    all(roots).into_iter().filter(|s| s.status().available).collect()
+    all(roots)
+        .into_iter()
+        .filter(|s| s.status().available)
+        .collect()
 }
 
 /// The status of every sensor, the runner's own included (`doctor`, results, `exec --json`).

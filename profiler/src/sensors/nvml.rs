@@ -72,7 +72,11 @@ pub fn throttle_names(bits: u64) -> Vec<&'static str> {
         (0x80, "hw_power_brake_slowdown"),
         (0x100, "display_clock_setting"),
     ];
-    NAMES.iter().filter(|(b, _)| bits & b != 0).map(|(_, n)| *n).collect()
+    NAMES
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| *n)
+        .collect()
 }
 
 /// Per-GPU accumulation over one step.
@@ -121,8 +125,13 @@ impl Track {
     /// Joules over the step and how they were obtained.
     fn energy(&self) -> Option<(f64, &'static str)> {
         match (self.first.and_then(|f| f.energy_mj), self.last_energy_mj) {
-            (Some(a), Some(b)) if b >= a => Some(((b - a) as f64 / 1e3, "delta of the GPU's energy counter")),
-            _ if self.power_n >= 2 => Some((self.integrated_j, "integrated from power samples (no energy counter)")),
+            (Some(a), Some(b)) if b >= a => {
+                Some(((b - a) as f64 / 1e3, "delta of the GPU's energy counter"))
+            }
+            _ if self.power_n >= 2 => Some((
+                self.integrated_j,
+                "integrated from power samples (no energy counter)",
+            )),
             _ => None,
         }
     }
@@ -154,14 +163,32 @@ impl<B: GpuBackend> NvmlSensor<B> {
     /// The sensor over any backend (a fake in tests).
     pub fn with_backend(backend: B) -> NvmlSensor<B> {
         let (status, gpus) = match backend.gpus() {
-            Ok(g) if g.is_empty() => (SensorStatus::unavailable("nvml", "NVML found no NVIDIA GPU"), g),
+            Ok(g) if g.is_empty() => (
+                SensorStatus::unavailable("nvml", "NVML found no NVIDIA GPU"),
+                g,
+            ),
             Ok(g) => {
-                let names: Vec<String> = g.iter().map(|g| format!("gpu{} {}", g.index, g.name)).collect();
-                (SensorStatus::available_with("nvml", format!("whole-card power and energy: {}", names.join(", "))), g)
+                let names: Vec<String> = g
+                    .iter()
+                    .map(|g| format!("gpu{} {}", g.index, g.name))
+                    .collect();
+                (
+                    SensorStatus::available_with(
+                        "nvml",
+                        format!("whole-card power and energy: {}", names.join(", ")),
+                    ),
+                    g,
+                )
             }
             Err(why) => (SensorStatus::unavailable("nvml", why), Vec::new()),
         };
-        NvmlSensor { backend, status, gpus, tracks: Vec::new(), last_read: None }
+        NvmlSensor {
+            backend,
+            status,
+            gpus,
+            tracks: Vec::new(),
+            last_read: None,
+        }
     }
 
     fn read_all(&mut self, t: Duration) {
@@ -182,7 +209,11 @@ impl<B: GpuBackend> Sensor for NvmlSensor<B> {
 
     fn start(&mut self, _target: &Target) -> Result<(), String> {
         if !self.status.available {
-            return Err(self.status.reason.clone().unwrap_or_else(|| "unavailable".into()));
+            return Err(self
+                .status
+                .reason
+                .clone()
+                .unwrap_or_else(|| "unavailable".into()));
         }
         self.tracks = vec![Track::default(); self.gpus.len()];
         self.read_all(Duration::ZERO);
@@ -191,7 +222,10 @@ impl<B: GpuBackend> Sensor for NvmlSensor<B> {
     }
 
     fn sample(&mut self, elapsed: Duration, columns: &mut Vec<(String, f64)>) {
-        if self.last_read.is_some_and(|t| elapsed.saturating_sub(t) < MIN_PERIOD) {
+        if self
+            .last_read
+            .is_some_and(|t| elapsed.saturating_sub(t) < MIN_PERIOD)
+        {
             return;
         }
         self.last_read = Some(elapsed);
@@ -230,32 +264,75 @@ impl<B: GpuBackend> Sensor for NvmlSensor<B> {
         for (gpu, t) in self.gpus.iter().zip(self.tracks.iter()) {
             let g = format!("gpu{}", gpu.index);
             if let Some((j, how)) = t.energy() {
-                out.push(reading(format!("{g}.energy"), j, "J", Some(format!("{card}; {how}"))));
+                out.push(reading(
+                    format!("{g}.energy"),
+                    j,
+                    "J",
+                    Some(format!("{card}; {how}")),
+                ));
                 *total.get_or_insert(0.0) += j;
                 if elapsed.as_secs_f64() > 0.0 {
-                    out.push(reading(format!("{g}.power.avg"), j / elapsed.as_secs_f64(), "W", Some(card.into())));
+                    out.push(reading(
+                        format!("{g}.power.avg"),
+                        j / elapsed.as_secs_f64(),
+                        "W",
+                        Some(card.into()),
+                    ));
                 }
             }
             if t.power_n > 0 {
-                out.push(reading(format!("{g}.power.mean_sample"), t.power_sum_w / f64::from(t.power_n), "W", None));
+                out.push(reading(
+                    format!("{g}.power.mean_sample"),
+                    t.power_sum_w / f64::from(t.power_n),
+                    "W",
+                    None,
+                ));
             }
             if t.util_n > 0 {
-                out.push(reading(format!("{g}.utilization.mean"), t.util_sum / f64::from(t.util_n), "%", None));
+                out.push(reading(
+                    format!("{g}.utilization.mean"),
+                    t.util_sum / f64::from(t.util_n),
+                    "%",
+                    None,
+                ));
             }
             if let Some(m) = t.max_memory {
-                out.push(reading(format!("{g}.memory_used.max"), m as f64, "bytes", Some(card.into())));
+                out.push(reading(
+                    format!("{g}.memory_used.max"),
+                    m as f64,
+                    "bytes",
+                    Some(card.into()),
+                ));
             }
             if let Some(c) = t.max_temp {
-                out.push(reading(format!("{g}.temperature.max"), f64::from(c), "°C", None));
+                out.push(reading(
+                    format!("{g}.temperature.max"),
+                    f64::from(c),
+                    "°C",
+                    None,
+                ));
             }
-            let reasons: BTreeSet<&str> = throttle_names(t.throttle).into_iter().filter(|n| *n != "gpu_idle").collect();
+            let reasons: BTreeSet<&str> = throttle_names(t.throttle)
+                .into_iter()
+                .filter(|n| *n != "gpu_idle")
+                .collect();
             if !reasons.is_empty() {
                 let list: Vec<&str> = reasons.into_iter().collect();
-                out.push(reading(format!("{g}.throttled"), 1.0, "bool", Some(list.join(", "))));
+                out.push(reading(
+                    format!("{g}.throttled"),
+                    1.0,
+                    "bool",
+                    Some(list.join(", ")),
+                ));
             }
         }
         if let Some(j) = total {
-            out.push(reading("gpu.energy.total".into(), j, "J", Some(format!("sum over GPUs; {card}"))));
+            out.push(reading(
+                "gpu.energy.total".into(),
+                j,
+                "J",
+                Some(format!("sum over GPUs; {card}")),
+            ));
         }
         self.tracks.clear();
         out
@@ -267,7 +344,8 @@ pub struct RealNvml;
 
 fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
     use nvml_wrapper::error::NvmlError;
-    static NVML: std::sync::OnceLock<Result<nvml_wrapper::Nvml, String>> = std::sync::OnceLock::new();
+    static NVML: std::sync::OnceLock<Result<nvml_wrapper::Nvml, String>> =
+        std::sync::OnceLock::new();
     NVML.get_or_init(|| {
         nvml_wrapper::Nvml::init().map_err(|e| match e {
             NvmlError::LibloadingError(e) => {
@@ -284,18 +362,23 @@ fn nvml() -> Result<&'static nvml_wrapper::Nvml, String> {
 
 /// Device handles, opened once per process (index order).
 fn devices() -> &'static [nvml_wrapper::Device<'static>] {
-    static DEVICES: std::sync::OnceLock<Vec<nvml_wrapper::Device<'static>>> = std::sync::OnceLock::new();
+    static DEVICES: std::sync::OnceLock<Vec<nvml_wrapper::Device<'static>>> =
+        std::sync::OnceLock::new();
     DEVICES.get_or_init(|| {
         let Ok(nvml) = nvml() else { return Vec::new() };
         let count = nvml.device_count().unwrap_or(0);
-        (0..count).map_while(|i| nvml.device_by_index(i).ok()).collect()
+        (0..count)
+            .map_while(|i| nvml.device_by_index(i).ok())
+            .collect()
     })
 }
 
 impl GpuBackend for RealNvml {
     fn gpus(&self) -> Result<Vec<GpuInfo>, String> {
         let nvml = nvml()?;
-        let count = nvml.device_count().map_err(|e| format!("NVML cannot count GPUs: {e}"))?;
+        let count = nvml
+            .device_count()
+            .map_err(|e| format!("NVML cannot count GPUs: {e}"))?;
         let driver = nvml.sys_driver_version().unwrap_or_default();
         let cuda = nvml
             .sys_cuda_driver_version()
@@ -309,7 +392,9 @@ impl GpuBackend for RealNvml {
             .unwrap_or_default();
         let mut out = Vec::new();
         for index in 0..count {
-            let d = nvml.device_by_index(index).map_err(|e| format!("NVML cannot open GPU {index}: {e}"))?;
+            let d = nvml
+                .device_by_index(index)
+                .map_err(|e| format!("NVML cannot open GPU {index}: {e}"))?;
             out.push(GpuInfo {
                 index,
                 name: d.name().unwrap_or_default(),

@@ -67,17 +67,49 @@ enum Ev {
 }
 
 const SOFTWARE: [Spec; 4] = [
-    Spec { metric: "task-clock", unit: "s", event: Ev::Sw(Software::TASK_CLOCK) },
-    Spec { metric: "page-faults", unit: "count", event: Ev::Sw(Software::PAGE_FAULTS) },
-    Spec { metric: "context-switches", unit: "count", event: Ev::Sw(Software::CONTEXT_SWITCHES) },
-    Spec { metric: "cpu-migrations", unit: "count", event: Ev::Sw(Software::CPU_MIGRATIONS) },
+    Spec {
+        metric: "task-clock",
+        unit: "s",
+        event: Ev::Sw(Software::TASK_CLOCK),
+    },
+    Spec {
+        metric: "page-faults",
+        unit: "count",
+        event: Ev::Sw(Software::PAGE_FAULTS),
+    },
+    Spec {
+        metric: "context-switches",
+        unit: "count",
+        event: Ev::Sw(Software::CONTEXT_SWITCHES),
+    },
+    Spec {
+        metric: "cpu-migrations",
+        unit: "count",
+        event: Ev::Sw(Software::CPU_MIGRATIONS),
+    },
 ];
 
 const HARDWARE: [Spec; 4] = [
-    Spec { metric: "cycles", unit: "count", event: Ev::Hw(Hardware::CPU_CYCLES) },
-    Spec { metric: "instructions", unit: "count", event: Ev::Hw(Hardware::INSTRUCTIONS) },
-    Spec { metric: "cache-misses", unit: "count", event: Ev::Hw(Hardware::CACHE_MISSES) },
-    Spec { metric: "branch-misses", unit: "count", event: Ev::Hw(Hardware::BRANCH_MISSES) },
+    Spec {
+        metric: "cycles",
+        unit: "count",
+        event: Ev::Hw(Hardware::CPU_CYCLES),
+    },
+    Spec {
+        metric: "instructions",
+        unit: "count",
+        event: Ev::Hw(Hardware::INSTRUCTIONS),
+    },
+    Spec {
+        metric: "cache-misses",
+        unit: "count",
+        event: Ev::Hw(Hardware::CACHE_MISSES),
+    },
+    Spec {
+        metric: "branch-misses",
+        unit: "count",
+        event: Ev::Hw(Hardware::BRANCH_MISSES),
+    },
 ];
 
 fn specs(kind: CounterKind) -> &'static [Spec] {
@@ -116,7 +148,9 @@ fn open(spec: &Spec, who: Who, kernel: bool) -> io::Result<Counter> {
 
 /// `kernel.perf_event_paranoid`, when readable.
 pub fn paranoid_level(proc_root: &std::path::Path) -> Option<i32> {
-    crate::roots::read_trimmed(&proc_root.join("sys/kernel/perf_event_paranoid"))?.parse().ok()
+    crate::roots::read_trimmed(&proc_root.join("sys/kernel/perf_event_paranoid"))?
+        .parse()
+        .ok()
 }
 
 /// The symbolic name of an errno that `perf_event_open` returns.
@@ -138,13 +172,23 @@ fn errno_name(code: i32) -> &'static str {
 /// Explains why `perf_event_open` failed for `metric`, in words a user can act on. The
 /// kernel's own error is kept verbatim. `not supported` is how `perf stat` names
 /// ENOENT/EOPNOTSUPP/ENODEV: the kernel has no PMU event for it here.
-pub fn explain_open_error(kind: CounterKind, metric: &str, err: &io::Error, paranoid: Option<i32>) -> String {
+pub fn explain_open_error(
+    kind: CounterKind,
+    metric: &str,
+    err: &io::Error,
+    paranoid: Option<i32>,
+) -> String {
     let code = err.raw_os_error().unwrap_or(0);
-    let kernel = format!("perf_event_open({metric}) failed: {err}{}", match errno_name(code) {
-        "" => String::new(),
-        n => format!(" [{n}]"),
-    });
-    let level = paranoid.map(|p| p.to_string()).unwrap_or_else(|| "unknown".into());
+    let kernel = format!(
+        "perf_event_open({metric}) failed: {err}{}",
+        match errno_name(code) {
+            "" => String::new(),
+            n => format!(" [{n}]"),
+        }
+    );
+    let level = paranoid
+        .map(|p| p.to_string())
+        .unwrap_or_else(|| "unknown".into());
     match code {
         libc::ENOENT | libc::EOPNOTSUPP | libc::ENODEV => format!(
             "{} not supported: {kernel}; the kernel exposes no {} here (usual in a virtual machine without a virtual PMU)",
@@ -187,7 +231,8 @@ fn probe(kind: CounterKind) -> Probe {
     let (mut ok, mut failed) = try_all(true);
     let mut kernel = true;
     let denied = |f: &[(&str, io::Error)]| {
-        f.iter().any(|(_, e)| matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)))
+        f.iter()
+            .any(|(_, e)| matches!(e.raw_os_error(), Some(libc::EACCES) | Some(libc::EPERM)))
     };
     if denied(&failed) {
         let (ok2, failed2) = try_all(false);
@@ -199,7 +244,11 @@ fn probe(kind: CounterKind) -> Probe {
         let (metric, err) = &failed[0];
         SensorStatus::unavailable(name, explain_open_error(kind, metric, err, paranoid))
     } else {
-        let mut notes = vec![format!("{} of the whole tree: {}", kind.label(), ok.join(", "))];
+        let mut notes = vec![format!(
+            "{} of the whole tree: {}",
+            kind.label(),
+            ok.join(", ")
+        )];
         if !kernel {
             notes.push(format!(
                 "user space only (kernel.perf_event_paranoid is {}; run as root to count kernel time)",
@@ -211,7 +260,11 @@ fn probe(kind: CounterKind) -> Probe {
         }
         SensorStatus::available_with(name, notes.join("; "))
     };
-    Probe { status, usable: ok, kernel }
+    Probe {
+        status,
+        usable: ok,
+        kernel,
+    }
 }
 
 fn cached_probe(kind: CounterKind) -> &'static Probe {
@@ -245,7 +298,10 @@ pub fn scale(raw: RawCount) -> Option<(f64, Option<String>)> {
     let share = running / enabled;
     Some((
         raw.count as f64 / share,
-        Some(format!("scaled: counted {:.1}% of enabled time (PMU multiplexed)", share * 100.0)),
+        Some(format!(
+            "scaled: counted {:.1}% of enabled time (PMU multiplexed)",
+            share * 100.0
+        )),
     ))
 }
 
@@ -260,17 +316,28 @@ pub struct PerfSensor {
 impl PerfSensor {
     /// A fresh sensor for one step.
     pub fn new(kind: CounterKind) -> PerfSensor {
-        PerfSensor { kind, counters: Vec::new(), who: None, open_errors: Vec::new() }
+        PerfSensor {
+            kind,
+            counters: Vec::new(),
+            who: None,
+            open_errors: Vec::new(),
+        }
     }
 
     fn open_all(&mut self, who: Who) -> Result<(), String> {
         let probe = cached_probe(self.kind);
         self.counters.clear();
         self.open_errors.clear();
-        for spec in specs(self.kind).iter().filter(|s| probe.usable.contains(&s.metric)) {
+        for spec in specs(self.kind)
+            .iter()
+            .filter(|s| probe.usable.contains(&s.metric))
+        {
             match open(spec, who, probe.kernel) {
                 Ok(c) => self.counters.push((*spec, c)),
-                Err(e) => self.open_errors.push(explain_open_error(self.kind, spec.metric, &e, None)),
+                Err(e) => {
+                    self.open_errors
+                        .push(explain_open_error(self.kind, spec.metric, &e, None))
+                }
             }
         }
         if self.counters.is_empty() {
@@ -283,7 +350,9 @@ impl PerfSensor {
     fn attach_note(&self) -> &'static str {
         match self.who {
             Some(Who::SelfUntilExec) => "whole tree from exec (inherited by every descendant)",
-            _ => "attached to the child after spawn: processes it forked before that are not counted",
+            _ => {
+                "attached to the child after spawn: processes it forked before that are not counted"
+            }
         }
     }
 }
@@ -326,7 +395,10 @@ impl Sensor for PerfSensor {
                 time_running: data.time_running().unwrap_or_default(),
             };
             let Some((mut value, scaled)) = scale(raw) else {
-                tracing::warn!("{name}: {} never ran on the PMU; no value recorded", spec.metric);
+                tracing::warn!(
+                    "{name}: {} never ran on the PMU; no value recorded",
+                    spec.metric
+                );
                 continue;
             };
             if spec.unit == "s" {
@@ -356,15 +428,31 @@ mod tests {
     #[test]
     fn scaling_follows_enabled_over_running() {
         let ms = Duration::from_millis;
-        let full = RawCount { count: 1000, time_enabled: ms(10), time_running: ms(10) };
+        let full = RawCount {
+            count: 1000,
+            time_enabled: ms(10),
+            time_running: ms(10),
+        };
         assert_eq!(scale(full), Some((1000.0, None)));
-        let half = RawCount { count: 1000, time_enabled: ms(10), time_running: ms(5) };
+        let half = RawCount {
+            count: 1000,
+            time_enabled: ms(10),
+            time_running: ms(5),
+        };
         let (v, note) = scale(half).unwrap();
         assert!((v - 2000.0).abs() < 1e-9);
         assert!(note.unwrap().contains("50.0%"));
-        let never = RawCount { count: 0, time_enabled: ms(10), time_running: ms(0) };
+        let never = RawCount {
+            count: 0,
+            time_enabled: ms(10),
+            time_running: ms(0),
+        };
         assert_eq!(scale(never), None);
-        let idle = RawCount { count: 0, time_enabled: ms(0), time_running: ms(0) };
+        let idle = RawCount {
+            count: 0,
+            time_enabled: ms(0),
+            time_running: ms(0),
+        };
         assert_eq!(scale(idle), Some((0.0, None)));
     }
 
@@ -372,10 +460,19 @@ mod tests {
     fn unsupported_hardware_names_the_kernel_error() {
         let err = io::Error::from_raw_os_error(libc::ENOENT);
         let why = explain_open_error(CounterKind::Hardware, "cycles", &err, Some(2));
-        assert!(why.starts_with("hardware counters not supported: perf_event_open(cycles) failed: "), "{why}");
-        assert!(why.contains("ENOENT") && why.contains("os error 2"), "{why}");
+        assert!(
+            why.starts_with("hardware counters not supported: perf_event_open(cycles) failed: "),
+            "{why}"
+        );
+        assert!(
+            why.contains("ENOENT") && why.contains("os error 2"),
+            "{why}"
+        );
         let err = io::Error::from_raw_os_error(libc::EACCES);
         let why = explain_open_error(CounterKind::Software, "task-clock", &err, Some(3));
-        assert!(why.contains("paranoid is 3") && why.contains("root"), "{why}");
+        assert!(
+            why.contains("paranoid is 3") && why.contains("root"),
+            "{why}"
+        );
     }
 }

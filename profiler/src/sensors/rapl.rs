@@ -60,10 +60,19 @@ pub fn discover(sys: &Path) -> Result<Vec<Domain>, String> {
     let mut zones: Vec<(Vec<u32>, String, PathBuf)> = Vec::new();
     for entry in entries.flatten() {
         let dir_name = entry.file_name().to_string_lossy().into_owned();
-        let Some(rest) = dir_name.strip_prefix("intel-rapl:") else { continue };
-        let Ok(path) = rest.split(':').map(str::parse).collect::<Result<Vec<u32>, _>>() else { continue };
+        let Some(rest) = dir_name.strip_prefix("intel-rapl:") else {
+            continue;
+        };
+        let Ok(path) = rest
+            .split(':')
+            .map(str::parse)
+            .collect::<Result<Vec<u32>, _>>()
+        else {
+            continue;
+        };
         let dir = entry.path();
-        let name = crate::roots::read_trimmed(&dir.join("name")).unwrap_or_else(|| dir_name.clone());
+        let name =
+            crate::roots::read_trimmed(&dir.join("name")).unwrap_or_else(|| dir_name.clone());
         zones.push((path, name, dir));
     }
     if zones.is_empty() {
@@ -73,22 +82,25 @@ pub fn discover(sys: &Path) -> Result<Vec<Domain>, String> {
         ));
     }
     zones.sort();
-    let has_package = zones.iter().any(|(p, n, _)| p.len() == 1 && n.starts_with("package"));
+    let has_package = zones
+        .iter()
+        .any(|(p, n, _)| p.len() == 1 && n.starts_with("package"));
     let mut domains = Vec::new();
     for (path, name, dir) in &zones {
         let label = match path.len() {
             1 => name.clone(),
             _ => {
-                let parent = zones.iter().find(|(p, _, _)| p[..] == path[..path.len() - 1]);
+                let parent = zones
+                    .iter()
+                    .find(|(p, _, _)| p[..] == path[..path.len() - 1]);
                 match parent {
                     Some((_, pname, _)) => format!("{pname}.{name}"),
                     None => name.clone(),
                 }
             }
         };
-        let max_range_uj = crate::roots::read_u64(&dir.join("max_energy_range_uj")).ok_or_else(|| {
-            format!("cannot read {}/max_energy_range_uj", dir.display())
-        })?;
+        let max_range_uj = crate::roots::read_u64(&dir.join("max_energy_range_uj"))
+            .ok_or_else(|| format!("cannot read {}/max_energy_range_uj", dir.display()))?;
         let in_total = if name.starts_with("package") {
             path.len() == 1
         } else if name == "dram" {
@@ -98,7 +110,12 @@ pub fn discover(sys: &Path) -> Result<Vec<Domain>, String> {
         } else {
             false
         };
-        domains.push(Domain { label, dir: dir.clone(), max_range_uj, in_total });
+        domains.push(Domain {
+            label,
+            dir: dir.clone(),
+            max_range_uj,
+            in_total,
+        });
     }
     // Labels must be unique (two packages each have a `core`).
     Ok(domains)
@@ -126,7 +143,9 @@ struct Counter {
 
 fn read_counter(file: &File, path: &Path) -> Result<u64, String> {
     let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0).map_err(|e| explain_read_error(path, &e))?;
+    let n = file
+        .read_at(&mut buf, 0)
+        .map_err(|e| explain_read_error(path, &e))?;
     std::str::from_utf8(&buf[..n])
         .ok()
         .and_then(|s| s.trim().parse().ok())
@@ -154,7 +173,10 @@ fn probe(sys: &Path) -> (SensorStatus, Vec<Domain>) {
     let labels: Vec<&str> = domains.iter().map(|d| d.label.as_str()).collect();
     let status = SensorStatus::available_with(
         "rapl",
-        format!("CPU energy of the whole host (all processes), domains: {}", labels.join(", ")),
+        format!(
+            "CPU energy of the whole host (all processes), domains: {}",
+            labels.join(", ")
+        ),
     );
     (status, domains)
 }
@@ -172,7 +194,12 @@ impl RaplSensor {
     /// Probes the powercap tree below `roots.sys`.
     pub fn new(roots: &Roots) -> RaplSensor {
         let (status, domains) = probe(&roots.sys);
-        RaplSensor { status, domains, counters: Vec::new(), last_tick: None }
+        RaplSensor {
+            status,
+            domains,
+            counters: Vec::new(),
+            last_tick: None,
+        }
     }
 
     /// The domains found (empty when unavailable).
@@ -196,7 +223,11 @@ impl RaplSensor {
     }
 
     fn total_uj(&self) -> u128 {
-        self.counters.iter().filter(|c| c.domain.in_total).map(|c| c.total_uj).sum()
+        self.counters
+            .iter()
+            .filter(|c| c.domain.in_total)
+            .map(|c| c.total_uj)
+            .sum()
     }
 }
 
@@ -211,12 +242,21 @@ impl Sensor for RaplSensor {
 
     fn start(&mut self, _target: &Target) -> Result<(), String> {
         if !self.status.available {
-            return Err(self.status.reason.clone().unwrap_or_else(|| "unavailable".into()));
+            return Err(self
+                .status
+                .reason
+                .clone()
+                .unwrap_or_else(|| "unavailable".into()));
         }
         self.counters.clear();
         for d in &self.domains {
             let (file, first) = open_counter(d)?;
-            self.counters.push(Counter { domain: d.clone(), file, last_uj: first, total_uj: 0 });
+            self.counters.push(Counter {
+                domain: d.clone(),
+                file,
+                last_uj: first,
+                total_uj: 0,
+            });
         }
         self.last_tick = None;
         Ok(())
@@ -255,8 +295,12 @@ impl Sensor for RaplSensor {
                 }),
             })
             .collect();
-        let in_total: Vec<&str> =
-            self.counters.iter().filter(|c| c.domain.in_total).map(|c| c.domain.label.as_str()).collect();
+        let in_total: Vec<&str> = self
+            .counters
+            .iter()
+            .filter(|c| c.domain.in_total)
+            .map(|c| c.domain.label.as_str())
+            .collect();
         let total_j = self.total_uj() as f64 / 1e6;
         out.push(Reading {
             sensor: "rapl".into(),
@@ -272,7 +316,9 @@ impl Sensor for RaplSensor {
                 metric: "power.avg".into(),
                 value: total_j / secs,
                 unit: "W".into(),
-                note: Some(format!("{whole_host}; energy.total over the step's wall time")),
+                note: Some(format!(
+                    "{whole_host}; energy.total over the step's wall time"
+                )),
             });
         }
         self.counters.clear();
@@ -295,7 +341,13 @@ mod tests {
     #[test]
     fn permission_denied_gives_the_fix() {
         let err = io::Error::from(io::ErrorKind::PermissionDenied);
-        let why = explain_read_error(Path::new("/sys/class/powercap/intel-rapl:0/energy_uj"), &err);
-        assert!(why.contains("permission denied") && why.contains("root") && why.contains("chmod o+r"), "{why}");
+        let why = explain_read_error(
+            Path::new("/sys/class/powercap/intel-rapl:0/energy_uj"),
+            &err,
+        );
+        assert!(
+            why.contains("permission denied") && why.contains("root") && why.contains("chmod o+r"),
+            "{why}"
+        );
     }
 }

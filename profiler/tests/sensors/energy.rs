@@ -34,15 +34,32 @@ steps = {{ setup = ["true"], prove = ["sh", "-c", "sleep 0.05; echo 1671150 > '{
         .env("ZKPROF_SYS_ROOT", sys.path().join("sys"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let m = &v["cells"][0]["metrics"];
-    let pkg = m["prove.energy_j.rapl.package-0"].as_f64().unwrap_or_else(|| panic!("{m}"));
+    let pkg = m["prove.energy_j.rapl.package-0"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{m}"));
     assert!((pkg - 2.0).abs() < 1e-6, "{m}");
-    assert!((m["prove.energy_j"].as_f64().unwrap() - 2.0).abs() < 1e-6, "{m}");
-    assert!((m["proofs_per_kj"].as_f64().unwrap() - 500.0).abs() < 1e-3, "{m}");
-    let wall = v["cells"][0]["repetitions"][0]["steps"][1]["wall_s"].as_f64().unwrap();
-    assert!((m["prove.power_w"].as_f64().unwrap() - 2.0 / wall).abs() < 1e-6, "{m}");
+    assert!(
+        (m["prove.energy_j"].as_f64().unwrap() - 2.0).abs() < 1e-6,
+        "{m}"
+    );
+    assert!(
+        (m["proofs_per_kj"].as_f64().unwrap() - 500.0).abs() < 1e-3,
+        "{m}"
+    );
+    let wall = v["cells"][0]["repetitions"][0]["steps"][1]["wall_s"]
+        .as_f64()
+        .unwrap();
+    assert!(
+        (m["prove.power_w"].as_f64().unwrap() - 2.0 / wall).abs() < 1e-6,
+        "{m}"
+    );
     // The setup step used no energy, and says so with a measured zero.
     assert_eq!(m["setup.energy_j"].as_f64(), Some(0.0));
     assert_eq!(v["host"]["rapl_domains"][0], "package-0");

@@ -12,11 +12,17 @@ fn virtual_machine_fixture_matches_expected_fields() {
     let h = Host::detect_with(&Roots::under(&fixture("host-epyc-vm")), &no_gpu());
     assert_eq!(h.cpu_vendor, "AuthenticAMD");
     assert_eq!(h.cpu_model, "AMD EPYC");
-    assert_eq!((h.cpu_family, h.cpu_model_number, h.cpu_stepping), (Some(26), Some(2), Some(1)));
+    assert_eq!(
+        (h.cpu_family, h.cpu_model_number, h.cpu_stepping),
+        (Some(26), Some(2), Some(1))
+    );
     assert_eq!(h.microcode, "0x1000065");
     assert!(h.cpu_flags.values().all(|on| *on), "{:?}", h.cpu_flags);
     assert_eq!(h.cpu_flags.len(), 5);
-    assert_eq!((h.sockets, h.cores, h.logical_cpus, h.threads_per_core), (1, 2, 2, 1));
+    assert_eq!(
+        (h.sockets, h.cores, h.logical_cpus, h.threads_per_core),
+        (1, 2, 2, 1)
+    );
     assert_eq!(h.smt, Some(false));
     assert_eq!(h.numa_nodes, 1);
     assert_eq!(h.caches.len(), 4);
@@ -49,7 +55,10 @@ fn bare_metal_fixture_matches_expected_fields() {
     );
     let h = Host::detect_with(&Roots::under(&fixture("host-xeon-2s")), &gpus);
     assert_eq!(h.cpu_model, "Intel(R) Xeon(R) Gold 6430");
-    assert_eq!((h.sockets, h.cores, h.logical_cpus, h.threads_per_core), (2, 4, 8, 2));
+    assert_eq!(
+        (h.sockets, h.cores, h.logical_cpus, h.threads_per_core),
+        (2, 4, 8, 2)
+    );
     assert_eq!(h.smt, Some(true));
     assert_eq!(h.numa_nodes, 2);
     assert_eq!(h.virtualization, "bare metal");
@@ -58,7 +67,10 @@ fn bare_metal_fixture_matches_expected_fields() {
     assert_eq!(h.cpufreq.boost, Some(true));
     assert_eq!(h.cpufreq.max_mhz, Some(3400.0));
     assert_eq!(h.cgroup_version, "v2");
-    assert_eq!(h.rapl_domains, vec!["package-0", "package-0.dram", "package-1", "package-1.dram"]);
+    assert_eq!(
+        h.rapl_domains,
+        vec!["package-0", "package-0.dram", "package-1", "package-1.dram"]
+    );
     assert_eq!(h.gpus.len(), 1);
     assert_eq!(h.gpus[0].power_limit_w, Some(700.0));
     assert!(h.gpu_note.is_none());
@@ -81,7 +93,11 @@ fn fingerprint_id_is_stable_and_follows_the_cpu_model() {
     assert_ne!(a.kernel, c.kernel);
     // Another CPU model changes it.
     let cpuinfo = std::fs::read_to_string(dir.path().join("proc/cpuinfo")).unwrap();
-    std::fs::write(dir.path().join("proc/cpuinfo"), cpuinfo.replace("AMD EPYC", "AMD EPYC 9654")).unwrap();
+    std::fs::write(
+        dir.path().join("proc/cpuinfo"),
+        cpuinfo.replace("AMD EPYC", "AMD EPYC 9654"),
+    )
+    .unwrap();
     let d = Host::detect_with(&roots, &no_gpu());
     assert_eq!(d.cpu_model, "AMD EPYC 9654");
     assert_ne!(a.fingerprint_id, d.fingerprint_id);
@@ -98,7 +114,11 @@ fn fingerprint_command_reads_the_roots_it_is_given() {
         .env("ZKPROF_ETC_ROOT", root.join("etc"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let h: Host = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(h.cpu_model, "Intel(R) Xeon(R) Gold 6430");
     assert_eq!(h.os, "Ubuntu 24.04.1 LTS");
@@ -112,8 +132,15 @@ fn fingerprint_of_this_host_names_cpu_memory_and_virtualization() {
     let h: Host = serde_json::from_slice(&out.stdout).unwrap();
     assert!(!h.cpu_model.is_empty());
     assert!(h.memory_bytes > 0 && h.logical_cpus > 0);
-    assert!(h.virtualization.starts_with("virtual machine") || h.virtualization == "bare metal", "{}", h.virtualization);
+    assert!(
+        h.virtualization.starts_with("virtual machine") || h.virtualization == "bare metal",
+        "{}",
+        h.virtualization
+    );
     let text = zkprof().arg("fingerprint").output().unwrap();
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains(&h.fingerprint_id) && text.contains(&h.cpu_model), "{text}");
+    assert!(
+        text.contains(&h.fingerprint_id) && text.contains(&h.cpu_model),
+        "{text}"
+    );
 }

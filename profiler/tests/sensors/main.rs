@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 
 /// A fixture tree under `tests/fixtures`.
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 /// Copies a fixture tree into a fresh temporary directory (for tests that change it).

@@ -49,9 +49,20 @@ fn software_counters_cover_children_forked_at_once() {
     assert!(cpu > 0.1, "the busy loops used {cpu} s");
     // Counted from exec on, over the whole tree: close to the tree's CPU time.
     let ratio = task_clock.value / cpu;
-    assert!((0.7..1.5).contains(&ratio), "task-clock {} s vs tree CPU {cpu} s", task_clock.value);
-    assert!(task_clock.note.as_deref().unwrap().contains("whole tree from exec"));
-    assert!(run.readings.iter().any(|r| r.metric == "page-faults" && r.value > 0.0));
+    assert!(
+        (0.7..1.5).contains(&ratio),
+        "task-clock {} s vs tree CPU {cpu} s",
+        task_clock.value
+    );
+    assert!(task_clock
+        .note
+        .as_deref()
+        .unwrap()
+        .contains("whole tree from exec"));
+    assert!(run
+        .readings
+        .iter()
+        .any(|r| r.metric == "page-faults" && r.value > 0.0));
 }
 
 #[test]
@@ -62,7 +73,10 @@ fn hardware_counters_work_or_name_the_kernel_error() {
     } else {
         let why = st.reason.unwrap();
         assert!(why.starts_with("hardware counters "), "{why}");
-        assert!(why.contains("perf_event_open(cycles) failed: ") && why.contains("os error"), "{why}");
+        assert!(
+            why.contains("perf_event_open(cycles) failed: ") && why.contains("os error"),
+            "{why}"
+        );
     }
 }
 
@@ -72,17 +86,37 @@ fn exec_json_shows_counters_and_every_sensor() {
         return;
     }
     let out = zkprof()
-        .args(["exec", "-n", "1", "--json", "--no-series", "--", "sh", "-c", BURN])
+        .args([
+            "exec",
+            "-n",
+            "1",
+            "--json",
+            "--no-series",
+            "--",
+            "sh",
+            "-c",
+            BURN,
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let readings = v["runs"][0]["readings"].as_array().unwrap();
-    let tc = readings.iter().find(|r| r["metric"] == "task-clock").expect("task-clock reading");
+    let tc = readings
+        .iter()
+        .find(|r| r["metric"] == "task-clock")
+        .expect("task-clock reading");
     assert!(tc["value"].as_f64().unwrap() > 0.05, "{tc}");
     let sensors = v["sensors"].as_array().unwrap();
     for name in ["perf-sw", "perf-hw", "rapl", "nvml"] {
-        let s = sensors.iter().find(|s| s["name"] == name).unwrap_or_else(|| panic!("{name} missing"));
+        let s = sensors
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("{name} missing"));
         if s["available"] == false {
             assert!(!s["reason"].as_str().unwrap_or("").is_empty(), "{s}");
         }
@@ -101,7 +135,12 @@ fn doctor_lists_every_sensor() {
     let out = zkprof().args(["doctor", "--json"]).output().unwrap();
     assert!(out.status.success());
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<&str> = v["sensors"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = v["sensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
     for name in ["proc", "cgroup", "perf-sw", "perf-hw", "rapl", "nvml"] {
         assert!(names.contains(&name), "{name} not in {names:?}");
     }

@@ -13,7 +13,11 @@ fn set(root: &std::path::Path, zone: &str, uj: u64) {
 }
 
 fn reading(readings: &[zkprof::results::Reading], metric: &str) -> f64 {
-    readings.iter().find(|r| r.metric == metric).unwrap_or_else(|| panic!("no {metric} in {readings:?}")).value
+    readings
+        .iter()
+        .find(|r| r.metric == metric)
+        .unwrap_or_else(|| panic!("no {metric} in {readings:?}"))
+        .value
 }
 
 #[test]
@@ -22,7 +26,12 @@ fn domains_are_labelled_and_nested_ones_stay_out_of_the_total() {
     let labels: Vec<(&str, bool)> = d.iter().map(|d| (d.label.as_str(), d.in_total)).collect();
     assert_eq!(
         labels,
-        vec![("package-0", true), ("package-0.core", false), ("package-0.dram", true), ("psys", false)]
+        vec![
+            ("package-0", true),
+            ("package-0.core", false),
+            ("package-0.dram", true),
+            ("psys", false)
+        ]
     );
 }
 
@@ -47,11 +56,16 @@ fn wrap_mid_run_gives_the_right_joules() {
     set(root, "intel-rapl:1", 950_000_000);
     let r = s.stop(Duration::from_millis(40));
 
-    let pkg_uj = (262_143_300_000 - 262_143_000_000) + (MAX_PKG - 262_143_300_000 + 400_000) + (2_400_000 - 400_000);
+    let pkg_uj = (262_143_300_000 - 262_143_000_000)
+        + (MAX_PKG - 262_143_300_000 + 400_000)
+        + (2_400_000 - 400_000);
     let dram_uj = (5_100_000 - 5_000_000) + (MAX_DRAM - 10 - 5_100_000) + (10 + 90);
     let pkg_j = pkg_uj as f64 / 1e6;
     let dram_j = dram_uj as f64 / 1e6;
-    assert!((reading(&r, "energy.package-0") - pkg_j).abs() < 1e-9, "{r:?}");
+    assert!(
+        (reading(&r, "energy.package-0") - pkg_j).abs() < 1e-9,
+        "{r:?}"
+    );
     assert!((pkg_j - 2.72885).abs() < 1e-9);
     assert!((reading(&r, "energy.package-0.dram") - dram_j).abs() < 1e-9);
     assert!((reading(&r, "energy.package-0.core") - 0.2).abs() < 1e-9);
@@ -60,7 +74,9 @@ fn wrap_mid_run_gives_the_right_joules() {
     let total = reading(&r, "energy.total");
     assert!((total - (pkg_j + dram_j)).abs() < 1e-9, "{total}");
     assert!((reading(&r, "power.avg") - total / 0.040).abs() < 1e-6);
-    assert!(r.iter().all(|x| x.note.as_deref().unwrap_or("").contains("whole host")));
+    assert!(r
+        .iter()
+        .all(|x| x.note.as_deref().unwrap_or("").contains("whole host")));
     // A power column for the series: ticks at 10 and 20 ms, the second after the wrap.
     assert_eq!(cols.len(), 1);
     assert_eq!(cols[0].0, "cpu.power_w");
@@ -73,7 +89,10 @@ fn missing_powercap_gives_the_reason() {
     let st = s.status();
     assert!(!st.available);
     let why = st.reason.unwrap();
-    assert!(why.contains("class/powercap") && why.contains("no RAPL"), "{why}");
+    assert!(
+        why.contains("class/powercap") && why.contains("no RAPL"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -88,7 +107,10 @@ fn unreadable_energy_uj_gives_the_reason() {
     let st = RaplSensor::new(&Roots::under(&fixture("sys-rapl-unreadable"))).status();
     assert!(!st.available);
     let why = st.reason.unwrap();
-    assert!(why.contains("intel-rapl:0/energy_uj") && why.starts_with("cannot read"), "{why}");
+    assert!(
+        why.contains("intel-rapl:0/energy_uj") && why.starts_with("cannot read"),
+        "{why}"
+    );
 }
 
 #[test]
@@ -103,6 +125,12 @@ fn permission_denied_energy_uj_gives_the_fix() {
     let dir = copy_fixture("sys-rapl-wrap");
     let p = dir.path().join("sys/class/powercap/intel-rapl:0/energy_uj");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o000)).unwrap();
-    let why = RaplSensor::new(&Roots::under(dir.path())).status().reason.unwrap();
-    assert!(why.contains("permission denied") && why.contains("chmod o+r"), "{why}");
+    let why = RaplSensor::new(&Roots::under(dir.path()))
+        .status()
+        .reason
+        .unwrap();
+    assert!(
+        why.contains("permission denied") && why.contains("chmod o+r"),
+        "{why}"
+    );
 }
