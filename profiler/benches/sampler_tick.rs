@@ -2,8 +2,9 @@
 //!
 //! `cargo bench -p zkprof --bench sampler_tick` prints:
 //! 1. whole ticks of the real runner: steps of `sleep` and of a small process tree,
-//!    sampled every 10 ms with every sensor this host can attach; per run the sampler
-//!    thread's CPU time over its ticks, and the median over runs;
+//!    sampled every 10 ms, alternately with no extra sensor (the runner's own /proc and
+//!    cgroup reads) and with every sensor this host can attach; per run the sampler
+//!    thread's CPU time over its ticks, and the median over runs of each;
 //! 2. the same with RAPL read from a fixture powercap tree (4 domains), so the figure
 //!    includes RAPL on hosts that lack it;
 //! 3. `Sensor::sample` alone for each sampling sensor (RAPL on the fixture, NVML on the
@@ -20,7 +21,13 @@ use zkprof::sensors::nvml::{FakeGpus, GpuInfo, GpuSample, NvmlSensor};
 use zkprof::sensors::rapl::RaplSensor;
 use zkprof::sensors::{Sensor, Target};
 
-const RUNS: usize = 7;
+/// Runs per variant (`ZKPROF_BENCH_RUNS`, default 7).
+fn runs() -> usize {
+    std::env::var("ZKPROF_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(7)
+}
 
 fn thread_cpu_ns() -> u64 {
     let mut ts = libc::timespec {
@@ -37,6 +44,8 @@ fn median(v: &mut [f64]) -> f64 {
     v[v.len() / 2]
 }
 
+/// Runs `argv` RUNS times with the runner alone and RUNS times with every sensor
+/// attachable under `roots`, alternating, and prints the median CPU time per tick of each.
 fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
     let dir = tempfile::tempdir().expect("tempdir");
     let runner = Runner::new(
@@ -51,9 +60,9 @@ fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
         .iter()
         .map(|s| s.name())
         .collect();
-    let mut per_tick_us = Vec::new();
-    let mut ticks = 0;
-    for i in 0..RUNS {
+    let (mut bare_us, mut full_us) = (Vec::new(), Vec::new());
+    for i in 0..2 * runs() {
+        let full = i % 2 == 1;
         let spec = StepSpec {
             name: "bench".into(),
             argv: argv.iter().map(|s| s.to_string()).collect(),
@@ -61,17 +70,24 @@ fn whole_ticks(label: &str, roots: &Roots, argv: &[&str]) {
             log_stem: format!("run-{i}"),
             ..StepSpec::default()
         };
-        let run = runner
-            .run(&spec, zkprof::sensors::attachable(roots))
-            .expect("run");
-        ticks = run.sampler_ticks;
-        per_tick_us.push(run.sampler_cpu_s / run.sampler_ticks.max(1) as f64 * 1e6);
+        let sensors = if full {
+            zkprof::sensors::attachable(roots)
+        } else {
+            Vec::new()
+        };
+        let run = runner.run(&spec, sensors).expect("run");
+        let us = run.sampler_cpu_s / run.sampler_ticks.max(1) as f64 * 1e6;
+        if full {
+            full_us.push(us);
+        } else {
+            bare_us.push(us);
+        }
     }
-    let min = per_tick_us.iter().cloned().fold(f64::INFINITY, f64::min);
-    let max = per_tick_us.iter().cloned().fold(0.0, f64::max);
+    let (bare, full) = (median(&mut bare_us), median(&mut full_us));
     println!(
-        "{label:44} median {:7.1} µs/tick  (min {min:.1}, max {max:.1}; {RUNS} runs of ~{ticks} ticks; memory via {}; sensors: proc, {})",
-        median(&mut per_tick_us),
+        "{label:40} all sensors {full:6.1} µs/tick, runner alone {bare:6.1} µs/tick, sensors' share {:5.1} µs  (median of {} runs each; memory via {}; sensors: {})",
+        full - bare,
+        runs(),
         runner.cgroup_note().map(|_| "/proc").unwrap_or("cgroup"),
         names.join(", ")
     );
@@ -104,6 +120,10 @@ fn main() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let host = Roots::from_env();
     println!("sampler tick cost, 10 ms interval (target: <= 50 µs of CPU per tick)");
+    if std::env::var_os("ZKPROF_BENCH_QUICK").is_some() {
+        whole_ticks("sleep 1, this host's sensors", &host, &["sleep", "1"]);
+        return;
+    }
     whole_ticks("sleep 1, this host's sensors", &host, &["sleep", "1"]);
     whole_ticks(
         "tree of 9 processes, this host's sensors",

@@ -117,7 +117,6 @@ pub fn discover(sys: &Path) -> Result<Vec<Domain>, String> {
             in_total,
         });
     }
-    // Labels must be unique (two packages each have a `core`).
     Ok(domains)
 }
 
