@@ -135,6 +135,8 @@ pub fn explain_read_error(path: &Path, err: &io::Error) -> String {
 #[derive(Debug)]
 struct Counter {
     domain: Domain,
+    /// `energy_uj`, for error messages.
+    path: PathBuf,
     file: File,
     last_uj: u64,
     total_uj: u128,
@@ -187,7 +189,14 @@ pub struct RaplSensor {
     counters: Vec<Counter>,
     /// Last tick time and total at that tick, for the power column.
     last_tick: Option<(Duration, u128)>,
+    /// Time of the last read, and the longest gap between two reads, over the step.
+    last_read: Duration,
+    max_gap: Duration,
 }
+
+/// The highest power (watts) one RAPL domain is assumed never to exceed: a counter read
+/// at least every `max_range / MAX_DOMAIN_W` cannot have wrapped twice unseen.
+pub const MAX_DOMAIN_W: f64 = 1000.0;
 
 impl RaplSensor {
     /// Probes the powercap tree below `roots.sys`.
@@ -198,6 +207,8 @@ impl RaplSensor {
             domains,
             counters: Vec::new(),
             last_tick: None,
+            last_read: Duration::ZERO,
+            max_gap: Duration::ZERO,
         }
     }
 
@@ -208,10 +219,11 @@ impl RaplSensor {
 
     /// Reads every counter once and adds the deltas. Errors are logged and the counter keeps
     /// its total (a counter that cannot be read for one tick loses nothing unless it wraps).
-    fn read_all(&mut self) {
+    fn read_all(&mut self, elapsed: Duration) {
+        self.max_gap = self.max_gap.max(elapsed.saturating_sub(self.last_read));
+        self.last_read = elapsed;
         for c in self.counters.iter_mut() {
-            let path = c.domain.dir.join("energy_uj");
-            match read_counter(&c.file, &path) {
+            match read_counter(&c.file, &c.path) {
                 Ok(now) => {
                     c.total_uj += u128::from(rapl_delta(c.last_uj, now, c.domain.max_range_uj));
                     c.last_uj = now;
@@ -252,17 +264,20 @@ impl Sensor for RaplSensor {
             let (file, first) = open_counter(d)?;
             self.counters.push(Counter {
                 domain: d.clone(),
+                path: d.dir.join("energy_uj"),
                 file,
                 last_uj: first,
                 total_uj: 0,
             });
         }
         self.last_tick = None;
+        self.last_read = Duration::ZERO;
+        self.max_gap = Duration::ZERO;
         Ok(())
     }
 
     fn sample(&mut self, elapsed: Duration, columns: &mut Vec<(String, f64)>) {
-        self.read_all();
+        self.read_all(elapsed);
         let total = self.total_uj();
         if let Some((t0, e0)) = self.last_tick {
             let dt = elapsed.saturating_sub(t0).as_secs_f64();
@@ -277,8 +292,17 @@ impl Sensor for RaplSensor {
         if self.counters.is_empty() {
             return Vec::new();
         }
-        self.read_all();
+        self.read_all(elapsed);
+        let gap = self.max_gap.as_secs_f64();
         let whole_host = "whole host, not only the measured tree";
+        let wrap_note = |c: &Counter| {
+            let safe_s = c.domain.max_range_uj as f64 / 1e6 / MAX_DOMAIN_W;
+            if gap > safe_s {
+                format!("; reads were up to {gap:.1} s apart: above {:.0} W a second wrap in that time would be missed", c.domain.max_range_uj as f64 / 1e6 / gap)
+            } else {
+                String::new()
+            }
+        };
         let mut out: Vec<Reading> = self
             .counters
             .iter()
@@ -288,9 +312,12 @@ impl Sensor for RaplSensor {
                 value: c.total_uj as f64 / 1e6,
                 unit: "J".into(),
                 note: Some(if c.domain.in_total {
-                    format!("{whole_host}; part of energy.total")
+                    format!("{whole_host}; part of energy.total{}", wrap_note(c))
                 } else {
-                    format!("{whole_host}; inside another domain, not added to energy.total")
+                    format!(
+                        "{whole_host}; inside another domain, not added to energy.total{}",
+                        wrap_note(c)
+                    )
                 }),
             })
             .collect();

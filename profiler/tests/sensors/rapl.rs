@@ -134,3 +134,25 @@ fn permission_denied_energy_uj_gives_the_fix() {
         "{why}"
     );
 }
+
+#[test]
+fn reads_too_far_apart_for_a_safe_wrap_are_flagged() {
+    let dir = copy_fixture("sys-rapl-wrap");
+    let mut s = RaplSensor::new(&Roots::under(dir.path()));
+    s.start(&Target { pid: 1, pgid: 1 }).unwrap();
+    // dram wraps at 65.7 kJ: at up to 1 kW that is 65.7 s; package wraps at 262 kJ (262 s).
+    let r = s.stop(Duration::from_secs(100));
+    let note = |m: &str| {
+        r.iter()
+            .find(|x| x.metric == m)
+            .unwrap()
+            .note
+            .clone()
+            .unwrap()
+    };
+    assert!(
+        note("energy.package-0.dram").contains("reads were up to 100.0 s apart"),
+        "{r:?}"
+    );
+    assert!(!note("energy.package-0").contains("apart"), "{r:?}");
+}
