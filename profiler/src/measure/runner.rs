@@ -131,8 +131,9 @@ impl Runner {
         self.cgroup_note.lock().ok()?.clone()
     }
 
-    /// Runs one step to completion and measures it. Sensors are started after spawn
-    /// and stopped after the tree is gone; their readings go into the result.
+    /// Runs one step to completion and measures it. Sensors are prepared on this thread
+    /// just before the spawn, started after it and stopped after the tree is gone; their
+    /// readings go into the result.
     pub fn run(
         &self,
         spec: &StepSpec,
