@@ -14,6 +14,7 @@ pub mod merge;
 pub mod paths;
 pub mod results;
 pub mod roots;
+pub mod score;
 pub mod sensors;
 pub mod shard;
 pub mod stats;

@@ -404,6 +404,9 @@ fn run_cell(
         }
     }
     result.summary = summarize_steps(&result.repetitions);
+    result
+        .metrics
+        .extend(crate::score::cell_energy_metrics(&result));
     for (step, s) in &result.summary {
         for i in &s.wall_outliers {
             result.warnings.push(format!(
