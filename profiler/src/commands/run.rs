@@ -218,8 +218,12 @@ fn select_shard(
     };
     let costs = match &args.shard_costs {
         Some(path) => {
-            let bytes = std::fs::read(path)
-                .map_err(|e| UserError::Input(format!("--shard-costs: cannot read {}: {e}", path.display())))?;
+            let bytes = std::fs::read(path).map_err(|e| {
+                UserError::Input(format!(
+                    "--shard-costs: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
             let earlier = crate::store::load_results(path)?;
             let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             crate::shard::Costs::from_results(&earlier, &sha)
