@@ -61,6 +61,12 @@ pub enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// List frameworks and suites, or the cells of one suite.
     List(commands::list::ListArgs),
+    /// Render results files: HTML report, CSV, markdown, Bencher or github-action-benchmark JSON.
+    Report(commands::report::ReportArgs),
+    /// Compare results files (machines or versions): ratios per cell with a noise-aware verdict.
+    Compare(commands::compare::CompareArgs),
+    /// Compare a published table (e.g. the 2024 ZKML-Benchmark) with our results.
+    Reproduce(commands::reproduce::ReproduceArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -116,6 +122,9 @@ pub fn main() -> i32 {
         Command::Exec(a) => commands::exec::run(&cli.global, a),
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
+        Command::Report(a) => commands::report::run(&cli.global, a),
+        Command::Compare(a) => commands::compare::run(&cli.global, a),
+        Command::Reproduce(a) => commands::reproduce::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
@@ -138,6 +147,9 @@ pub fn exit_code_of(err: &anyhow::Error) -> i32 {
                 crate::measure::RunError::Sampler(_) => EXIT_FAILED,
                 _ => EXIT_INPUT,
             };
+        }
+        if let Some(crate::report::ReportError::Reference { .. }) = cause.downcast_ref() {
+            return EXIT_INPUT;
         }
         if cause.downcast_ref::<crate::suite::SuiteError>().is_some() {
             return EXIT_INPUT;

@@ -11,6 +11,7 @@ pub mod fingerprint;
 pub mod frameworks;
 pub mod measure;
 pub mod paths;
+pub mod report;
 pub mod results;
 pub mod roots;
 pub mod sensors;

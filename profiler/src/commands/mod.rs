@@ -3,6 +3,9 @@
 pub mod doctor;
 pub mod exec;
 pub mod list;
+pub mod report;
+pub mod compare;
+pub mod reproduce;
 pub mod run;
 
 use crate::error::UserError;

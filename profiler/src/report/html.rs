@@ -1,0 +1,387 @@
+//! The self-contained HTML report: one file, no network (inline CSS and SVG, no script).
+//!
+//! A serializable context is filled from the results and rendered by a minijinja template
+//! (`templates/report.html`) with HTML auto-escaping for every value; only the SVG charts,
+//! which plotters escapes itself, are inserted as markup. A Content-Security-Policy meta tag
+//! forbids scripts and every fetch, as a second line of defence.
+
+use super::charts::Chart;
+use super::view::{self, Row};
+use super::{Exporter, Format, Loaded, ReportError};
+use crate::results::CellStatus;
+use crate::units::{format_bytes, format_seconds};
+use minijinja::{AutoEscape, Environment};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+const TEMPLATE: &str = include_str!("templates/report.html");
+const STYLE: &str = include_str!("templates/style.css");
+/// Failed cells listed in full; the rest are counted.
+const MAX_FAILURES: usize = 200;
+
+/// The HTML exporter.
+pub struct HtmlExporter;
+
+/// A table value, or why it is absent.
+#[derive(Debug, Serialize)]
+pub struct Val {
+    pub text: String,
+    /// Why the value is absent ("not measured: ..."); `None` when present.
+    pub missing: Option<String>,
+}
+
+impl Val {
+    fn of(v: Option<String>, row: &Row, what: &str) -> Val {
+        match v {
+            Some(text) => Val { text, missing: None },
+            None => Val { text: String::new(), missing: Some(view::absent_reason(row, what)) },
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct CellCtx {
+    file: String,
+    id: String,
+    model: String,
+    framework: String,
+    settings: String,
+    runtime: String,
+    status: &'static str,
+    reason: String,
+    n: usize,
+    prove: Val,
+    memory: Val,
+    energy: Val,
+    proofs_per_kj: Val,
+    accuracy: Val,
+    proof_size: Val,
+    verify: Val,
+    setup: Val,
+    circuit: Val,
+    params: Val,
+}
+
+#[derive(Debug, Serialize)]
+struct HostRow {
+    field: String,
+    values: Vec<String>,
+    differs: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ChartCtx {
+    title: String,
+    svg: Option<String>,
+    note: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct MatrixCell {
+    status: String,
+    text: String,
+    detail: String,
+}
+
+#[derive(Debug, Serialize)]
+struct MatrixRow {
+    framework: String,
+    cells: Vec<MatrixCell>,
+}
+
+#[derive(Debug, Serialize)]
+struct Failure {
+    id: String,
+    status: &'static str,
+    reason: String,
+    stderr: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct Absent {
+    what: String,
+    why: String,
+}
+
+#[derive(Debug, Serialize)]
+struct FileCtx {
+    label: String,
+    suite: String,
+    suite_version: u32,
+    zkprof_version: String,
+    created_at: String,
+    updated_at: String,
+    cells: usize,
+}
+
+#[derive(Debug, Serialize)]
+struct Ctx {
+    style: &'static str,
+    files: Vec<FileCtx>,
+    multi: bool,
+    host_labels: Vec<String>,
+    host_rows: Vec<HostRow>,
+    cells: Vec<CellCtx>,
+    charts: Vec<ChartCtx>,
+    matrix_models: Vec<String>,
+    matrix: Vec<MatrixRow>,
+    failures: Vec<Failure>,
+    failures_hidden: usize,
+    absent: Vec<Absent>,
+    other_metric_keys: Vec<String>,
+    other_metrics: Vec<(String, Vec<String>)>,
+    warnings: Vec<String>,
+}
+
+impl Exporter for HtmlExporter {
+    fn format(&self) -> Format {
+        Format::Html
+    }
+
+    fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
+        let ctx = context(files)?;
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(|_| AutoEscape::Html);
+        env.add_template("report.html", TEMPLATE).map_err(|e| ReportError::Template(e.to_string()))?;
+        let tmpl = env.get_template("report.html").map_err(|e| ReportError::Template(e.to_string()))?;
+        let html = tmpl.render(&ctx).map_err(|e| ReportError::Template(format!("{e:#}")))?;
+        Ok(html.into_bytes())
+    }
+}
+
+fn secs(s: Option<&crate::results::StepSummary>) -> Option<String> {
+    s.map(|s| format_seconds(s.wall_s.median))
+}
+
+fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
+    let c = row.cell;
+    let prove = view::prove_wall(c);
+    CellCtx {
+        file: labels[row.file].clone(),
+        id: c.id.clone(),
+        model: c.model.clone(),
+        framework: c.framework.clone(),
+        settings: view::settings_label(c),
+        runtime: c.runtime.clone(),
+        status: view::status_word(c.status),
+        reason: c.reason.clone().unwrap_or_default(),
+        n: prove.map_or(0, |p| p.n),
+        prove: Val::of(prove.map(|w| format!("{} ± {}", format_seconds(w.median), format_seconds(w.stddev))), row, "prove"),
+        memory: Val::of(view::prove_peak(c).map(|m| format_bytes(m.median)), row, "prove"),
+        energy: Val::of(view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3))), row, "energy"),
+        proofs_per_kj: Val::of(view::proofs_per_kj(c).map(|p| view::num(p, 2)), row, "energy"),
+        accuracy: Val::of(view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2))), row, "accuracy"),
+        proof_size: Val::of(view::metric(c, view::PROOF_SIZE).map(format_bytes), row, "proof_size"),
+        verify: Val::of(secs(view::step(c, "verify")), row, "verify"),
+        setup: Val::of(secs(view::step(c, "setup")), row, "setup"),
+        circuit: Val::of(view::circuit_size(c), row, "circuit"),
+        params: Val::of(view::metric(c, view::PARAMS).map(|p| view::num(p, 0)), row, "params"),
+    }
+}
+
+/// Hosts side by side: each file's host and the hosts merged into it, by fingerprint id.
+fn hosts(files: &[Loaded]) -> (Vec<String>, Vec<HostRow>) {
+    let mut labels = Vec::new();
+    let mut tables: Vec<Vec<(String, String)>> = Vec::new();
+    for f in files {
+        let mut all = vec![&f.results.host];
+        all.extend(f.results.other_hosts.values());
+        for h in all {
+            labels.push(if files.len() > 1 { format!("{} [{}]", f.label, h.fingerprint_id) } else { h.fingerprint_id.clone() });
+            tables.push(view::host_fields(h));
+        }
+    }
+    let mut fields: Vec<String> = Vec::new();
+    for t in &tables {
+        for (k, _) in t {
+            if !fields.contains(k) {
+                fields.push(k.clone());
+            }
+        }
+    }
+    let rows = fields
+        .into_iter()
+        .map(|field| {
+            let values: Vec<String> = tables
+                .iter()
+                .map(|t| t.iter().find(|(k, _)| *k == field).map_or_else(|| "—".to_string(), |(_, v)| v.clone()))
+                .collect();
+            let differs = values.windows(2).any(|w| w[0] != w[1]);
+            HostRow { field, values, differs }
+        })
+        .collect();
+    (labels, rows)
+}
+
+fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
+    let labels: Vec<String> = files.iter().map(|f| f.label.clone()).collect();
+    let rows = view::rows(files);
+    let (host_labels, host_rows) = hosts(files);
+    let cells: Vec<CellCtx> = rows.iter().map(|r| cell_ctx(r, &labels)).collect();
+    let charts = super::html_charts::charts(files, &rows)?
+        .into_iter()
+        .map(|(chart, note): (Chart, String)| {
+            if chart.is_empty() {
+                Ok(ChartCtx { title: chart.title.clone(), svg: None, note: Some(note) })
+            } else {
+                Ok(ChartCtx { title: chart.title.clone(), svg: Some(chart.to_svg()?), note: None })
+            }
+        })
+        .collect::<Result<Vec<_>, ReportError>>()?;
+    let (matrix_models, matrix) = matrix(&rows);
+    let not_ok: Vec<&Row> = rows.iter().filter(|r| r.cell.status != CellStatus::Ok).collect();
+    let failures = not_ok.iter().take(MAX_FAILURES).map(|r| failure(r)).collect();
+    let mut other_keys: Vec<String> = rows
+        .iter()
+        .flat_map(|r| r.cell.metrics.keys())
+        .filter(|k| !view::KNOWN_METRICS.contains(&k.as_str()))
+        .cloned()
+        .collect();
+    other_keys.sort();
+    other_keys.dedup();
+    let other_metrics = if other_keys.is_empty() {
+        Vec::new()
+    } else {
+        rows.iter()
+            .map(|r| {
+                let vals = other_keys.iter().map(|k| view::metric(r.cell, k).map_or_else(|| "—".into(), |v| view::num(v, 4))).collect();
+                (r.cell.id.clone(), vals)
+            })
+            .collect()
+    };
+    let mut warnings: Vec<String> = Vec::new();
+    for f in files {
+        warnings.extend(f.results.warnings.iter().map(|w| format!("{}: {w}", f.label)));
+    }
+    for r in &rows {
+        warnings.extend(r.cell.warnings.iter().map(|w| format!("{}: {w}", r.cell.id)));
+    }
+    warnings.truncate(500);
+    Ok(Ctx {
+        style: STYLE,
+        files: files
+            .iter()
+            .map(|f| FileCtx {
+                label: f.label.clone(),
+                suite: f.results.suite.name.clone(),
+                suite_version: f.results.suite.version,
+                zkprof_version: f.results.zkprof_version.clone(),
+                created_at: f.results.created_at.clone(),
+                updated_at: f.results.updated_at.clone(),
+                cells: f.results.cells.len(),
+            })
+            .collect(),
+        multi: files.len() > 1,
+        host_labels,
+        host_rows,
+        cells,
+        charts,
+        matrix_models,
+        matrix,
+        failures,
+        failures_hidden: not_ok.len().saturating_sub(MAX_FAILURES),
+        absent: absent(files, &rows),
+        other_metric_keys: other_keys,
+        other_metrics,
+        warnings,
+    })
+}
+
+fn failure(r: &Row) -> Failure {
+    let stderr = r
+        .cell
+        .repetitions
+        .iter()
+        .rev()
+        .flat_map(|rep| rep.steps.iter().rev())
+        .find(|s| !s.succeeded())
+        .map(|s| s.stderr_tail.clone())
+        .unwrap_or_default();
+    Failure {
+        id: r.cell.id.clone(),
+        status: view::status_word(r.cell.status),
+        reason: r.cell.reason.clone().unwrap_or_else(|| "no reason given".into()),
+        stderr,
+    }
+}
+
+/// Framework x model: every cell's status, with reasons.
+fn matrix(rows: &[Row]) -> (Vec<String>, Vec<MatrixRow>) {
+    let mut models: Vec<String> = Vec::new();
+    let mut frameworks: Vec<String> = Vec::new();
+    let mut by: BTreeMap<(String, String), Vec<&Row>> = BTreeMap::new();
+    for r in rows {
+        if !models.contains(&r.cell.model) {
+            models.push(r.cell.model.clone());
+        }
+        if !frameworks.contains(&r.cell.framework) {
+            frameworks.push(r.cell.framework.clone());
+        }
+        by.entry((r.cell.framework.clone(), r.cell.model.clone())).or_default().push(r);
+    }
+    let matrix = frameworks
+        .iter()
+        .map(|f| MatrixRow {
+            framework: f.clone(),
+            cells: models
+                .iter()
+                .map(|m| match by.get(&(f.clone(), m.clone())) {
+                    None => MatrixCell { status: "none".into(), text: "not in suite".into(), detail: String::new() },
+                    Some(cs) => {
+                        let ok = cs.iter().filter(|r| r.cell.status == CellStatus::Ok).count();
+                        let worst = cs.iter().map(|r| r.cell.status).find(|s| *s != CellStatus::Ok);
+                        let detail: Vec<String> = cs
+                            .iter()
+                            .filter_map(|r| r.cell.reason.as_ref().map(|why| format!("{}: {why}", view::settings_label(r.cell))))
+                            .collect();
+                        let status = match worst {
+                            None => "ok",
+                            Some(_) if ok > 0 => "partial",
+                            Some(s) => view::status_word(s),
+                        };
+                        let text = if ok == cs.len() { format!("ok ({ok})") } else { format!("{status} ({ok}/{} ok)", cs.len()) };
+                        MatrixCell { status: status.into(), text, detail: detail.join("\n") }
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    (models, matrix)
+}
+
+/// What was not measured, and why: sensors that could not work, and columns absent from
+/// successful cells.
+fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
+    let mut out = Vec::new();
+    for f in files {
+        for s in f.results.sensors.iter().filter(|s| !s.available) {
+            out.push(Absent {
+                what: format!("sensor {} ({})", s.name, f.label),
+                why: s.reason.clone().unwrap_or_else(|| "no reason given".into()),
+            });
+        }
+    }
+    let ok: Vec<&Row> = rows.iter().filter(|r| r.cell.status == CellStatus::Ok).collect();
+    let checks: [(&str, &str, fn(&Row) -> bool); 6] = [
+        ("energy per proof", "energy", |r| view::energy_per_proof(r.cell).is_some()),
+        ("accuracy loss", "accuracy", |r| view::metric(r.cell, view::ACCURACY_LOSS).is_some()),
+        ("proof size", "proof_size", |r| view::metric(r.cell, view::PROOF_SIZE).is_some()),
+        ("circuit size", "circuit", |r| view::circuit_size(r.cell).is_some()),
+        ("parameter count", "params", |r| view::metric(r.cell, view::PARAMS).is_some()),
+        ("verify time", "verify", |r| view::step(r.cell, "verify").is_some()),
+    ];
+    for (what, key, has) in checks {
+        let missing: Vec<&&Row> = ok.iter().filter(|r| !has(r)).collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let mut fws: Vec<&str> = missing.iter().map(|r| r.cell.framework.as_str()).collect();
+        fws.sort();
+        fws.dedup();
+        out.push(Absent {
+            what: format!("{what}: {} of {} successful cells", missing.len(), ok.len()),
+            why: format!("{} (frameworks: {})", view::absent_reason(missing[0], key), fws.join(", ")),
+        });
+    }
+    out
+}
