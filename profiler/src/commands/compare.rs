@@ -2,9 +2,9 @@
 //! compared with it (ratios per cell, noise-aware verdicts, fingerprint differences).
 
 use crate::cli::GlobalArgs;
+use crate::error::UserError;
 use crate::report::compare::{self, Comparison};
 use crate::report::table;
-use crate::error::UserError;
 use clap::{Args, ValueEnum};
 use std::path::PathBuf;
 
@@ -41,22 +41,41 @@ pub fn render(comparisons: &[Comparison], format: TableFormat) -> anyhow::Result
     let mut out = String::new();
     for c in comparisons {
         let (b, o) = if md {
-            (crate::report::markdown::escape(&c.base), crate::report::markdown::escape(&c.other))
+            (
+                crate::report::markdown::escape(&c.base),
+                crate::report::markdown::escape(&c.other),
+            )
         } else {
             (c.base.clone(), c.other.clone())
         };
-        out.push_str(&format!("{}baseline: {b}\n{}other:    {o}\n\n", if md { "- " } else { "" }, if md { "- " } else { "" }));
+        out.push_str(&format!(
+            "{}baseline: {b}\n{}other:    {o}\n\n",
+            if md { "- " } else { "" },
+            if md { "- " } else { "" }
+        ));
         if c.host_diff.is_empty() {
             out.push_str("Fingerprints: identical hardware and software fields.\n\n");
         } else {
             out.push_str("Fingerprint differences:\n\n");
-            let rows: Vec<Vec<String>> = c.host_diff.iter().map(|d| vec![d.field.clone(), d.base.clone(), d.other.clone()]).collect();
+            let rows: Vec<Vec<String>> = c
+                .host_diff
+                .iter()
+                .map(|d| vec![d.field.clone(), d.base.clone(), d.other.clone()])
+                .collect();
             let header = ["field", "baseline", "other"];
-            out.push_str(&if md { table::markdown(&header, &rows) } else { table::text(&header, &rows) });
+            out.push_str(&if md {
+                table::markdown(&header, &rows)
+            } else {
+                table::text(&header, &rows)
+            });
             out.push('\n');
         }
         let rows = compare::rows(c);
-        out.push_str(&if md { table::markdown(&compare::HEADER, &rows) } else { table::text(&compare::HEADER, &rows) });
+        out.push_str(&if md {
+            table::markdown(&compare::HEADER, &rows)
+        } else {
+            table::text(&compare::HEADER, &rows)
+        });
         out.push_str(
             "\nratio = other / baseline (medians of the prove step); spread = [min, max] over repetitions; \
              overlapping spreads = no clear difference.\n\n",
@@ -70,8 +89,14 @@ pub fn run(_global: &GlobalArgs, args: &CompareArgs) -> anyhow::Result<i32> {
         return Err(UserError::Input("compare needs at least two results files".into()).into());
     }
     let files = super::report::load_all(&args.results)?;
-    let comparisons: Vec<Comparison> = files[1..].iter().map(|o| compare::compare(&files[0], o)).collect();
+    let comparisons: Vec<Comparison> = files[1..]
+        .iter()
+        .map(|o| compare::compare(&files[0], o))
+        .collect();
     let text = render(&comparisons, args.format)?;
-    super::report::write_output(args.output.as_deref().unwrap_or(std::path::Path::new("-")), text.as_bytes())?;
+    super::report::write_output(
+        args.output.as_deref().unwrap_or(std::path::Path::new("-")),
+        text.as_bytes(),
+    )?;
     Ok(crate::error::EXIT_OK)
 }

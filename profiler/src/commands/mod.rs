@@ -1,10 +1,10 @@
 //! One file per subcommand. Each exposes its clap `Args` and `run`, returning an exit code.
 
+pub mod compare;
 pub mod doctor;
 pub mod exec;
 pub mod list;
 pub mod report;
-pub mod compare;
 pub mod reproduce;
 pub mod run;
 

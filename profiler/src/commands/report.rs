@@ -42,8 +42,12 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         return Ok(());
     }
     crate::store::ensure_writable_file(path)?;
-    crate::store::write_atomic(path, bytes)
-        .map_err(|e| UserError::Input(format!("cannot write {}: {e}; choose another with -o", path.display())))?;
+    crate::store::write_atomic(path, bytes).map_err(|e| {
+        UserError::Input(format!(
+            "cannot write {}: {e}; choose another with -o",
+            path.display()
+        ))
+    })?;
     // Reports are meant to be shared: readable by others, like a file made by `>`.
     use std::os::unix::fs::PermissionsExt;
     if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)) {

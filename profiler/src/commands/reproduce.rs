@@ -32,7 +32,13 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
         return Ok(serde_json::to_string_pretty(r)? + "\n");
     }
     let md = format == TableFormat::Markdown;
-    let esc = |s: &str| if md { crate::report::markdown::escape(s) } else { s.to_string() };
+    let esc = |s: &str| {
+        if md {
+            crate::report::markdown::escape(s)
+        } else {
+            s.to_string()
+        }
+    };
     let bullet = if md { "- " } else { "" };
     let mut out = String::new();
     let src = &r.source;
@@ -40,10 +46,21 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
         "{bullet}Published: {} {}{}{}\n",
         esc(&src.title),
         esc(&src.url),
-        if src.commit.is_empty() { String::new() } else { format!(" (commit {})", esc(&src.commit)) },
-        if src.file.is_empty() { String::new() } else { format!(", {}", esc(&src.file)) }
+        if src.commit.is_empty() {
+            String::new()
+        } else {
+            format!(" (commit {})", esc(&src.commit))
+        },
+        if src.file.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", esc(&src.file))
+        }
     ));
-    out.push_str(&format!("{bullet}Published hardware: {}\n", esc(&r.published_hardware)));
+    out.push_str(&format!(
+        "{bullet}Published hardware: {}\n",
+        esc(&r.published_hardware)
+    ));
     if r.our_hardware.is_empty() {
         out.push_str(&format!("{bullet}Our hardware: no results file given\n"));
     }
@@ -54,8 +71,16 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
     let mut header: Vec<&str> = reproduce::HEADER.to_vec();
     header.push("ours: status");
     let rows = reproduce::table_rows(r);
-    out.push_str(&if md { table::markdown(&header, &rows) } else { table::text(&header, &rows) });
-    let not_run: Vec<&reproduce::Line> = r.lines.iter().filter(|l| !l.status.starts_with("ok")).collect();
+    out.push_str(&if md {
+        table::markdown(&header, &rows)
+    } else {
+        table::text(&header, &rows)
+    });
+    let not_run: Vec<&reproduce::Line> = r
+        .lines
+        .iter()
+        .filter(|l| !l.status.starts_with("ok"))
+        .collect();
     out.push_str(&format!(
         "\n{} published rows, {} with numbers of ours, {} could not be compared (the status column says why).\n",
         r.lines.len(),
@@ -80,6 +105,9 @@ pub fn run(_global: &GlobalArgs, args: &ReproduceArgs) -> anyhow::Result<i32> {
     let files = super::report::load_all(&args.results)?;
     let r = reproduce::reproduce(&reference, &files);
     let text = render(&r, args.format)?;
-    super::report::write_output(args.output.as_deref().unwrap_or(std::path::Path::new("-")), text.as_bytes())?;
+    super::report::write_output(
+        args.output.as_deref().unwrap_or(std::path::Path::new("-")),
+        text.as_bytes(),
+    )?;
     Ok(crate::error::EXIT_OK)
 }

@@ -22,7 +22,15 @@ fn measure(s: &Summary, scale: f64) -> Value {
 
 /// `accuracy_loss_pct` -> `accuracy-loss-pct`.
 pub fn kebab(key: &str) -> String {
-    key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect()
+    key.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 impl Exporter for BencherExporter {
@@ -37,7 +45,9 @@ impl Exporter for BencherExporter {
             if c.status != CellStatus::Ok {
                 continue;
             }
-            let Some(prove) = view::step(c, "prove") else { continue };
+            let Some(prove) = view::step(c, "prove") else {
+                continue;
+            };
             let mut m = Map::new();
             m.insert("latency".into(), measure(&prove.wall_s, 1e9));
             m.insert("peak-memory".into(), measure(&prove.peak_tree_bytes, 1.0));
@@ -53,11 +63,19 @@ impl Exporter for BencherExporter {
                 }
             }
             // Merged files may hold the same cell id from several hosts: keep them apart.
-            let name = if files.len() > 1 { format!("{} @{}", c.id, row.results.host.fingerprint_id) } else { c.id.clone() };
+            let name = if files.len() > 1 {
+                format!("{} @{}", c.id, row.results.host.fingerprint_id)
+            } else {
+                c.id.clone()
+            };
             root.insert(name, Value::Object(m));
         }
-        let mut out = serde_json::to_vec_pretty(&Value::Object(root))
-            .map_err(|e| ReportError::Serialize { format: "bencher", message: e.to_string() })?;
+        let mut out = serde_json::to_vec_pretty(&Value::Object(root)).map_err(|e| {
+            ReportError::Serialize {
+                format: "bencher",
+                message: e.to_string(),
+            }
+        })?;
         out.push(b'\n');
         Ok(out)
     }

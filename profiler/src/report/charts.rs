@@ -50,7 +50,9 @@ pub struct Chart {
 impl Chart {
     /// True when no series has a point that can be drawn on the chart's scales.
     pub fn is_empty(&self) -> bool {
-        self.series.iter().all(|s| s.points.iter().all(|p| !self.drawable(*p)))
+        self.series
+            .iter()
+            .all(|s| s.points.iter().all(|p| !self.drawable(*p)))
     }
 
     fn drawable(&self, (x, y): (f64, f64)) -> bool {
@@ -59,8 +61,12 @@ impl Chart {
 
     /// Renders the chart as an `<svg>` element.
     pub fn to_svg(&self) -> Result<String, ReportError> {
-        let pts: Vec<(f64, f64)> =
-            self.series.iter().flat_map(|s| s.points.iter().copied()).filter(|p| self.drawable(*p)).collect();
+        let pts: Vec<(f64, f64)> = self
+            .series
+            .iter()
+            .flat_map(|s| s.points.iter().copied())
+            .filter(|p| self.drawable(*p))
+            .collect();
         // A log axis over less than about a decade gets no ticks: use a linear one there.
         let x_log = self.x_log && wide(pts.iter().map(|p| p.0));
         let y_log = self.y_log && wide(pts.iter().map(|p| p.1));
@@ -87,10 +93,16 @@ impl Chart {
                 (false, false) => draw(&root, &labelled, xr.0..xr.1, yr.0..yr.1),
                 (true, false) => draw(&root, &labelled, (xr.0..xr.1).log_scale(), yr.0..yr.1),
                 (false, true) => draw(&root, &labelled, xr.0..xr.1, (yr.0..yr.1).log_scale()),
-                (true, true) => draw(&root, &labelled, (xr.0..xr.1).log_scale(), (yr.0..yr.1).log_scale()),
+                (true, true) => draw(
+                    &root,
+                    &labelled,
+                    (xr.0..xr.1).log_scale(),
+                    (yr.0..yr.1).log_scale(),
+                ),
             };
             r.map_err(|e| ReportError::Chart(format!("{}: {e}", self.title)))?;
-            root.present().map_err(|e| ReportError::Chart(format!("{}: {e}", self.title)))?;
+            root.present()
+                .map_err(|e| ReportError::Chart(format!("{}: {e}", self.title)))?;
         }
         Ok(svg)
     }
@@ -104,7 +116,9 @@ fn wide(values: impl Iterator<Item = f64>) -> bool {
 
 /// The axis range of `values`, padded; a single value or none gets a sensible span.
 fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
-    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
+        (a.min(v), b.max(v))
+    });
     if !lo.is_finite() || !hi.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
@@ -117,7 +131,11 @@ fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
             hi += hi.abs().max(1.0) * 0.5;
         }
         let pad = (hi - lo) * 0.06;
-        lo = if lo >= 0.0 { (lo - pad).max(0.0) } else { lo - pad };
+        lo = if lo >= 0.0 {
+            (lo - pad).max(0.0)
+        } else {
+            lo - pad
+        };
         hi += pad;
     }
     (lo, hi)
@@ -135,13 +153,24 @@ pub fn tick(v: f64) -> String {
     } else {
         (v, "")
     };
-    let digits = if value.abs() >= 100.0 || value == value.trunc() { 0 } else if value.abs() >= 1.0 { 1 } else { 3 };
+    let digits = if value.abs() >= 100.0 || value == value.trunc() {
+        0
+    } else if value.abs() >= 1.0 {
+        1
+    } else {
+        3
+    };
     format!("{}{suffix}", super::view::num(value, digits))
 }
 
 type Area<'a> = DrawingArea<SVGBackend<'a>, plotters::coord::Shift>;
 
-fn draw<X, Y>(root: &Area, chart: &Chart, x: X, y: Y) -> Result<(), DrawingAreaErrorKind<std::io::Error>>
+fn draw<X, Y>(
+    root: &Area,
+    chart: &Chart,
+    x: X,
+    y: Y,
+) -> Result<(), DrawingAreaErrorKind<std::io::Error>>
 where
     X: AsRangedCoord<Value = f64>,
     Y: AsRangedCoord<Value = f64>,
@@ -165,14 +194,22 @@ where
         .draw()?;
     for (i, s) in chart.series.iter().enumerate() {
         let c = color(i);
-        let pts: Vec<(f64, f64)> = s.points.iter().copied().filter(|p| chart.drawable(*p)).collect();
+        let pts: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .copied()
+            .filter(|p| chart.drawable(*p))
+            .collect();
         if pts.is_empty() {
             continue;
         }
         let anno = if chart.lines {
             ctx.draw_series(LineSeries::new(pts, c.stroke_width(2)))?
         } else {
-            ctx.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, c.mix(0.8).filled())))?
+            ctx.draw_series(
+                pts.into_iter()
+                    .map(|p| Circle::new(p, 4, c.mix(0.8).filled())),
+            )?
         };
         anno.label(s.name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 4), (x + 12, y + 4)], c.filled()));
@@ -186,7 +223,6 @@ where
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,19 +233,31 @@ mod tests {
             title: "t <b>".into(),
             x_log: true,
             y_log: true,
-            series: vec![Series { name: "<script>x</script>".into(), points: vec![(10.0, 1.0), (1000.0, 3.0), (-1.0, 2.0)] }],
+            series: vec![Series {
+                name: "<script>x</script>".into(),
+                points: vec![(10.0, 1.0), (1000.0, 3.0), (-1.0, 2.0)],
+            }],
             ..Chart::default()
         };
         let a = chart.to_svg().unwrap();
         assert!(a.starts_with("<svg"));
-        assert!(!a.contains("<script>") && a.contains("&lt;script&gt;"), "{a}");
+        assert!(
+            !a.contains("<script>") && a.contains("&lt;script&gt;"),
+            "{a}"
+        );
         assert_eq!(a, chart.to_svg().unwrap());
         assert!(!chart.is_empty());
     }
 
     #[test]
     fn empty_and_single_point_charts_render() {
-        let c = Chart { series: vec![Series { name: "a".into(), points: vec![(5.0, 5.0)] }], ..Chart::default() };
+        let c = Chart {
+            series: vec![Series {
+                name: "a".into(),
+                points: vec![(5.0, 5.0)],
+            }],
+            ..Chart::default()
+        };
         assert!(c.to_svg().unwrap().contains("<circle"));
         let e = Chart::default();
         assert!(e.is_empty());

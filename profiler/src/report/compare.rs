@@ -12,6 +12,7 @@ use super::Loaded;
 use crate::results::{CellResult, CellStatus};
 use crate::stats::Summary;
 use serde::Serialize;
+use std::collections::BTreeMap;
 
 /// The verdict for one measure of one cell.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -32,7 +33,9 @@ pub enum Verdict {
 impl Verdict {
     /// Judges `other` against `base` (see the module doc).
     pub fn judge(base: Option<&Summary>, other: Option<&Summary>) -> Verdict {
-        let (Some(b), Some(o)) = (base, other) else { return Verdict::Missing };
+        let (Some(b), Some(o)) = (base, other) else {
+            return Verdict::Missing;
+        };
         if b.n == 0 || o.n == 0 || b.median <= 0.0 {
             return Verdict::Missing;
         }
@@ -115,41 +118,59 @@ pub fn field_diff(a: &[(String, String)], b: &[(String, String)]) -> Vec<FieldDi
     let mut keys: Vec<&String> = a.iter().chain(b).map(|(k, _)| k).collect();
     keys.sort();
     keys.dedup();
-    let get = |t: &[(String, String)], k: &str| t.iter().find(|(x, _)| x == k).map_or("—".to_string(), |(_, v)| v.clone());
+    let get = |t: &[(String, String)], k: &str| {
+        t.iter()
+            .find(|(x, _)| x == k)
+            .map_or("—".to_string(), |(_, v)| v.clone())
+    };
     keys.into_iter()
         .filter_map(|k| {
             let (x, y) = (get(a, k), get(b, k));
-            (x != y).then(|| FieldDiff { field: k.clone(), base: x, other: y })
+            (x != y).then(|| FieldDiff {
+                field: k.clone(),
+                base: x,
+                other: y,
+            })
         })
         .collect()
 }
 
+/// Cells by id; the first cell of an id wins (a file holds each id once).
+fn index(l: &Loaded) -> BTreeMap<&str, &CellResult> {
+    let mut m = BTreeMap::new();
+    for c in &l.results.cells {
+        m.entry(c.id.as_str()).or_insert(c);
+    }
+    m
+}
+
 /// Compares `other` with `base`: every cell id of either file, baseline order first.
 pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
-    let mut ids: Vec<&str> = base.results.cells.iter().map(|c| c.id.as_str()).collect();
-    for c in &other.results.cells {
-        if !ids.contains(&c.id.as_str()) {
+    let (bi, oi) = (index(base), index(other));
+    let mut ids: Vec<&str> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for c in base.results.cells.iter().chain(&other.results.cells) {
+        if seen.insert(c.id.as_str()) {
             ids.push(&c.id);
         }
     }
-    let find = |l: &'_ Loaded, id: &str| l.results.cells.iter().find(|c| c.id == id).cloned();
     let cells = ids
         .into_iter()
         .map(|id| {
-            let (b, o) = (find(base, id), find(other, id));
-            let bw = b.as_ref().and_then(view::prove_wall);
-            let ow = o.as_ref().and_then(view::prove_wall);
-            let bm = b.as_ref().and_then(view::prove_peak);
-            let om = o.as_ref().and_then(view::prove_peak);
-            let note = [side_note("baseline", b.as_ref()), side_note("other", o.as_ref())]
+            let (b, o) = (bi.get(id).copied(), oi.get(id).copied());
+            let bw = b.and_then(view::prove_wall);
+            let ow = o.and_then(view::prove_wall);
+            let bm = b.and_then(view::prove_peak);
+            let om = o.and_then(view::prove_peak);
+            let note = [side_note("baseline", b), side_note("other", o)]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()
                 .join("; ");
             CellComparison {
                 id: id.to_string(),
-                base_status: status_of(b.as_ref()),
-                other_status: status_of(o.as_ref()),
+                base_status: status_of(b),
+                other_status: status_of(o),
                 time: Verdict::judge(bw.as_ref(), ow.as_ref()),
                 memory: Verdict::judge(bm.as_ref(), om.as_ref()),
                 base_prove_s: bw,
@@ -160,23 +181,55 @@ pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
             }
         })
         .collect();
-    let mut host_diff = field_diff(&view::host_fields(&base.results.host), &view::host_fields(&other.results.host));
+    let mut host_diff = field_diff(
+        &view::host_fields(&base.results.host),
+        &view::host_fields(&other.results.host),
+    );
     for (field, x, y) in [
-        ("zkprof_version", &base.results.zkprof_version, &other.results.zkprof_version),
-        ("suite.name", &base.results.suite.name, &other.results.suite.name),
-        ("suite.sha256", &base.results.suite.sha256, &other.results.suite.sha256),
+        (
+            "zkprof_version",
+            &base.results.zkprof_version,
+            &other.results.zkprof_version,
+        ),
+        (
+            "suite.name",
+            &base.results.suite.name,
+            &other.results.suite.name,
+        ),
+        (
+            "suite.sha256",
+            &base.results.suite.sha256,
+            &other.results.suite.sha256,
+        ),
     ] {
         if x != y {
-            host_diff.push(FieldDiff { field: field.into(), base: x.clone(), other: y.clone() });
+            host_diff.push(FieldDiff {
+                field: field.into(),
+                base: x.clone(),
+                other: y.clone(),
+            });
         }
     }
-    Comparison { base: base.label.clone(), other: other.label.clone(), host_diff, cells }
+    Comparison {
+        base: base.label.clone(),
+        other: other.label.clone(),
+        host_diff,
+        cells,
+    }
 }
 
 /// Table rows for text or markdown output.
 pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     use crate::units::{format_bytes, format_seconds};
-    let t = |s: &Option<Summary>| s.map_or("—".into(), |s| format!("{} ± {}", format_seconds(s.median), format_seconds(s.stddev)));
+    let t = |s: &Option<Summary>| {
+        s.map_or("—".into(), |s| {
+            format!(
+                "{} ± {}",
+                format_seconds(s.median),
+                format_seconds(s.stddev)
+            )
+        })
+    };
     let m = |s: &Option<Summary>| s.map_or("—".into(), |s| format_bytes(s.median));
     c.cells
         .iter()
@@ -196,7 +249,16 @@ pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
 }
 
 /// The header matching [`rows`].
-pub const HEADER: [&str; 8] = ["cell", "baseline prove", "other prove", "time", "baseline memory", "other memory", "memory", "note"];
+pub const HEADER: [&str; 8] = [
+    "cell",
+    "baseline prove",
+    "other prove",
+    "time",
+    "baseline memory",
+    "other memory",
+    "memory",
+    "note",
+];
 
 #[cfg(test)]
 mod tests {
@@ -208,7 +270,10 @@ mod tests {
 
     #[test]
     fn overlapping_spreads_are_no_clear_difference() {
-        assert_eq!(Verdict::judge(Some(&s(&[1.0, 1.2, 1.1])), Some(&s(&[1.15, 1.3, 1.25]))), Verdict::NoClearDifference);
+        assert_eq!(
+            Verdict::judge(Some(&s(&[1.0, 1.2, 1.1])), Some(&s(&[1.15, 1.3, 1.25]))),
+            Verdict::NoClearDifference
+        );
     }
 
     #[test]
@@ -217,22 +282,42 @@ mod tests {
             Verdict::Lower(r) => assert!((r - 1.05 / 2.05).abs() < 1e-12),
             v => panic!("{v:?}"),
         }
-        assert!(matches!(Verdict::judge(Some(&s(&[1.0, 1.1])), Some(&s(&[3.0, 3.3]))), Verdict::Higher(_)));
+        assert!(matches!(
+            Verdict::judge(Some(&s(&[1.0, 1.1])), Some(&s(&[3.0, 3.3]))),
+            Verdict::Higher(_)
+        ));
     }
 
     #[test]
     fn single_runs_and_missing_sides_say_so() {
-        assert!(matches!(Verdict::judge(Some(&s(&[1.0])), Some(&s(&[2.0, 2.1]))), Verdict::NoiseUnknown(_)));
+        assert!(matches!(
+            Verdict::judge(Some(&s(&[1.0])), Some(&s(&[2.0, 2.1]))),
+            Verdict::NoiseUnknown(_)
+        ));
         assert_eq!(Verdict::judge(None, Some(&s(&[1.0]))), Verdict::Missing);
     }
 
     #[test]
     fn field_diff_lists_changed_and_missing_fields() {
-        let a = vec![("cpu".to_string(), "A".to_string()), ("os".into(), "x".into())];
-        let b = vec![("cpu".to_string(), "B".to_string()), ("os".into(), "x".into()), ("gpu".into(), "H100".into())];
+        let a = vec![
+            ("cpu".to_string(), "A".to_string()),
+            ("os".into(), "x".into()),
+        ];
+        let b = vec![
+            ("cpu".to_string(), "B".to_string()),
+            ("os".into(), "x".into()),
+            ("gpu".into(), "H100".into()),
+        ];
         let d = field_diff(&a, &b);
         assert_eq!(d.len(), 2);
-        assert_eq!(d[0], FieldDiff { field: "cpu".into(), base: "A".into(), other: "B".into() });
+        assert_eq!(
+            d[0],
+            FieldDiff {
+                field: "cpu".into(),
+                base: "A".into(),
+                other: "B".into()
+            }
+        );
         assert_eq!(d[1].field, "gpu");
         assert_eq!(d[1].base, "—");
     }

@@ -32,13 +32,19 @@ impl Exporter for CsvExporter {
     }
 
     fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
-        let err = |e: ::csv::Error| ReportError::Serialize { format: "csv", message: e.to_string() };
+        let err = |e: ::csv::Error| ReportError::Serialize {
+            format: "csv",
+            message: e.to_string(),
+        };
         let mut w = ::csv::Writer::from_writer(Vec::new());
         w.write_record(HEADER).map_err(err)?;
         for row in view::rows(files) {
             w.write_record(record(&row)).map_err(err)?;
         }
-        w.into_inner().map_err(|e| ReportError::Serialize { format: "csv", message: e.to_string() })
+        w.into_inner().map_err(|e| ReportError::Serialize {
+            format: "csv",
+            message: e.to_string(),
+        })
     }
 }
 
@@ -51,9 +57,16 @@ pub fn record(row: &Row) -> Vec<String> {
     let c = row.cell;
     let prove = view::step(c, "prove");
     let mib = (1u64 << 20) as f64;
-    let mut notes = vec![format!("settings: {}", view::settings_label(c)), format!("runtime: {}", c.runtime)];
+    let mut notes = vec![
+        format!("settings: {}", view::settings_label(c)),
+        format!("runtime: {}", c.runtime),
+    ];
     if c.status != CellStatus::Ok {
-        notes.push(format!("{}: {}", view::status_word(c.status), c.reason.as_deref().unwrap_or("no reason given")));
+        notes.push(format!(
+            "{}: {}",
+            view::status_word(c.status),
+            c.reason.as_deref().unwrap_or("no reason given")
+        ));
     }
     if let Some(size) = view::circuit_size(c) {
         notes.push(size);

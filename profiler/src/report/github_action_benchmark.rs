@@ -29,8 +29,10 @@ impl Exporter for GabExporter {
 
     fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
         let entries: Vec<Entry> = view::rows(files).iter().flat_map(entries).collect();
-        let mut out = serde_json::to_vec_pretty(&entries)
-            .map_err(|e| ReportError::Serialize { format: "github-action-benchmark", message: e.to_string() })?;
+        let mut out = serde_json::to_vec_pretty(&entries).map_err(|e| ReportError::Serialize {
+            format: "github-action-benchmark",
+            message: e.to_string(),
+        })?;
         out.push(b'\n');
         Ok(out)
     }
@@ -42,7 +44,9 @@ fn entries(row: &Row) -> Vec<Entry> {
     if c.status != CellStatus::Ok {
         return out;
     }
-    let Some(prove) = view::step(c, "prove") else { return out };
+    let Some(prove) = view::step(c, "prove") else {
+        return out;
+    };
     let extra = format!(
         "host: {} [{}]; repetitions: {}",
         row.results.host.one_line(),
@@ -61,14 +65,29 @@ fn entries(row: &Row) -> Vec<Entry> {
         name: format!("{} prove peak memory", c.id),
         unit: "MiB".into(),
         value: prove.peak_tree_bytes.median / mib,
-        range: Some(format!("± {}", view::num(prove.peak_tree_bytes.stddev / mib, 3))),
+        range: Some(format!(
+            "± {}",
+            view::num(prove.peak_tree_bytes.stddev / mib, 3)
+        )),
         extra: extra.clone(),
     });
     if let Some(size) = view::metric(c, view::PROOF_SIZE) {
-        out.push(Entry { name: format!("{} proof size", c.id), unit: "bytes".into(), value: size, range: None, extra: extra.clone() });
+        out.push(Entry {
+            name: format!("{} proof size", c.id),
+            unit: "bytes".into(),
+            value: size,
+            range: None,
+            extra: extra.clone(),
+        });
     }
     if let Some(e) = view::energy_per_proof(c) {
-        out.push(Entry { name: format!("{} energy per proof", c.id), unit: "J".into(), value: e, range: None, extra });
+        out.push(Entry {
+            name: format!("{} energy per proof", c.id),
+            unit: "J".into(),
+            value: e,
+            range: None,
+            extra,
+        });
     }
     out
 }

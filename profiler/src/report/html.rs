@@ -33,16 +33,23 @@ pub struct Val {
 impl Val {
     fn of(v: Option<String>, row: &Row, what: &str) -> Val {
         match v {
-            Some(text) => Val { text, missing: None },
-            None => Val { text: String::new(), missing: Some(view::absent_reason(row, what)) },
+            Some(text) => Val {
+                text,
+                missing: None,
+            },
+            None => Val {
+                text: String::new(),
+                missing: Some(view::absent_reason(row, what)),
+            },
         }
     }
 }
 
+/// One row of the summary table. `values` are the numeric columns in the order of
+/// [`VALUE_COLUMNS`] (a list, so the template needs no per-value macro call).
 #[derive(Debug, Serialize)]
 struct CellCtx {
     file: String,
-    id: String,
     model: String,
     framework: String,
     settings: String,
@@ -50,17 +57,22 @@ struct CellCtx {
     status: &'static str,
     reason: String,
     n: usize,
-    prove: Val,
-    memory: Val,
-    energy: Val,
-    proofs_per_kj: Val,
-    accuracy: Val,
-    proof_size: Val,
-    verify: Val,
-    setup: Val,
-    circuit: Val,
-    params: Val,
+    values: [Val; 10],
 }
+
+/// Headers of the numeric columns of the summary table.
+const VALUE_COLUMNS: [&str; 10] = [
+    "prove (median ± σ)",
+    "peak memory",
+    "energy / proof",
+    "proofs / kJ",
+    "accuracy loss",
+    "proof size",
+    "verify",
+    "setup",
+    "circuit size",
+    "params",
+];
 
 #[derive(Debug, Serialize)]
 struct HostRow {
@@ -121,6 +133,7 @@ struct Ctx {
     multi: bool,
     host_labels: Vec<String>,
     host_rows: Vec<HostRow>,
+    value_columns: [&'static str; 10],
     cells: Vec<CellCtx>,
     charts: Vec<ChartCtx>,
     matrix_models: Vec<String>,
@@ -142,9 +155,14 @@ impl Exporter for HtmlExporter {
         let ctx = context(files)?;
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
-        env.add_template("report.html", TEMPLATE).map_err(|e| ReportError::Template(e.to_string()))?;
-        let tmpl = env.get_template("report.html").map_err(|e| ReportError::Template(e.to_string()))?;
-        let html = tmpl.render(&ctx).map_err(|e| ReportError::Template(format!("{e:#}")))?;
+        env.add_template("report.html", TEMPLATE)
+            .map_err(|e| ReportError::Template(e.to_string()))?;
+        let tmpl = env
+            .get_template("report.html")
+            .map_err(|e| ReportError::Template(e.to_string()))?;
+        let html = tmpl
+            .render(&ctx)
+            .map_err(|e| ReportError::Template(format!("{e:#}")))?;
         Ok(html.into_bytes())
     }
 }
@@ -158,7 +176,6 @@ fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
     let prove = view::prove_wall(c);
     CellCtx {
         file: labels[row.file].clone(),
-        id: c.id.clone(),
         model: c.model.clone(),
         framework: c.framework.clone(),
         settings: view::settings_label(c),
@@ -166,16 +183,52 @@ fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
         status: view::status_word(c.status),
         reason: c.reason.clone().unwrap_or_default(),
         n: prove.map_or(0, |p| p.n),
-        prove: Val::of(prove.map(|w| format!("{} ± {}", format_seconds(w.median), format_seconds(w.stddev))), row, "prove"),
-        memory: Val::of(view::prove_peak(c).map(|m| format_bytes(m.median)), row, "prove"),
-        energy: Val::of(view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3))), row, "energy"),
-        proofs_per_kj: Val::of(view::proofs_per_kj(c).map(|p| view::num(p, 2)), row, "energy"),
-        accuracy: Val::of(view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2))), row, "accuracy"),
-        proof_size: Val::of(view::metric(c, view::PROOF_SIZE).map(format_bytes), row, "proof_size"),
-        verify: Val::of(secs(view::step(c, "verify")), row, "verify"),
-        setup: Val::of(secs(view::step(c, "setup")), row, "setup"),
-        circuit: Val::of(view::circuit_size(c), row, "circuit"),
-        params: Val::of(view::metric(c, view::PARAMS).map(|p| view::num(p, 0)), row, "params"),
+        values: [
+            Val::of(
+                prove.map(|w| {
+                    format!(
+                        "{} ± {}",
+                        format_seconds(w.median),
+                        format_seconds(w.stddev)
+                    )
+                }),
+                row,
+                "prove",
+            ),
+            Val::of(
+                view::prove_peak(c).map(|m| format_bytes(m.median)),
+                row,
+                "prove",
+            ),
+            Val::of(
+                view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3))),
+                row,
+                "energy",
+            ),
+            Val::of(
+                view::proofs_per_kj(c).map(|p| view::num(p, 2)),
+                row,
+                "energy",
+            ),
+            Val::of(
+                view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2))),
+                row,
+                "accuracy",
+            ),
+            Val::of(
+                view::metric(c, view::PROOF_SIZE).map(format_bytes),
+                row,
+                "proof_size",
+            ),
+            Val::of(secs(view::step(c, "verify")), row, "verify"),
+            Val::of(secs(view::step(c, "setup")), row, "setup"),
+            Val::of(view::circuit_size(c), row, "circuit"),
+            Val::of(
+                view::metric(c, view::PARAMS).map(|p| view::num(p, 0)),
+                row,
+                "params",
+            ),
+        ],
     }
 }
 
@@ -187,7 +240,11 @@ fn hosts(files: &[Loaded]) -> (Vec<String>, Vec<HostRow>) {
         let mut all = vec![&f.results.host];
         all.extend(f.results.other_hosts.values());
         for h in all {
-            labels.push(if files.len() > 1 { format!("{} [{}]", f.label, h.fingerprint_id) } else { h.fingerprint_id.clone() });
+            labels.push(if files.len() > 1 {
+                format!("{} [{}]", f.label, h.fingerprint_id)
+            } else {
+                h.fingerprint_id.clone()
+            });
             tables.push(view::host_fields(h));
         }
     }
@@ -204,10 +261,18 @@ fn hosts(files: &[Loaded]) -> (Vec<String>, Vec<HostRow>) {
         .map(|field| {
             let values: Vec<String> = tables
                 .iter()
-                .map(|t| t.iter().find(|(k, _)| *k == field).map_or_else(|| "—".to_string(), |(_, v)| v.clone()))
+                .map(|t| {
+                    t.iter()
+                        .find(|(k, _)| *k == field)
+                        .map_or_else(|| "—".to_string(), |(_, v)| v.clone())
+                })
                 .collect();
             let differs = values.windows(2).any(|w| w[0] != w[1]);
-            HostRow { field, values, differs }
+            HostRow {
+                field,
+                values,
+                differs,
+            }
         })
         .collect();
     (labels, rows)
@@ -222,15 +287,30 @@ fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
         .into_iter()
         .map(|(chart, note): (Chart, String)| {
             if chart.is_empty() {
-                Ok(ChartCtx { title: chart.title.clone(), svg: None, note: Some(note) })
+                Ok(ChartCtx {
+                    title: chart.title.clone(),
+                    svg: None,
+                    note: Some(note),
+                })
             } else {
-                Ok(ChartCtx { title: chart.title.clone(), svg: Some(chart.to_svg()?), note: None })
+                Ok(ChartCtx {
+                    title: chart.title.clone(),
+                    svg: Some(chart.to_svg()?),
+                    note: None,
+                })
             }
         })
         .collect::<Result<Vec<_>, ReportError>>()?;
     let (matrix_models, matrix) = matrix(&rows);
-    let not_ok: Vec<&Row> = rows.iter().filter(|r| r.cell.status != CellStatus::Ok).collect();
-    let failures = not_ok.iter().take(MAX_FAILURES).map(|r| failure(r)).collect();
+    let not_ok: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.cell.status != CellStatus::Ok)
+        .collect();
+    let failures = not_ok
+        .iter()
+        .take(MAX_FAILURES)
+        .map(|r| failure(r))
+        .collect();
     let mut other_keys: Vec<String> = rows
         .iter()
         .flat_map(|r| r.cell.metrics.keys())
@@ -244,17 +324,32 @@ fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
     } else {
         rows.iter()
             .map(|r| {
-                let vals = other_keys.iter().map(|k| view::metric(r.cell, k).map_or_else(|| "—".into(), |v| view::num(v, 4))).collect();
+                let vals = other_keys
+                    .iter()
+                    .map(|k| {
+                        view::metric(r.cell, k).map_or_else(|| "—".into(), |v| view::num(v, 4))
+                    })
+                    .collect();
                 (r.cell.id.clone(), vals)
             })
             .collect()
     };
     let mut warnings: Vec<String> = Vec::new();
     for f in files {
-        warnings.extend(f.results.warnings.iter().map(|w| format!("{}: {w}", f.label)));
+        warnings.extend(
+            f.results
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", f.label)),
+        );
     }
     for r in &rows {
-        warnings.extend(r.cell.warnings.iter().map(|w| format!("{}: {w}", r.cell.id)));
+        warnings.extend(
+            r.cell
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", r.cell.id)),
+        );
     }
     warnings.truncate(500);
     Ok(Ctx {
@@ -274,6 +369,7 @@ fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
         multi: files.len() > 1,
         host_labels,
         host_rows,
+        value_columns: VALUE_COLUMNS,
         cells,
         charts,
         matrix_models,
@@ -300,7 +396,11 @@ fn failure(r: &Row) -> Failure {
     Failure {
         id: r.cell.id.clone(),
         status: view::status_word(r.cell.status),
-        reason: r.cell.reason.clone().unwrap_or_else(|| "no reason given".into()),
+        reason: r
+            .cell
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no reason given".into()),
         stderr,
     }
 }
@@ -317,7 +417,9 @@ fn matrix(rows: &[Row]) -> (Vec<String>, Vec<MatrixRow>) {
         if !frameworks.contains(&r.cell.framework) {
             frameworks.push(r.cell.framework.clone());
         }
-        by.entry((r.cell.framework.clone(), r.cell.model.clone())).or_default().push(r);
+        by.entry((r.cell.framework.clone(), r.cell.model.clone()))
+            .or_default()
+            .push(r);
     }
     let matrix = frameworks
         .iter()
@@ -326,21 +428,43 @@ fn matrix(rows: &[Row]) -> (Vec<String>, Vec<MatrixRow>) {
             cells: models
                 .iter()
                 .map(|m| match by.get(&(f.clone(), m.clone())) {
-                    None => MatrixCell { status: "none".into(), text: "not in suite".into(), detail: String::new() },
+                    None => MatrixCell {
+                        status: "none".into(),
+                        text: "not in suite".into(),
+                        detail: String::new(),
+                    },
                     Some(cs) => {
-                        let ok = cs.iter().filter(|r| r.cell.status == CellStatus::Ok).count();
-                        let worst = cs.iter().map(|r| r.cell.status).find(|s| *s != CellStatus::Ok);
-                        let detail: Vec<String> = cs
+                        let ok = cs
                             .iter()
-                            .filter_map(|r| r.cell.reason.as_ref().map(|why| format!("{}: {why}", view::settings_label(r.cell))))
-                            .collect();
+                            .filter(|r| r.cell.status == CellStatus::Ok)
+                            .count();
+                        let worst = cs
+                            .iter()
+                            .map(|r| r.cell.status)
+                            .find(|s| *s != CellStatus::Ok);
+                        let detail: Vec<String> =
+                            cs.iter()
+                                .filter_map(|r| {
+                                    r.cell.reason.as_ref().map(|why| {
+                                        format!("{}: {why}", view::settings_label(r.cell))
+                                    })
+                                })
+                                .collect();
                         let status = match worst {
                             None => "ok",
                             Some(_) if ok > 0 => "partial",
                             Some(s) => view::status_word(s),
                         };
-                        let text = if ok == cs.len() { format!("ok ({ok})") } else { format!("{status} ({ok}/{} ok)", cs.len()) };
-                        MatrixCell { status: status.into(), text, detail: detail.join("\n") }
+                        let text = if ok == cs.len() {
+                            format!("ok ({ok})")
+                        } else {
+                            format!("{status} ({ok}/{} ok)", cs.len())
+                        };
+                        MatrixCell {
+                            status: status.into(),
+                            text,
+                            detail: detail.join("\n"),
+                        }
                     }
                 })
                 .collect(),
@@ -348,6 +472,9 @@ fn matrix(rows: &[Row]) -> (Vec<String>, Vec<MatrixRow>) {
         .collect();
     (models, matrix)
 }
+
+/// A column check: its name, its `absent_reason` key, and whether a row has it.
+type Check = (&'static str, &'static str, fn(&Row) -> bool);
 
 /// What was not measured, and why: sensors that could not work, and columns absent from
 /// successful cells.
@@ -361,14 +488,29 @@ fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
             });
         }
     }
-    let ok: Vec<&Row> = rows.iter().filter(|r| r.cell.status == CellStatus::Ok).collect();
-    let checks: [(&str, &str, fn(&Row) -> bool); 6] = [
-        ("energy per proof", "energy", |r| view::energy_per_proof(r.cell).is_some()),
-        ("accuracy loss", "accuracy", |r| view::metric(r.cell, view::ACCURACY_LOSS).is_some()),
-        ("proof size", "proof_size", |r| view::metric(r.cell, view::PROOF_SIZE).is_some()),
-        ("circuit size", "circuit", |r| view::circuit_size(r.cell).is_some()),
-        ("parameter count", "params", |r| view::metric(r.cell, view::PARAMS).is_some()),
-        ("verify time", "verify", |r| view::step(r.cell, "verify").is_some()),
+    let ok: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.cell.status == CellStatus::Ok)
+        .collect();
+    let checks: [Check; 6] = [
+        ("energy per proof", "energy", |r| {
+            view::energy_per_proof(r.cell).is_some()
+        }),
+        ("accuracy loss", "accuracy", |r| {
+            view::metric(r.cell, view::ACCURACY_LOSS).is_some()
+        }),
+        ("proof size", "proof_size", |r| {
+            view::metric(r.cell, view::PROOF_SIZE).is_some()
+        }),
+        ("circuit size", "circuit", |r| {
+            view::circuit_size(r.cell).is_some()
+        }),
+        ("parameter count", "params", |r| {
+            view::metric(r.cell, view::PARAMS).is_some()
+        }),
+        ("verify time", "verify", |r| {
+            view::step(r.cell, "verify").is_some()
+        }),
     ];
     for (what, key, has) in checks {
         let missing: Vec<&&Row> = ok.iter().filter(|r| !has(r)).collect();
@@ -380,7 +522,11 @@ fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
         fws.dedup();
         out.push(Absent {
             what: format!("{what}: {} of {} successful cells", missing.len(), ok.len()),
-            why: format!("{} (frameworks: {})", view::absent_reason(missing[0], key), fws.join(", ")),
+            why: format!(
+                "{} (frameworks: {})",
+                view::absent_reason(missing[0], key),
+                fws.join(", ")
+            ),
         });
     }
     out

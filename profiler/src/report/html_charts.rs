@@ -26,7 +26,10 @@ fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)
         let name = group(files, r);
         match out.iter_mut().find(|s| s.name == name) {
             Some(s) => s.points.push(p),
-            None => out.push(Series { name, points: vec![p] }),
+            None => out.push(Series {
+                name,
+                points: vec![p],
+            }),
         }
     }
     out
@@ -59,8 +62,12 @@ fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a Step
 /// Every chart of the report, with the note shown when it has nothing to draw.
 pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, ReportError> {
     let params = |r: &Row| view::metric(r.cell, view::PARAMS);
-    let no_params = "no successful cell has a parameter count (metric `params`) and a prove time".to_string();
-    let energy_reason = files.first().map(|f| view::energy_absent_reason(&f.results.sensors)).unwrap_or_default();
+    let no_params =
+        "no successful cell has a parameter count (metric `params`) and a prove time".to_string();
+    let energy_reason = files
+        .first()
+        .map(|f| view::energy_absent_reason(&f.results.sensors))
+        .unwrap_or_default();
     let mut out = vec![
         (
             Chart {
@@ -69,7 +76,9 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 y_label: "prove time, median (s)".into(),
                 x_log: true,
                 y_log: true,
-                series: grouped(files, rows, |r| Some((params(r)?, view::prove_wall(r.cell)?.median))),
+                series: grouped(files, rows, |r| {
+                    Some((params(r)?, view::prove_wall(r.cell)?.median))
+                }),
                 ..Chart::default()
             },
             no_params.clone(),
@@ -80,7 +89,12 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 x_label: "layers".into(),
                 y_label: "prove time, median (s)".into(),
                 y_log: true,
-                series: grouped(files, rows, |r| Some((view::metric(r.cell, view::LAYERS)?, view::prove_wall(r.cell)?.median))),
+                series: grouped(files, rows, |r| {
+                    Some((
+                        view::metric(r.cell, view::LAYERS)?,
+                        view::prove_wall(r.cell)?.median,
+                    ))
+                }),
                 ..Chart::default()
             },
             "no successful cell has a layer count (metric `layers`) and a prove time".into(),
@@ -92,7 +106,9 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 y_label: "peak tree memory, median (MiB)".into(),
                 x_log: true,
                 y_log: true,
-                series: grouped(files, rows, |r| Some((params(r)?, view::prove_peak(r.cell)?.median / MIB))),
+                series: grouped(files, rows, |r| {
+                    Some((params(r)?, view::prove_peak(r.cell)?.median / MIB))
+                }),
                 ..Chart::default()
             },
             no_params,
@@ -104,7 +120,9 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 y_label: "energy per proof (J)".into(),
                 x_log: true,
                 y_log: true,
-                series: grouped(files, rows, |r| Some((params(r)?, view::energy_per_proof(r.cell)?))),
+                series: grouped(files, rows, |r| {
+                    Some((params(r)?, view::energy_per_proof(r.cell)?))
+                }),
                 ..Chart::default()
             },
             format!("not measured: {energy_reason}"),
@@ -121,7 +139,15 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 .iter()
                 .filter_map(|(name, run)| {
                     let s = run.series.as_ref()?;
-                    Some(Series { name: name.clone(), points: s.t_s.iter().zip(&s.tree_bytes).map(|(t, b)| (*t, *b as f64 / MIB)).collect() })
+                    Some(Series {
+                        name: name.clone(),
+                        points: s
+                            .t_s
+                            .iter()
+                            .zip(&s.tree_bytes)
+                            .map(|(t, b)| (*t, *b as f64 / MIB))
+                            .collect(),
+                    })
                 })
                 .collect(),
             ..Chart::default()
@@ -139,10 +165,13 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
                 .flat_map(|(name, run)| {
                     let s = run.series.as_ref();
                     s.into_iter().flat_map(move |s| {
-                        s.extra.iter().filter(|(k, _)| k.ends_with("power_w")).map(move |(k, v)| Series {
-                            name: format!("{name} {k}"),
-                            points: s.t_s.iter().copied().zip(v.iter().copied()).collect(),
-                        })
+                        s.extra
+                            .iter()
+                            .filter(|(k, _)| k.ends_with("power_w"))
+                            .map(move |(k, v)| Series {
+                                name: format!("{name} {k}"),
+                                points: s.t_s.iter().copied().zip(v.iter().copied()).collect(),
+                            })
                     })
                 })
                 .take(MAX_LINES)

@@ -60,7 +60,10 @@ impl Exporter for MarkdownExporter {
         }
         let _ = writeln!(s);
         let rows = view::rows(files);
-        let ok = rows.iter().filter(|r| r.cell.status == CellStatus::Ok).count();
+        let ok = rows
+            .iter()
+            .filter(|r| r.cell.status == CellStatus::Ok)
+            .count();
         let _ = writeln!(s, "{} cells: {} ok, {} not ok. Prove step only; memory is the peak of the whole process tree.", rows.len(), ok, rows.len() - ok);
         let _ = writeln!(s);
         let _ = writeln!(s, "| model | framework | settings | status | prove (median ± σ) | peak memory | proof size | accuracy loss | energy / proof |");
@@ -68,7 +71,10 @@ impl Exporter for MarkdownExporter {
         for row in &rows {
             let _ = writeln!(s, "{}", table_row(row));
         }
-        let failed: Vec<&Row> = rows.iter().filter(|r| r.cell.status != CellStatus::Ok).collect();
+        let failed: Vec<&Row> = rows
+            .iter()
+            .filter(|r| r.cell.status != CellStatus::Ok)
+            .collect();
         if !failed.is_empty() {
             let _ = writeln!(s);
             let _ = writeln!(s, "### Not ok");
@@ -89,7 +95,14 @@ impl Exporter for MarkdownExporter {
 
 fn table_row(row: &Row) -> String {
     let c = row.cell;
-    let prove = view::prove_wall(c).map(|w| format!("{} ± {} (n={})", format_seconds(w.median), format_seconds(w.stddev), w.n));
+    let prove = view::prove_wall(c).map(|w| {
+        format!(
+            "{} ± {} (n={})",
+            format_seconds(w.median),
+            format_seconds(w.stddev),
+            w.n
+        )
+    });
     let mem = view::prove_peak(c).map(|m| format_bytes(m.median));
     let size = view::metric(c, view::PROOF_SIZE).map(format_bytes);
     let acc = view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2)));
@@ -114,7 +127,10 @@ mod tests {
 
     #[test]
     fn escapes_html_and_table_syntax() {
-        assert_eq!(escape("<script>a|b</script>"), "&lt;script&gt;a\\|b&lt;/script&gt;");
+        assert_eq!(
+            escape("<script>a|b</script>"),
+            "&lt;script&gt;a\\|b&lt;/script&gt;"
+        );
         assert_eq!(escape("x\ny"), "x y");
     }
 }

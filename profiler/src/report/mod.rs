@@ -37,7 +37,10 @@ pub enum ReportError {
     #[error("chart error: {0}")]
     Chart(String),
     #[error("cannot serialize the {format} export: {message}")]
-    Serialize { format: &'static str, message: String },
+    Serialize {
+        format: &'static str,
+        message: String,
+    },
     #[error("{path}: {message}")]
     Reference { path: String, message: String },
 }

@@ -95,21 +95,41 @@ pub struct Reference {
 }
 
 fn err(path: &Path, message: String) -> ReportError {
-    ReportError::Reference { path: path.display().to_string(), message }
+    ReportError::Reference {
+        path: path.display().to_string(),
+        message,
+    }
 }
 
 /// Loads a reference table (JSON or 2024-schema CSV, by content).
 pub fn load(path: &Path) -> Result<Reference, ReportError> {
-    let text = std::fs::read_to_string(path).map_err(|e| err(path, format!("cannot read the reference table: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(path, format!("cannot read the reference table: {e}")))?;
     if text.trim().is_empty() {
-        return Err(err(path, "empty file; expected a zkprof/reference/v1 JSON file or a 2024-schema CSV".into()));
+        return Err(err(
+            path,
+            "empty file; expected a zkprof/reference/v1 JSON file or a 2024-schema CSV".into(),
+        ));
     }
     if text.trim_start().starts_with('{') {
         let r: Reference = serde_json::from_str(&text).map_err(|e| {
-            err(path, format!("line {} column {}: not a {REFERENCE_SCHEMA} file: {e}", e.line(), e.column()))
+            err(
+                path,
+                format!(
+                    "line {} column {}: not a {REFERENCE_SCHEMA} file: {e}",
+                    e.line(),
+                    e.column()
+                ),
+            )
         })?;
         if r.schema != REFERENCE_SCHEMA {
-            return Err(err(path, format!("schema \"{}\" is not supported; this zkprof reads \"{REFERENCE_SCHEMA}\"", r.schema)));
+            return Err(err(
+                path,
+                format!(
+                    "schema \"{}\" is not supported; this zkprof reads \"{REFERENCE_SCHEMA}\"",
+                    r.schema
+                ),
+            ));
         }
         return Ok(r);
     }
@@ -118,7 +138,9 @@ pub fn load(path: &Path) -> Result<Reference, ReportError> {
 
 /// Parses CSV with the 2024 header (`Framework,Architecture,# Layers,...`).
 pub fn parse_csv(path: &Path, text: &str) -> Result<Reference, ReportError> {
-    let mut rd = ::csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
+    let mut rd = ::csv::ReaderBuilder::new()
+        .flexible(false)
+        .from_reader(text.as_bytes());
     let header: Vec<String> = rd
         .headers()
         .map_err(|e| err(path, format!("cannot read the CSV header: {e}")))?
@@ -127,7 +149,13 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Reference, ReportError> {
         .collect();
     let expected = super::csv::HEADER;
     if header.len() != expected.len() || header.iter().zip(expected).any(|(a, b)| a.trim() != b) {
-        return Err(err(path, format!("line 1: the header is not the 2024 ZKML-Benchmark schema; expected: {}", expected.join(","))));
+        return Err(err(
+            path,
+            format!(
+                "line 1: the header is not the 2024 ZKML-Benchmark schema; expected: {}",
+                expected.join(",")
+            ),
+        ));
     }
     let mut rows = Vec::new();
     for (i, rec) in rd.records().enumerate() {
@@ -154,7 +182,11 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Reference, ReportError> {
     }
     Ok(Reference {
         schema: REFERENCE_SCHEMA.into(),
-        source: Source { title: "CSV table".into(), file: path.display().to_string(), ..Source::default() },
+        source: Source {
+            title: "CSV table".into(),
+            file: path.display().to_string(),
+            ..Source::default()
+        },
         hardware: "unknown (not recorded in the CSV)".into(),
         settings: Vec::new(),
         caveats: Vec::new(),
@@ -185,9 +217,18 @@ mod tests {
     #[test]
     fn dims_kind_and_mode() {
         let r = row("Input-Dense-Dense (196x25x10)", "mode=resource");
-        assert_eq!((r.dims().as_deref(), r.kind(), r.mode()), (Some("196x25x10"), "dnn", Some("resources")));
-        let c = row("Input-Conv2d-Conv2d-Dense-Dense_Kernal (196x5x11x80x10_3x3)", "mode=accuracy | start from 1000");
-        assert_eq!((c.dims().as_deref(), c.kind(), c.mode()), (Some("196x5x11x80x10"), "cnn", Some("accuracy")));
+        assert_eq!(
+            (r.dims().as_deref(), r.kind(), r.mode()),
+            (Some("196x25x10"), "dnn", Some("resources"))
+        );
+        let c = row(
+            "Input-Conv2d-Conv2d-Dense-Dense_Kernal (196x5x11x80x10_3x3)",
+            "mode=accuracy | start from 1000",
+        );
+        assert_eq!(
+            (c.dims().as_deref(), c.kind(), c.mode()),
+            (Some("196x5x11x80x10"), "cnn", Some("accuracy"))
+        );
     }
 
     #[test]
@@ -195,7 +236,10 @@ mod tests {
         let p = Path::new("t.csv");
         let e = parse_csv(p, "a,b\n1,2\n").unwrap_err().to_string();
         assert!(e.contains("t.csv") && e.contains("line 1"), "{e}");
-        let body = format!("{}\nezkl,X (1x2),3,x,1,0,1,1,1,1,\n", crate::report::csv::HEADER.join(","));
+        let body = format!(
+            "{}\nezkl,X (1x2),3,x,1,0,1,1,1,1,\n",
+            crate::report::csv::HEADER.join(",")
+        );
         let e = parse_csv(p, &body).unwrap_err().to_string();
         assert!(e.contains("line 2") && e.contains("# Parameters"), "{e}");
     }

@@ -17,7 +17,13 @@ use serde::Serialize;
 /// The framework family of a name: `ezkl`, `circom`, `zkml`, `opml`, `orion`, or the name.
 pub fn family(name: &str) -> String {
     let n = name.to_ascii_lowercase();
-    for (needle, fam) in [("ezkl", "ezkl"), ("circom", "circom"), ("opml", "opml"), ("orion", "orion"), ("zkml", "zkml")] {
+    for (needle, fam) in [
+        ("ezkl", "ezkl"),
+        ("circom", "circom"),
+        ("opml", "opml"),
+        ("orion", "orion"),
+        ("zkml", "zkml"),
+    ] {
         if n.contains(needle) {
             return fam.into();
         }
@@ -48,11 +54,13 @@ pub fn dims_of_name(name: &str) -> Option<String> {
 }
 
 fn cell_mode(cell: &CellResult) -> Option<&'static str> {
-    cell.settings.values().find_map(|v| match v.as_str()?.to_ascii_lowercase().as_str() {
-        "resources" | "resource" => Some("resources"),
-        "accuracy" => Some("accuracy"),
-        _ => None,
-    })
+    cell.settings
+        .values()
+        .find_map(|v| match v.as_str()?.to_ascii_lowercase().as_str() {
+            "resources" | "resource" => Some("resources"),
+            "accuracy" => Some("accuracy"),
+            _ => None,
+        })
 }
 
 /// Whether our cell is an instance of the published row.
@@ -113,7 +121,10 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
         .iter()
         .map(|p| {
             let cands: Vec<&view::Row> = rows.iter().filter(|r| matches(p, r.cell)).collect();
-            let chosen = cands.iter().find(|r| r.cell.status == CellStatus::Ok).or(cands.first());
+            let chosen = cands
+                .iter()
+                .find(|r| r.cell.status == CellStatus::Ok)
+                .or(cands.first());
             let mut line = Line {
                 kind: p.kind(),
                 published: p.clone(),
@@ -145,11 +156,19 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                 Some(r) => {
                     let c = r.cell;
                     line.ours_prove_s = view::prove_wall(c).map(|s| s.median);
-                    line.ours_peak_mib = view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64);
+                    line.ours_peak_mib =
+                        view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64);
                     line.ours_accuracy_loss_pct = view::metric(c, view::ACCURACY_LOSS);
-                    line.time_ratio = line.ours_prove_s.filter(|_| p.prove_time_avg_s > 0.0).map(|t| t / p.prove_time_avg_s);
-                    line.memory_ratio = line.ours_peak_mib.filter(|_| p.memory_avg_mb > 0.0).map(|m| m / p.memory_avg_mb);
-                    line.accuracy_loss_diff_pp = line.ours_accuracy_loss_pct.map(|a| a - p.accuracy_loss_pct);
+                    line.time_ratio = line
+                        .ours_prove_s
+                        .filter(|_| p.prove_time_avg_s > 0.0)
+                        .map(|t| t / p.prove_time_avg_s);
+                    line.memory_ratio = line
+                        .ours_peak_mib
+                        .filter(|_| p.memory_avg_mb > 0.0)
+                        .map(|m| m / p.memory_avg_mb);
+                    line.accuracy_loss_diff_pp =
+                        line.ours_accuracy_loss_pct.map(|a| a - p.accuracy_loss_pct);
                     let mut missing = Vec::new();
                     if line.ours_prove_s.is_none() {
                         missing.push("no prove step");
@@ -157,7 +176,11 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     if line.ours_accuracy_loss_pct.is_none() {
                         missing.push("accuracy loss not measured");
                     }
-                    line.status = if missing.is_empty() { "ok".into() } else { format!("ok; {}", missing.join("; ")) };
+                    line.status = if missing.is_empty() {
+                        "ok".into()
+                    } else {
+                        format!("ok; {}", missing.join("; "))
+                    };
                 }
             }
             line
@@ -168,7 +191,16 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
         published_hardware: reference.hardware.clone(),
         our_hardware: files
             .iter()
-            .map(|f| format!("{}: {} [{}], {}, kernel {}", f.label, f.results.host.one_line(), f.results.host.fingerprint_id, f.results.host.os, f.results.host.kernel))
+            .map(|f| {
+                format!(
+                    "{}: {} [{}], {}, kernel {}",
+                    f.label,
+                    f.results.host.one_line(),
+                    f.results.host.fingerprint_id,
+                    f.results.host.os,
+                    f.results.host.kernel
+                )
+            })
             .collect(),
         caveats: reference.caveats.clone(),
         lines,
@@ -177,8 +209,20 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
 
 /// The table header matching [`table_rows`].
 pub const HEADER: [&str; 14] = [
-    "kind", "framework", "architecture", "test n", "notes", "published prove", "ours prove", "time ×",
-    "published MB", "ours MiB", "memory ×", "published loss %", "ours loss %", "Δ loss pp",
+    "kind",
+    "framework",
+    "architecture",
+    "test n",
+    "notes",
+    "published prove",
+    "ours prove",
+    "time ×",
+    "published MB",
+    "ours MiB",
+    "memory ×",
+    "published loss %",
+    "ours loss %",
+    "Δ loss pp",
 ];
 
 /// Rows for text or markdown output; the status goes in a last column.
@@ -195,14 +239,16 @@ pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
                 p.testing_size.to_string(),
                 p.notes.clone(),
                 format!("{} s", view::num(p.prove_time_avg_s, 3)),
-                l.ours_prove_s.map_or("—".into(), |t| format!("{} s", view::num(t, 3))),
+                l.ours_prove_s
+                    .map_or("—".into(), |t| format!("{} s", view::num(t, 3))),
                 o(l.time_ratio, 2),
                 view::num(p.memory_avg_mb, 1),
                 o(l.ours_peak_mib, 1),
                 o(l.memory_ratio, 2),
                 view::num(p.accuracy_loss_pct, 2),
                 o(l.ours_accuracy_loss_pct, 2),
-                l.accuracy_loss_diff_pp.map_or("—".into(), |d| format!("{d:+.2}")),
+                l.accuracy_loss_diff_pp
+                    .map_or("—".into(), |d| format!("{d:+.2}")),
                 l.status.clone(),
             ]
         })
@@ -215,9 +261,18 @@ mod tests {
 
     #[test]
     fn model_names_give_dims() {
-        assert_eq!(dims_of_name("mnist-196_25_10").as_deref(), Some("196x25x10"));
-        assert_eq!(dims_of_name("196_24_14_10").as_deref(), Some("196x24x14x10"));
-        assert_eq!(dims_of_name("mlp-784x56x10-v2").as_deref(), Some("784x56x10"));
+        assert_eq!(
+            dims_of_name("mnist-196_25_10").as_deref(),
+            Some("196x25x10")
+        );
+        assert_eq!(
+            dims_of_name("196_24_14_10").as_deref(),
+            Some("196x24x14x10")
+        );
+        assert_eq!(
+            dims_of_name("mlp-784x56x10-v2").as_deref(),
+            Some("784x56x10")
+        );
         assert_eq!(dims_of_name("cifar10-mlp"), None);
         assert_eq!(dims_of_name("tiny"), None);
     }

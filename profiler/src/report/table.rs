@@ -18,13 +18,24 @@ pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
             }
             s.push_str(c);
             if i + 1 < cells.len() {
-                s.extend(std::iter::repeat_n(' ', widths[i].saturating_sub(c.chars().count())));
+                s.extend(std::iter::repeat_n(
+                    ' ',
+                    widths[i].saturating_sub(c.chars().count()),
+                ));
             }
         }
         s.trim_end().to_string() + "\n"
     };
     let mut out = line(header.to_vec());
-    out.push_str(&line(widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().iter().map(String::as_str).collect()));
+    out.push_str(&line(
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    ));
     for r in rows {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
@@ -34,10 +45,20 @@ pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
 /// GitHub markdown; every cell escaped (see `markdown::escape`).
 pub fn markdown(header: &[&str], rows: &[Vec<String>]) -> String {
     use super::markdown::escape;
-    let mut out = format!("| {} |\n", header.iter().map(|h| escape(h)).collect::<Vec<_>>().join(" | "));
+    let mut out = format!(
+        "| {} |\n",
+        header
+            .iter()
+            .map(|h| escape(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     out.push_str(&format!("|{}\n", "---|".repeat(header.len())));
     for r in rows {
-        out.push_str(&format!("| {} |\n", r.iter().map(|c| escape(c)).collect::<Vec<_>>().join(" | ")));
+        out.push_str(&format!(
+            "| {} |\n",
+            r.iter().map(|c| escape(c)).collect::<Vec<_>>().join(" | ")
+        ));
     }
     out
 }

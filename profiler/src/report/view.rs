@@ -52,7 +52,13 @@ pub fn rows(files: &[Loaded]) -> Vec<Row<'_>> {
     files
         .iter()
         .enumerate()
-        .flat_map(|(i, f)| f.results.cells.iter().map(move |c| Row { file: i, results: &f.results, cell: c }))
+        .flat_map(|(i, f)| {
+            f.results.cells.iter().map(move |c| Row {
+                file: i,
+                results: &f.results,
+                cell: c,
+            })
+        })
         .collect()
 }
 
@@ -88,7 +94,11 @@ pub fn energy_per_proof(cell: &CellResult) -> Option<f64> {
 
 /// Proofs per kilojoule: the metric, or 1000 / energy per proof.
 pub fn proofs_per_kj(cell: &CellResult) -> Option<f64> {
-    metric(cell, PROOFS_PER_KJ).or_else(|| energy_per_proof(cell).filter(|e| *e > 0.0).map(|e| 1000.0 / e))
+    metric(cell, PROOFS_PER_KJ).or_else(|| {
+        energy_per_proof(cell)
+            .filter(|e| *e > 0.0)
+            .map(|e| 1000.0 / e)
+    })
 }
 
 /// Circuit size in words: `21740 constraints`, `2^15 rows`.
@@ -130,7 +140,9 @@ pub fn status_word(status: CellStatus) -> &'static str {
 /// Sensors whose names suggest energy or power (`rapl`, `nvml`, `energy`, `power`, `ipmi`).
 fn is_energy_sensor(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
-    ["rapl", "nvml", "energy", "power", "ipmi"].iter().any(|k| n.contains(k))
+    ["rapl", "nvml", "energy", "power", "ipmi"]
+        .iter()
+        .any(|k| n.contains(k))
 }
 
 /// Why no energy figures exist, from the sensors list of a results file.
@@ -138,12 +150,21 @@ pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
     let down: Vec<String> = sensors
         .iter()
         .filter(|s| is_energy_sensor(&s.name) && !s.available)
-        .map(|s| format!("{}: {}", s.name, s.reason.as_deref().unwrap_or("unavailable")))
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
         .collect();
     if !down.is_empty() {
         return down.join("; ");
     }
-    if sensors.iter().any(|s| is_energy_sensor(&s.name) && s.available) {
+    if sensors
+        .iter()
+        .any(|s| is_energy_sensor(&s.name) && s.available)
+    {
         "an energy sensor was available, but this cell recorded no energy".into()
     } else {
         "no energy sensor was recorded for this run (none in the results' sensors list)".into()
@@ -154,7 +175,11 @@ pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
 pub fn absent_reason(row: &Row, what: &str) -> String {
     let cell = row.cell;
     if cell.status != CellStatus::Ok {
-        return format!("{}: {}", status_word(cell.status), cell.reason.as_deref().unwrap_or("no reason given"));
+        return format!(
+            "{}: {}",
+            status_word(cell.status),
+            cell.reason.as_deref().unwrap_or("no reason given")
+        );
     }
     match what {
         "energy" => energy_absent_reason(&row.results.sensors),
@@ -178,7 +203,11 @@ pub fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
                 let mut keys: Vec<&String> = m.keys().collect();
                 keys.sort();
                 for k in keys {
-                    let p = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
                     go(&p, &m[k], out);
                 }
             }
@@ -250,7 +279,10 @@ mod tests {
 
     #[test]
     fn energy_reason_names_the_sensor() {
-        let s = vec![SensorStatus::unavailable("rapl", "no /sys/class/powercap (virtual machine)")];
+        let s = vec![SensorStatus::unavailable(
+            "rapl",
+            "no /sys/class/powercap (virtual machine)",
+        )];
         assert!(energy_absent_reason(&s).contains("rapl: no /sys/class/powercap"));
         assert!(energy_absent_reason(&[]).contains("no energy sensor"));
     }

@@ -55,7 +55,10 @@ impl Browser {
         let profile = tempfile::tempdir().unwrap();
         let (cmd_r, cmd_w) = pipe();
         let (resp_r, resp_w) = pipe();
-        let (a, b) = (std::os::fd::AsRawFd::as_raw_fd(&cmd_r), std::os::fd::AsRawFd::as_raw_fd(&resp_w));
+        let (a, b) = (
+            std::os::fd::AsRawFd::as_raw_fd(&cmd_r),
+            std::os::fd::AsRawFd::as_raw_fd(&resp_w),
+        );
         let mut cmd = Command::new(exe);
         cmd.args([
             "--headless",
@@ -80,7 +83,10 @@ impl Browser {
         // with the other (or leave one at 3/4 still marked close-on-exec).
         unsafe {
             cmd.pre_exec(move || {
-                let (ha, hb) = (libc::fcntl(a, libc::F_DUPFD, 10), libc::fcntl(b, libc::F_DUPFD, 10));
+                let (ha, hb) = (
+                    libc::fcntl(a, libc::F_DUPFD, 10),
+                    libc::fcntl(b, libc::F_DUPFD, 10),
+                );
                 if ha < 0 || hb < 0 || libc::dup2(ha, 3) < 0 || libc::dup2(hb, 4) < 0 {
                     return Err(std::io::Error::last_os_error());
                 }
@@ -111,7 +117,15 @@ impl Browser {
                 }
             }
         });
-        Browser { child, to: std::fs::File::from(cmd_w), from: rx, next_id: 0, events: Vec::new(), session: None, _profile: profile }
+        Browser {
+            child,
+            to: std::fs::File::from(cmd_w),
+            from: rx,
+            next_id: 0,
+            events: Vec::new(),
+            session: None,
+            _profile: profile,
+        }
     }
 
     /// Sends a command (to the page session once attached) and waits for its result.
@@ -134,7 +148,9 @@ impl Browser {
                     return v["result"].clone();
                 }
                 Ok(v) => self.events.push(v),
-                Err(RecvTimeoutError::Timeout) => panic!("{method}: no reply from chromium in 30 s"),
+                Err(RecvTimeoutError::Timeout) => {
+                    panic!("{method}: no reply from chromium in 30 s")
+                }
                 Err(RecvTimeoutError::Disconnected) => panic!("{method}: chromium closed the pipe"),
             }
         }
@@ -143,7 +159,10 @@ impl Browser {
     /// Opens a page and attaches to it; later calls go to that page.
     pub fn attach_new_page(&mut self) {
         let t = self.call("Target.createTarget", json!({ "url": "about:blank" }));
-        let s = self.call("Target.attachToTarget", json!({ "targetId": t["targetId"], "flatten": true }));
+        let s = self.call(
+            "Target.attachToTarget",
+            json!({ "targetId": t["targetId"], "flatten": true }),
+        );
         self.session = Some(s["sessionId"].as_str().unwrap().to_string());
     }
 
@@ -153,7 +172,10 @@ impl Browser {
             return true;
         }
         let deadline = Instant::now() + timeout;
-        while let Ok(v) = self.from.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        while let Ok(v) = self
+            .from
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             let hit = v["method"] == method;
             self.events.push(v);
             if hit {
@@ -166,7 +188,10 @@ impl Browser {
     /// Collects whatever events arrive within `d`.
     pub fn drain(&mut self, d: Duration) {
         let deadline = Instant::now() + d;
-        while let Ok(v) = self.from.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        while let Ok(v) = self
+            .from
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             self.events.push(v);
         }
     }

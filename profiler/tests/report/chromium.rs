@@ -28,9 +28,15 @@ fn open(b: &mut Browser, url: &str) -> (Vec<serde_json::Value>, Vec<String>) {
     for domain in ["Page", "Runtime", "Log", "Network"] {
         b.call(&format!("{domain}.enable"), json!({}));
     }
-    b.call("Emulation.setDeviceMetricsOverride", json!({ "width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false }));
+    b.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 1400, "height": 900, "deviceScaleFactor": 1, "mobile": false }),
+    );
     b.call("Page.navigate", json!({ "url": url }));
-    assert!(b.wait_event("Page.loadEventFired", Duration::from_secs(30)), "the page did not load");
+    assert!(
+        b.wait_event("Page.loadEventFired", Duration::from_secs(30)),
+        "the page did not load"
+    );
     b.drain(Duration::from_millis(500));
     let bad = b
         .events
@@ -48,7 +54,12 @@ fn open(b: &mut Browser, url: &str) -> (Vec<serde_json::Value>, Vec<String>) {
         .events
         .iter()
         .filter(|e| e["method"] == "Network.requestWillBeSent")
-        .map(|e| e["params"]["request"]["url"].as_str().unwrap_or("").to_string())
+        .map(|e| {
+            e["params"]["request"]["url"]
+                .as_str()
+                .unwrap_or("")
+                .to_string()
+        })
         .filter(|u| u != url)
         .collect();
     (bad, requests)
@@ -63,8 +74,17 @@ fn the_probe_sees_requests_and_console_errors() {
     std::fs::write(&page, "<!DOCTYPE html><img src=\"http://127.0.0.1:9/x.png\"><script>console.error('boom')</script>").unwrap();
     let mut b = Browser::launch(&exe);
     let (bad, requests) = open(&mut b, &format!("file://{}", page.display()));
-    assert!(requests.iter().any(|u| u.starts_with("http://127.0.0.1:9/")), "{requests:?}");
-    assert!(bad.iter().any(|e| e["method"] == "Runtime.consoleAPICalled"), "{bad:#?}");
+    assert!(
+        requests
+            .iter()
+            .any(|u| u.starts_with("http://127.0.0.1:9/")),
+        "{requests:?}"
+    );
+    assert!(
+        bad.iter()
+            .any(|e| e["method"] == "Runtime.consoleAPICalled"),
+        "{bad:#?}"
+    );
 }
 
 #[test]
@@ -79,7 +99,10 @@ fn html_report_in_headless_chromium() {
 
     let mut b = Browser::launch(&exe);
     let (bad, requests) = open(&mut b, &url);
-    assert!(bad.is_empty(), "console messages or script activity: {bad:#?}");
+    assert!(
+        bad.is_empty(),
+        "console messages or script activity: {bad:#?}"
+    );
     assert!(requests.is_empty(), "network requests: {requests:?}");
 
     // Hostile strings are text in the DOM; no script element exists; the title is intact.
@@ -94,10 +117,17 @@ fn html_report_in_headless_chromium() {
             "returnByValue": true
         }),
     );
-    let v: serde_json::Value = serde_json::from_str(probe["result"]["value"].as_str().unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(probe["result"]["value"].as_str().unwrap()).unwrap();
     assert_eq!(v["scripts"], 0, "{v}");
-    assert!(v["title"].as_str().unwrap().starts_with("zkprof report"), "{v}");
-    assert_eq!(v["text"], true, "hostile framework name not shown as text: {v}");
+    assert!(
+        v["title"].as_str().unwrap().starts_with("zkprof report"),
+        "{v}"
+    );
+    assert_eq!(
+        v["text"], true,
+        "hostile framework name not shown as text: {v}"
+    );
     assert_eq!(v["stderr"], true, "hostile stderr not shown as text: {v}");
     assert!(v["svgs"].as_u64().unwrap() >= 4, "{v}");
     assert_eq!(v["failed"], 6, "3 failed cells per file: {v}");
@@ -108,8 +138,13 @@ fn html_report_in_headless_chromium() {
         json!({ "format": "png", "captureBeyondViewport": true, "clip": { "x": 0, "y": 0, "width": 1400, "height": height, "scale": 1 } }),
     );
     let png = base64_decode(shot["data"].as_str().unwrap());
-    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000, "screenshot is {} bytes", png.len());
-    let out = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zkprof-report-screenshot.png");
+    assert!(
+        png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 20_000,
+        "screenshot is {} bytes",
+        png.len()
+    );
+    let out =
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("zkprof-report-screenshot.png");
     std::fs::write(&out, &png).unwrap();
     eprintln!("screenshot: {}", out.display());
 }

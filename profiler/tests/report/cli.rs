@@ -5,11 +5,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 fn zkprof(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkprof")).args(args).current_dir(cwd).output().expect("zkprof runs")
+    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("zkprof runs")
 }
 
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -42,10 +49,22 @@ fn bad_results_files_are_clear_errors_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read_to_string(fixtures().join("a.json")).unwrap();
     let cases = [
-        ("other-version.json", good.replacen("zkprof/results/v1", "zkprof/results/v2", 1), "not supported"),
-        ("truncated.json", good[..good.len() / 2].to_string(), "not valid JSON"),
+        (
+            "other-version.json",
+            good.replacen("zkprof/results/v1", "zkprof/results/v2", 1),
+            "not supported",
+        ),
+        (
+            "truncated.json",
+            good[..good.len() / 2].to_string(),
+            "not valid JSON",
+        ),
         ("empty.json", String::new(), "empty file"),
-        ("wrong-shape.json", "{\"schema\": \"zkprof/results/v1\", \"cells\": 3}".into(), "does not match"),
+        (
+            "wrong-shape.json",
+            "{\"schema\": \"zkprof/results/v1\", \"cells\": 3}".into(),
+            "does not match",
+        ),
     ];
     let a = fixtures().join("a.json");
     let a = a.to_str().unwrap();
@@ -69,7 +88,10 @@ fn bad_results_files_are_clear_errors_naming_the_file() {
             let o = zkprof(&args, dir.path());
             let (_, err) = text(&o);
             assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-            assert!(err.contains(name) && err.contains(expect), "{args:?}: {err}");
+            assert!(
+                err.contains(name) && err.contains(expect),
+                "{args:?}: {err}"
+            );
             assert!(!err.contains("panicked"), "{err}");
         }
     }
@@ -99,24 +121,56 @@ fn bad_reference_files_are_clear_errors() {
 fn reproduce_prints_a_row_per_published_dnn_cell() {
     let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
     let a = fixtures().join("a.json");
-    let o = zkprof(&["reproduce", "--reference", refp.to_str().unwrap(), "--dnn-only", a.to_str().unwrap()], &fixtures());
+    let o = zkprof(
+        &[
+            "reproduce",
+            "--reference",
+            refp.to_str().unwrap(),
+            "--dnn-only",
+            a.to_str().unwrap(),
+        ],
+        &fixtures(),
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("dnn ")).collect();
     assert_eq!(rows.len(), 25, "{out}");
     assert!(!out.lines().any(|l| l.starts_with("cnn ")));
-    assert!(rows.iter().any(|l| l.contains("opml") && l.contains("not run: no cell for opml")));
+    assert!(rows
+        .iter()
+        .any(|l| l.contains("opml") && l.contains("not run: no cell for opml")));
     // Without results: every row, each saying why there is nothing of ours.
-    let o = zkprof(&["reproduce", "--reference", refp.to_str().unwrap()], &fixtures());
+    let o = zkprof(
+        &["reproduce", "--reference", refp.to_str().unwrap()],
+        &fixtures(),
+    );
     let (out, _) = text(&o);
-    assert_eq!(out.lines().filter(|l| l.contains("not run: no results file given")).count(), 41);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("not run: no results file given"))
+            .count(),
+        41
+    );
     // The published CSV itself also loads, where it is available.
-    let shared = crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
+    let shared =
+        crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
     if shared.exists() {
-        let o = zkprof(&["reproduce", "--reference", shared.to_str().unwrap(), "--format", "json"], &fixtures());
+        let o = zkprof(
+            &[
+                "reproduce",
+                "--reference",
+                shared.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            &fixtures(),
+        );
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
         assert_eq!(v["lines"].as_array().unwrap().len(), 41);
-        assert!(v["published_hardware"].as_str().unwrap().starts_with("unknown"));
+        assert!(v["published_hardware"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown"));
     }
 }
 
@@ -124,22 +178,41 @@ fn reproduce_prints_a_row_per_published_dnn_cell() {
 fn compare_shows_verdicts_and_fingerprint_diff() {
     let dir = tempfile::tempdir().unwrap();
     // The same run, as if from another machine: a different CPU and memory size.
-    let mut b: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(fixtures().join("b.json")).unwrap()).unwrap();
+    let mut b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("b.json")).unwrap()).unwrap();
     b["host"]["cpu_model"] = "Other CPU 9000".into();
     b["host"]["memory_bytes"] = (64u64 << 30).into();
-    std::fs::write(dir.path().join("b.json"), serde_json::to_string(&b).unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("b.json"),
+        serde_json::to_string(&b).unwrap(),
+    )
+    .unwrap();
     let a = fixtures().join("a.json");
     let o = zkprof(&["compare", a.to_str().unwrap(), "b.json"], dir.path());
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("Fingerprint differences"), "{out}");
-    assert!(out.lines().any(|l| l.starts_with("cpu_model") && l.contains("AMD EPYC") && l.contains("Other CPU 9000")), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("cpu_model")
+            && l.contains("AMD EPYC")
+            && l.contains("Other CPU 9000")),
+        "{out}"
+    );
     assert!(out.lines().any(|l| l.starts_with("memory_bytes")));
-    assert!(!out.lines().any(|l| l.starts_with("hostname")), "equal fields are not listed");
+    assert!(
+        !out.lines().any(|l| l.starts_with("hostname")),
+        "equal fields are not listed"
+    );
     // Every cell of the suite has a line; failed ones say why.
-    assert!(out.lines().filter(|l| l.starts_with("mnist-")).count() == 15, "{out}");
+    assert!(
+        out.lines().filter(|l| l.starts_with("mnist-")).count() == 15,
+        "{out}"
+    );
     assert!(out.contains("baseline: failed (prove: exit 3"));
-    let o = zkprof(&["compare", a.to_str().unwrap(), "b.json", "--format", "json"], dir.path());
+    let o = zkprof(
+        &["compare", a.to_str().unwrap(), "b.json", "--format", "json"],
+        dir.path(),
+    );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["cells"].as_array().unwrap().len(), 15);
     let o = zkprof(&["compare", a.to_str().unwrap()], dir.path());

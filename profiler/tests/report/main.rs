@@ -25,7 +25,10 @@ pub fn repo() -> PathBuf {
 /// Loads a fixture results file under a short, stable label.
 pub fn load(name: &str) -> Loaded {
     let results = zkprof::store::load_results(&fixtures().join(name)).expect("fixture loads");
-    Loaded { label: name.to_string(), results }
+    Loaded {
+        label: name.to_string(),
+        results,
+    }
 }
 
 /// Compares `actual` with the committed snapshot `name`, or rewrites it with ZKPROF_BLESS=1.
@@ -36,8 +39,12 @@ pub fn snapshot(name: &str, actual: &str) {
         std::fs::write(&path, actual).unwrap();
         return;
     }
-    let expected = std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("snapshot {} missing ({e}); run with ZKPROF_BLESS=1 to create it", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "snapshot {} missing ({e}); run with ZKPROF_BLESS=1 to create it",
+            path.display()
+        )
+    });
     if expected != actual {
         let diff_line = expected
             .lines()

@@ -26,7 +26,9 @@ fn csv_export_reads_back_as_a_reference_table() {
     let dir = tempfile::tempdir().unwrap();
     let ok: String = render(Format::Csv)
         .lines()
-        .filter(|l| l.starts_with("Framework,") || l.starts_with("ezkl,") || l.starts_with("circom,"))
+        .filter(|l| {
+            l.starts_with("Framework,") || l.starts_with("ezkl,") || l.starts_with("circom,")
+        })
         .map(|l| format!("{l}\n"))
         .collect();
     let p = dir.path().join("ours.csv");
@@ -57,7 +59,11 @@ fn bencher_export_matches_snapshot() {
     assert!(lat["lower_value"].as_f64().unwrap() <= lat["value"].as_f64().unwrap());
     assert!(lat["value"].as_f64().unwrap() <= lat["upper_value"].as_f64().unwrap());
     assert!(lat["value"].as_f64().unwrap() > 1e8, "nanoseconds");
-    assert_eq!(v.as_object().unwrap().len(), 12, "one benchmark per successful cell");
+    assert_eq!(
+        v.as_object().unwrap().len(),
+        12,
+        "one benchmark per successful cell"
+    );
     snapshot("a.bencher.json", &out);
 }
 
@@ -65,8 +71,12 @@ fn bencher_export_matches_snapshot() {
 fn github_action_benchmark_export_matches_snapshot() {
     let out = render(Format::GithubActionBenchmark);
     let v: Vec<serde_json::Value> = serde_json::from_str(&out).unwrap();
-    assert!(v.iter().all(|e| e["name"].is_string() && e["unit"].is_string() && e["value"].is_number()));
-    assert!(v.iter().any(|e| e["unit"] == "s" && e["range"].as_str().unwrap().starts_with("± ")));
+    assert!(v
+        .iter()
+        .all(|e| e["name"].is_string() && e["unit"].is_string() && e["value"].is_number()));
+    assert!(v
+        .iter()
+        .any(|e| e["unit"] == "s" && e["range"].as_str().unwrap().starts_with("± ")));
     snapshot("a.gab.json", &out);
 }
 
@@ -78,21 +88,45 @@ fn html_is_deterministic_self_contained_and_escaped() {
     assert!(!lower.contains("<script"), "a script element in the report");
     // The only URL allowed is the SVG namespace name, which is never fetched.
     let urls = lower.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-    assert!(!urls.contains("http://") && !urls.contains("https://"), "a URL in the report");
-    assert!(!lower.contains("</style> &amp;") && lower.matches("</style>").count() == 1, "stderr closed the style element");
+    assert!(
+        !urls.contains("http://") && !urls.contains("https://"),
+        "a URL in the report"
+    );
+    assert!(
+        !lower.contains("</style> &amp;") && lower.matches("</style>").count() == 1,
+        "stderr closed the style element"
+    );
     // The hostile framework name and stderr line are there, as text.
-    assert!(a.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt;") || a.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"), "framework name not escaped as expected");
-    assert!(a.contains("document.title=&#x27;pwned&#x27;") || a.contains("document.title=&#39;pwned&#39;"));
-    for section in ["id=\"hosts\"", "id=\"summary\"", "id=\"charts\"", "id=\"matrix\"", "id=\"failures\"", "id=\"not-measured\""] {
+    assert!(
+        a.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt;")
+            || a.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"),
+        "framework name not escaped as expected"
+    );
+    assert!(
+        a.contains("document.title=&#x27;pwned&#x27;")
+            || a.contains("document.title=&#39;pwned&#39;")
+    );
+    for section in [
+        "id=\"hosts\"",
+        "id=\"summary\"",
+        "id=\"charts\"",
+        "id=\"matrix\"",
+        "id=\"failures\"",
+        "id=\"not-measured\"",
+    ] {
         assert!(a.contains(section), "missing section {section}");
     }
     assert!(a.matches("<svg").count() >= 4, "charts missing");
-    assert!(a.contains("not measured: no energy sensor"), "energy gap not explained");
+    assert!(
+        a.contains("not measured: no energy sensor"),
+        "energy gap not explained"
+    );
 }
 
 #[test]
 fn reproduce_lists_every_published_dnn_row() {
-    let reference = reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+    let reference =
+        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     let dnn = reference.rows.iter().filter(|r| r.kind() == "dnn").count();
     assert_eq!(dnn, 25);
     let files = vec![load("a.json")];
@@ -101,11 +135,22 @@ fn reproduce_lists_every_published_dnn_row() {
     let ezkl_resources: Vec<_> = r
         .lines
         .iter()
-        .filter(|l| l.published.framework.starts_with("ezkl") && l.published.mode() == Some("resources") && l.kind == "dnn")
+        .filter(|l| {
+            l.published.framework.starts_with("ezkl")
+                && l.published.mode() == Some("resources")
+                && l.kind == "dnn"
+        })
         .collect();
     assert_eq!(ezkl_resources.len(), 6);
-    assert!(ezkl_resources.iter().all(|l| l.cell.as_deref().is_some_and(|c| c.contains("calibration_target=resources"))));
-    assert!(r.lines.iter().filter(|l| l.published.framework.starts_with("zkml")).all(|l| l.status.starts_with("not run")));
+    assert!(ezkl_resources.iter().all(|l| l
+        .cell
+        .as_deref()
+        .is_some_and(|c| c.contains("calibration_target=resources"))));
+    assert!(r
+        .lines
+        .iter()
+        .filter(|l| l.published.framework.starts_with("zkml"))
+        .all(|l| l.status.starts_with("not run")));
     let text = zkprof::commands::reproduce::render(&r, TableFormat::Text).unwrap();
     assert!(text.contains("Published hardware: unknown"));
     snapshot("reproduce-a.txt", &text);
@@ -113,10 +158,15 @@ fn reproduce_lists_every_published_dnn_row() {
 
 #[test]
 fn reference_json_holds_the_published_csv_numbers() {
-    let shared = crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
-    let ours = reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+    let shared =
+        crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
+    let ours =
+        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     if !shared.exists() {
-        eprintln!("the published CSV is not here ({}); checked the committed copy only", shared.display());
+        eprintln!(
+            "the published CSV is not here ({}); checked the committed copy only",
+            shared.display()
+        );
         assert_eq!(ours.rows.len(), 41);
         return;
     }
