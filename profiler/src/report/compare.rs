@@ -5,7 +5,9 @@
 //! Verdict rule: the spread of a cell is its [min, max] over repetitions. Overlapping
 //! spreads mean "no clear difference"; otherwise the ratio (other / baseline, of medians)
 //! says how much faster or slower. With a single repetition on either side the noise is
-//! unknown and the verdict says so.
+//! unknown and the verdict says so. A difference of less than [`MIN_EFFECT`] is reported as
+//! no clear difference even when the spreads are apart (peak memory often varies by a few
+//! pages only, which separates the spreads without mattering).
 
 use super::view;
 use super::Loaded;
@@ -13,6 +15,9 @@ use crate::results::{CellResult, CellStatus};
 use crate::stats::Summary;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+/// Smallest relative difference of medians that counts as a difference (2%).
+pub const MIN_EFFECT: f64 = 0.02;
 
 /// The verdict for one measure of one cell.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -43,7 +48,7 @@ impl Verdict {
         if b.n < 2 || o.n < 2 {
             return Verdict::NoiseUnknown(ratio);
         }
-        if o.min <= b.max && b.min <= o.max {
+        if (o.min <= b.max && b.min <= o.max) || (ratio - 1.0).abs() < MIN_EFFECT {
             Verdict::NoClearDifference
         } else if ratio < 1.0 {
             Verdict::Lower(ratio)
@@ -286,6 +291,13 @@ mod tests {
             Verdict::judge(Some(&s(&[1.0, 1.1])), Some(&s(&[3.0, 3.3]))),
             Verdict::Higher(_)
         ));
+    }
+
+    #[test]
+    fn tiny_differences_do_not_count() {
+        let b = s(&[100.0, 100.1, 100.2]);
+        let o = s(&[101.0, 101.1, 101.2]);
+        assert_eq!(Verdict::judge(Some(&b), Some(&o)), Verdict::NoClearDifference);
     }
 
     #[test]

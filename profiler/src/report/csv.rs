@@ -62,11 +62,7 @@ pub fn record(row: &Row) -> Vec<String> {
         format!("runtime: {}", c.runtime),
     ];
     if c.status != CellStatus::Ok {
-        notes.push(format!(
-            "{}: {}",
-            view::status_word(c.status),
-            c.reason.as_deref().unwrap_or("no reason given")
-        ));
+        notes.push(view::status_with_reason(c));
     }
     if let Some(size) = view::circuit_size(c) {
         notes.push(size);

@@ -82,10 +82,9 @@ impl Exporter for MarkdownExporter {
             for r in failed {
                 let _ = writeln!(
                     s,
-                    "- `{}`: {} — {}",
-                    escape(&r.cell.id).replace('`', "'"),
-                    view::status_word(r.cell.status),
-                    escape(r.cell.reason.as_deref().unwrap_or("no reason given"))
+                    "- {}: {}",
+                    escape(&r.cell.id),
+                    escape(&view::status_with_reason(r.cell))
                 );
             }
         }

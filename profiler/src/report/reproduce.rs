@@ -147,11 +147,7 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     )
                 }
                 Some(r) if r.cell.status != CellStatus::Ok => {
-                    line.status = format!(
-                        "{}: {}",
-                        view::status_word(r.cell.status),
-                        r.cell.reason.as_deref().unwrap_or("no reason given")
-                    )
+                    line.status = view::status_with_reason(r.cell)
                 }
                 Some(r) => {
                     let c = r.cell;

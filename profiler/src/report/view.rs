@@ -137,6 +137,17 @@ pub fn status_word(status: CellStatus) -> &'static str {
     }
 }
 
+/// `status: reason`, without repeating the status when the reason already starts with it
+/// (adapters write `unsupported: why`).
+pub fn status_with_reason(cell: &CellResult) -> String {
+    let word = status_word(cell.status);
+    match cell.reason.as_deref() {
+        None => format!("{word}: no reason given"),
+        Some(r) if r.starts_with(word) => r.to_string(),
+        Some(r) => format!("{word}: {r}"),
+    }
+}
+
 /// Sensors whose names suggest energy or power (`rapl`, `nvml`, `energy`, `power`, `ipmi`).
 fn is_energy_sensor(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
@@ -175,11 +186,7 @@ pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
 pub fn absent_reason(row: &Row, what: &str) -> String {
     let cell = row.cell;
     if cell.status != CellStatus::Ok {
-        return format!(
-            "{}: {}",
-            status_word(cell.status),
-            cell.reason.as_deref().unwrap_or("no reason given")
-        );
+        return status_with_reason(cell);
     }
     match what {
         "energy" => energy_absent_reason(&row.results.sensors),

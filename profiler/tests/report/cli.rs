@@ -218,3 +218,103 @@ fn compare_shows_verdicts_and_fingerprint_diff() {
     let o = zkprof(&["compare", a.to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(2), "one file is a usage error");
 }
+
+#[test]
+fn compare_and_reproduce_write_markdown_and_json() {
+    let a = fixtures().join("a.json");
+    let b = fixtures().join("b.json");
+    let o = zkprof(
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        &fixtures(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("| cell | baseline prove |"), "{out}");
+    assert!(
+        !out.contains("<script>") && out.contains("&lt;script&gt;"),
+        "{out}"
+    );
+    let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+    let o = zkprof(
+        &[
+            "reproduce",
+            "--reference",
+            refp.to_str().unwrap(),
+            a.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        &fixtures(),
+    );
+    let (out, _) = text(&o);
+    assert!(out.contains("| kind | framework |"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("| dnn |")).count(), 25);
+}
+
+#[test]
+fn a_fresh_run_renders_in_every_format() {
+    // The whole path on this machine: `zkprof run` of a small command suite, then reports.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("suite.toml"),
+        r#"
+[suite]
+name = "fresh"
+repetitions = 2
+
+[[model]]
+name = "tiny-16_8_4"
+
+[[framework]]
+name = "ok-prover"
+kind = "command"
+steps = { setup = ["sh", "-c", "sleep 0.01"], prove = ["sh", "-c", "head -c 2000000 /dev/zero | tail -c 1 >/dev/null; sleep 0.05"] }
+
+[[framework]]
+name = "bad-prover"
+kind = "command"
+steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
+"#,
+    )
+    .unwrap();
+    let o = zkprof(&["run", "suite.toml", "--out", "out"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "one cell fails: {:?}", text(&o));
+    for format in [
+        "html",
+        "csv",
+        "markdown",
+        "bencher",
+        "github-action-benchmark",
+    ] {
+        let o = zkprof(
+            &["report", "out/results.json", "--format", format, "-o", "-"],
+            dir.path(),
+        );
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{format}: {err}");
+        assert!(out.contains("ok-prover"), "{format}: {out}");
+        if format == "html" {
+            assert!(
+                out.contains("no circuit for op &lt;Foo&gt;"),
+                "the failure's stderr is shown"
+            );
+        }
+    }
+    let o = zkprof(
+        &["compare", "out/results.json", "out/results.json"],
+        dir.path(),
+    );
+    let (out, _) = text(&o);
+    assert!(out.contains("Fingerprints: identical"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("tiny-16_8_4/ok-prover") && l.contains("no clear difference")),
+        "{out}"
+    );
+}

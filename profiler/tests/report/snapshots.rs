@@ -181,3 +181,56 @@ fn compare_text_matches_snapshot() {
     let text = zkprof::commands::compare::render(&[c], TableFormat::Text).unwrap();
     snapshot("compare-a-b.txt", &text);
 }
+
+#[test]
+fn html_matches_snapshot() {
+    snapshot("a.html", &render(Format::Html));
+}
+
+#[test]
+fn unsupported_and_interrupted_cells_show_with_their_reasons() {
+    use zkprof::results::CellStatus;
+    let mut a = load("a.json");
+    let c = &mut a.results.cells[0];
+    c.status = CellStatus::Unsupported;
+    c.reason = Some("unsupported: operator Softmax has no circuit".into());
+    c.summary.clear();
+    let c = &mut a.results.cells[2];
+    c.status = CellStatus::Interrupted;
+    c.reason = Some("prove: interrupted".into());
+    c.summary.clear();
+    let files = vec![a];
+    let html = String::from_utf8(exporter(Format::Html).render(&files).unwrap()).unwrap();
+    assert!(
+        html.contains("class=\"m-partial\""),
+        "ezkl x 196_25_10 has one ok and one unsupported cell"
+    );
+    assert!(html.contains("unsupported: operator Softmax has no circuit"));
+    assert!(html.contains("<strong>interrupted</strong> — prove: interrupted"));
+    // reproduce: the published ezkl resources rows for 196x25x10 say why ours are missing.
+    let reference =
+        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+    let r = reproduce::reproduce(&reference, &files);
+    let line = r
+        .lines
+        .iter()
+        .find(|l| {
+            l.published.framework.starts_with("ezkl")
+                && l.published.dims().as_deref() == Some("196x25x10")
+        })
+        .unwrap();
+    assert_eq!(
+        line.status,
+        "unsupported: operator Softmax has no circuit"
+    );
+    assert_eq!(line.time_ratio, None);
+    let circom = r
+        .lines
+        .iter()
+        .find(|l| {
+            l.published.framework.starts_with("circom")
+                && l.published.dims().as_deref() == Some("196x25x10")
+        })
+        .unwrap();
+    assert_eq!(circom.status, "interrupted: prove: interrupted");
+}
