@@ -115,16 +115,23 @@ fn wide(values: impl Iterator<Item = f64>) -> bool {
 }
 
 /// The axis range of `values`, padded; a single value or none gets a sensible span.
+/// Whole numbers on a linear axis (layer counts) get half a unit each side.
 fn span(values: impl Iterator<Item = f64>, log: bool) -> (f64, f64) {
-    let (mut lo, mut hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
-        (a.min(v), b.max(v))
-    });
+    let v: Vec<f64> = values.collect();
+    let (mut lo, mut hi) = v
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| {
+            (a.min(*x), b.max(*x))
+        });
     if !lo.is_finite() || !hi.is_finite() {
         return if log { (0.1, 10.0) } else { (0.0, 1.0) };
     }
     if log {
         lo /= 1.6;
         hi *= 1.6;
+    } else if v.iter().all(|x| x.fract() == 0.0) && hi - lo <= 50.0 {
+        lo -= 0.5;
+        hi += 0.5;
     } else {
         if lo == hi {
             lo -= lo.abs().max(1.0) * 0.5;

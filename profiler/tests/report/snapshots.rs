@@ -219,10 +219,7 @@ fn unsupported_and_interrupted_cells_show_with_their_reasons() {
                 && l.published.dims().as_deref() == Some("196x25x10")
         })
         .unwrap();
-    assert_eq!(
-        line.status,
-        "unsupported: operator Softmax has no circuit"
-    );
+    assert_eq!(line.status, "unsupported: operator Softmax has no circuit");
     assert_eq!(line.time_ratio, None);
     let circom = r
         .lines
@@ -233,4 +230,56 @@ fn unsupported_and_interrupted_cells_show_with_their_reasons() {
         })
         .unwrap();
     assert_eq!(circom.status, "interrupted: prove: interrupted");
+}
+
+#[test]
+fn energy_and_power_render_when_present() {
+    let mut a = load("a.json");
+    a.results
+        .sensors
+        .push(zkprof::sensors::SensorStatus::available("rapl"));
+    for (i, c) in a.results.cells.iter_mut().enumerate() {
+        if c.status == zkprof::results::CellStatus::Ok {
+            c.metrics
+                .insert("energy_per_proof_j".into(), 2.0 + i as f64);
+            for rep in &mut c.repetitions {
+                for s in &mut rep.steps {
+                    if let Some(series) = &mut s.series {
+                        let n = series.t_s.len();
+                        series.extra.insert(
+                            "rapl.package-0.power_w".into(),
+                            (0..n).map(|k| 20.0 + (k % 7) as f64).collect(),
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let files = vec![a];
+    let html = String::from_utf8(exporter(Format::Html).render(&files).unwrap()).unwrap();
+    assert_eq!(html.matches("<svg").count(), 6, "all six charts drawn");
+    assert!(html.contains("Energy per proof vs parameters"));
+    assert!(html.contains("Power during one prove step"));
+    // 2 J per proof -> 500 proofs per kJ (first cell).
+    assert!(
+        html.contains(">2 J<") && html.contains(">500<"),
+        "energy columns"
+    );
+    assert!(
+        !html.contains("energy per proof: "),
+        "no energy gap reported"
+    );
+    let md = render_files(Format::Markdown, &files);
+    assert!(md.contains("| 2 J |"), "{md}");
+    let bmf: serde_json::Value =
+        serde_json::from_str(&render_files(Format::Bencher, &files)).unwrap();
+    assert_eq!(
+        bmf["mnist-196_25_10/ezkl/calibration_target=resources/native"]["energy-per-proof"]
+            ["value"],
+        2.0
+    );
+}
+
+fn render_files(format: Format, files: &[zkprof::report::Loaded]) -> String {
+    String::from_utf8(exporter(format).render(files).unwrap()).unwrap()
 }
