@@ -297,7 +297,10 @@ mod tests {
     fn tiny_differences_do_not_count() {
         let b = s(&[100.0, 100.1, 100.2]);
         let o = s(&[101.0, 101.1, 101.2]);
-        assert_eq!(Verdict::judge(Some(&b), Some(&o)), Verdict::NoClearDifference);
+        assert_eq!(
+            Verdict::judge(Some(&b), Some(&o)),
+            Verdict::NoClearDifference
+        );
     }
 
     #[test]

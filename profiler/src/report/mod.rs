@@ -14,6 +14,7 @@ pub mod csv;
 pub mod github_action_benchmark;
 pub mod html;
 mod html_charts;
+mod html_sections;
 pub mod markdown;
 pub mod reference;
 pub mod reproduce;

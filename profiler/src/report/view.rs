@@ -114,7 +114,9 @@ pub fn top_level_energy_j(run: &crate::results::StepRun) -> Option<f64> {
         .filter(|r| r.unit == "J" && r.value.is_finite())
         .filter(|r| {
             let m = r.metric.to_ascii_lowercase();
-            m.starts_with("energy.package") || m.starts_with("energy.dram") || (m.starts_with("gpu") && m.ends_with(".energy"))
+            m.starts_with("energy.package")
+                || m.starts_with("energy.dram")
+                || (m.starts_with("gpu") && m.ends_with(".energy"))
         })
         .map(|r| r.value)
         .collect();
