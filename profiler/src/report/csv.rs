@@ -2,7 +2,8 @@
 //! zkprof results. One row per cell. Times are of the prove step only (mean and sample
 //! stddev across repetitions, seconds); memory is the peak of the whole process tree during
 //! the prove step, in MiB (2^20 bytes; the 2024 "MB" was psutil RSS / 2^20 of the direct
-//! child only). Absent values are empty fields; `Notes` says why.
+//! child only). Absent values are empty fields; `Notes` says why, and names the settings,
+//! runtime, circuit size, repetitions and host fingerprint id.
 
 use super::view::{self, Row};
 use super::{Exporter, Format, Loaded, ReportError};
@@ -70,6 +71,12 @@ pub fn record(row: &Row) -> Vec<String> {
     if let Some(p) = prove {
         notes.push(format!("repetitions: {}", p.wall_s.n));
     }
+    let host = if c.host_id.is_empty() {
+        &row.results.host.fingerprint_id
+    } else {
+        &c.host_id
+    };
+    notes.push(format!("host: {host}"));
     vec![
         c.framework.clone(),
         c.model.clone(),
