@@ -6,7 +6,9 @@
 //! forbids scripts and every fetch, as a second line of defence.
 
 use super::charts::Chart;
-use super::html_sections::{absent, failure, hosts, matrix, Absent, Failure, HostRow, MatrixRow};
+use super::html_sections::{
+    absent, facts, failure, hosts, matrix, Absent, Facts, Failure, HostRow, MatrixRow,
+};
 use super::view::{self, Row};
 use super::{Exporter, Format, Loaded, ReportError};
 use crate::results::CellStatus;
@@ -110,6 +112,7 @@ struct Ctx {
     other_metric_keys: Vec<String>,
     other_metrics: Vec<(String, Vec<String>)>,
     warnings: Vec<String>,
+    facts: Vec<Facts>,
 }
 
 impl Exporter for HtmlExporter {
@@ -300,5 +303,6 @@ fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
         other_metric_keys: other_keys,
         other_metrics,
         warnings,
+        facts: facts(&rows),
     })
 }

@@ -235,3 +235,43 @@ pub(super) fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
     }
     out
 }
+
+/// What the adapters recorded about a framework (version, SRS label, image, ...).
+#[derive(Debug, Serialize)]
+pub(super) struct Facts {
+    framework: String,
+    facts: Vec<(String, String)>,
+}
+
+/// Per framework, each `info` key with its distinct values across the cells (first seen order
+/// of frameworks, keys sorted); frameworks without facts are left out.
+pub(super) fn facts(rows: &[Row]) -> Vec<Facts> {
+    let mut order: Vec<&str> = Vec::new();
+    let mut by: BTreeMap<&str, BTreeMap<&str, Vec<&str>>> = BTreeMap::new();
+    for r in rows {
+        let fw = r.cell.framework.as_str();
+        if !order.contains(&fw) {
+            order.push(fw);
+        }
+        let keys = by.entry(fw).or_default();
+        for (k, v) in &r.cell.info {
+            let vals = keys.entry(k.as_str()).or_default();
+            if !vals.contains(&v.as_str()) && vals.len() < 20 {
+                vals.push(v);
+            }
+        }
+    }
+    order
+        .into_iter()
+        .filter_map(|fw| {
+            let keys = by.remove(fw)?;
+            (!keys.is_empty()).then(|| Facts {
+                framework: fw.to_string(),
+                facts: keys
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.join(" | ")))
+                    .collect(),
+            })
+        })
+        .collect()
+}

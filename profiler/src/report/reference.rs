@@ -26,7 +26,7 @@ pub struct RefRow {
     pub testing_size: u32,
     /// Percent of test images whose class differs from the float model's.
     pub accuracy_loss_pct: f64,
-    /// Mean peak memory, MB as published (psutil RSS / 2^20 of the direct child).
+    /// Mean peak memory as published: "MB" = psutil RSS / 2^20 of the direct child, i.e. MiB.
     pub memory_avg_mb: f64,
     pub memory_std_mb: f64,
     /// Mean proving time, seconds, as published.

@@ -213,7 +213,7 @@ pub const HEADER: [&str; 14] = [
     "published prove",
     "ours prove",
     "time ×",
-    "published MB",
+    "published MiB",
     "ours MiB",
     "memory ×",
     "published loss %",

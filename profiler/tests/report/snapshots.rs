@@ -283,3 +283,24 @@ fn energy_and_power_render_when_present() {
 fn render_files(format: Format, files: &[zkprof::report::Loaded]) -> String {
     String::from_utf8(exporter(format).render(files).unwrap()).unwrap()
 }
+
+#[test]
+fn framework_facts_are_shown() {
+    let mut a = load("a.json");
+    for c in a.results.cells.iter_mut().filter(|c| c.framework == "ezkl") {
+        c.info.insert("version".into(), "23.0.5".into());
+        c.info
+            .insert("srs".into(), "test SRS (insecure) <gen_srs>".into());
+    }
+    let html = render_files(Format::Html, &[a]);
+    assert!(html.contains("id=\"facts\""));
+    assert!(
+        html.contains("<td>srs</td><td>test SRS (insecure) &lt;gen_srs&gt;</td>"),
+        "srs label shown once, escaped"
+    );
+    assert!(html.contains("<td>version</td><td>23.0.5</td>"));
+    assert!(
+        !render(Format::Html).contains("id=\"facts\""),
+        "no section without facts"
+    );
+}
