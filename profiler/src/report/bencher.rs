@@ -40,7 +40,9 @@ impl Exporter for BencherExporter {
 
     fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
         let mut root = Map::new();
-        for row in view::rows(files) {
+        let rows = view::rows(files);
+        let hosts = view::several_hosts(&rows);
+        for row in rows {
             let c = row.cell;
             if c.status != CellStatus::Ok {
                 continue;
@@ -63,11 +65,7 @@ impl Exporter for BencherExporter {
                 }
             }
             // Merged files may hold the same cell id from several hosts: keep them apart.
-            let name = if files.len() > 1 {
-                format!("{} @{}", c.id, row.results.host.fingerprint_id)
-            } else {
-                c.id.clone()
-            };
+            let name = format!("{}{}", c.id, view::name_suffix(files, hosts, &row));
             root.insert(name, Value::Object(m));
         }
         let mut out = serde_json::to_vec_pretty(&Value::Object(root)).map_err(|e| {

@@ -28,7 +28,12 @@ impl Exporter for GabExporter {
     }
 
     fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
-        let entries: Vec<Entry> = view::rows(files).iter().flat_map(entries).collect();
+        let rows = view::rows(files);
+        let hosts = view::several_hosts(&rows);
+        let entries: Vec<Entry> = rows
+            .iter()
+            .flat_map(|r| entries(r, &view::name_suffix(files, hosts, r)))
+            .collect();
         let mut out = serde_json::to_vec_pretty(&entries).map_err(|e| ReportError::Serialize {
             format: "github-action-benchmark",
             message: e.to_string(),
@@ -38,7 +43,8 @@ impl Exporter for GabExporter {
     }
 }
 
-fn entries(row: &Row) -> Vec<Entry> {
+/// The entries of one cell; `suffix` keeps names unique across hosts or files.
+fn entries(row: &Row, suffix: &str) -> Vec<Entry> {
     let c = row.cell;
     let mut out = Vec::new();
     if c.status != CellStatus::Ok {
@@ -49,12 +55,12 @@ fn entries(row: &Row) -> Vec<Entry> {
     };
     let extra = format!(
         "host: {} [{}]; repetitions: {}",
-        row.results.host.one_line(),
-        row.results.host.fingerprint_id,
+        view::host_of(row).one_line(),
+        view::host_id(row),
         prove.wall_s.n
     );
     out.push(Entry {
-        name: format!("{} prove time", c.id),
+        name: format!("{}{suffix} prove time", c.id),
         unit: "s".into(),
         value: prove.wall_s.median,
         range: Some(format!("± {}", view::num(prove.wall_s.stddev, 6))),
@@ -62,7 +68,7 @@ fn entries(row: &Row) -> Vec<Entry> {
     });
     let mib = (1u64 << 20) as f64;
     out.push(Entry {
-        name: format!("{} prove peak memory", c.id),
+        name: format!("{}{suffix} prove peak memory", c.id),
         unit: "MiB".into(),
         value: prove.peak_tree_bytes.median / mib,
         range: Some(format!(
@@ -73,7 +79,7 @@ fn entries(row: &Row) -> Vec<Entry> {
     });
     if let Some(size) = view::metric(c, view::PROOF_SIZE) {
         out.push(Entry {
-            name: format!("{} proof size", c.id),
+            name: format!("{}{suffix} proof size", c.id),
             unit: "bytes".into(),
             value: size,
             range: None,
@@ -82,7 +88,7 @@ fn entries(row: &Row) -> Vec<Entry> {
     }
     if let Some(e) = view::energy_per_proof(c) {
         out.push(Entry {
-            name: format!("{} energy per proof", c.id),
+            name: format!("{}{suffix} energy per proof", c.id),
             unit: "J".into(),
             value: e,
             range: None,

@@ -52,6 +52,7 @@ impl Val {
 #[derive(Debug, Serialize)]
 struct CellCtx {
     file: String,
+    host: String,
     model: String,
     framework: String,
     settings: String,
@@ -99,6 +100,8 @@ struct Ctx {
     style: &'static str,
     files: Vec<FileCtx>,
     multi: bool,
+    /// The cells come from more than one host: show a host column.
+    multi_host: bool,
     host_labels: Vec<String>,
     host_rows: Vec<HostRow>,
     value_columns: [&'static str; 10],
@@ -145,6 +148,7 @@ fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
     let prove = view::prove_wall(c);
     CellCtx {
         file: labels[row.file].clone(),
+        host: view::host_id(row).to_string(),
         model: c.model.clone(),
         framework: c.framework.clone(),
         settings: view::settings_label(c),
@@ -290,6 +294,7 @@ fn context(files: &[Loaded]) -> Result<Ctx, ReportError> {
             })
             .collect(),
         multi: files.len() > 1,
+        multi_host: view::several_hosts(&rows),
         host_labels,
         host_rows,
         value_columns: VALUE_COLUMNS,

@@ -10,20 +10,25 @@ use crate::results::{CellStatus, StepRun};
 const MAX_LINES: usize = 8;
 const MIB: f64 = (1u64 << 20) as f64;
 
-fn group(files: &[Loaded], row: &Row) -> String {
+/// The series a row belongs to: its framework, with the file and host when there are several.
+fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
+    let mut name = row.cell.framework.clone();
     if files.len() > 1 {
-        format!("{} ({})", row.cell.framework, files[row.file].label)
-    } else {
-        row.cell.framework.clone()
+        name = format!("{name} ({})", files[row.file].label);
     }
+    if hosts {
+        name = format!("{name} @{}", view::host_id(row));
+    }
+    name
 }
 
 /// Groups `(x, y)` points of successful cells by framework.
 fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)>) -> Vec<Series> {
+    let hosts = view::several_hosts(rows);
     let mut out: Vec<Series> = Vec::new();
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
         let Some(p) = f(r) else { continue };
-        let name = group(files, r);
+        let name = group(files, hosts, r);
         match out.iter_mut().find(|s| s.name == name) {
             Some(s) => s.points.push(p),
             None => out.push(Series {
@@ -39,8 +44,9 @@ fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)
 fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a StepRun)> {
     let mut out: Vec<(String, &StepRun)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
+    let hosts = view::several_hosts(rows);
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
-        let name = group(files, r);
+        let name = group(files, hosts, r);
         if out.len() >= MAX_LINES || seen.contains(&name) {
             continue;
         }

@@ -62,6 +62,49 @@ pub fn rows(files: &[Loaded]) -> Vec<Row<'_>> {
         .collect()
 }
 
+/// The fingerprint id of the host that ran a row's cell (the file's host when unset).
+pub fn host_id<'a>(row: &Row<'a>) -> &'a str {
+    if row.cell.host_id.is_empty() {
+        &row.results.host.fingerprint_id
+    } else {
+        &row.cell.host_id
+    }
+}
+
+/// The host that ran a row's cell: a merged host by id, else the file's own host.
+pub fn host_of<'a>(row: &Row<'a>) -> &'a crate::fingerprint::Host {
+    row.results
+        .other_hosts
+        .get(host_id(row))
+        .unwrap_or(&row.results.host)
+}
+
+/// True when the rows were measured on more than one host.
+pub fn several_hosts(rows: &[Row]) -> bool {
+    let mut first: Option<&str> = None;
+    for r in rows {
+        let h = host_id(r);
+        match first {
+            None => first = Some(h),
+            Some(f) if f != h => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A suffix that keeps benchmark names unique when cells of the same id come from several
+/// hosts (` @<fingerprint id>`) or several files (` @<file label>`); empty otherwise.
+pub fn name_suffix(files: &[Loaded], several_hosts: bool, row: &Row) -> String {
+    if several_hosts {
+        format!(" @{}", host_id(row))
+    } else if files.len() > 1 {
+        format!(" @{}", files[row.file].label)
+    } else {
+        String::new()
+    }
+}
+
 /// The summary of a step with at least one measured, successful run.
 pub fn step<'a>(cell: &'a CellResult, name: &str) -> Option<&'a StepSummary> {
     cell.summary.get(name).filter(|s| s.wall_s.n > 0)

@@ -304,3 +304,65 @@ fn framework_facts_are_shown() {
         "no section without facts"
     );
 }
+
+#[test]
+fn cells_from_several_hosts_are_told_apart() {
+    // A merged file: half the cells from another machine.
+    let mut a = load("a.json");
+    let mut other = a.results.host.clone();
+    other.cpu_model = "Other CPU 9000".into();
+    other.fingerprint_id = other.compute_id();
+    for c in a.results.cells.iter_mut().skip(8) {
+        c.host_id = other.fingerprint_id.clone();
+    }
+    a.results
+        .other_hosts
+        .insert(other.fingerprint_id.clone(), other.clone());
+    let html = render_files(Format::Html, &[a]);
+    assert!(html.contains("<th>host</th>"), "host column");
+    assert!(html.contains(&format!("<td>{}</td>", other.fingerprint_id)));
+    assert!(
+        html.contains(&format!("ezkl @{}", other.fingerprint_id)),
+        "chart series per host"
+    );
+    assert!(
+        html.contains("<tr class=\"differs\"><td>cpu_model</td>"),
+        "fingerprint table marks the difference"
+    );
+}
+
+#[test]
+fn benchmark_names_stay_unique_across_hosts() {
+    let mut a = load("a.json");
+    let mut b = a.clone();
+    let mut other = b.results.host.clone();
+    other.cpu_model = "Other CPU 9000".into();
+    other.fingerprint_id = other.compute_id();
+    for c in &mut b.results.cells {
+        c.host_id = other.fingerprint_id.clone();
+    }
+    b.results
+        .other_hosts
+        .insert(other.fingerprint_id.clone(), other.clone());
+    // One merged file holding both hosts' cells (same ids).
+    a.results.cells.extend(b.results.cells);
+    a.results.other_hosts = b.results.other_hosts;
+    let files = vec![a];
+    let bmf: serde_json::Value =
+        serde_json::from_str(&render_files(Format::Bencher, &files)).unwrap();
+    assert_eq!(
+        bmf.as_object().unwrap().len(),
+        24,
+        "12 successful cells x 2 hosts"
+    );
+    let gab: Vec<serde_json::Value> =
+        serde_json::from_str(&render_files(Format::GithubActionBenchmark, &files)).unwrap();
+    let mut names: Vec<&str> = gab.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    let n = names.len();
+    names.sort();
+    names.dedup();
+    assert_eq!(names.len(), n, "duplicate names");
+    assert!(gab
+        .iter()
+        .any(|e| e["extra"].as_str().unwrap().contains("Other CPU 9000")));
+}
