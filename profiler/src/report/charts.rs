@@ -44,6 +44,8 @@ pub struct Chart {
     pub y_log: bool,
     /// Draw lines through the points (time series) instead of markers.
     pub lines: bool,
+    /// The x values are counts (layers): label whole numbers only.
+    pub x_integer: bool,
     pub series: Vec<Series>,
 }
 
@@ -191,10 +193,17 @@ where
         .x_label_area_size(40)
         .y_label_area_size(60)
         .build_cartesian_2d(x, y)?;
+    let x_fmt = |v: &f64| {
+        if chart.x_integer && v.fract().abs() > 1e-9 {
+            String::new()
+        } else {
+            tick(*v)
+        }
+    };
     ctx.configure_mesh()
         .x_desc(&chart.x_label)
         .y_desc(&chart.y_label)
-        .x_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&x_fmt)
         .y_label_formatter(&|v| tick(*v))
         .light_line_style(RGBColor(235, 235, 235))
         .label_style(("sans-serif", 12))

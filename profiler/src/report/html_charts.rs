@@ -93,6 +93,7 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, Re
             Chart {
                 title: "Prove time vs layers".into(),
                 x_label: "layers".into(),
+                x_integer: true,
                 y_label: "prove time, median (s)".into(),
                 y_log: true,
                 series: grouped(files, rows, |r| {
