@@ -67,6 +67,12 @@ pub enum Command {
     Fingerprint(commands::fingerprint::FingerprintArgs),
     /// ZK-Score calibration: modular multiplications per second (and per watt) on this host.
     Zkscore(commands::zkscore::ZkscoreArgs),
+    /// Render results files: HTML report, CSV, markdown, Bencher or github-action-benchmark JSON.
+    Report(commands::report::ReportArgs),
+    /// Compare results files (machines or versions): ratios per cell with a noise-aware verdict.
+    Compare(commands::compare::CompareArgs),
+    /// Compare a published table (e.g. the 2024 ZKML-Benchmark) with our results.
+    Reproduce(commands::reproduce::ReproduceArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -125,6 +131,9 @@ pub fn main() -> i32 {
         Command::Merge(a) => commands::merge::run(&cli.global, a),
         Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
         Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),
+        Command::Report(a) => commands::report::run(&cli.global, a),
+        Command::Compare(a) => commands::compare::run(&cli.global, a),
+        Command::Reproduce(a) => commands::reproduce::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
@@ -147,6 +156,9 @@ pub fn exit_code_of(err: &anyhow::Error) -> i32 {
                 crate::measure::RunError::Sampler(_) => EXIT_FAILED,
                 _ => EXIT_INPUT,
             };
+        }
+        if let Some(crate::report::ReportError::Reference { .. }) = cause.downcast_ref() {
+            return EXIT_INPUT;
         }
         if cause.downcast_ref::<crate::suite::SuiteError>().is_some() {
             return EXIT_INPUT;

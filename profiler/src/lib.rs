@@ -12,6 +12,7 @@ pub mod frameworks;
 pub mod measure;
 pub mod merge;
 pub mod paths;
+pub mod report;
 pub mod results;
 pub mod roots;
 pub mod score;
