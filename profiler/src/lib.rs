@@ -13,6 +13,7 @@ pub mod measure;
 pub mod paths;
 pub mod results;
 pub mod roots;
+pub mod runtime;
 pub mod sensors;
 pub mod stats;
 pub mod store;

@@ -2,6 +2,7 @@
 
 pub mod doctor;
 pub mod exec;
+pub mod images;
 pub mod list;
 pub mod run;
 

@@ -1,0 +1,598 @@
+//! The Docker runtime: each step runs in a fresh container of the cell's pinned image.
+//!
+//! Talks to the engine through bollard (Docker, or Podman's Docker-compatible socket).
+//! Every step container has no network, drops every capability, cannot gain privileges,
+//! runs as a non-root user on a read-only root file system, and sees only the cell's
+//! directory (writable, at the same path as on the host), the model's directory
+//! (read-only) and a private `/tmp`. The suite's memory limit and cpuset become the
+//! container's. Measurements match native runs: the sampler thread watches the
+//! container's processes from the host (series, per-process peak, timeout, Ctrl-C, host
+//! sensors), and peak memory and CPU time come from a parent cgroup holding only this
+//! container (see `cgroup_parent.rs`).
+
+use super::cgroup_parent::ParentCgroup;
+use super::image::{self, BuiltImage};
+use super::{environment_name, Runtime, RuntimeError};
+use crate::measure::proctree::{ProcReader, TreeTracker};
+use crate::measure::runner::tail_lines;
+use crate::measure::sampler::{self, SamplerSetup};
+use crate::measure::{RunError, Runner, StepSpec};
+use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
+use crate::sensors::{Sensor, Target};
+use crate::suite::Cell;
+use bollard::models::{ContainerCreateBody, HostConfig};
+use bollard::query_parameters::{
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The uid:gid steps run as when zkprof itself runs as root (the images' `zkprof` user).
+pub const CONTAINER_USER_WHEN_ROOT: (u32, u32) = (1000, 1000);
+
+/// A connection to a container engine, with the async runtime its client needs.
+pub struct Engine {
+    pub docker: Docker,
+    rt: tokio::runtime::Runtime,
+    /// Where it was reached (`unix:///var/run/docker.sock`, ...).
+    pub address: String,
+    /// The API version agreed with the daemon.
+    pub api_version: String,
+    /// The daemon's version string.
+    pub server_version: String,
+    /// `cgroupfs` or `systemd`.
+    pub cgroup_driver: String,
+}
+
+/// The engine address to try: `$DOCKER_HOST`, else the first socket that exists among
+/// Docker's and Podman's defaults, else Docker's default (for the error message).
+pub fn engine_address() -> String {
+    if let Some(h) = std::env::var_os("DOCKER_HOST").filter(|v| !v.is_empty()) {
+        return h.to_string_lossy().into_owned();
+    }
+    let mut candidates = vec![PathBuf::from("/var/run/docker.sock")];
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR") {
+        candidates.push(PathBuf::from(dir).join("podman/podman.sock"));
+    }
+    candidates.push(PathBuf::from("/run/podman/podman.sock"));
+    candidates
+        .iter()
+        .find(|p| p.exists())
+        .map(|p| format!("unix://{}", p.display()))
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".into())
+}
+
+impl Engine {
+    /// Connects, checks the daemon answers, and negotiates the API version.
+    pub fn connect() -> Result<Engine, RuntimeError> {
+        let address = engine_address();
+        let unreachable =
+            |why: String| RuntimeError::Unavailable(format!("docker daemon not reachable at {address}; start it or use --runtime native ({why})"));
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| unreachable(format!("cannot start the async runtime: {e}")))?;
+        // Builds and long steps stream for a long time: a generous request timeout (s).
+        let timeout = 24 * 3600;
+        let docker = if address.starts_with("unix://") || address.starts_with('/') {
+            Docker::connect_with_unix(&address, timeout, bollard::API_DEFAULT_VERSION)
+        } else {
+            Docker::connect_with_http(&address, timeout, bollard::API_DEFAULT_VERSION)
+        }
+        .map_err(|e| unreachable(e.to_string()))?;
+        let docker = rt.block_on(async {
+            docker.ping().await?;
+            docker.negotiate_version().await
+        });
+        let docker = docker.map_err(|e| unreachable(e.to_string()))?;
+        let info = rt.block_on(docker.info()).map_err(|e| unreachable(e.to_string()))?;
+        let cgroup_driver = info
+            .cgroup_driver
+            .map(|d| d.to_string())
+            .unwrap_or_else(|| "cgroupfs".into());
+        Ok(Engine {
+            api_version: docker.client_version().to_string(),
+            server_version: info.server_version.unwrap_or_default(),
+            docker,
+            rt,
+            address,
+            cgroup_driver,
+        })
+    }
+
+    /// Runs a future of the client to completion.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+}
+
+/// Runs a cell's steps in containers of its image.
+pub struct DockerRuntime<'a> {
+    runner: &'a Runner,
+    engine: Engine,
+    image: Option<BuiltImage>,
+    /// (host path, read-only) bind mounts, at the same path inside.
+    mounts: Vec<(PathBuf, bool)>,
+    /// `uid:gid` the steps run as.
+    user: String,
+    cpuset: Option<String>,
+    workdir: PathBuf,
+}
+
+impl<'a> DockerRuntime<'a> {
+    /// Connects to the engine; fails with "docker daemon not reachable at ..." when it cannot.
+    pub fn connect(runner: &'a Runner) -> Result<DockerRuntime<'a>, RuntimeError> {
+        Ok(DockerRuntime {
+            runner,
+            engine: Engine::connect()?,
+            image: None,
+            mounts: Vec::new(),
+            user: String::new(),
+            cpuset: None,
+            workdir: PathBuf::new(),
+        })
+    }
+
+    /// The engine connection.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Uses this image (by tag or id) for the steps instead of building the cell's recipe.
+    pub fn use_image(&mut self, image: BuiltImage) {
+        self.image = Some(image);
+    }
+}
+
+impl Runtime for DockerRuntime<'_> {
+    fn kind(&self) -> &'static str {
+        "docker"
+    }
+
+    fn provision(&mut self, cell: &Cell, workdir: &Path) -> Result<BTreeMap<String, String>, RuntimeError> {
+        if self.image.is_none() {
+            self.image = Some(image::ensure_image(&self.engine, environment_name(cell), None)?);
+        }
+        let image = self.image.as_ref().ok_or_else(|| RuntimeError::Provision("no image".into()))?;
+        self.workdir = workdir.to_path_buf();
+        self.mounts = vec![(workdir.to_path_buf(), false)];
+        if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
+            if !workdir.starts_with(dir) {
+                self.mounts.push((dir.to_path_buf(), true));
+            }
+        }
+        self.cpuset = cell.framework.cpuset.clone();
+        // SAFETY: getuid/getgid have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = if uid == 0 {
+            // Root on the host: steps run as the images' unprivileged user, which needs
+            // to write the cell's directory.
+            chown_tree(workdir, CONTAINER_USER_WHEN_ROOT.0, CONTAINER_USER_WHEN_ROOT.1).map_err(|e| {
+                RuntimeError::Provision(format!(
+                    "cannot hand {} to the container user {}: {e}",
+                    workdir.display(),
+                    CONTAINER_USER_WHEN_ROOT.0
+                ))
+            })?;
+            CONTAINER_USER_WHEN_ROOT
+        } else {
+            (uid, gid)
+        };
+        self.user = format!("{uid}:{gid}");
+        let mut info = image.info();
+        info.insert("runtime".into(), "docker".into());
+        info.insert("container_user".into(), self.user.clone());
+        info.insert("docker_address".into(), self.engine.address.clone());
+        info.insert("docker_api_version".into(), self.engine.api_version.clone());
+        info.insert("docker_server_version".into(), self.engine.server_version.clone());
+        Ok(info)
+    }
+
+    fn run_step(&mut self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RuntimeError> {
+        let image = self
+            .image
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Provision("docker runtime used before provision".into()))?;
+        let settings = ContainerSettings {
+            image: image.id.clone(),
+            user: self.user.clone(),
+            mounts: self.mounts.clone(),
+            cpuset: self.cpuset.clone(),
+            workdir: spec.cwd.clone().unwrap_or_else(|| self.workdir.clone()),
+        };
+        run_in_container(&self.engine, self.runner, &settings, spec, sensors)
+    }
+}
+
+/// What every step container of a cell shares.
+#[derive(Clone, Debug)]
+pub struct ContainerSettings {
+    /// Image id or tag.
+    pub image: String,
+    /// `uid:gid`.
+    pub user: String,
+    /// (host path, read-only), mounted at the same path.
+    pub mounts: Vec<(PathBuf, bool)>,
+    /// `--cpuset-cpus` value.
+    pub cpuset: Option<String>,
+    /// Working directory inside (a mounted path).
+    pub workdir: PathBuf,
+}
+
+/// The container configuration for a step (pure; tested without an engine).
+pub fn container_body(settings: &ContainerSettings, spec: &StepSpec, cgroup_parent: &str) -> ContainerCreateBody {
+    let mut env: Vec<String> = vec!["HOME=/tmp".into()];
+    env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+    let binds = settings
+        .mounts
+        .iter()
+        .map(|(p, ro)| format!("{0}:{0}:{1}", p.display(), if *ro { "ro" } else { "rw" }))
+        .collect();
+    let limit = spec.memory_limit.map(|b| b.min(i64::MAX as u64) as i64);
+    ContainerCreateBody {
+        image: Some(settings.image.clone()),
+        cmd: Some(spec.argv.clone()),
+        // The recipe's ENTRYPOINT (if any) would change what runs; steps give the full argv.
+        entrypoint: Some(Vec::new()),
+        env: Some(env),
+        user: Some(settings.user.clone()),
+        working_dir: Some(settings.workdir.display().to_string()),
+        network_disabled: Some(true),
+        labels: Some(HashMap::from([("org.zkprof.step".to_string(), spec.name.clone())])),
+        host_config: Some(HostConfig {
+            network_mode: Some("none".into()),
+            cap_drop: Some(vec!["ALL".into()]),
+            security_opt: Some(vec!["no-new-privileges".into()]),
+            readonly_rootfs: Some(true),
+            binds: Some(binds),
+            tmpfs: Some(HashMap::from([("/tmp".to_string(), "rw,nosuid,nodev,size=1g".to_string())])),
+            memory: limit,
+            // Swap would hide the limit: memory+swap equals memory.
+            memory_swap: limit,
+            cpuset_cpus: settings.cpuset.clone(),
+            cgroup_parent: Some(cgroup_parent.to_string()),
+            pids_limit: Some(4096),
+            ..HostConfig::default()
+        }),
+        ..ContainerCreateBody::default()
+    }
+}
+
+/// Splits the engine's exit status: death by signal N is reported as 128+N.
+pub fn split_exit(code: i64) -> (Option<i32>, Option<i32>) {
+    if (129..=192).contains(&code) {
+        (None, Some((code - 128) as i32))
+    } else {
+        (Some(code as i32), None)
+    }
+}
+
+/// Runs one step in a fresh container and measures it.
+pub fn run_in_container(
+    engine: &Engine,
+    runner: &Runner,
+    settings: &ContainerSettings,
+    spec: &StepSpec,
+    sensors: Vec<Box<dyn Sensor>>,
+) -> Result<StepRun, RuntimeError> {
+    let program = spec.argv.first().ok_or(RunError::EmptyCommand)?.clone();
+    let log_err = |path: &Path, source: std::io::Error| RunError::LogDir {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(&spec.log_dir).map_err(|e| log_err(&spec.log_dir, e))?;
+    let stdout_path = spec.log_dir.join(format!("{}.stdout", spec.log_stem));
+    let stderr_path = spec.log_dir.join(format!("{}.stderr", spec.log_stem));
+    let config = runner.config();
+    let parent = ParentCgroup::new(&config.roots, &engine.cgroup_driver);
+    let body = container_body(settings, spec, parent.docker_parent());
+    let docker = &engine.docker;
+    let name = format!("zkprof-{}-{}", std::process::id(), unique_suffix());
+    let engine_err = |what: &str, e: bollard::errors::Error| RuntimeError::Engine(format!("{what}: {e}"));
+    let created = engine
+        .block_on(docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body))
+        .map_err(|e| engine_err("cannot create the step container", e))?;
+    let id = created.id;
+    let remove = || {
+        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let _ = engine.block_on(docker.remove_container(&id, Some(opts)));
+        parent.remove();
+    };
+
+    let started_at = chrono::Utc::now().to_rfc3339();
+    let spawned_at = Instant::now();
+    if let Err(e) = engine.block_on(docker.start_container(&id, None)) {
+        remove();
+        let text = e.to_string();
+        if text.contains("executable file not found") || text.contains("no such file or directory") {
+            return Err(RunError::NotFound { program }.into());
+        }
+        return Err(engine_err("cannot start the step container", e));
+    }
+    let pid = engine
+        .block_on(docker.inspect_container(&id, None))
+        .ok()
+        .and_then(|i| i.state?.pid)
+        .filter(|p| *p > 0)
+        .map(|p| p as i32);
+
+    // Host-side sampling of the container's processes (series, per-process peak,
+    // timeout, Ctrl-C) and host sensors, exactly as for native steps.
+    let reader = ProcReader::new(&config.roots.proc);
+    let mut notes: Vec<String> = Vec::new();
+    let mut started_sensors: Vec<Box<dyn Sensor>> = Vec::new();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let handle = match pid {
+        Some(pid) => {
+            let target = Target { pid, pgid: pid };
+            for mut s in sensors {
+                match s.start(&target) {
+                    Ok(()) => started_sensors.push(s),
+                    Err(why) => notes.push(format!("{}: {why}", s.name())),
+                }
+            }
+            sampler::spawn(SamplerSetup {
+                reader: reader.clone(),
+                tracker: TreeTracker::new(pid, pid),
+                cgroup: None,
+                sensors: started_sensors,
+                spawned_at,
+                interval: config.sample_interval,
+                timeout: spec.timeout,
+                enforce_limit: None,
+                stop: stop.clone(),
+                interrupt: runner_interrupt(runner),
+            })
+            .ok()
+        }
+        None => {
+            notes.push("the container's process exited before it could be watched from the host".into());
+            None
+        }
+    };
+
+    // Wait; the engine kills the container itself if the sampler could not (timeout
+    // backstop, Ctrl-C).
+    let interrupt = runner_interrupt(runner);
+    let backstop = spec.timeout.map(|t| t + Duration::from_secs(2));
+    let mut engine_killed = None::<&'static str>;
+    engine.block_on(async {
+        let mut wait = docker.wait_container(&id, None);
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tokio::select! {
+                _ = wait.next() => break,
+                _ = tick.tick() => {
+                    let why = if interrupt.load(Ordering::Relaxed) {
+                        Some("interrupted")
+                    } else if backstop.is_some_and(|b| spawned_at.elapsed() >= b) {
+                        Some("timeout")
+                    } else {
+                        None
+                    };
+                    if let (Some(why), None) = (why, engine_killed) {
+                        engine_killed = Some(why);
+                        let opts = KillContainerOptionsBuilder::default().signal("SIGKILL").build();
+                        let _ = docker.kill_container(&id, Some(opts)).await;
+                    }
+                }
+            }
+        }
+    });
+    let wall_s = spawned_at.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Release);
+    let sampled = match handle {
+        Some(h) => {
+            h.thread().unpark();
+            h.join().ok()
+        }
+        None => None,
+    };
+    let elapsed = spawned_at.elapsed();
+    let mut readings: Vec<Reading> = Vec::new();
+    let (mut timed_out, mut interrupted) = (false, false);
+    let (mut peak_rss, mut peak_proc, mut ticks, mut sampler_cpu, mut series, mut seen) = (0, 0, 0, 0.0, None, 0);
+    if let Some(mut s) = sampled {
+        for sensor in s.sensors.iter_mut() {
+            readings.extend(sensor.stop(elapsed));
+        }
+        timed_out = s.timed_out;
+        interrupted = s.interrupted;
+        peak_rss = s.peak_tree_rss;
+        peak_proc = s.peak_process_rss;
+        ticks = s.ticks;
+        sampler_cpu = s.cpu_s;
+        seen = s.tracker.known_pids().len() as u32;
+        series = config.keep_series.then_some(s.series);
+    }
+    match engine_killed {
+        Some("timeout") => timed_out = true,
+        Some(_) => interrupted = true,
+        None => {}
+    }
+
+    // Logs, state, then the container goes and the parent cgroup is read.
+    let logs_result = write_logs(engine, &id, &stdout_path, &stderr_path);
+    let state = engine
+        .block_on(docker.inspect_container(&id, None))
+        .map_err(|e| engine_err("cannot inspect the finished step container", e))
+        .map(|i| i.state.unwrap_or_default());
+    let state = match state {
+        Ok(s) => s,
+        Err(e) => {
+            remove();
+            return Err(e);
+        }
+    };
+    let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    let _ = engine.block_on(docker.remove_container(&id, Some(opts)));
+    let peak = parent.memory_peak();
+    let cpu = parent.cpu_times();
+    parent.remove();
+    logs_result.map_err(|e| log_err(&spec.log_dir, e))?;
+
+    if let Some(overhead) = container_overhead(&state, wall_s) {
+        readings.push(Reading {
+            sensor: "docker".into(),
+            metric: "engine_overhead_s".into(),
+            value: overhead,
+            unit: "s".into(),
+            note: Some("wall time minus the container's own run time (StartedAt..FinishedAt)".into()),
+        });
+    }
+    let (peak_tree_bytes, memory_method) = match peak {
+        Some((bytes, _)) => (bytes, MemoryMethod::ContainerCgroup),
+        None => {
+            notes.push(format!(
+                "the container's parent cgroup {} is not readable; peak memory sampled from /proc",
+                parent.memory_dir().display()
+            ));
+            (peak_rss.max(peak_proc), MemoryMethod::ProcSampling)
+        }
+    };
+    let (user_s, sys_s) = cpu.unwrap_or_else(|| {
+        notes.push("CPU time unavailable: the container's parent cgroup has no cpuacct/cpu.stat".into());
+        (0.0, 0.0)
+    });
+    let (exit_code, signal) = split_exit(state.exit_code.unwrap_or(-1));
+    Ok(StepRun {
+        wall_s,
+        user_s,
+        sys_s,
+        peak_tree_bytes,
+        peak_process_bytes: peak_proc,
+        memory_method,
+        exit_code,
+        signal,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        timed_out,
+        step: spec.name.clone(),
+        argv: spec.argv.clone(),
+        interrupted,
+        cpu_method: CpuMethod::Cgroup,
+        peak_tree_rss_bytes: peak_rss,
+        processes_seen: seen,
+        leftover_killed: 0,
+        started_at,
+        stdout_tail: tail_lines(&stdout_path, config.tail_lines),
+        stderr_tail: tail_lines(&stderr_path, config.tail_lines),
+        stdout_path: Some(stdout_path.display().to_string()),
+        stderr_path: Some(stderr_path.display().to_string()),
+        readings,
+        series,
+        sampler_ticks: ticks,
+        sampler_cpu_s: sampler_cpu,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
+    })
+}
+
+fn runner_interrupt(runner: &Runner) -> Arc<std::sync::atomic::AtomicBool> {
+    runner.interrupt_flag()
+}
+
+fn unique_suffix() -> u32 {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Wall time minus the engine's own StartedAt..FinishedAt span, seconds.
+fn container_overhead(state: &bollard::models::ContainerState, wall_s: f64) -> Option<f64> {
+    let parse = |s: &Option<String>| chrono::DateTime::parse_from_rfc3339(s.as_deref()?).ok();
+    let (a, b) = (parse(&state.started_at)?, parse(&state.finished_at)?);
+    let run_s = (b - a).num_microseconds()? as f64 / 1e6;
+    (run_s >= 0.0).then(|| (wall_s - run_s).max(0.0))
+}
+
+/// Copies the container's stdout and stderr into the step's log files.
+fn write_logs(engine: &Engine, id: &str, stdout_path: &Path, stderr_path: &Path) -> std::io::Result<()> {
+    let mut out = std::fs::File::create(stdout_path)?;
+    let mut err = std::fs::File::create(stderr_path)?;
+    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).tail("all").build();
+    engine.block_on(async {
+        let mut logs = engine.docker.logs(id, Some(opts));
+        while let Some(item) = logs.next().await {
+            match item {
+                Ok(bollard::container::LogOutput::StdErr { message }) => err.write_all(&message)?,
+                Ok(other) => out.write_all(&other.into_bytes())?,
+                Err(e) => return Err(std::io::Error::other(format!("reading container logs: {e}"))),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Gives a directory tree to `uid:gid` (symlinks themselves, not their targets).
+fn chown_tree(dir: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(gid))?;
+    if dir.is_dir() && !dir.is_symlink() {
+        for entry in std::fs::read_dir(dir)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_containers_are_locked_down() {
+        let settings = ContainerSettings {
+            image: "sha256:abc".into(),
+            user: "1000:1000".into(),
+            mounts: vec![(PathBuf::from("/out/cell"), false), (PathBuf::from("/models"), true)],
+            cpuset: Some("0".into()),
+            workdir: PathBuf::from("/out/cell"),
+        };
+        let spec = StepSpec {
+            name: "prove".into(),
+            argv: vec!["python3".into(), "prove.py".into()],
+            env: vec![("A".into(), "1".into())],
+            memory_limit: Some(512 << 20),
+            ..StepSpec::default()
+        };
+        let body = container_body(&settings, &spec, "/zkprof/x");
+        let hc = body.host_config.unwrap();
+        assert_eq!(hc.network_mode.as_deref(), Some("none"));
+        assert_eq!(body.network_disabled, Some(true));
+        assert_eq!(hc.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(hc.security_opt, Some(vec!["no-new-privileges".to_string()]));
+        assert_eq!(hc.readonly_rootfs, Some(true));
+        assert_eq!(body.user.as_deref(), Some("1000:1000"));
+        assert_eq!(hc.memory, Some(512 << 20));
+        assert_eq!(hc.memory_swap, Some(512 << 20));
+        assert_eq!(hc.cpuset_cpus.as_deref(), Some("0"));
+        assert_eq!(hc.cgroup_parent.as_deref(), Some("/zkprof/x"));
+        assert_eq!(
+            hc.binds,
+            Some(vec!["/out/cell:/out/cell:rw".to_string(), "/models:/models:ro".to_string()])
+        );
+        assert!(body.env.unwrap().contains(&"A=1".to_string()));
+        assert_eq!(body.cmd, Some(spec.argv.clone()));
+    }
+
+    #[test]
+    fn exit_status_of_a_signal_is_split() {
+        assert_eq!(split_exit(0), (Some(0), None));
+        assert_eq!(split_exit(3), (Some(3), None));
+        assert_eq!(split_exit(137), (None, Some(9)));
+        assert_eq!(split_exit(255), (Some(255), None));
+    }
+
+    #[test]
+    fn docker_host_wins() {
+        // Reading only: DOCKER_HOST, when set by the environment, is used as is.
+        if let Some(h) = std::env::var_os("DOCKER_HOST").filter(|v| !v.is_empty()) {
+            assert_eq!(engine_address(), h.to_string_lossy());
+        } else {
+            assert!(engine_address().starts_with("unix://"));
+        }
+    }
+}
