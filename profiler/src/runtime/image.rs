@@ -260,6 +260,7 @@ fn build(
         }
         Ok(())
     });
+    log.finish();
     let log_path = crate::paths::cache_dir().join("images").join(format!("{}.build.log", tag.replace(['/', ':'], "_")));
     if let Some(parent) = log_path.parent() {
         let _ = std::fs::create_dir_all(parent);
@@ -283,11 +284,28 @@ pub struct BuildLog {
     pub step: Option<String>,
     /// Output lines of the current step.
     pub step_lines: Vec<String>,
+    /// An unfinished last line (the builder's chunks do not end at line breaks).
+    partial: String,
 }
 
 impl BuildLog {
     /// Adds a chunk of builder output (may hold several lines or a partial one).
     pub fn push(&mut self, text: &str) {
+        self.partial.push_str(text);
+        let Some(cut) = self.partial.rfind('\n') else {
+            return;
+        };
+        let complete: String = self.partial.drain(..=cut).collect();
+        self.add_lines(&complete);
+    }
+
+    /// Takes in an unfinished last line (at the end of the output).
+    pub fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.partial);
+        self.add_lines(&rest);
+    }
+
+    fn add_lines(&mut self, text: &str) {
         for line in text.lines() {
             let clean = strip_ansi(line);
             let line = clean.trim_end();
@@ -484,12 +502,16 @@ mod tests {
         let mut log = BuildLog::default();
         log.push("Step 1/3 : FROM base\n ---> abc\n");
         log.push("Step 2/3 : RUN false\n");
-        log.push(" ---> Running in 123\n\u{1b}[91msomething broke\n\u{1b}[0m");
+        log.push(" ---> Running in 123\n\u{1b}[91msomething ");
+        log.push("broke\n\u{1b}[0m");
+        log.push("no newline at the end");
+        log.finish();
         assert_eq!(log.step.as_deref(), Some("Step 2/3 : RUN false"));
         let tail = log.step_tail(10);
         assert!(tail.contains("| something broke") && !tail.contains("abc"), "{tail}");
         assert!(!tail.contains('\u{1b}'), "{tail}");
-        assert_eq!(log.all.len(), 5);
+        assert!(tail.ends_with("| no newline at the end"), "{tail}");
+        assert_eq!(log.all.len(), 6);
     }
 
     #[test]
