@@ -256,3 +256,26 @@ fn no_daemon_says_where_and_what_to_do() {
         "{err}"
     );
 }
+
+#[test]
+fn circom_image_compiles_and_inspects_a_circuit_offline() {
+    let Some(engine) = engine_or_skip("circom image") else { return };
+    let img = image::ensure_image(&engine, "circom", Some(LOCAL_BASE)).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "mul.circom",
+        "pragma circom 2.0.0;\ntemplate Mul() { signal input a; signal input b; signal output c; c <== a*b; }\n\
+         component main = Mul();\n",
+    );
+    let mut settings = base_settings(dir.path());
+    settings.image = img.id.clone();
+    let script = "circom2 mul.circom --r1cs --wasm -o . && snarkjs r1cs info mul.r1cs";
+    let run = run_in_container(&engine, &runner(), &settings, &spec("compile", dir.path(), &["sh", "-c", script]), Vec::new())
+        .unwrap();
+    let out = std::fs::read_to_string(dir.path().join("logs/compile.stdout")).unwrap();
+    assert!(run.succeeded(), "{run:?}\n{out}");
+    assert!(out.contains("# of Outputs: 1") && out.contains("# of Constraints: 1"), "{out}");
+    assert!(dir.path().join("mul_js/mul.wasm").exists());
+    assert!(img.files.contains_key("package-lock.json") && img.files.contains_key("npm.lock"));
+}
