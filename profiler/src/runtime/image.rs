@@ -156,7 +156,12 @@ pub fn build_context(
             ctx.dir.display()
         ))
     })?;
-    let args = BTreeMap::from([("BASE".to_string(), base.clone())]);
+    // The base's id is part of the hash: a remade local base (same name) gives a new tag.
+    let base_id = ensure_base(engine, &base)?;
+    let args = BTreeMap::from([
+        ("BASE".to_string(), base.clone()),
+        (BASE_ID_KEY.to_string(), base_id.clone()),
+    ]);
     let hash = ctx.hash(&args);
     let tag = tag_for(framework, &hash);
     let docker = &engine.docker;
@@ -165,7 +170,6 @@ pub fn build_context(
         Ok(i) => i,
         Err(_) => {
             reused = false;
-            let base_id = ensure_base(engine, &base)?;
             tracing::info!("building {tag} from {} (base {base} = {base_id})", ctx.dir.display());
             build(engine, ctx, &tag, &args, &hash, framework)?;
             engine
@@ -173,11 +177,6 @@ pub fn build_context(
                 .map_err(|e| RuntimeError::Provision(format!("built {tag} but cannot inspect it: {e}")))?
         }
     };
-    let base_id = engine
-        .block_on(docker.inspect_image(&base))
-        .ok()
-        .and_then(|i| i.id)
-        .unwrap_or_else(|| "unknown (base image no longer present)".into());
     Ok(BuiltImage {
         recipe: framework.to_string(),
         tag,
@@ -191,6 +190,9 @@ pub fn build_context(
         seconds: started.elapsed().as_secs_f64(),
     })
 }
+
+/// The hash input that carries the base image's id (not a build argument).
+const BASE_ID_KEY: &str = "zkprof.base-id";
 
 /// Makes sure the base image is present (pulling it if a registry can be reached) and
 /// returns its id; otherwise says how to make one without a registry.
@@ -232,14 +234,20 @@ fn build(
         ("org.zkprof.recipe".to_string(), framework.to_string()),
         ("org.zkprof.context-sha256".to_string(), hash.to_string()),
         ("org.zkprof.base".to_string(), args.get("BASE").cloned().unwrap_or_default()),
+        ("org.zkprof.base-id".to_string(), args.get(BASE_ID_KEY).cloned().unwrap_or_default()),
     ]);
+    let buildargs: HashMap<String, String> = args
+        .iter()
+        .filter(|(k, _)| k.as_str() != BASE_ID_KEY)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let opts = BuildImageOptionsBuilder::default()
         .dockerfile("Dockerfile")
         .t(tag)
         .rm(true)
         .forcerm(true)
         .networkmode(&network)
-        .buildargs(&args.clone().into_iter().collect())
+        .buildargs(&buildargs)
         .labels(&labels)
         .build();
     let mut log = BuildLog::default();
@@ -393,10 +401,11 @@ pub fn list(engine: &Engine) -> Result<Vec<ListedImage>, RuntimeError> {
 
 /// Whether an image's recorded context hash equals its recipe's hash now (same base).
 fn is_current(labels: &HashMap<String, String>) -> bool {
-    let (Some(recipe), Some(hash), Some(base)) = (
+    let (Some(recipe), Some(hash), Some(base), Some(base_id)) = (
         labels.get("org.zkprof.recipe"),
         labels.get("org.zkprof.context-sha256"),
         labels.get("org.zkprof.base"),
+        labels.get("org.zkprof.base-id"),
     ) else {
         return false;
     };
@@ -406,7 +415,11 @@ fn is_current(labels: &HashMap<String, String>) -> bool {
     if add_build_ca(&mut ctx).is_err() {
         return false;
     }
-    &ctx.hash(&BTreeMap::from([("BASE".to_string(), base.clone())])) == hash
+    let args = BTreeMap::from([
+        ("BASE".to_string(), base.clone()),
+        (BASE_ID_KEY.to_string(), base_id.clone()),
+    ]);
+    &ctx.hash(&args) == hash
 }
 
 /// Makes the local base image without a registry: `debootstrap --variant=minbase` from a
