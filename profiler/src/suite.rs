@@ -18,6 +18,8 @@
 //! kind = "command"            # defaults to the name
 //! settings = [{ level = 1 }, { level = 2 }]
 //! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
+//! image = "ezkl"              # docker/nix runtimes: the environment (defaults to the kind)
+//! cpuset = "0-3"              # docker runtime: CPUs a step container may use
 //! ```
 //!
 //! Every error names `file:line:col`, the field, and the valid values.
@@ -646,5 +648,20 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
         vars.insert("setting.level".to_string(), "2".to_string());
         assert_eq!(fill_placeholders("a-{model}-{setting.level}-{x", &vars), "a-m1-2-{x");
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn image_and_cpuset_of_a_framework() {
+        let text = GOOD.replace("kind = \"command\"", "kind = \"command\"\nimage = \"ezkl\"\ncpuset = \"0-1,3\"");
+        let s = Suite::parse(Path::new("s.toml"), &text).unwrap();
+        assert_eq!(s.frameworks[0].image.as_deref(), Some("ezkl"));
+        assert_eq!(s.frameworks[0].cpuset.as_deref(), Some("0-1,3"));
+        let bad = GOOD.replace("kind = \"command\"", "kind = \"command\"\ncpuset = \"0-\"");
+        let e = err(&bad);
+        assert!(e.contains("s.toml:14:10") && e.contains("not a CPU list"), "{e}");
+        let bad = GOOD.replace("kind = \"command\"", "kind = \"command\"\nimage = \"../x\"");
+        assert!(err(&bad).contains("not a recipe name"));
+        let runtimes = GOOD.replace("repetitions = 2", "repetitions = 2\nruntimes = [\"native\", \"docker\", \"nix\"]");
+        assert_eq!(Suite::parse(Path::new("s.toml"), &runtimes).unwrap().runtimes.len(), 3);
     }
 }
