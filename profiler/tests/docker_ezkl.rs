@@ -35,10 +35,24 @@ fn native_python() -> PathBuf {
     if python.exists() {
         return python;
     }
-    let ok = Command::new("python3").arg("-m").arg("venv").arg(&venv).status().unwrap().success();
+    let ok = Command::new("python3")
+        .arg("-m")
+        .arg("venv")
+        .arg(&venv)
+        .status()
+        .unwrap()
+        .success();
     assert!(ok, "python3 -m venv {}", venv.display());
     let status = Command::new(venv.join("bin/pip"))
-        .args(["install", "-q", "--no-deps", "--require-hashes", "--only-binary", ":all:", "-r"])
+        .args([
+            "install",
+            "-q",
+            "--no-deps",
+            "--require-hashes",
+            "--only-binary",
+            ":all:",
+            "-r",
+        ])
         .arg(&lock)
         .status()
         .unwrap();
@@ -53,8 +67,16 @@ fn zkprof_sha256(bytes: &[u8]) -> String {
 
 fn suite(dir: &Path, python: &str, runtime: &str) -> PathBuf {
     let script = dir.join("models/ezkl_steps.py");
-    let step = |name: &str| format!("{name} = [\"{python}\", \"{}\", \"{name}\", \"{{model_path}}\", \"{{workdir}}\"]", script.display());
-    let steps: Vec<String> = ["compile", "setup", "witness", "prove", "verify"].iter().map(|s| step(s)).collect();
+    let step = |name: &str| {
+        format!(
+            "{name} = [\"{python}\", \"{}\", \"{name}\", \"{{model_path}}\", \"{{workdir}}\"]",
+            script.display()
+        )
+    };
+    let steps: Vec<String> = ["compile", "setup", "witness", "prove", "verify"]
+        .iter()
+        .map(|s| step(s))
+        .collect();
     let text = format!(
         "[suite]\nname = \"ezkl-{runtime}\"\nrepetitions = 1\ntimeout_s = 900\nruntimes = [\"{runtime}\"]\n\n\
          [[model]]\nname = \"dense\"\nonnx = \"models/m.onnx\"\n\n\
@@ -76,22 +98,41 @@ fn run_suite(suite: &Path, out: &Path) -> (ResultsFile, PathBuf) {
         .env("ZKPROF_BASE_IMAGE", LOCAL_BASE)
         .output()
         .unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
-    assert!(o.status.success(), "zkprof run {}:\n{text}", suite.display());
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        o.status.success(),
+        "zkprof run {}:\n{text}",
+        suite.display()
+    );
     eprintln!("{text}");
-    let results: ResultsFile = serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    let cell_dir = std::fs::read_dir(out.join("cells")).unwrap().next().unwrap().unwrap().path();
+    let results: ResultsFile =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    let cell_dir = std::fs::read_dir(out.join("cells"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     (results, cell_dir)
 }
 
 fn json(path: &Path) -> Value {
-    serde_json::from_slice(&std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_slice(
+        &std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 #[test]
 fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     // The repository's shared data (`../shared` beside the checkout), or $ZKPROF_SHARED_DIR.
-    let shared = std::env::var_os("ZKPROF_SHARED_DIR").map(PathBuf::from).or_else(zkprof::paths::shared_dir);
+    let shared = std::env::var_os("ZKPROF_SHARED_DIR")
+        .map(PathBuf::from)
+        .or_else(zkprof::paths::shared_dir);
     let Some(model) = shared
         .map(|s| s.join("reference/zkml-benchmark-2024/models/input-dense-dense/196_25_10.onnx"))
         .filter(|p| p.exists())
@@ -100,8 +141,13 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     };
     match Engine::connect() {
         Ok(engine) => {
-            if engine.block_on(engine.docker.inspect_image(LOCAL_BASE)).is_err() {
-                return skip_or_fail(&format!("base image {LOCAL_BASE} missing; make it with `zkprof images base`"));
+            if engine
+                .block_on(engine.docker.inspect_image(LOCAL_BASE))
+                .is_err()
+            {
+                return skip_or_fail(&format!(
+                    "base image {LOCAL_BASE} missing; make it with `zkprof images base`"
+                ));
             }
         }
         Err(e) => return skip_or_fail(&e.to_string()),
@@ -115,8 +161,14 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     )
     .unwrap();
     let python = native_python();
-    let (native, native_dir) = run_suite(&suite(dir.path(), &python.display().to_string(), "native"), &dir.path().join("out-native"));
-    let (docker, docker_dir) = run_suite(&suite(dir.path(), "python3", "docker"), &dir.path().join("out-docker"));
+    let (native, native_dir) = run_suite(
+        &suite(dir.path(), &python.display().to_string(), "native"),
+        &dir.path().join("out-native"),
+    );
+    let (docker, docker_dir) = run_suite(
+        &suite(dir.path(), "python3", "docker"),
+        &dir.path().join("out-docker"),
+    );
 
     let (n, d) = (&native.cells[0], &docker.cells[0]);
     assert_eq!((n.status, d.status), (CellStatus::Ok, CellStatus::Ok));
@@ -125,7 +177,12 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     assert!(d.info["lock.requirements.lock"].len() == 64 && d.info.contains_key("lock.apt.lock"));
     assert_eq!(d.info["image_base"], LOCAL_BASE);
     for step in &d.repetitions[0].steps {
-        assert_eq!(step.memory_method, MemoryMethod::ContainerCgroup, "{}", step.step);
+        assert_eq!(
+            step.memory_method,
+            MemoryMethod::ContainerCgroup,
+            "{}",
+            step.step
+        );
         assert!(step.peak_tree_bytes > 0 && step.user_s > 0.0, "{step:?}");
     }
 
@@ -139,11 +196,20 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
         }
         v
     };
-    assert_eq!(strip(json(&native_dir.join("settings.json"))), strip(json(&docker_dir.join("settings.json"))));
-    let (nw, dw) = (json(&native_dir.join("witness.json")), json(&docker_dir.join("witness.json")));
+    assert_eq!(
+        strip(json(&native_dir.join("settings.json"))),
+        strip(json(&docker_dir.join("settings.json")))
+    );
+    let (nw, dw) = (
+        json(&native_dir.join("witness.json")),
+        json(&docker_dir.join("witness.json")),
+    );
     assert_eq!(nw["outputs"], dw["outputs"]);
     assert_eq!(nw["inputs"], dw["inputs"]);
-    let (np, dp) = (json(&native_dir.join("proof.json")), json(&docker_dir.join("proof.json")));
+    let (np, dp) = (
+        json(&native_dir.join("proof.json")),
+        json(&docker_dir.join("proof.json")),
+    );
     assert!(!dp["instances"].as_array().unwrap().is_empty());
     assert_eq!(np["instances"], dp["instances"]);
     // The proof made in the container verifies with the native EZKL.
@@ -159,5 +225,9 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
         String::from_utf8_lossy(&out.stderr)
     );
     let wall = |r: &ResultsFile| r.cells[0].summary["prove"].wall_s.median;
-    eprintln!("prove median: native {:.2} s, docker {:.2} s", wall(&native), wall(&docker));
+    eprintln!(
+        "prove median: native {:.2} s, docker {:.2} s",
+        wall(&native),
+        wall(&docker)
+    );
 }

@@ -75,17 +75,28 @@ fn base(a: &BaseArgs) -> anyhow::Result<i32> {
     let engine = engine()?;
     if !a.force {
         if let Ok(i) = engine.block_on(engine.docker.inspect_image(&a.tag)) {
-            println!("{} exists ({}); --force makes it again", a.tag, i.id.unwrap_or_default());
+            println!(
+                "{} exists ({}); --force makes it again",
+                a.tag,
+                i.id.unwrap_or_default()
+            );
             return Ok(EXIT_OK);
         }
     }
-    let rootfs = a
-        .rootfs
-        .clone()
-        .unwrap_or_else(|| crate::paths::cache_dir().join("images").join(format!("rootfs-{}", a.suite)));
+    let rootfs = a.rootfs.clone().unwrap_or_else(|| {
+        crate::paths::cache_dir()
+            .join("images")
+            .join(format!("rootfs-{}", a.suite))
+    });
     let t = std::time::Instant::now();
-    eprintln!("debootstrap {} from {} into {} (about a minute)...", a.suite, a.mirror, rootfs.display());
-    let id = image::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs).map_err(provision_err)?;
+    eprintln!(
+        "debootstrap {} from {} into {} (about a minute)...",
+        a.suite,
+        a.mirror,
+        rootfs.display()
+    );
+    let id =
+        image::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs).map_err(provision_err)?;
     let _ = std::fs::remove_dir_all(&rootfs);
     println!("{} = {id} ({:.1} s)", a.tag, t.elapsed().as_secs_f64());
     Ok(EXIT_OK)
@@ -93,7 +104,11 @@ fn base(a: &BaseArgs) -> anyhow::Result<i32> {
 
 fn build(a: &BuildArgs) -> anyhow::Result<i32> {
     let engine = engine()?;
-    let names = if a.frameworks.is_empty() { image::recipes() } else { a.frameworks.clone() };
+    let names = if a.frameworks.is_empty() {
+        image::recipes()
+    } else {
+        a.frameworks.clone()
+    };
     if names.is_empty() {
         return Err(UserError::Input(format!(
             "no recipes in {}; set ZKPROF_IMAGES_DIR to the repository's images/ directory",
@@ -108,7 +123,11 @@ fn build(a: &BuildArgs) -> anyhow::Result<i32> {
             name,
             img.tag,
             img.id,
-            if img.reused { "unchanged, not rebuilt" } else { "built" },
+            if img.reused {
+                "unchanged, not rebuilt"
+            } else {
+                "built"
+            },
             img.seconds
         );
     }
@@ -118,11 +137,28 @@ fn build(a: &BuildArgs) -> anyhow::Result<i32> {
 fn ls() -> anyhow::Result<i32> {
     let engine = engine()?;
     let images = image::list(&engine).map_err(provision_err)?;
-    println!("{:10} {:40} {:20} {:>10}  state", "recipe", "tag", "id", "size");
+    println!(
+        "{:10} {:40} {:20} {:>10}  state",
+        "recipe", "tag", "id", "size"
+    );
     for i in images {
-        let id: String = i.id.trim_start_matches("sha256:").chars().take(12).collect();
-        let state = if i.current { "current" } else { "stale (recipe changed)" };
-        println!("{:10} {:40} {:20} {:>10}  {state}", i.recipe, i.tag, id, format_bytes(i.size_bytes as f64));
+        let id: String =
+            i.id.trim_start_matches("sha256:")
+                .chars()
+                .take(12)
+                .collect();
+        let state = if i.current {
+            "current"
+        } else {
+            "stale (recipe changed)"
+        };
+        println!(
+            "{:10} {:40} {:20} {:>10}  {state}",
+            i.recipe,
+            i.tag,
+            id,
+            format_bytes(i.size_bytes as f64)
+        );
     }
     Ok(EXIT_OK)
 }

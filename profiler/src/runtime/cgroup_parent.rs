@@ -17,8 +17,13 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// Where the parent cgroup lives, by cgroup version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Layout {
-    V1 { memory: PathBuf, cpuacct: Option<PathBuf> },
-    V2 { dir: PathBuf },
+    V1 {
+        memory: PathBuf,
+        cpuacct: Option<PathBuf>,
+    },
+    V2 {
+        dir: PathBuf,
+    },
 }
 
 /// The parent cgroup of one step container.
@@ -36,7 +41,11 @@ pub struct ParentCgroup {
 impl ParentCgroup {
     /// A fresh, unique parent for the engine's cgroup driver (`cgroupfs` or `systemd`).
     pub fn new(roots: &Roots, driver: &str) -> ParentCgroup {
-        let unique = format!("s{}n{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let unique = format!(
+            "s{}n{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
         ParentCgroup::named(roots, driver, &unique)
     }
 
@@ -96,9 +105,8 @@ impl ParentCgroup {
     /// The peak memory of the parent (= of its one container) in bytes, and which file gave it.
     pub fn memory_peak(&self) -> Option<(u64, &'static str)> {
         match &self.layout {
-            Layout::V1 { memory, .. } => {
-                read_u64(&memory.join("memory.max_usage_in_bytes")).map(|b| (b, "memory.max_usage_in_bytes"))
-            }
+            Layout::V1 { memory, .. } => read_u64(&memory.join("memory.max_usage_in_bytes"))
+                .map(|b| (b, "memory.max_usage_in_bytes")),
             Layout::V2 { dir } => read_u64(&dir.join("memory.peak")).map(|b| (b, "memory.peak")),
         }
     }
@@ -130,7 +138,11 @@ impl ParentCgroup {
         let dirs: Vec<PathBuf> = match &self.layout {
             Layout::V2 { dir } => vec![dir.clone()],
             Layout::V1 { .. } => std::fs::read_dir(&self.roots.cgroup)
-                .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join(&self.rel)).collect())
+                .map(|rd| {
+                    rd.filter_map(|e| e.ok())
+                        .map(|e| e.path().join(&self.rel))
+                        .collect()
+                })
                 .unwrap_or_default(),
         };
         for dir in dirs.into_iter().filter(|d| d.is_dir()) {
@@ -174,15 +186,25 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let roots = Roots::under(d.path());
         let cg = &roots.cgroup;
-        put(cg, "memory/zkprof/t1/memory.max_usage_in_bytes", "201400320\n");
+        put(
+            cg,
+            "memory/zkprof/t1/memory.max_usage_in_bytes",
+            "201400320\n",
+        );
         put(cg, "cpu,cpuacct/zkprof/t1/cpuacct.usage_user", "16000000\n");
         put(cg, "cpu,cpuacct/zkprof/t1/cpuacct.usage_sys", "100000000\n");
         let p = ParentCgroup::named(&roots, "cgroupfs", "t1");
         assert_eq!(p.docker_parent(), "/zkprof/t1");
-        assert_eq!(p.memory_peak(), Some((201_400_320, "memory.max_usage_in_bytes")));
+        assert_eq!(
+            p.memory_peak(),
+            Some((201_400_320, "memory.max_usage_in_bytes"))
+        );
         let (u, s) = p.cpu_times().unwrap();
         assert!((u - 0.016).abs() < 1e-9 && (s - 0.1).abs() < 1e-9);
-        assert_eq!(p.container_memory_dir("abc"), cg.join("memory/zkprof/t1/abc"));
+        assert_eq!(
+            p.container_memory_dir("abc"),
+            cg.join("memory/zkprof/t1/abc")
+        );
     }
 
     #[test]
@@ -192,12 +214,18 @@ mod tests {
         let cg = &roots.cgroup;
         put(cg, "cgroup.controllers", "cpu memory\n");
         put(cg, "zkprof.slice/zkprof-t2.slice/memory.peak", "4096\n");
-        put(cg, "zkprof.slice/zkprof-t2.slice/cpu.stat", "usage_usec 3000\nuser_usec 2000\nsystem_usec 1000\n");
+        put(
+            cg,
+            "zkprof.slice/zkprof-t2.slice/cpu.stat",
+            "usage_usec 3000\nuser_usec 2000\nsystem_usec 1000\n",
+        );
         let p = ParentCgroup::named(&roots, "systemd", "t2");
         assert_eq!(p.docker_parent(), "zkprof-t2.slice");
         assert_eq!(p.memory_peak(), Some((4096, "memory.peak")));
         assert_eq!(p.cpu_times(), Some((0.002, 0.001)));
-        assert!(p.container_memory_dir("abc").ends_with("zkprof-t2.slice/docker-abc.scope"));
+        assert!(p
+            .container_memory_dir("abc")
+            .ends_with("zkprof-t2.slice/docker-abc.scope"));
     }
 
     #[test]

@@ -118,18 +118,21 @@ impl Context {
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut Vec<ContextFile>) -> Result<(), String> {
-    let entries = std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
     for entry in entries {
         let entry = entry.map_err(|e| format!("cannot read {}: {e}", dir.display()))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().to_string();
-        let meta = std::fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let meta =
+            std::fs::metadata(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         if meta.is_dir() {
             if !name.starts_with('.') {
                 walk(root, &path, out)?;
             }
         } else if meta.is_file() {
-            let bytes = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let rel = path
                 .strip_prefix(root)
                 .map_err(|_| format!("{} is outside {}", path.display(), root.display()))?;
@@ -146,7 +149,12 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<ContextFile>) -> Result<(), Strin
 /// Reads `# zkprof: KEY VALUE` comment lines of a Dockerfile.
 pub fn directive(dockerfile: &str, key: &str) -> Option<String> {
     dockerfile.lines().find_map(|l| {
-        let rest = l.trim().strip_prefix('#')?.trim().strip_prefix("zkprof:")?.trim();
+        let rest = l
+            .trim()
+            .strip_prefix('#')?
+            .trim()
+            .strip_prefix("zkprof:")?
+            .trim();
         let (k, v) = rest.split_once(char::is_whitespace)?;
         (k == key).then(|| v.trim().to_string())
     })
@@ -179,12 +187,23 @@ mod tests {
             write(d, "Dockerfile", "FROM x\n");
             write(d, "lock/requirements.txt", "ezkl==1 --hash=sha256:00\n");
         }
-        let (ca, cb) = (Context::load(a.path()).unwrap(), Context::load(b.path()).unwrap());
+        let (ca, cb) = (
+            Context::load(a.path()).unwrap(),
+            Context::load(b.path()).unwrap(),
+        );
         let args = BTreeMap::new();
-        assert_eq!(ca.hash(&args), cb.hash(&args), "same bytes in another directory");
+        assert_eq!(
+            ca.hash(&args),
+            cb.hash(&args),
+            "same bytes in another directory"
+        );
         let with_arg = BTreeMap::from([("BASE".to_string(), "img".to_string())]);
         assert_ne!(ca.hash(&args), ca.hash(&with_arg));
-        write(b.path(), "lock/requirements.txt", "ezkl==2 --hash=sha256:00\n");
+        write(
+            b.path(),
+            "lock/requirements.txt",
+            "ezkl==2 --hash=sha256:00\n",
+        );
         let cb2 = Context::load(b.path()).unwrap();
         assert_ne!(ca.hash(&args), cb2.hash(&args));
         assert_eq!(cb2.file_hashes().len(), 2);
@@ -217,10 +236,14 @@ mod tests {
 
     #[test]
     fn directives_and_arg_defaults() {
-        let df = "# zkprof: build-network host\nARG BASE=debian:bookworm-slim@sha256:ab\nFROM ${BASE}\n";
+        let df =
+            "# zkprof: build-network host\nARG BASE=debian:bookworm-slim@sha256:ab\nFROM ${BASE}\n";
         assert_eq!(directive(df, "build-network").as_deref(), Some("host"));
         assert_eq!(directive(df, "other"), None);
-        assert_eq!(arg_default(df, "BASE").as_deref(), Some("debian:bookworm-slim@sha256:ab"));
+        assert_eq!(
+            arg_default(df, "BASE").as_deref(),
+            Some("debian:bookworm-slim@sha256:ab")
+        );
         assert_eq!(arg_default(df, "NOPE"), None);
     }
 }

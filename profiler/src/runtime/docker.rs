@@ -22,7 +22,8 @@ use crate::sensors::{Sensor, Target};
 use crate::suite::Cell;
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, KillContainerOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder,
 };
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -72,8 +73,9 @@ impl Engine {
     /// Connects, checks the daemon answers, and negotiates the API version.
     pub fn connect() -> Result<Engine, RuntimeError> {
         let address = engine_address();
-        let unreachable =
-            |why: String| RuntimeError::Unavailable(format!("docker daemon not reachable at {address}; start it or use --runtime native ({why})"));
+        let unreachable = |why: String| {
+            RuntimeError::Unavailable(format!("docker daemon not reachable at {address}; start it or use --runtime native ({why})"))
+        };
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -91,7 +93,9 @@ impl Engine {
             docker.negotiate_version().await
         });
         let docker = docker.map_err(|e| unreachable(e.to_string()))?;
-        let info = rt.block_on(docker.info()).map_err(|e| unreachable(e.to_string()))?;
+        let info = rt
+            .block_on(docker.info())
+            .map_err(|e| unreachable(e.to_string()))?;
         let cgroup_driver = info
             .cgroup_driver
             .map(|d| d.to_string())
@@ -155,11 +159,22 @@ impl Runtime for DockerRuntime<'_> {
         "docker"
     }
 
-    fn provision(&mut self, cell: &Cell, workdir: &Path) -> Result<BTreeMap<String, String>, RuntimeError> {
+    fn provision(
+        &mut self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, RuntimeError> {
         if self.image.is_none() {
-            self.image = Some(image::ensure_image(&self.engine, environment_name(cell), None)?);
+            self.image = Some(image::ensure_image(
+                &self.engine,
+                environment_name(cell),
+                None,
+            )?);
         }
-        let image = self.image.as_ref().ok_or_else(|| RuntimeError::Provision("no image".into()))?;
+        let image = self
+            .image
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Provision("no image".into()))?;
         self.workdir = workdir.to_path_buf();
         self.mounts = vec![(workdir.to_path_buf(), false)];
         if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
@@ -173,7 +188,12 @@ impl Runtime for DockerRuntime<'_> {
         let (uid, gid) = if uid == 0 {
             // Root on the host: steps run as the images' unprivileged user, which needs
             // to write the cell's directory.
-            chown_tree(workdir, CONTAINER_USER_WHEN_ROOT.0, CONTAINER_USER_WHEN_ROOT.1).map_err(|e| {
+            chown_tree(
+                workdir,
+                CONTAINER_USER_WHEN_ROOT.0,
+                CONTAINER_USER_WHEN_ROOT.1,
+            )
+            .map_err(|e| {
                 RuntimeError::Provision(format!(
                     "cannot hand {} to the container user {}: {e}",
                     workdir.display(),
@@ -190,15 +210,21 @@ impl Runtime for DockerRuntime<'_> {
         info.insert("container_user".into(), self.user.clone());
         info.insert("docker_address".into(), self.engine.address.clone());
         info.insert("docker_api_version".into(), self.engine.api_version.clone());
-        info.insert("docker_server_version".into(), self.engine.server_version.clone());
+        info.insert(
+            "docker_server_version".into(),
+            self.engine.server_version.clone(),
+        );
         Ok(info)
     }
 
-    fn run_step(&mut self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RuntimeError> {
-        let image = self
-            .image
-            .as_ref()
-            .ok_or_else(|| RuntimeError::Provision("docker runtime used before provision".into()))?;
+    fn run_step(
+        &mut self,
+        spec: &StepSpec,
+        sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RuntimeError> {
+        let image = self.image.as_ref().ok_or_else(|| {
+            RuntimeError::Provision("docker runtime used before provision".into())
+        })?;
         let settings = ContainerSettings {
             image: image.id.clone(),
             user: self.user.clone(),
@@ -226,7 +252,11 @@ pub struct ContainerSettings {
 }
 
 /// The container configuration for a step (pure; tested without an engine).
-pub fn container_body(settings: &ContainerSettings, spec: &StepSpec, cgroup_parent: &str) -> ContainerCreateBody {
+pub fn container_body(
+    settings: &ContainerSettings,
+    spec: &StepSpec,
+    cgroup_parent: &str,
+) -> ContainerCreateBody {
     let mut env: Vec<String> = vec!["HOME=/tmp".into()];
     env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
     let binds = settings
@@ -244,14 +274,20 @@ pub fn container_body(settings: &ContainerSettings, spec: &StepSpec, cgroup_pare
         user: Some(settings.user.clone()),
         working_dir: Some(settings.workdir.display().to_string()),
         network_disabled: Some(true),
-        labels: Some(HashMap::from([("org.zkprof.step".to_string(), spec.name.clone())])),
+        labels: Some(HashMap::from([(
+            "org.zkprof.step".to_string(),
+            spec.name.clone(),
+        )])),
         host_config: Some(HostConfig {
             network_mode: Some("none".into()),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
             readonly_rootfs: Some(true),
             binds: Some(binds),
-            tmpfs: Some(HashMap::from([("/tmp".to_string(), "rw,nosuid,nodev,size=1g".to_string())])),
+            tmpfs: Some(HashMap::from([(
+                "/tmp".to_string(),
+                "rw,nosuid,nodev,size=1g".to_string(),
+            )])),
             memory: limit,
             // Swap would hide the limit: memory+swap equals memory.
             memory_swap: limit,
@@ -294,13 +330,20 @@ pub fn run_in_container(
     let body = container_body(settings, spec, parent.docker_parent());
     let docker = &engine.docker;
     let name = format!("zkprof-{}-{}", std::process::id(), unique_suffix());
-    let engine_err = |what: &str, e: bollard::errors::Error| RuntimeError::Engine(format!("{what}: {e}"));
+    let engine_err =
+        |what: &str, e: bollard::errors::Error| RuntimeError::Engine(format!("{what}: {e}"));
     let created = engine
-        .block_on(docker.create_container(Some(CreateContainerOptionsBuilder::default().name(&name).build()), body))
+        .block_on(docker.create_container(
+            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
+            body,
+        ))
         .map_err(|e| engine_err("cannot create the step container", e))?;
     let id = created.id;
     let remove = || {
-        let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+        let opts = RemoveContainerOptionsBuilder::default()
+            .force(true)
+            .v(true)
+            .build();
         let _ = engine.block_on(docker.remove_container(&id, Some(opts)));
         parent.remove();
     };
@@ -310,7 +353,8 @@ pub fn run_in_container(
     if let Err(e) = engine.block_on(docker.start_container(&id, None)) {
         remove();
         let text = e.to_string();
-        if text.contains("executable file not found") || text.contains("no such file or directory") {
+        if text.contains("executable file not found") || text.contains("no such file or directory")
+        {
             return Err(RunError::NotFound { program }.into());
         }
         return Err(engine_err("cannot start the step container", e));
@@ -352,7 +396,9 @@ pub fn run_in_container(
             .ok()
         }
         None => {
-            notes.push("the container's process exited before it could be watched from the host".into());
+            notes.push(
+                "the container's process exited before it could be watched from the host".into(),
+            );
             None
         }
     };
@@ -397,7 +443,8 @@ pub fn run_in_container(
     let elapsed = spawned_at.elapsed();
     let mut readings: Vec<Reading> = Vec::new();
     let (mut timed_out, mut interrupted) = (false, false);
-    let (mut peak_rss, mut peak_proc, mut ticks, mut sampler_cpu, mut series, mut seen) = (0, 0, 0, 0.0, None, 0);
+    let (mut peak_rss, mut peak_proc, mut ticks, mut sampler_cpu, mut series, mut seen) =
+        (0, 0, 0, 0.0, None, 0);
     if let Some(mut s) = sampled {
         for sensor in s.sensors.iter_mut() {
             readings.extend(sensor.stop(elapsed));
@@ -430,7 +477,10 @@ pub fn run_in_container(
             return Err(e);
         }
     };
-    let opts = RemoveContainerOptionsBuilder::default().force(true).v(true).build();
+    let opts = RemoveContainerOptionsBuilder::default()
+        .force(true)
+        .v(true)
+        .build();
     let _ = engine.block_on(docker.remove_container(&id, Some(opts)));
     let peak = parent.memory_peak();
     let cpu = parent.cpu_times();
@@ -443,7 +493,9 @@ pub fn run_in_container(
             metric: "engine_overhead_s".into(),
             value: overhead,
             unit: "s".into(),
-            note: Some("wall time minus the container's own run time (StartedAt..FinishedAt)".into()),
+            note: Some(
+                "wall time minus the container's own run time (StartedAt..FinishedAt)".into(),
+            ),
         });
     }
     let (peak_tree_bytes, memory_method) = match peak {
@@ -457,7 +509,9 @@ pub fn run_in_container(
         }
     };
     let (user_s, sys_s) = cpu.unwrap_or_else(|| {
-        notes.push("CPU time unavailable: the container's parent cgroup has no cpuacct/cpu.stat".into());
+        notes.push(
+            "CPU time unavailable: the container's parent cgroup has no cpuacct/cpu.stat".into(),
+        );
         (0.0, 0.0)
     });
     let (exit_code, signal) = split_exit(state.exit_code.unwrap_or(-1));
@@ -510,17 +564,30 @@ fn container_overhead(state: &bollard::models::ContainerState, wall_s: f64) -> O
 }
 
 /// Copies the container's stdout and stderr into the step's log files.
-fn write_logs(engine: &Engine, id: &str, stdout_path: &Path, stderr_path: &Path) -> std::io::Result<()> {
+fn write_logs(
+    engine: &Engine,
+    id: &str,
+    stdout_path: &Path,
+    stderr_path: &Path,
+) -> std::io::Result<()> {
     let mut out = std::fs::File::create(stdout_path)?;
     let mut err = std::fs::File::create(stderr_path)?;
-    let opts = LogsOptionsBuilder::default().stdout(true).stderr(true).tail("all").build();
+    let opts = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .tail("all")
+        .build();
     engine.block_on(async {
         let mut logs = engine.docker.logs(id, Some(opts));
         while let Some(item) = logs.next().await {
             match item {
                 Ok(bollard::container::LogOutput::StdErr { message }) => err.write_all(&message)?,
                 Ok(other) => out.write_all(&other.into_bytes())?,
-                Err(e) => return Err(std::io::Error::other(format!("reading container logs: {e}"))),
+                Err(e) => {
+                    return Err(std::io::Error::other(format!(
+                        "reading container logs: {e}"
+                    )))
+                }
             }
         }
         Ok(())
@@ -547,7 +614,10 @@ mod tests {
         let settings = ContainerSettings {
             image: "sha256:abc".into(),
             user: "1000:1000".into(),
-            mounts: vec![(PathBuf::from("/out/cell"), false), (PathBuf::from("/models"), true)],
+            mounts: vec![
+                (PathBuf::from("/out/cell"), false),
+                (PathBuf::from("/models"), true),
+            ],
             cpuset: Some("0".into()),
             workdir: PathBuf::from("/out/cell"),
         };
@@ -572,7 +642,10 @@ mod tests {
         assert_eq!(hc.cgroup_parent.as_deref(), Some("/zkprof/x"));
         assert_eq!(
             hc.binds,
-            Some(vec!["/out/cell:/out/cell:rw".to_string(), "/models:/models:ro".to_string()])
+            Some(vec![
+                "/out/cell:/out/cell:rw".to_string(),
+                "/models:/models:ro".to_string()
+            ])
         );
         assert!(body.env.unwrap().contains(&"A=1".to_string()));
         assert_eq!(body.cmd, Some(spec.argv.clone()));

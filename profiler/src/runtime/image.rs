@@ -12,7 +12,9 @@
 use super::context::Context;
 use super::docker::Engine;
 use super::RuntimeError;
-use bollard::query_parameters::{BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder};
+use bollard::query_parameters::{
+    BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
+};
 use futures_util::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -90,17 +92,28 @@ pub fn recipes() -> Vec<String> {
 /// Dockerfile's `ARG BASE=` default (a digest-pinned `debian:bookworm-slim@sha256:...`).
 pub fn choose_base(ctx: &Context, base: Option<&str>) -> Option<String> {
     base.map(str::to_string)
-        .or_else(|| std::env::var("ZKPROF_BASE_IMAGE").ok().filter(|v| !v.is_empty()))
+        .or_else(|| {
+            std::env::var("ZKPROF_BASE_IMAGE")
+                .ok()
+                .filter(|v| !v.is_empty())
+        })
         .or_else(|| ctx.arg_default("BASE"))
 }
 
 /// The tag for a recipe and context hash.
 pub fn tag_for(framework: &str, context_sha256: &str) -> String {
-    format!("zkprof/{framework}:ctx-{}", &context_sha256[..16.min(context_sha256.len())])
+    format!(
+        "zkprof/{framework}:ctx-{}",
+        &context_sha256[..16.min(context_sha256.len())]
+    )
 }
 
 /// Finds the image of `framework`'s recipe by its content tag, or builds it.
-pub fn ensure_image(engine: &Engine, framework: &str, base: Option<&str>) -> Result<BuiltImage, RuntimeError> {
+pub fn ensure_image(
+    engine: &Engine,
+    framework: &str,
+    base: Option<&str>,
+) -> Result<BuiltImage, RuntimeError> {
     let dir = recipe_dir(framework);
     if !dir.join("Dockerfile").is_file() {
         let known = recipes();
@@ -170,11 +183,14 @@ pub fn build_context(
         Ok(i) => i,
         Err(_) => {
             reused = false;
-            tracing::info!("building {tag} from {} (base {base} = {base_id})", ctx.dir.display());
+            tracing::info!(
+                "building {tag} from {} (base {base} = {base_id})",
+                ctx.dir.display()
+            );
             build(engine, ctx, &tag, &args, &hash, framework)?;
-            engine
-                .block_on(docker.inspect_image(&tag))
-                .map_err(|e| RuntimeError::Provision(format!("built {tag} but cannot inspect it: {e}")))?
+            engine.block_on(docker.inspect_image(&tag)).map_err(|e| {
+                RuntimeError::Provision(format!("built {tag} but cannot inspect it: {e}"))
+            })?
         }
     };
     Ok(BuiltImage {
@@ -202,7 +218,9 @@ fn ensure_base(engine: &Engine, base: &str) -> Result<String, RuntimeError> {
         return Ok(i.id.unwrap_or_default());
     }
     let pulled: Result<(), String> = engine.block_on(async {
-        let opts = CreateImageOptionsBuilder::default().from_image(base).build();
+        let opts = CreateImageOptionsBuilder::default()
+            .from_image(base)
+            .build();
         let mut s = docker.create_image(Some(opts), None, None);
         while let Some(item) = s.next().await {
             item.map_err(|e| e.to_string())?;
@@ -229,12 +247,20 @@ fn build(
     framework: &str,
 ) -> Result<(), RuntimeError> {
     let tar = ctx.tar().map_err(RuntimeError::Provision)?;
-    let network = ctx.directive("build-network").unwrap_or_else(|| "none".into());
+    let network = ctx
+        .directive("build-network")
+        .unwrap_or_else(|| "none".into());
     let labels = HashMap::from([
         ("org.zkprof.recipe".to_string(), framework.to_string()),
         ("org.zkprof.context-sha256".to_string(), hash.to_string()),
-        ("org.zkprof.base".to_string(), args.get("BASE").cloned().unwrap_or_default()),
-        ("org.zkprof.base-id".to_string(), args.get(BASE_ID_KEY).cloned().unwrap_or_default()),
+        (
+            "org.zkprof.base".to_string(),
+            args.get("BASE").cloned().unwrap_or_default(),
+        ),
+        (
+            "org.zkprof.base-id".to_string(),
+            args.get(BASE_ID_KEY).cloned().unwrap_or_default(),
+        ),
     ]);
     let buildargs: HashMap<String, String> = args
         .iter()
@@ -252,7 +278,9 @@ fn build(
         .build();
     let mut log = BuildLog::default();
     let result: Result<(), String> = engine.block_on(async {
-        let mut s = engine.docker.build_image(opts, None, Some(bollard::body_full(tar.into())));
+        let mut s = engine
+            .docker
+            .build_image(opts, None, Some(bollard::body_full(tar.into())));
         while let Some(item) = s.next().await {
             match item {
                 Ok(info) => {
@@ -269,7 +297,9 @@ fn build(
         Ok(())
     });
     log.finish();
-    let log_path = crate::paths::cache_dir().join("images").join(format!("{}.build.log", tag.replace(['/', ':'], "_")));
+    let log_path = crate::paths::cache_dir()
+        .join("images")
+        .join(format!("{}.build.log", tag.replace(['/', ':'], "_")));
     if let Some(parent) = log_path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }
@@ -425,17 +455,28 @@ fn is_current(labels: &HashMap<String, String>) -> bool {
 /// Makes the local base image without a registry: `debootstrap --variant=minbase` from a
 /// Debian mirror into `rootfs`, then an import of its tar as `tag`. Returns the image id.
 /// Needs root (debootstrap) and the `debootstrap` and `tar` programs.
-pub fn make_base(engine: &Engine, tag: &str, suite: &str, mirror: &str, rootfs: &Path) -> Result<String, RuntimeError> {
+pub fn make_base(
+    engine: &Engine,
+    tag: &str,
+    suite: &str,
+    mirror: &str,
+    rootfs: &Path,
+) -> Result<String, RuntimeError> {
     let fail = |m: String| RuntimeError::Provision(m);
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err(fail("making a base image runs debootstrap, which needs root; run `sudo zkprof images base`".into()));
+        return Err(fail(
+            "making a base image runs debootstrap, which needs root; run `sudo zkprof images base`"
+                .into(),
+        ));
     }
     if rootfs.exists() {
-        std::fs::remove_dir_all(rootfs).map_err(|e| fail(format!("cannot clear {}: {e}", rootfs.display())))?;
+        std::fs::remove_dir_all(rootfs)
+            .map_err(|e| fail(format!("cannot clear {}: {e}", rootfs.display())))?;
     }
     if let Some(parent) = rootfs.parent() {
-        std::fs::create_dir_all(parent).map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
+        std::fs::create_dir_all(parent)
+            .map_err(|e| fail(format!("cannot create {}: {e}", parent.display())))?;
     }
     let out = std::process::Command::new("debootstrap")
         .args(["--variant=minbase", suite])
@@ -443,19 +484,32 @@ pub fn make_base(engine: &Engine, tag: &str, suite: &str, mirror: &str, rootfs: 
         .arg(mirror)
         .output()
         .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => {
-                fail("`debootstrap` is not installed; install it (apt-get install debootstrap)".into())
-            }
+            std::io::ErrorKind::NotFound => fail(
+                "`debootstrap` is not installed; install it (apt-get install debootstrap)".into(),
+            ),
             _ => fail(format!("cannot run debootstrap: {e}")),
         })?;
     if !out.status.success() {
         let text = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
-        return Err(fail(format!("debootstrap {suite} from {mirror} failed:\n{}", tail.join("\n"))));
+        let tail: Vec<&str> = text
+            .lines()
+            .rev()
+            .take(15)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(fail(format!(
+            "debootstrap {suite} from {mirror} failed:\n{}",
+            tail.join("\n")
+        )));
     }
     // Downloaded packages are not part of the image.
     if let Ok(rd) = std::fs::read_dir(rootfs.join("var/cache/apt/archives")) {
-        for e in rd.flatten().filter(|e| e.path().extension().is_some_and(|x| x == "deb")) {
+        for e in rd
+            .flatten()
+            .filter(|e| e.path().extension().is_some_and(|x| x == "deb"))
+        {
             let _ = std::fs::remove_file(e.path());
         }
     }
@@ -466,10 +520,17 @@ pub fn make_base(engine: &Engine, tag: &str, suite: &str, mirror: &str, rootfs: 
         .stdout(std::process::Stdio::piped())
         .spawn()
         .map_err(|e| fail(format!("cannot run tar: {e}")))?;
-    let stdout = child.stdout.take().ok_or_else(|| fail("tar has no stdout".into()))?;
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| fail("tar has no stdout".into()))?;
     let chunks = ReadChunks(stdout);
     let (repo, tag_part) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
-    let opts = CreateImageOptionsBuilder::default().from_src("-").repo(repo).tag(tag_part).build();
+    let opts = CreateImageOptionsBuilder::default()
+        .from_src("-")
+        .repo(repo)
+        .tag(tag_part)
+        .build();
     let imported: Result<(), String> = engine.block_on(async {
         let body = bollard::body_stream(futures_util::stream::iter(chunks));
         let mut s = engine.docker.create_image(Some(opts), Some(body), None);
@@ -479,9 +540,17 @@ pub fn make_base(engine: &Engine, tag: &str, suite: &str, mirror: &str, rootfs: 
         Ok(())
     });
     let status = child.wait().map_err(|e| fail(format!("tar: {e}")))?;
-    imported.map_err(|e| fail(format!("importing {} as {tag} failed: {e}", rootfs.display())))?;
+    imported.map_err(|e| {
+        fail(format!(
+            "importing {} as {tag} failed: {e}",
+            rootfs.display()
+        ))
+    })?;
     if !status.success() {
-        return Err(fail(format!("tar of {} failed ({status})", rootfs.display())));
+        return Err(fail(format!(
+            "tar of {} failed ({status})",
+            rootfs.display()
+        )));
     }
     engine
         .block_on(engine.docker.inspect_image(tag))
@@ -521,7 +590,10 @@ mod tests {
         log.finish();
         assert_eq!(log.step.as_deref(), Some("Step 2/3 : RUN false"));
         let tail = log.step_tail(10);
-        assert!(tail.contains("| something broke") && !tail.contains("abc"), "{tail}");
+        assert!(
+            tail.contains("| something broke") && !tail.contains("abc"),
+            "{tail}"
+        );
         assert!(!tail.contains('\u{1b}'), "{tail}");
         assert!(tail.ends_with("| no newline at the end"), "{tail}");
         assert_eq!(log.all.len(), 6);
@@ -529,7 +601,10 @@ mod tests {
 
     #[test]
     fn tags_name_the_recipe_and_hash() {
-        assert_eq!(tag_for("ezkl", "0123456789abcdef0123"), "zkprof/ezkl:ctx-0123456789abcdef");
+        assert_eq!(
+            tag_for("ezkl", "0123456789abcdef0123"),
+            "zkprof/ezkl:ctx-0123456789abcdef"
+        );
     }
 
     #[test]

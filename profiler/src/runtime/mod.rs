@@ -52,10 +52,18 @@ pub trait Runtime {
     fn kind(&self) -> &'static str;
     /// Makes the cell's environment ready (once per cell) and returns facts for
     /// `CellResult.info`: image id and digest, lock hashes, store paths.
-    fn provision(&mut self, cell: &Cell, workdir: &Path) -> Result<BTreeMap<String, String>, RuntimeError>;
+    fn provision(
+        &mut self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, RuntimeError>;
     /// Runs one step to completion and measures it. `sensors` are the host's sensors,
     /// attached to the step's processes where the runtime allows it.
-    fn run_step(&mut self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RuntimeError>;
+    fn run_step(
+        &mut self,
+        spec: &StepSpec,
+        sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RuntimeError>;
 }
 
 /// The runtime for a cell's `runtime` kind, measuring with `runner`'s settings.
@@ -91,5 +99,8 @@ pub fn flake_dir() -> std::path::PathBuf {
 /// The environment (image or flake output) a cell uses: the framework's `image` from the
 /// suite, else its kind (`ezkl` -> `images/ezkl/`).
 pub fn environment_name(cell: &Cell) -> &str {
-    cell.framework.image.as_deref().unwrap_or(&cell.framework.kind)
+    cell.framework
+        .image
+        .as_deref()
+        .unwrap_or(&cell.framework.kind)
 }

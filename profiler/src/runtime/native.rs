@@ -25,11 +25,22 @@ impl Runtime for NativeRuntime<'_> {
         "native"
     }
 
-    fn provision(&mut self, _cell: &Cell, _workdir: &Path) -> Result<BTreeMap<String, String>, RuntimeError> {
-        Ok(BTreeMap::from([("runtime".to_string(), "native".to_string())]))
+    fn provision(
+        &mut self,
+        _cell: &Cell,
+        _workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, RuntimeError> {
+        Ok(BTreeMap::from([(
+            "runtime".to_string(),
+            "native".to_string(),
+        )]))
     }
 
-    fn run_step(&mut self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RuntimeError> {
+    fn run_step(
+        &mut self,
+        spec: &StepSpec,
+        sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RuntimeError> {
         Ok(self.runner.run(spec, sensors)?)
     }
 }

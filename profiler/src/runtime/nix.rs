@@ -64,7 +64,11 @@ impl Runtime for NixRuntime<'_> {
         "nix"
     }
 
-    fn provision(&mut self, cell: &Cell, _workdir: &Path) -> Result<BTreeMap<String, String>, RuntimeError> {
+    fn provision(
+        &mut self,
+        cell: &Cell,
+        _workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, RuntimeError> {
         let flake = super::flake_dir();
         if !flake.join("flake.nix").is_file() {
             return Err(RuntimeError::Provision(format!(
@@ -82,16 +86,31 @@ impl Runtime for NixRuntime<'_> {
         })?;
         if !out.status.success() {
             let text = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = text.lines().rev().take(15).collect::<Vec<_>>().into_iter().rev().collect();
+            let tail: Vec<&str> = text
+                .lines()
+                .rev()
+                .take(15)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
             return Err(RuntimeError::Provision(format!(
                 "`{}` failed (nix needs to reach its binary cache or build the inputs of flake.lock):\n{}",
                 argv.join(" "),
                 tail.join("\n")
             )));
         }
-        let path = String::from_utf8_lossy(&out.stdout).lines().last().unwrap_or("").trim().to_string();
+        let path = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .unwrap_or("")
+            .trim()
+            .to_string();
         if path.is_empty() {
-            return Err(RuntimeError::Provision(format!("`{}` printed no store path", argv.join(" "))));
+            return Err(RuntimeError::Provision(format!(
+                "`{}` printed no store path",
+                argv.join(" ")
+            )));
         }
         let mut info = BTreeMap::new();
         info.insert("runtime".into(), "nix".into());
@@ -106,7 +125,11 @@ impl Runtime for NixRuntime<'_> {
         Ok(info)
     }
 
-    fn run_step(&mut self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RuntimeError> {
+    fn run_step(
+        &mut self,
+        spec: &StepSpec,
+        sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RuntimeError> {
         let store = self
             .store_path
             .as_ref()
@@ -119,7 +142,8 @@ impl Runtime for NixRuntime<'_> {
             .map(|(_, v)| v.clone())
             .or_else(|| std::env::var("PATH").ok());
         spec.env.retain(|(k, _)| k != "PATH");
-        spec.env.push(("PATH".into(), path_with(store, current.as_deref())));
+        spec.env
+            .push(("PATH".into(), path_with(store, current.as_deref())));
         Ok(self.runner.run(&spec, sensors)?)
     }
 }
@@ -137,7 +161,13 @@ mod tests {
 
     #[test]
     fn path_puts_the_environment_first() {
-        assert_eq!(path_with(Path::new("/nix/store/x"), Some("/usr/bin")), "/nix/store/x/bin:/usr/bin");
-        assert_eq!(path_with(Path::new("/nix/store/x"), None), "/nix/store/x/bin");
+        assert_eq!(
+            path_with(Path::new("/nix/store/x"), Some("/usr/bin")),
+            "/nix/store/x/bin:/usr/bin"
+        );
+        assert_eq!(
+            path_with(Path::new("/nix/store/x"), None),
+            "/nix/store/x/bin"
+        );
     }
 }
