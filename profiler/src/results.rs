@@ -121,6 +121,9 @@ pub struct StepRun {
     /// Readings of the other sensors (energy per domain, counters, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
+    /// Percentiles of the sampled tree memory (bytes), over every sample taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
     /// The sampled time series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,

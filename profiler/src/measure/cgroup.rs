@@ -7,6 +7,8 @@
 
 use crate::results::MemoryMethod;
 use crate::roots::{read_trimmed, read_u64, Roots};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,6 +30,36 @@ enum Layout {
 #[derive(Debug)]
 pub struct StepCgroup {
     layout: Layout,
+    /// Files the sampler reads every tick, kept open and re-read with `pread`.
+    hot: HotFiles,
+}
+
+/// `cgroup.procs` is not among them: cgroup v1 builds its pid list when the file is
+/// opened, so a re-read of an open file shows stale pids.
+#[derive(Debug, Default)]
+struct HotFiles {
+    memory_current: Option<File>,
+    cpu_total: Option<File>,
+}
+
+/// Reads a whole small file from offset 0 with `pread`.
+fn pread_text(f: &File) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
 }
 
 /// Parses `/proc/self/cgroup` lines (`id:controllers:path`) into (controllers, path).
@@ -131,7 +163,19 @@ impl StepCgroup {
                 roots.cgroup.display()
             ));
         };
-        let cg = StepCgroup { layout };
+        let hot = match &layout {
+            Layout::V1 { memory, cpuacct } => HotFiles {
+                memory_current: File::open(memory.join("memory.usage_in_bytes")).ok(),
+                cpu_total: cpuacct
+                    .as_ref()
+                    .and_then(|c| File::open(c.join("cpuacct.usage")).ok()),
+            },
+            Layout::V2 { dir } => HotFiles {
+                memory_current: File::open(dir.join("memory.current")).ok(),
+                cpu_total: File::open(dir.join("cpu.stat")).ok(),
+            },
+        };
+        let cg = StepCgroup { layout, hot };
         if let Some(limit) = memory_limit {
             cg.set_memory_limit(limit)?;
         }
@@ -202,6 +246,9 @@ impl StepCgroup {
 
     /// Current memory use, bytes.
     pub fn memory_current(&self) -> Option<u64> {
+        if let Some(v) = self.hot.memory_current.as_ref().and_then(pread_text) {
+            return v.trim().parse().ok();
+        }
         match &self.layout {
             Layout::V1 { memory, .. } => read_u64(&memory.join("memory.usage_in_bytes")),
             Layout::V2 { dir } => read_u64(&dir.join("memory.current")),
@@ -245,6 +292,12 @@ impl StepCgroup {
 
     /// Total CPU time so far, seconds (for the CPU-use series); cheap to read.
     pub fn cpu_total(&self) -> Option<f64> {
+        if let Some(text) = self.hot.cpu_total.as_ref().and_then(pread_text) {
+            return match self.layout {
+                Layout::V1 { .. } => text.trim().parse::<u64>().ok().map(|ns| ns as f64 / 1e9),
+                Layout::V2 { .. } => parse_keyed(&text, "usage_usec").map(|us| us as f64 / 1e6),
+            };
+        }
         match &self.layout {
             Layout::V1 { cpuacct, .. } => {
                 read_u64(&cpuacct.as_ref()?.join("cpuacct.usage")).map(|ns| ns as f64 / 1e9)
@@ -287,6 +340,7 @@ impl StepCgroup {
 
 impl Drop for StepCgroup {
     fn drop(&mut self) {
+        self.hot = HotFiles::default();
         for dir in self.dirs() {
             // A dying process may still be charged for a moment: retry briefly.
             for _ in 0..200 {

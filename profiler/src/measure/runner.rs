@@ -302,6 +302,7 @@ impl Runner {
             stdout_path: Some(stdout_path.display().to_string()),
             stderr_path: Some(stderr_path.display().to_string()),
             readings,
+            tree_bytes_percentiles: sampled.tree_bytes_percentiles,
             series: self.config.keep_series.then_some(sampled.series),
             sampler_ticks: sampled.ticks,
             sampler_cpu_s: sampled.cpu_s,

@@ -38,6 +38,8 @@ pub struct SamplerSetup {
 /// What the sampler saw.
 pub struct SamplerOutput {
     pub series: Series,
+    /// Percentiles of the tree memory over every sample (before downsampling).
+    pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
     /// Max over samples of the summed RSS of the tree, bytes.
     pub peak_tree_rss: u64,
     /// Max over samples of the RSS of any one process, bytes.
@@ -79,6 +81,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut extra: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut out = SamplerOutput {
         series: Series::default(),
+        tree_bytes_percentiles: None,
         peak_tree_rss: 0,
         peak_process_rss: 0,
         timed_out: false,
@@ -175,6 +178,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         col.resize(n, fill);
         series.extra.insert(name, col);
     }
+    out.tree_bytes_percentiles = crate::stats::series_percentiles(&series.tree_bytes);
     out.series = downsample(series, MAX_SERIES_POINTS);
     out.tracker = s.tracker;
     out.sensors = s.sensors;

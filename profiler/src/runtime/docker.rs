@@ -443,6 +443,7 @@ pub fn run_in_container(
     let elapsed = spawned_at.elapsed();
     let mut readings: Vec<Reading> = Vec::new();
     let (mut timed_out, mut interrupted) = (false, false);
+    let mut percentiles = None;
     let (mut peak_rss, mut peak_proc, mut ticks, mut sampler_cpu, mut series, mut seen) =
         (0, 0, 0, 0.0, None, 0);
     if let Some(mut s) = sampled {
@@ -456,6 +457,7 @@ pub fn run_in_container(
         ticks = s.ticks;
         sampler_cpu = s.cpu_s;
         seen = s.tracker.known_pids().len() as u32;
+        percentiles = s.tree_bytes_percentiles;
         series = config.keep_series.then_some(s.series);
     }
     match engine_killed {
@@ -540,6 +542,7 @@ pub fn run_in_container(
         stderr_path: Some(stderr_path.display().to_string()),
         readings,
         series,
+        tree_bytes_percentiles: percentiles,
         sampler_ticks: ticks,
         sampler_cpu_s: sampler_cpu,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
