@@ -411,6 +411,30 @@ fn a_missing_base_image_says_how_to_make_one() {
 }
 
 #[test]
+fn run_with_the_docker_runtime_and_no_daemon_fails_before_any_cell() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("s.toml");
+    std::fs::write(
+        &suite,
+        "[suite]\nname = \"s\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"c\"\nkind = \"command\"\n\
+         steps = { prove = [\"true\"] }\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        .arg("run")
+        .arg(&suite)
+        .args(["--runtime", "docker", "--out"])
+        .arg(dir.path().join("out"))
+        .env("DOCKER_HOST", "unix:///nonexistent/zkprof-docker.sock")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("docker daemon not reachable at unix:///nonexistent/zkprof-docker.sock; start it or use --runtime native"), "{err}");
+    assert!(!dir.path().join("out/cells").exists(), "no cell ran");
+}
+
+#[test]
 fn no_daemon_says_where_and_what_to_do() {
     let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
         .args(["images", "ls"])
