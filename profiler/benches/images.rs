@@ -77,6 +77,7 @@ fn main() {
         mounts: vec![(dir.path().to_path_buf(), false)],
         cpuset: None,
         workdir: dir.path().to_path_buf(),
+        gpus: false,
     };
     let runner = Runner::new(RunnerConfig::default(), Arc::new(AtomicBool::new(false)));
     let step = |argv: &[&str]| StepSpec {

@@ -52,6 +52,7 @@ fn base_settings(dir: &Path) -> ContainerSettings {
         mounts: vec![(dir.to_path_buf(), false)],
         cpuset: None,
         workdir: dir.to_path_buf(),
+        gpus: false,
     }
 }
 

@@ -165,11 +165,14 @@ impl Runtime for DockerRuntime<'_> {
         workdir: &Path,
     ) -> Result<BTreeMap<String, String>, RuntimeError> {
         if self.image.is_none() {
-            self.image = Some(image::ensure_image(
-                &self.engine,
-                environment_name(cell),
-                None,
-            )?);
+            let img = image::ensure_image(&self.engine, environment_name(cell), None)?;
+            if !img.reused {
+                eprintln!(
+                    "built image {} for {} in {:.1} s",
+                    img.tag, cell.id, img.seconds
+                );
+            }
+            self.image = Some(img);
         }
         let image = self
             .image
@@ -231,6 +234,7 @@ impl Runtime for DockerRuntime<'_> {
             mounts: self.mounts.clone(),
             cpuset: self.cpuset.clone(),
             workdir: spec.cwd.clone().unwrap_or_else(|| self.workdir.clone()),
+            gpus: host_has_nvidia_gpu(),
         };
         run_in_container(&self.engine, self.runner, &settings, spec, sensors)
     }
@@ -249,6 +253,13 @@ pub struct ContainerSettings {
     pub cpuset: Option<String>,
     /// Working directory inside (a mounted path).
     pub workdir: PathBuf,
+    /// Pass the host's NVIDIA GPUs in (`--gpus all`), so NVML sees them from inside too.
+    pub gpus: bool,
+}
+
+/// Whether the host has an NVIDIA driver whose GPUs a container could be given.
+pub fn host_has_nvidia_gpu() -> bool {
+    Path::new("/dev/nvidiactl").exists()
 }
 
 /// The container configuration for a step (pure; tested without an engine).
@@ -294,6 +305,13 @@ pub fn container_body(
             cpuset_cpus: settings.cpuset.clone(),
             cgroup_parent: Some(cgroup_parent.to_string()),
             pids_limit: Some(4096),
+            device_requests: settings.gpus.then(|| {
+                vec![bollard::models::DeviceRequest {
+                    count: Some(-1),
+                    capabilities: Some(vec![vec!["gpu".to_string()]]),
+                    ..Default::default()
+                }]
+            }),
             ..HostConfig::default()
         }),
         ..ContainerCreateBody::default()
@@ -327,17 +345,29 @@ pub fn run_in_container(
     let stderr_path = spec.log_dir.join(format!("{}.stderr", spec.log_stem));
     let config = runner.config();
     let parent = ParentCgroup::new(&config.roots, &engine.cgroup_driver);
-    let body = container_body(settings, spec, parent.docker_parent());
     let docker = &engine.docker;
     let name = format!("zkprof-{}-{}", std::process::id(), unique_suffix());
     let engine_err =
         |what: &str, e: bollard::errors::Error| RuntimeError::Engine(format!("{what}: {e}"));
-    let created = engine
-        .block_on(docker.create_container(
-            Some(CreateContainerOptionsBuilder::default().name(&name).build()),
-            body,
-        ))
-        .map_err(|e| engine_err("cannot create the step container", e))?;
+    let create = |settings: &ContainerSettings| {
+        let body = container_body(settings, spec, parent.docker_parent());
+        let opts = CreateContainerOptionsBuilder::default().name(&name).build();
+        engine.block_on(docker.create_container(Some(opts), body))
+    };
+    let mut notes: Vec<String> = Vec::new();
+    let created = match create(settings) {
+        // An engine without the NVIDIA container runtime cannot pass GPUs in: go on without.
+        Err(e) if settings.gpus && e.to_string().contains("device driver") => {
+            notes.push(format!("GPUs not passed into the container: {e}"));
+            let without = ContainerSettings {
+                gpus: false,
+                ..settings.clone()
+            };
+            create(&without)
+        }
+        other => other,
+    }
+    .map_err(|e| engine_err("cannot create the step container", e))?;
     let id = created.id;
     let remove = || {
         let opts = RemoveContainerOptionsBuilder::default()
@@ -369,7 +399,6 @@ pub fn run_in_container(
     // Host-side sampling of the container's processes (series, per-process peak,
     // timeout, Ctrl-C) and host sensors, exactly as for native steps.
     let reader = ProcReader::new(&config.roots.proc);
-    let mut notes: Vec<String> = Vec::new();
     let mut started_sensors: Vec<Box<dyn Sensor>> = Vec::new();
     let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let handle = match pid {
@@ -623,6 +652,7 @@ mod tests {
             ],
             cpuset: Some("0".into()),
             workdir: PathBuf::from("/out/cell"),
+            gpus: false,
         };
         let spec = StepSpec {
             name: "prove".into(),
@@ -652,6 +682,20 @@ mod tests {
         );
         assert!(body.env.unwrap().contains(&"A=1".to_string()));
         assert_eq!(body.cmd, Some(spec.argv.clone()));
+        assert_eq!(hc.device_requests, None);
+        let gpu = ContainerSettings {
+            gpus: true,
+            ..settings
+        };
+        let req = container_body(&gpu, &spec, "/zkprof/x")
+            .host_config
+            .unwrap()
+            .device_requests
+            .unwrap();
+        assert_eq!(
+            (req[0].count, req[0].capabilities.clone()),
+            (Some(-1), Some(vec![vec!["gpu".to_string()]]))
+        );
     }
 
     #[test]
