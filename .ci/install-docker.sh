@@ -46,6 +46,11 @@ if ! ping; then
   echo "install-docker: dockerd started: $(since "$t")"
 fi
 
+# The default socket path, so tools that ignore DOCKER_HOST find this daemon too.
+if [ ! -e /var/run/docker.sock ]; then
+  ln -s "$SOCK" /var/run/docker.sock && echo "install-docker: /var/run/docker.sock -> $SOCK"
+fi
+
 # 3. The base image, without a registry.
 if ! docker image inspect "$BASE_TAG" >/dev/null 2>&1; then
   t=$(date +%s)

@@ -150,7 +150,7 @@ fn ls() -> anyhow::Result<i32> {
         let state = if i.current {
             "current"
         } else {
-            "stale (recipe changed)"
+            "stale (recipe, base or ZKPROF_BUILD_CA changed)"
         };
         println!(
             "{:10} {:40} {:20} {:>10}  {state}",
