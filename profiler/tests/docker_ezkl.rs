@@ -224,6 +224,7 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
         "native verify of the container's proof: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    eprintln!("docker cell info: {:#?}", d.info);
     let wall = |r: &ResultsFile| r.cells[0].summary["prove"].wall_s.median;
     eprintln!(
         "prove median: native {:.2} s, docker {:.2} s",
