@@ -95,8 +95,8 @@ fn base(a: &BaseArgs) -> anyhow::Result<i32> {
         a.mirror,
         rootfs.display()
     );
-    let id =
-        image::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs).map_err(provision_err)?;
+    let id = crate::runtime::base::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs)
+        .map_err(provision_err)?;
     let _ = std::fs::remove_dir_all(&rootfs);
     println!("{} = {id} ({:.1} s)", a.tag, t.elapsed().as_secs_f64());
     Ok(EXIT_OK)
