@@ -483,3 +483,32 @@ fn circom_image_compiles_and_inspects_a_circuit_offline() {
     assert!(dir.path().join("mul_js/mul.wasm").exists());
     assert!(img.files.contains_key("package-lock.json") && img.files.contains_key("npm.lock"));
 }
+
+#[test]
+fn ctrl_c_during_a_container_step_kills_it_and_says_so() {
+    let Some(engine) = engine_or_skip("container interrupt") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let flag = Arc::new(AtomicBool::new(false));
+    let runner = Runner::new(RunnerConfig::default(), flag.clone());
+    let setter = {
+        let flag = flag.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_secs(1));
+            flag.store(true, Ordering::Relaxed);
+        })
+    };
+    let run = run_in_container(
+        &engine,
+        &runner,
+        &base_settings(dir.path()),
+        &spec("long", dir.path(), &["sleep", "60"]),
+        Vec::new(),
+    )
+    .unwrap();
+    setter.join().unwrap();
+    assert!(run.interrupted, "{run:?}");
+    assert_eq!(run.outcome(), "interrupted");
+    assert!(run.wall_s < 20.0, "{}", run.wall_s);
+}
