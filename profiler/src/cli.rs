@@ -63,6 +63,12 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Build and list the pinned framework images of the docker runtime.
     Images(commands::images::ImagesArgs),
+    /// Merge results files (shards of a matrix, runs on several machines) into one.
+    Merge(commands::merge::MergeArgs),
+    /// Show the host fingerprint (CPU, memory, GPUs, virtualization, RAPL domains).
+    Fingerprint(commands::fingerprint::FingerprintArgs),
+    /// ZK-Score calibration: modular multiplications per second (and per watt) on this host.
+    Zkscore(commands::zkscore::ZkscoreArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -119,6 +125,9 @@ pub fn main() -> i32 {
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
         Command::Images(a) => commands::images::run(&cli.global, a),
+        Command::Merge(a) => commands::merge::run(&cli.global, a),
+        Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
+        Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

@@ -2,9 +2,12 @@
 
 pub mod doctor;
 pub mod exec;
+pub mod fingerprint;
 pub mod images;
 pub mod list;
+pub mod merge;
 pub mod run;
+pub mod zkscore;
 
 use crate::error::UserError;
 use crate::sensors::SensorStatus;

@@ -40,6 +40,13 @@ pub struct RunArgs {
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Run only shard I of N (1-based) of the plan; `zkprof merge` combines the shards.
+    #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(crate::shard::ShardSpec))]
+    pub shard: Option<crate::shard::ShardSpec>,
+    /// Balance the shards by the cells' wall times in this earlier results file
+    /// (every shard of a matrix must be given the same file).
+    #[arg(long, value_name = "RESULTS", requires = "shard")]
+    pub shard_costs: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
 }
@@ -55,6 +62,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         runtime: args.runtime.clone(),
         repetitions: args.reps,
     })?;
+    let (cells, shard) = select_shard(cells, args)?;
     crate::store::ensure_writable_dir(&args.out)?;
     let results_path = args.out.join("results.json");
     let sensors = crate::sensors::statuses(&roots);
@@ -69,6 +77,13 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
                 results_path.display(),
                 r.suite.name,
                 suite.name
+            ))
+            .into());
+        }
+        if r.shards != shard {
+            return Err(UserError::Input(format!(
+                "--resume: {} holds another shard of the plan (or none); use the same --shard and --shard-costs, or another --out",
+                results_path.display()
             ))
             .into());
         }
@@ -90,6 +105,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             sensors: sensors.clone(),
             cells: Vec::new(),
             warnings: Vec::new(),
+            shards: shard,
         }
     };
     let interrupt = super::interrupt_flag();
@@ -194,6 +210,34 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     } else {
         EXIT_OK
     })
+}
+
+/// Keeps the cells of `--shard I/N`, if given, and the record of the split.
+fn select_shard(
+    cells: Vec<Cell>,
+    args: &RunArgs,
+) -> Result<(Vec<Cell>, Vec<crate::results::ShardRecord>), UserError> {
+    let Some(spec) = args.shard else {
+        return Ok((cells, Vec::new()));
+    };
+    let costs = match &args.shard_costs {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                UserError::Input(format!(
+                    "--shard-costs: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let earlier = crate::store::load_results(path)?;
+            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            crate::shard::Costs::from_results(&earlier, &sha)
+        }
+        None => crate::shard::Costs::uniform(),
+    };
+    let total = cells.len();
+    let (kept, record) = crate::shard::select(cells, spec, &costs)?;
+    eprintln!("shard {spec}: {} of the plan's {total} cells", kept.len());
+    Ok((kept, vec![record]))
 }
 
 /// A directory name for a cell id.
@@ -390,6 +434,9 @@ fn run_cell(
         }
     }
     result.summary = summarize_steps(&result.repetitions);
+    result
+        .metrics
+        .extend(crate::score::cell_energy_metrics(&result));
     for (step, s) in &result.summary {
         for i in &s.wall_outliers {
             result.warnings.push(format!(

@@ -136,9 +136,14 @@ impl Runner {
         self.cgroup_note.lock().ok()?.clone()
     }
 
-    /// Runs one step to completion and measures it. Sensors are started after spawn
-    /// and stopped after the tree is gone; their readings go into the result.
-    pub fn run(&self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RunError> {
+    /// Runs one step to completion and measures it. Sensors are prepared on this thread
+    /// just before the spawn, started after it and stopped after the tree is gone; their
+    /// readings go into the result.
+    pub fn run(
+        &self,
+        spec: &StepSpec,
+        mut sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RunError> {
         let program = spec.argv.first().ok_or(RunError::EmptyCommand)?.clone();
         std::fs::create_dir_all(&spec.log_dir).map_err(|source| RunError::LogDir {
             path: spec.log_dir.clone(),
@@ -180,6 +185,16 @@ impl Runner {
                 cmd.pre_exec(move || join_cgroups(&procs_files));
             }
         }
+        // Sensors that must exist before the child does (perf counters inherited from
+        // exec on) set up here, on the spawning thread.
+        let mut notes: Vec<String> = Vec::new();
+        sensors.retain_mut(|s| match s.prepare() {
+            Ok(()) => true,
+            Err(why) => {
+                notes.push(format!("{}: {why}", s.name()));
+                false
+            }
+        });
         let started_at = chrono::Utc::now().to_rfc3339();
         let spawned_at = Instant::now();
         let child = cmd.spawn().map_err(|source| match source.kind() {
@@ -196,7 +211,6 @@ impl Runner {
         let reader = ProcReader::new(&self.config.roots.proc);
         let target = Target { pid, pgid: pid };
         let mut started_sensors: Vec<Box<dyn Sensor>> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
         for mut s in sensors {
             match s.start(&target) {
                 Ok(()) => started_sensors.push(s),
