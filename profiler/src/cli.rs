@@ -61,6 +61,8 @@ pub enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// List frameworks and suites, or the cells of one suite.
     List(commands::list::ListArgs),
+    /// Build and list the pinned framework images of the docker runtime.
+    Images(commands::images::ImagesArgs),
     /// Merge results files (shards of a matrix, runs on several machines) into one.
     Merge(commands::merge::MergeArgs),
     /// Show the host fingerprint (CPU, memory, GPUs, virtualization, RAPL domains).
@@ -128,6 +130,7 @@ pub fn main() -> i32 {
         Command::Exec(a) => commands::exec::run(&cli.global, a),
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
+        Command::Images(a) => commands::images::run(&cli.global, a),
         Command::Merge(a) => commands::merge::run(&cli.global, a),
         Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
         Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),

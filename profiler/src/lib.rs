@@ -15,6 +15,7 @@ pub mod paths;
 pub mod report;
 pub mod results;
 pub mod roots;
+pub mod runtime;
 pub mod score;
 pub mod sensors;
 pub mod shard;

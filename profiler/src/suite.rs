@@ -18,6 +18,8 @@
 //! kind = "command"            # defaults to the name
 //! settings = [{ level = 1 }, { level = 2 }]
 //! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
+//! image = "ezkl"              # docker/nix runtimes: the environment (defaults to the kind)
+//! cpuset = "0-3"              # docker runtime: CPUs a step container may use
 //! ```
 //!
 //! Every error names `file:line:col`, the field, and the valid values.
@@ -34,7 +36,7 @@ pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "veri
 /// The framework kinds this build knows.
 pub const FRAMEWORK_KINDS: [&str; 1] = ["command"];
 /// The runtimes this build knows.
-pub const RUNTIMES: [&str; 1] = ["native"];
+pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
 /// A suite that could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -107,6 +109,8 @@ struct RawFramework {
     steps: Option<Spanned<BTreeMap<String, Spanned<Vec<String>>>>>,
     timeout_s: Option<Spanned<f64>>,
     memory_limit: Option<Spanned<String>>,
+    image: Option<Spanned<String>>,
+    cpuset: Option<Spanned<String>>,
 }
 
 /// A parsed, validated suite.
@@ -147,6 +151,11 @@ pub struct FrameworkSpec {
     pub timeout_s: Option<f64>,
     /// Per-step memory limit, bytes.
     pub memory_limit: Option<u64>,
+    /// The environment for the docker/nix runtimes (`images/<image>/`, flake `env-<image>`);
+    /// defaults to the kind.
+    pub image: Option<String>,
+    /// CPUs a container step may use (`--cpuset-cpus`, e.g. `0-3`).
+    pub cpuset: Option<String>,
 }
 
 /// One cell of the plan.
@@ -346,6 +355,8 @@ impl Suite {
                 steps,
                 timeout_s: check_timeout(&f.timeout_s, &invalid)?.or(suite_timeout),
                 memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
+                image: check_name(&f.image, "framework.image", &invalid)?,
+                cpuset: check_cpuset(&f.cpuset, &invalid)?,
             });
         }
         if frameworks.is_empty() {
@@ -559,6 +570,63 @@ fn check_limit<E>(
     }
 }
 
+/// An environment name: letters, digits, `-`, `_`, `.` (it names `images/<name>/`).
+fn check_name<E>(
+    t: &Option<Spanned<String>>,
+    field: &str,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<String>, E> {
+    match t {
+        Some(v) => {
+            let ok = !v.get_ref().is_empty()
+                && !v.get_ref().starts_with('.')
+                && v.get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if ok {
+                Ok(Some(v.get_ref().clone()))
+            } else {
+                Err(invalid(
+                    Some(v.span()),
+                    format!("{field}: `{}` is not a recipe name; use letters, digits, `-`, `_` (e.g. \"ezkl\")", v.get_ref()),
+                ))
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// A cpuset list such as `0-3,6`.
+fn check_cpuset<E>(
+    t: &Option<Spanned<String>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<String>, E> {
+    match t {
+        Some(v) => {
+            let valid = v.get_ref().split(',').all(|part| {
+                let mut ends = part.splitn(2, '-');
+                let num = |s: Option<&str>| {
+                    s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+                };
+                let first = ends.next();
+                num(first) && ends.next().is_none_or(|e| num(Some(e)))
+            });
+            if valid {
+                Ok(Some(v.get_ref().clone()))
+            } else {
+                Err(invalid(
+                    Some(v.span()),
+                    format!(
+                        "framework.cpuset: `{}` is not a CPU list; use e.g. \"0-3\" or \"0,2\"",
+                        v.get_ref()
+                    ),
+                ))
+            }
+        }
+        None => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -681,5 +749,35 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
             "a-m1-2-{x"
         );
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+
+    #[test]
+    fn image_and_cpuset_of_a_framework() {
+        let text = GOOD.replace(
+            "kind = \"command\"",
+            "kind = \"command\"\nimage = \"ezkl\"\ncpuset = \"0-1,3\"",
+        );
+        let s = Suite::parse(Path::new("s.toml"), &text).unwrap();
+        assert_eq!(s.frameworks[0].image.as_deref(), Some("ezkl"));
+        assert_eq!(s.frameworks[0].cpuset.as_deref(), Some("0-1,3"));
+        let bad = GOOD.replace("kind = \"command\"", "kind = \"command\"\ncpuset = \"0-\"");
+        let e = err(&bad);
+        assert!(
+            e.contains("s.toml:14:10") && e.contains("not a CPU list"),
+            "{e}"
+        );
+        let bad = GOOD.replace("kind = \"command\"", "kind = \"command\"\nimage = \"../x\"");
+        assert!(err(&bad).contains("not a recipe name"));
+        let runtimes = GOOD.replace(
+            "repetitions = 2",
+            "repetitions = 2\nruntimes = [\"native\", \"docker\", \"nix\"]",
+        );
+        assert_eq!(
+            Suite::parse(Path::new("s.toml"), &runtimes)
+                .unwrap()
+                .runtimes
+                .len(),
+            3
+        );
     }
 }

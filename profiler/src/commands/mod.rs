@@ -4,6 +4,7 @@ pub mod compare;
 pub mod doctor;
 pub mod exec;
 pub mod fingerprint;
+pub mod images;
 pub mod list;
 pub mod merge;
 pub mod report;

@@ -135,6 +135,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             cells.len()
         );
     }
+    if todo.iter().any(|c| c.runtime == "docker") {
+        // Fail fast, before any cell: every docker cell would fail the same way.
+        crate::runtime::docker::Engine::connect().map_err(|e| UserError::Host(e.to_string()))?;
+    }
     let bar = super::exec::progress(todo.len() as u64, args.json);
     for cell in todo {
         bar.set_message(cell.id.clone());
@@ -309,6 +313,28 @@ fn run_cell(
             return finish(result);
         }
     }
+    let mut runtime = match crate::runtime::for_cell(&cell.runtime, runner) {
+        Ok(r) => r,
+        Err(e) => {
+            fail(
+                &mut result,
+                CellStatus::Failed,
+                format!("runtime {}: {e}", cell.runtime),
+            );
+            return finish(result);
+        }
+    };
+    match runtime.provision(cell, &workdir) {
+        Ok(info) => result.info.extend(info),
+        Err(e) => {
+            fail(
+                &mut result,
+                CellStatus::Failed,
+                format!("runtime {}: {e}", cell.runtime),
+            );
+            return finish(result);
+        }
+    }
     'reps: for rep in 0..warmup + reps {
         let is_warmup = rep < warmup;
         let ctx = CellContext {
@@ -339,7 +365,7 @@ fn run_cell(
                 log_dir: workdir.join(format!("rep-{rep}")),
                 log_stem: step.name.clone(),
             };
-            let run = match runner.run(&spec, crate::sensors::attachable(roots)) {
+            let run = match runtime.run_step(&spec, crate::sensors::attachable(roots)) {
                 Ok(r) => r,
                 Err(e) => {
                     fail(

@@ -126,6 +126,11 @@ impl Runner {
         &self.config
     }
 
+    /// The flag the Ctrl-C handler sets (runtimes that run steps elsewhere watch it too).
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
     /// Why steps are measured without a cgroup, if they are.
     pub fn cgroup_note(&self) -> Option<String> {
         self.cgroup_note.lock().ok()?.clone()

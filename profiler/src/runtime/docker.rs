@@ -1,0 +1,162 @@
+//! The Docker runtime: each step runs in a fresh container of the cell's pinned image.
+//!
+//! Talks to the engine through bollard (Docker, or Podman's Docker-compatible socket).
+//! Every step container has no network, drops every capability, cannot gain privileges,
+//! runs as a non-root user on a read-only root file system, and sees only the cell's
+//! directory (writable, at the same path as on the host), the model's directory
+//! (read-only) and a private `/tmp`. The suite's memory limit and cpuset become the
+//! container's. Measurements match native runs: the sampler thread watches the
+//! container's processes from the host (series, per-process peak, timeout, Ctrl-C, host
+//! sensors), and peak memory and CPU time come from a parent cgroup holding only this
+//! container (see `cgroup_parent.rs`).
+
+pub use super::container::{
+    container_body, host_has_nvidia_gpu, run_in_container, split_exit, ContainerSettings,
+};
+pub use super::engine::{engine_address, Engine};
+use super::image::{self, BuiltImage};
+use super::{environment_name, Runtime, RuntimeError};
+use crate::measure::{Runner, StepSpec};
+use crate::results::StepRun;
+use crate::sensors::Sensor;
+use crate::suite::Cell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The uid:gid steps run as when zkprof itself runs as root (the images' `zkprof` user).
+pub const CONTAINER_USER_WHEN_ROOT: (u32, u32) = (1000, 1000);
+
+/// Runs a cell's steps in containers of its image.
+pub struct DockerRuntime<'a> {
+    runner: &'a Runner,
+    engine: Engine,
+    image: Option<BuiltImage>,
+    /// (host path, read-only) bind mounts, at the same path inside.
+    mounts: Vec<(PathBuf, bool)>,
+    /// `uid:gid` the steps run as.
+    user: String,
+    cpuset: Option<String>,
+    workdir: PathBuf,
+}
+
+impl<'a> DockerRuntime<'a> {
+    /// Connects to the engine; fails with "docker daemon not reachable at ..." when it cannot.
+    pub fn connect(runner: &'a Runner) -> Result<DockerRuntime<'a>, RuntimeError> {
+        Ok(DockerRuntime {
+            runner,
+            engine: Engine::connect()?,
+            image: None,
+            mounts: Vec::new(),
+            user: String::new(),
+            cpuset: None,
+            workdir: PathBuf::new(),
+        })
+    }
+
+    /// The engine connection.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Uses this image (by tag or id) for the steps instead of building the cell's recipe.
+    pub fn use_image(&mut self, image: BuiltImage) {
+        self.image = Some(image);
+    }
+}
+
+impl Runtime for DockerRuntime<'_> {
+    fn kind(&self) -> &'static str {
+        "docker"
+    }
+
+    fn provision(
+        &mut self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, RuntimeError> {
+        if self.image.is_none() {
+            let img = image::ensure_image(&self.engine, environment_name(cell), None)?;
+            if !img.reused {
+                eprintln!(
+                    "built image {} for {} in {:.1} s",
+                    img.tag, cell.id, img.seconds
+                );
+            }
+            self.image = Some(img);
+        }
+        let image = self
+            .image
+            .as_ref()
+            .ok_or_else(|| RuntimeError::Provision("no image".into()))?;
+        self.workdir = workdir.to_path_buf();
+        self.mounts = vec![(workdir.to_path_buf(), false)];
+        if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
+            if !workdir.starts_with(dir) {
+                self.mounts.push((dir.to_path_buf(), true));
+            }
+        }
+        self.cpuset = cell.framework.cpuset.clone();
+        // SAFETY: getuid/getgid have no preconditions.
+        let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let (uid, gid) = if uid == 0 {
+            // Root on the host: steps run as the images' unprivileged user, which needs
+            // to write the cell's directory.
+            chown_tree(
+                workdir,
+                CONTAINER_USER_WHEN_ROOT.0,
+                CONTAINER_USER_WHEN_ROOT.1,
+            )
+            .map_err(|e| {
+                RuntimeError::Provision(format!(
+                    "cannot hand {} to the container user {}: {e}",
+                    workdir.display(),
+                    CONTAINER_USER_WHEN_ROOT.0
+                ))
+            })?;
+            CONTAINER_USER_WHEN_ROOT
+        } else {
+            (uid, gid)
+        };
+        self.user = format!("{uid}:{gid}");
+        let mut info = image.info();
+        info.insert("runtime".into(), "docker".into());
+        info.insert("container_user".into(), self.user.clone());
+        info.insert("docker_address".into(), self.engine.address.clone());
+        info.insert("docker_api_version".into(), self.engine.api_version.clone());
+        info.insert(
+            "docker_server_version".into(),
+            self.engine.server_version.clone(),
+        );
+        Ok(info)
+    }
+
+    fn run_step(
+        &mut self,
+        spec: &StepSpec,
+        sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RuntimeError> {
+        let image = self.image.as_ref().ok_or_else(|| {
+            RuntimeError::Provision("docker runtime used before provision".into())
+        })?;
+        let settings = ContainerSettings {
+            image: image.id.clone(),
+            user: self.user.clone(),
+            mounts: self.mounts.clone(),
+            cpuset: self.cpuset.clone(),
+            workdir: spec.cwd.clone().unwrap_or_else(|| self.workdir.clone()),
+            gpus: host_has_nvidia_gpu(),
+        };
+        run_in_container(&self.engine, self.runner, &settings, spec, sensors)
+    }
+}
+
+/// Gives a directory tree to `uid:gid` (symlinks themselves, not their targets).
+fn chown_tree(dir: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(dir, Some(uid), Some(gid))?;
+    if dir.is_dir() && !dir.is_symlink() {
+        for entry in std::fs::read_dir(dir)? {
+            chown_tree(&entry?.path(), uid, gid)?;
+        }
+    }
+    Ok(())
+}
