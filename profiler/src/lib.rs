@@ -6,10 +6,12 @@
 
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
 pub mod measure;
+pub mod model;
 pub mod paths;
 pub mod results;
 pub mod roots;
