@@ -120,3 +120,133 @@ pub fn model_spec<E>(
     spec.validate().map_err(|m| invalid(Some(raw.name.span()), format!("model `{name}`: {m}")))?;
     Ok(spec)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{Dataset, ModelKind, Resize};
+    use crate::suite::{PlanOptions, Suite};
+    use std::path::{Path, PathBuf};
+
+    fn suites_dir() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites")
+    }
+
+    const BASE: &str = r#"
+[suite]
+name = "t"
+
+[[model]]
+name = "m"
+kind = "mlp"
+dataset = "mnist"
+input_side = 14
+hidden = [16]
+
+[[framework]]
+name = "fake"
+kind = "command"
+steps = { prove = ["true"] }
+"#;
+
+    fn err(text: &str) -> String {
+        Suite::parse(Path::new("s.toml"), text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn model_fields_parse() {
+        let s = Suite::parse(Path::new("s.toml"), BASE).unwrap();
+        let m = &s.models[0];
+        assert_eq!((m.spec.kind, m.spec.dataset, m.spec.side(), m.spec.resize), (ModelKind::Mlp, Some(Dataset::Mnist), 14, Resize::Area));
+        assert_eq!(m.params, Some(196 * 16 + 16 + 16 * 10 + 10));
+    }
+
+    #[test]
+    fn bad_model_fields_have_places() {
+        let e = err(&BASE.replace("kind = \"mlp\"", "kind = \"mpl\""));
+        assert!(e.starts_with("s.toml:7:8:") && e.contains("valid values: mlp, cnn, onnx"), "{e}");
+        let e = err(&BASE.replace("input_side = 14", "input_side = 13"));
+        assert!(e.starts_with("s.toml:6:8:") && e.contains("must divide the dataset's side 28"), "{e}");
+        let e = err(&BASE.replace("[16]", "[16, 0]"));
+        assert!(e.starts_with("s.toml:10:10:") && e.contains("width 0"), "{e}");
+        let e = err(&BASE.replace("dataset = \"mnist\"", "dataset = \"imagenet\""));
+        assert!(e.starts_with("s.toml:8:11:") && e.contains("mnist, cifar10"), "{e}");
+        let e = err(&BASE.replace("hidden = [16]", "hidden = [16]\nlayers = 3"));
+        assert!(e.starts_with("s.toml:11:1:") && e.contains("layers"), "{e}");
+        let e = err(&BASE.replace("kind = \"mlp\"", "kind = \"onnx\""));
+        assert!(e.starts_with("s.toml:7:8:") && e.contains("needs `onnx"), "{e}");
+    }
+
+    #[test]
+    fn reference_to_a_missing_model_file_or_framework() {
+        let e = err(&BASE.replace("kind = \"mlp\"", "kind = \"onnx\"\nonnx = \"models/gone.onnx\""));
+        assert!(e.starts_with("s.toml:8:8:") && e.contains("models/gone.onnx") && e.contains("does not exist"), "{e}");
+        let e = err(&BASE.replace("hidden = [16]", "hidden = [16]\nframeworks = [\"ezkl\"]"));
+        assert!(e.starts_with("s.toml:11:15:") && e.contains("framework `ezkl` is not defined") && e.contains("fake"), "{e}");
+    }
+
+    #[test]
+    fn scaling_suites_parse_and_the_knob_keeps_the_small_end() {
+        for (file, n, small) in [("mnist-mlp-scaling.toml", 19, 30_000), ("cifar10-mlp-scaling.toml", 19, 30_000)] {
+            let s = Suite::load(&suites_dir().join(file)).unwrap();
+            assert_eq!(s.models.len(), n, "{file}");
+            for m in &s.models {
+                let p = m.params.unwrap();
+                assert!(m.description.contains(&format!("({} parameters", fmt_thousands(p))), "{file}: {} {p}", m.description);
+            }
+            let all = s.plan(&PlanOptions::default()).unwrap();
+            let few = s.plan(&PlanOptions { max_params: Some(small), ..PlanOptions::default() }).unwrap();
+            assert!(few.len() * 2 < all.len() && !few.is_empty(), "{file}: {} of {}", few.len(), all.len());
+            assert!(few.iter().all(|c| c.model.params.unwrap() <= small));
+        }
+    }
+
+    #[test]
+    fn quickstart_is_tiny_and_single_rep() {
+        let s = Suite::load(&suites_dir().join("quickstart.toml")).unwrap();
+        assert_eq!((s.repetitions, s.models.len()), (1, 1));
+        assert_eq!(s.models[0].params, Some(3322));
+        let kinds: Vec<&str> = s.frameworks.iter().map(|f| f.kind.as_str()).collect();
+        assert_eq!(kinds, ["ezkl", "circom"]);
+    }
+
+    #[test]
+    fn zkml_2024_suite_parses_against_the_shared_models() {
+        let Some(shared) = crate::paths::shared_dir() else {
+            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs the shared data directory");
+            return;
+        };
+        // The suite refers to `../../shared/...` from `<repo>/suites/`: parse it as if the
+        // repository were beside the shared directory.
+        let text = std::fs::read_to_string(suites_dir().join("zkml-benchmark-2024.toml")).unwrap();
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
+        std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
+        let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
+        let s = Suite::parse(&as_if, &text).unwrap();
+        let names: Vec<(&str, Option<u64>)> = s.models.iter().map(|m| (m.name.as_str(), m.params)).collect();
+        assert_eq!(
+            names,
+            [
+                ("196_25_10", Some(5185)),
+                ("784_56_10", Some(44_530)),
+                ("196_24_14_10", Some(5228)),
+                ("28_6_16_10_5", Some(5142)),
+                ("14_5_11_80_10_3", Some(4966)),
+                ("28_6_16_120_84_10_5", Some(44_426)),
+            ]
+        );
+        assert_eq!(s.plan(&PlanOptions::default()).unwrap().len(), 6 * 3);
+    }
+
+    fn fmt_thousands(n: u64) -> String {
+        let s = n.to_string();
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    }
+}

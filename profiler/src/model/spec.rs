@@ -155,6 +155,47 @@ impl ModelSpec {
         (self.kind == ModelKind::Mlp).then(|| self.widths().windows(2).map(|w| (w[0] * w[1] + w[1]) as u64).sum())
     }
 
+    /// CNN geometry: (channels, side) after each convolution + 2x2 max pooling, or `None`
+    /// when an image becomes smaller than the kernel.
+    pub fn cnn_shapes(&self) -> Option<Vec<(usize, usize)>> {
+        let mut side = self.side();
+        let mut shapes = Vec::new();
+        for &c in &self.conv {
+            if side < self.kernel {
+                return None;
+            }
+            side = (side - self.kernel + 1) / 2;
+            if side == 0 {
+                return None;
+            }
+            shapes.push((c, side));
+        }
+        Some(shapes)
+    }
+
+    /// Parameters a spec trained by zkprof will have (MLP or CNN); `None` for an ONNX import.
+    pub fn params(&self) -> Option<u64> {
+        match self.kind {
+            ModelKind::Mlp => self.mlp_params(),
+            ModelKind::Onnx => None,
+            ModelKind::Cnn => {
+                let shapes = self.cnn_shapes()?;
+                let k2 = self.kernel * self.kernel;
+                let mut ch = self.dataset.map_or(1, Dataset::channels);
+                let mut total = 0u64;
+                for &(c, _) in &shapes {
+                    total += (c * ch * k2 + c) as u64;
+                    ch = c;
+                }
+                let side = shapes.last().map_or(self.side(), |s| s.1);
+                let mut w = vec![ch * side * side];
+                w.extend(&self.hidden);
+                w.push(self.dataset.map_or(10, Dataset::classes));
+                Some(total + w.windows(2).map(|w| (w[0] * w[1] + w[1]) as u64).sum::<u64>())
+            }
+        }
+    }
+
     /// Checks the spec's internal consistency; the message says what to change.
     pub fn validate(&self) -> Result<(), String> {
         let native = self.dataset.map_or(28, Dataset::side);
@@ -174,6 +215,15 @@ impl ModelSpec {
         }
         if self.kind == ModelKind::Cnn && self.conv.is_empty() {
             return Err("a cnn needs `conv = [channels, ...]`".into());
+        }
+        if self.kind == ModelKind::Cnn && self.cnn_shapes().is_none() {
+            return Err(format!(
+                "{} convolutions of kernel {} with 2x2 pooling shrink a {}x{} input to nothing; use fewer or smaller",
+                self.conv.len(),
+                self.kernel,
+                self.side(),
+                self.side()
+            ));
         }
         if self.kind != ModelKind::Onnx && self.dataset.is_none() {
             return Err("a model trained by zkprof needs `dataset`".into());
