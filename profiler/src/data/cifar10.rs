@@ -29,7 +29,7 @@ pub fn parse_batch(path: &Path, bytes: &[u8], into: &mut Images) -> Result<(), D
     if bytes.is_empty() {
         return Err(DataError::format(path, "empty file: not a CIFAR-10 batch"));
     }
-    if bytes.len() % RECORD != 0 {
+    if !bytes.len().is_multiple_of(RECORD) {
         let whole = bytes.len() / RECORD;
         return Err(DataError::format(
             path,
@@ -45,7 +45,12 @@ pub fn parse_batch(path: &Path, bytes: &[u8], into: &mut Images) -> Result<(), D
         if rec[0] > 9 {
             return Err(DataError::format(
                 path,
-                format!("record {} has label {} (byte offset {}); CIFAR-10 labels are 0..=9", i + 1, rec[0], i * RECORD),
+                format!(
+                    "record {} has label {} (byte offset {}); CIFAR-10 labels are 0..=9",
+                    i + 1,
+                    rec[0],
+                    i * RECORD
+                ),
             ));
         }
         into.labels.push(rec[0]);
@@ -78,7 +83,11 @@ pub fn load_split(dir: &Path, train: bool) -> Result<Images, DataError> {
     } else {
         dir.to_path_buf()
     };
-    let names: Vec<&str> = if train { TRAIN_FILES.to_vec() } else { vec![TEST_FILE] };
+    let names: Vec<&str> = if train {
+        TRAIN_FILES.to_vec()
+    } else {
+        vec![TEST_FILE]
+    };
     let paths: Vec<PathBuf> = names.iter().map(|n| base.join(n)).collect();
     if let Some(missing) = paths.iter().find(|p| !p.is_file()) {
         return Err(DataError::Missing(format!(
@@ -99,7 +108,10 @@ pub fn find_dir() -> Result<PathBuf, DataError> {
     }
     Err(DataError::Missing(format!(
         "no CIFAR-10 binary batches in {}; run `zkprof data fetch cifar10`",
-        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -130,7 +142,10 @@ pub(crate) mod tests {
         }
         write_fixture(&base.join(TEST_FILE), 12);
         let test = load_split(dir.path(), false).unwrap();
-        assert_eq!((test.len(), test.rows, test.cols, test.channels), (12, 32, 32, 3));
+        assert_eq!(
+            (test.len(), test.rows, test.cols, test.channels),
+            (12, 32, 32, 3)
+        );
         assert_eq!(test.labels[11], 1);
         let img = test.image(5);
         assert_eq!((img[0], img[1024], img[2048 + 33]), (5, 10, 33));
@@ -146,7 +161,10 @@ pub(crate) mod tests {
         let bytes = std::fs::read(&p).unwrap();
         std::fs::write(&p, &bytes[..3 * RECORD + 100]).unwrap();
         let e = load_split(dir.path(), false).unwrap_err().to_string();
-        assert!(e.contains("test_batch.bin") && e.contains("record 4 is truncated (100 of 3073 bytes)"), "{e}");
+        assert!(
+            e.contains("test_batch.bin") && e.contains("record 4 is truncated (100 of 3073 bytes)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -159,6 +177,9 @@ pub(crate) mod tests {
         let e = load_split(dir.path(), false).unwrap_err().to_string();
         assert!(e.contains("record 2 has label 42"), "{e}");
         let e = load_split(dir.path(), true).unwrap_err().to_string();
-        assert!(e.contains("data_batch_1.bin is missing") && e.contains("data fetch cifar10"), "{e}");
+        assert!(
+            e.contains("data_batch_1.bin is missing") && e.contains("data fetch cifar10"),
+            "{e}"
+        );
     }
 }

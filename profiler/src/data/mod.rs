@@ -119,8 +119,12 @@ pub fn gunzip_if_gz(path: &Path, bytes: Vec<u8>) -> Result<Vec<u8>, DataError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         let mut dec = flate2::read::GzDecoder::new(&bytes[..]);
-        std::io::Read::read_to_end(&mut dec, &mut out)
-            .map_err(|e| DataError::format(path, format!("corrupt or truncated gzip stream: {e}")))?;
+        std::io::Read::read_to_end(&mut dec, &mut out).map_err(|e| {
+            DataError::format(
+                path,
+                format!("corrupt or truncated gzip stream ({e}); delete it and fetch it again"),
+            )
+        })?;
         Ok(out)
     } else {
         Ok(bytes)

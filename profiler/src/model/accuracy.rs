@@ -27,7 +27,11 @@ fn pct(k: usize, n: usize) -> f64 {
 
 /// Compares outputs pairwise; extra outputs on either side are ignored (`n` is the shorter
 /// length, and also at most `labels.len()` when labels are given).
-pub fn accuracy(float_outputs: &[Vec<f32>], circuit_outputs: &[Vec<f32>], labels: Option<&[u8]>) -> AccuracyReport {
+pub fn accuracy(
+    float_outputs: &[Vec<f32>],
+    circuit_outputs: &[Vec<f32>],
+    labels: Option<&[u8]>,
+) -> AccuracyReport {
     let mut n = float_outputs.len().min(circuit_outputs.len());
     if let Some(l) = labels {
         n = n.min(l.len());
@@ -35,7 +39,8 @@ pub fn accuracy(float_outputs: &[Vec<f32>], circuit_outputs: &[Vec<f32>], labels
     let fa: Vec<usize> = float_outputs[..n].iter().map(|v| argmax(v)).collect();
     let ca: Vec<usize> = circuit_outputs[..n].iter().map(|v| argmax(v)).collect();
     let disagree = fa.iter().zip(&ca).filter(|(a, b)| a != b).count();
-    let right = |p: &[usize], l: &[u8]| p.iter().zip(l).filter(|(a, b)| **a == **b as usize).count();
+    let right =
+        |p: &[usize], l: &[u8]| p.iter().zip(l).filter(|(a, b)| **a == **b as usize).count();
     AccuracyReport {
         n,
         float_accuracy_pct: labels.map(|l| pct(right(&fa, l), n)),
@@ -50,14 +55,27 @@ mod tests {
 
     #[test]
     fn loss_is_disagreement_not_error() {
-        let f = vec![vec![0.9, 0.1], vec![0.2, 0.8], vec![0.6, 0.4], vec![0.3, 0.7]];
-        let c = vec![vec![5.0, 1.0], vec![1.0, 5.0], vec![1.0, 5.0], vec![1.0, 5.0]];
+        let f = vec![
+            vec![0.9, 0.1],
+            vec![0.2, 0.8],
+            vec![0.6, 0.4],
+            vec![0.3, 0.7],
+        ];
+        let c = vec![
+            vec![5.0, 1.0],
+            vec![1.0, 5.0],
+            vec![1.0, 5.0],
+            vec![1.0, 5.0],
+        ];
         let r = accuracy(&f, &c, Some(&[0, 1, 1, 0]));
         assert_eq!(r.n, 4);
         assert_eq!(r.accuracy_loss_pct, 25.0);
         assert_eq!(r.float_accuracy_pct, Some(50.0));
         assert_eq!(r.circuit_accuracy_pct, Some(75.0));
         let r = accuracy(&f[..2], &c, None);
-        assert_eq!((r.n, r.accuracy_loss_pct, r.float_accuracy_pct), (2, 0.0, None));
+        assert_eq!(
+            (r.n, r.accuracy_loss_pct, r.float_accuracy_pct),
+            (2, 0.0, None)
+        );
     }
 }

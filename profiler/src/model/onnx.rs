@@ -77,18 +77,30 @@ pub fn mlp_to_onnx(mlp: &Mlp, doc: &str) -> Vec<u8> {
         let (w, b) = (format!("fc{k}.weight"), format!("fc{k}.bias"));
         inits.push(tensor(&w, &[l.outputs as i64, l.inputs as i64], &l.weights));
         inits.push(tensor(&b, &[l.outputs as i64], &l.bias));
-        let out = if i + 1 == n && !l.relu { "output".to_string() } else { format!("/fc{k}/Gemm_output_0") };
+        let out = if i + 1 == n && !l.relu {
+            "output".to_string()
+        } else {
+            format!("/fc{k}/Gemm_output_0")
+        };
         nodes.push(pb::NodeProto {
             input: vec![prev.clone(), w, b],
             output: vec![out.clone()],
             name: format!("/fc{k}/Gemm"),
             op_type: "Gemm".into(),
-            attribute: vec![attr_float("alpha", 1.0), attr_float("beta", 1.0), attr_int("transB", 1)],
+            attribute: vec![
+                attr_float("alpha", 1.0),
+                attr_float("beta", 1.0),
+                attr_int("transB", 1),
+            ],
             ..pb::NodeProto::default()
         });
         prev = out;
         if l.relu {
-            let out = if i + 1 == n { "output".to_string() } else { format!("/Relu_{k}_output_0") };
+            let out = if i + 1 == n {
+                "output".to_string()
+            } else {
+                format!("/Relu_{k}_output_0")
+            };
             nodes.push(pb::NodeProto {
                 input: vec![prev.clone()],
                 output: vec![out.clone()],
@@ -126,21 +138,42 @@ pub fn mlp_to_onnx(mlp: &Mlp, doc: &str) -> Vec<u8> {
 /// Decodes an ONNX file.
 pub fn read_proto(path: &Path) -> Result<pb::ModelProto, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
-    pb::ModelProto::decode(&bytes[..]).map_err(|e| ModelError::onnx(path, format!("not an ONNX model (protobuf decode failed: {e})")))
+    pb::ModelProto::decode(&bytes[..]).map_err(|e| {
+        ModelError::onnx(
+            path,
+            format!("not an ONNX model (protobuf decode failed: {e})"),
+        )
+    })
 }
 
 /// Float values of an initializer (`float_data` or little-endian `raw_data`).
 fn floats(path: &Path, t: &pb::TensorProto) -> Result<Vec<f32>, ModelError> {
     if t.data_type != FLOAT {
-        return Err(ModelError::onnx(path, format!("initializer `{}` has data type {}, expected FLOAT (1)", t.name, t.data_type)));
+        return Err(ModelError::onnx(
+            path,
+            format!(
+                "initializer `{}` has data type {}, expected FLOAT (1)",
+                t.name, t.data_type
+            ),
+        ));
     }
     if !t.float_data.is_empty() {
         return Ok(t.float_data.clone());
     }
-    if t.raw_data.len() % 4 != 0 {
-        return Err(ModelError::onnx(path, format!("initializer `{}`: raw data of {} bytes is not f32s", t.name, t.raw_data.len())));
+    if !t.raw_data.len().is_multiple_of(4) {
+        return Err(ModelError::onnx(
+            path,
+            format!(
+                "initializer `{}`: raw data of {} bytes is not f32s",
+                t.name,
+                t.raw_data.len()
+            ),
+        ));
     }
-    Ok(t.raw_data.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    Ok(t.raw_data
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect())
 }
 
 /// What an ONNX file holds: declared input shape, parameter count, layer count, ops.
@@ -160,7 +193,9 @@ pub struct OnnxInfo {
 /// Reads the structure of an ONNX file.
 pub fn info(path: &Path) -> Result<OnnxInfo, ModelError> {
     let m = read_proto(path)?;
-    let g = m.graph.ok_or_else(|| ModelError::onnx(path, "the model has no graph"))?;
+    let g = m
+        .graph
+        .ok_or_else(|| ModelError::onnx(path, "the model has no graph"))?;
     let init_names: Vec<&str> = g.initializer.iter().map(|t| t.name.as_str()).collect();
     let input = g.input.iter().find(|i| !init_names.contains(&i.name.as_str())).ok_or_else(|| {
         ModelError::onnx(path, "the graph has no input (a broken export); re-export the model with its input, or describe it as a `kind = \"cnn\"`/`\"mlp\"` spec")
@@ -183,11 +218,21 @@ pub fn info(path: &Path) -> Result<OnnxInfo, ModelError> {
         None => Vec::new(),
     };
     if input_shape.is_empty() {
-        return Err(ModelError::onnx(path, format!("graph input `{}` has no shape", input.name)));
+        return Err(ModelError::onnx(
+            path,
+            format!("graph input `{}` has no shape", input.name),
+        ));
     }
-    let params = g.initializer.iter().map(|t| t.dims.iter().product::<i64>().max(0) as u64).sum();
+    let params = g
+        .initializer
+        .iter()
+        .map(|t| t.dims.iter().product::<i64>().max(0) as u64)
+        .sum();
     let ops: Vec<String> = g.node.iter().map(|n| n.op_type.clone()).collect();
-    let layers = 1 + ops.iter().filter(|o| matches!(o.as_str(), "Gemm" | "MatMul" | "Conv")).count() as u32;
+    let layers = 1 + ops
+        .iter()
+        .filter(|o| matches!(o.as_str(), "Gemm" | "MatMul" | "Conv"))
+        .count() as u32;
     Ok(OnnxInfo {
         input_shape,
         params,
@@ -200,8 +245,11 @@ pub fn info(path: &Path) -> Result<OnnxInfo, ModelError> {
 /// optional final Softmax; Flatten/Reshape/Identity are passed over).
 pub fn dense_layers(path: &Path) -> Result<Vec<DenseLayer>, ModelError> {
     let m = read_proto(path)?;
-    let g = m.graph.ok_or_else(|| ModelError::onnx(path, "the model has no graph"))?;
-    let inits: HashMap<&str, &pb::TensorProto> = g.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
+    let g = m
+        .graph
+        .ok_or_else(|| ModelError::onnx(path, "the model has no graph"))?;
+    let inits: HashMap<&str, &pb::TensorProto> =
+        g.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
     let weight = |name: &str, node: &str| {
         inits.get(name).copied().ok_or_else(|| {
             ModelError::onnx(path, format!("node `{node}`: `{name}` is not an initializer; only constant weights are supported"))
@@ -261,30 +309,52 @@ pub fn dense_layers(path: &Path) -> Result<Vec<DenseLayer>, ModelError> {
         }
     }
     if layers.is_empty() {
-        return Err(ModelError::onnx(path, "no dense layers (Gemm or MatMul) in the graph"));
+        return Err(ModelError::onnx(
+            path,
+            "no dense layers (Gemm or MatMul) in the graph",
+        ));
     }
     for w in layers.windows(2) {
         if w[0].bias.len() != w[1].weights.first().map_or(0, Vec::len) {
-            return Err(ModelError::onnx(path, "consecutive dense layers have mismatched sizes"));
+            return Err(ModelError::onnx(
+                path,
+                "consecutive dense layers have mismatched sizes",
+            ));
         }
     }
     Ok(layers)
 }
 
-fn matrix(path: &Path, t: &pb::TensorProto, trans_b: bool, node: &str) -> Result<DenseLayer, ModelError> {
+fn matrix(
+    path: &Path,
+    t: &pb::TensorProto,
+    trans_b: bool,
+    node: &str,
+) -> Result<DenseLayer, ModelError> {
     if t.dims.len() != 2 {
-        return Err(ModelError::onnx(path, format!("node `{node}`: weight `{}` has shape {:?}, expected 2-D", t.name, t.dims)));
+        return Err(ModelError::onnx(
+            path,
+            format!(
+                "node `{node}`: weight `{}` has shape {:?}, expected 2-D",
+                t.name, t.dims
+            ),
+        ));
     }
     let (r, c) = (t.dims[0] as usize, t.dims[1] as usize);
     let v = floats(path, t)?;
     if v.len() != r * c {
-        return Err(ModelError::onnx(path, format!("weight `{}`: {} values for shape {r}x{c}", t.name, v.len())));
+        return Err(ModelError::onnx(
+            path,
+            format!("weight `{}`: {} values for shape {r}x{c}", t.name, v.len()),
+        ));
     }
     // ONNX Gemm: Y = A * B' (transB) with B [out, in]; else B is [in, out].
     let weights: Vec<Vec<f32>> = if trans_b {
         v.chunks_exact(c).map(<[f32]>::to_vec).collect()
     } else {
-        (0..c).map(|o| (0..r).map(|i| v[i * c + o]).collect()).collect()
+        (0..c)
+            .map(|o| (0..r).map(|i| v[i * c + o]).collect())
+            .collect()
     };
     let outs = weights.len();
     Ok(DenseLayer {
@@ -298,7 +368,11 @@ fn check_bias(path: &Path, l: &DenseLayer, node: &str) -> Result<(), ModelError>
     if l.bias.len() != l.weights.len() {
         return Err(ModelError::onnx(
             path,
-            format!("node `{node}`: bias of {} values for {} outputs", l.bias.len(), l.weights.len()),
+            format!(
+                "node `{node}`: bias of {} values for {} outputs",
+                l.bias.len(),
+                l.weights.len()
+            ),
         ));
     }
     Ok(())

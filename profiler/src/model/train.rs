@@ -81,7 +81,9 @@ impl Mlp {
                 Dense {
                     inputs,
                     outputs,
-                    weights: (0..inputs * outputs).map(|_| (rng.next_f32() * 2.0 - 1.0) * limit).collect(),
+                    weights: (0..inputs * outputs)
+                        .map(|_| (rng.next_f32() * 2.0 - 1.0) * limit)
+                        .collect(),
                     bias: vec![0.0; outputs],
                     relu: i + 1 < n,
                 }
@@ -115,7 +117,10 @@ impl Mlp {
 
     /// Parameters (weights + biases).
     pub fn params(&self) -> u64 {
-        self.layers.iter().map(|l| (l.weights.len() + l.bias.len()) as u64).sum()
+        self.layers
+            .iter()
+            .map(|l| (l.weights.len() + l.bias.len()) as u64)
+            .sum()
     }
 
     /// SHA-256 of all weights and biases (little-endian f32, layer by layer).
@@ -145,8 +150,11 @@ pub fn argmax(v: &[f32]) -> usize {
 pub fn train_mlp(widths: &[usize], xs: &[Vec<f32>], ys: &[u8], cfg: &TrainConfig) -> Mlp {
     let mut rng = SplitMix64::new(cfg.seed);
     let mut mlp = Mlp::init(widths, &mut rng);
-    let mut vel: Vec<(Vec<f32>, Vec<f32>)> =
-        mlp.layers.iter().map(|l| (vec![0.0; l.weights.len()], vec![0.0; l.bias.len()])).collect();
+    let mut vel: Vec<(Vec<f32>, Vec<f32>)> = mlp
+        .layers
+        .iter()
+        .map(|l| (vec![0.0; l.weights.len()], vec![0.0; l.bias.len()]))
+        .collect();
     let mut order: Vec<usize> = (0..xs.len()).collect();
     let mut lr = cfg.learning_rate;
     for _ in 0..cfg.epochs {
@@ -155,8 +163,11 @@ pub fn train_mlp(widths: &[usize], xs: &[Vec<f32>], ys: &[u8], cfg: &TrainConfig
             order.swap(i, j);
         }
         for batch in order.chunks(cfg.batch.max(1)) {
-            let mut grads: Vec<(Vec<f32>, Vec<f32>)> =
-                mlp.layers.iter().map(|l| (vec![0.0; l.weights.len()], vec![0.0; l.bias.len()])).collect();
+            let mut grads: Vec<(Vec<f32>, Vec<f32>)> = mlp
+                .layers
+                .iter()
+                .map(|l| (vec![0.0; l.weights.len()], vec![0.0; l.bias.len()]))
+                .collect();
             for &k in batch {
                 backprop(&mlp, &xs[k], ys[k] as usize, &mut grads);
             }
@@ -259,7 +270,11 @@ mod tests {
         let (xs, ys) = toy(800, 1);
         let m = train_mlp(&[16, 12, 4], &xs, &ys, &TrainConfig::default());
         let (tx, ty) = toy(200, 99);
-        let right = tx.iter().zip(&ty).filter(|(x, y)| argmax(&m.forward(x)) == **y as usize).count();
+        let right = tx
+            .iter()
+            .zip(&ty)
+            .filter(|(x, y)| argmax(&m.forward(x)) == **y as usize)
+            .count();
         assert!(right >= 190, "{right}/200");
         assert_eq!(m.params(), 16 * 12 + 12 + 12 * 4 + 4);
     }
