@@ -6,6 +6,7 @@
 //! [`float_outputs`] runs the float model on them; [`accuracy`] compares a circuit's outputs.
 
 pub mod accuracy;
+pub mod cnn;
 pub mod from_suite;
 pub mod onnx;
 pub mod reference;
@@ -111,16 +112,12 @@ pub fn prepare(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared
     spec.validate().map_err(&spec_err)?;
     match spec.kind {
         ModelKind::Onnx => {
-            let path = model
-                .onnx
-                .as_ref()
-                .ok_or_else(|| spec_err("kind = \"onnx\" needs `onnx = \"path/to/model.onnx\"`".into()))?;
+            let path = model.onnx.as_ref().ok_or_else(|| {
+                spec_err("kind = \"onnx\" needs `onnx = \"path/to/model.onnx\"`".into())
+            })?;
             import(path)
         }
-        ModelKind::Cnn => Err(spec_err(
-            "training CNNs is not available in this build; give the trained model as `onnx = \"...\"` (kind = \"onnx\")".into(),
-        )),
-        ModelKind::Mlp => train_cached(model, cache_dir),
+        ModelKind::Cnn | ModelKind::Mlp => train_cached(model, cache_dir),
     }
 }
 
@@ -191,11 +188,44 @@ pub fn inputs_of(spec: &ModelSpec, images: &Images, n: usize) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// A model trained here.
+enum Trained {
+    Mlp(train::Mlp),
+    Cnn(cnn::Cnn),
+}
+
+impl Trained {
+    fn forward(&self, x: &[f32]) -> Vec<f32> {
+        match self {
+            Trained::Mlp(m) => m.forward(x),
+            Trained::Cnn(c) => c.forward(x),
+        }
+    }
+    fn params(&self) -> u64 {
+        match self {
+            Trained::Mlp(m) => m.params(),
+            Trained::Cnn(c) => c.params(),
+        }
+    }
+    fn weights_hash(&self) -> String {
+        match self {
+            Trained::Mlp(m) => m.weights_hash(),
+            Trained::Cnn(c) => c.weights_hash(),
+        }
+    }
+    fn to_onnx(&self, doc: &str) -> Vec<u8> {
+        match self {
+            Trained::Mlp(m) => onnx::mlp_to_onnx(m, doc),
+            Trained::Cnn(c) => onnx::cnn_to_onnx(c, doc),
+        }
+    }
+}
+
 fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared, ModelError> {
     let spec = &model.spec;
     let dataset = spec.dataset.ok_or_else(|| ModelError::Spec {
         model: model.name.clone(),
-        message: "an mlp needs `dataset`".into(),
+        message: "a model trained by zkprof needs `dataset`".into(),
     })?;
     let (images, source_kind, source) = training_images(dataset)?;
     let spec_json = serde_json::to_string(spec).map_err(|e| ModelError::Input(e.to_string()))?;
@@ -204,8 +234,13 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     );
     let dir = cache_dir.join("models").join(&key[..16]);
     let onnx_path = dir.join("model.onnx");
-    let input_shape = vec![1, spec.input_len()];
-    let layers = spec.hidden.len() as u32 + 2;
+    let (input_shape, layers) = match spec.kind {
+        ModelKind::Cnn => (
+            vec![1, dataset.channels(), spec.side(), spec.side()],
+            (spec.conv.len() + spec.hidden.len()) as u32 + 2,
+        ),
+        _ => (vec![1, spec.input_len()], spec.hidden.len() as u32 + 2),
+    };
     if let Ok(bytes) = std::fs::read(&onnx_path) {
         if let Ok(info) = onnx::info(&onnx_path) {
             tracing::info!("model {}: cached {}", model.name, onnx_path.display());
@@ -219,9 +254,9 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
         }
     }
     tracing::info!(
-        "model {}: training {:?} on {source}",
+        "model {}: training a {:?} on {source}",
         model.name,
-        spec.widths()
+        spec.kind
     );
     let xs = inputs_of(spec, &images, images.len());
     let cfg = train::TrainConfig {
@@ -229,26 +264,36 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
         epochs: spec.epochs,
         ..train::TrainConfig::default()
     };
-    let mlp = train::train_mlp(&spec.widths(), &xs, &images.labels, &cfg);
+    let trained = match spec.kind {
+        ModelKind::Cnn => Trained::Cnn(cnn::train_cnn(
+            dataset.channels(),
+            spec.side(),
+            &spec.conv,
+            spec.kernel,
+            &spec.hidden,
+            dataset.classes(),
+            &xs,
+            &images.labels,
+            &cfg,
+        )),
+        _ => Trained::Mlp(train::train_mlp(&spec.widths(), &xs, &images.labels, &cfg)),
+    };
     let test_acc = testing_images(dataset).ok().map(|(t, _)| {
         let tx = inputs_of(spec, &t, t.len());
         let right = tx
             .iter()
             .zip(&t.labels)
-            .filter(|(x, y)| train::argmax(&mlp.forward(x)) == **y as usize)
+            .filter(|(x, y)| train::argmax(&trained.forward(x)) == **y as usize)
             .count();
         100.0 * right as f64 / tx.len().max(1) as f64
     });
-    let bytes = onnx::mlp_to_onnx(
-        &mlp,
-        &format!("zkprof mlp {spec_json}; trained on {source_kind}"),
-    );
+    let bytes = trained.to_onnx(&format!("zkprof {spec_json}; trained on {source_kind}"));
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     let meta = serde_json::json!({
         "name": model.name, "spec": spec, "trainer_version": TRAINER_VERSION,
         "training_data": source_kind, "training_images": images.len(),
-        "weights_sha256": mlp.weights_hash(), "onnx_sha256": data::sha256_hex(&bytes),
-        "params": mlp.params(), "layers": layers, "float_test_accuracy_pct": test_acc,
+        "weights_sha256": trained.weights_hash(), "onnx_sha256": data::sha256_hex(&bytes),
+        "params": trained.params(), "layers": layers, "float_test_accuracy_pct": test_acc,
     });
     write_atomic(&dir.join("meta.json"), meta.to_string().as_bytes())?;
     write_atomic(&onnx_path, &bytes)?;
@@ -256,7 +301,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
         onnx_path,
         input_shape,
         content_hash: data::sha256_hex(&bytes),
-        params: mlp.params(),
+        params: trained.params(),
         layers,
     })
 }

@@ -135,6 +135,124 @@ pub fn mlp_to_onnx(mlp: &Mlp, doc: &str) -> Vec<u8> {
     model.encode_to_vec()
 }
 
+fn attr_ints(name: &str, ints: &[i64]) -> pb::AttributeProto {
+    pb::AttributeProto {
+        name: name.into(),
+        r#type: pb::attribute_proto::AttributeType::Ints as i32,
+        ints: ints.to_vec(),
+        ..pb::AttributeProto::default()
+    }
+}
+
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attribute: Vec<pb::AttributeProto>,
+) -> pb::NodeProto {
+    pb::NodeProto {
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        name: name.into(),
+        op_type: op.into(),
+        attribute,
+        ..pb::NodeProto::default()
+    }
+}
+
+/// The ONNX bytes of a CNN: input `[1, C, S, S]`, per block `Conv` (valid, stride 1) ->
+/// `Relu` -> `MaxPool` 2x2/2, then `Flatten` and the dense layers as in [`mlp_to_onnx`].
+pub fn cnn_to_onnx(cnn: &super::cnn::Cnn, doc: &str) -> Vec<u8> {
+    let mut nodes = Vec::new();
+    let mut inits = Vec::new();
+    let mut prev = "input".to_string();
+    for (i, c) in cnn.convs.iter().enumerate() {
+        let k = i + 1;
+        let (w, b) = (format!("conv{k}.weight"), format!("conv{k}.bias"));
+        inits.push(tensor(
+            &w,
+            &[c.cout as i64, c.cin as i64, c.k as i64, c.k as i64],
+            &c.weights,
+        ));
+        inits.push(tensor(&b, &[c.cout as i64], &c.bias));
+        let (z, r, p) = (
+            format!("/conv{k}/Conv_output_0"),
+            format!("/relu_c{k}_output_0"),
+            format!("/pool{k}_output_0"),
+        );
+        let ks = [c.k as i64, c.k as i64];
+        let conv_attrs = vec![
+            attr_ints("kernel_shape", &ks),
+            attr_ints("strides", &[1, 1]),
+            attr_ints("pads", &[0, 0, 0, 0]),
+        ];
+        nodes.push(node(
+            "Conv",
+            &format!("/conv{k}/Conv"),
+            &[&prev, &w, &b],
+            &z,
+            conv_attrs,
+        ));
+        nodes.push(node("Relu", &format!("/relu_c{k}"), &[&z], &r, Vec::new()));
+        let pool_attrs = vec![
+            attr_ints("kernel_shape", &[2, 2]),
+            attr_ints("strides", &[2, 2]),
+        ];
+        nodes.push(node(
+            "MaxPool",
+            &format!("/pool{k}/MaxPool"),
+            &[&r],
+            &p,
+            pool_attrs,
+        ));
+        prev = p;
+    }
+    nodes.push(node(
+        "Flatten",
+        "/Flatten",
+        &[&prev],
+        "/Flatten_output_0",
+        vec![attr_int("axis", 1)],
+    ));
+    let head = Mlp {
+        layers: cnn.dense.clone(),
+    };
+    let dense = pb::ModelProto::decode(&mlp_to_onnx(&head, "")[..])
+        .ok()
+        .and_then(|m| m.graph)
+        .unwrap_or_default();
+    for mut n in dense.node {
+        for i in n.input.iter_mut().filter(|i| i.as_str() == "input") {
+            *i = "/Flatten_output_0".into();
+        }
+        nodes.push(n);
+    }
+    inits.extend(dense.initializer);
+    let s = cnn.side as i64;
+    let classes = cnn.dense.last().map_or(0, |l| l.outputs) as i64;
+    let model = pb::ModelProto {
+        ir_version: 8,
+        opset_import: vec![pb::OperatorSetIdProto {
+            domain: String::new(),
+            version: 13,
+        }],
+        producer_name: "zkprof".into(),
+        producer_version: env!("CARGO_PKG_VERSION").into(),
+        doc_string: doc.into(),
+        graph: Some(pb::GraphProto {
+            node: nodes,
+            name: "cnn".into(),
+            initializer: inits,
+            input: vec![value_info("input", &[1, cnn.channels as i64, s, s])],
+            output: vec![value_info("output", &[1, classes])],
+            ..pb::GraphProto::default()
+        }),
+        ..pb::ModelProto::default()
+    };
+    model.encode_to_vec()
+}
+
 /// Decodes an ONNX file.
 pub fn read_proto(path: &Path) -> Result<pb::ModelProto, ModelError> {
     let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
