@@ -7,6 +7,12 @@ use super::train::{
     backprop_dense, forward_dense, sgd, softmax_delta, Dense, SplitMix64, TrainConfig,
 };
 
+/// Side after a 'valid' convolution of kernel `k` and 2x2/2 max pooling (floor).
+pub fn pooled_side(side: usize, k: usize) -> usize {
+    let conv = side + 1 - k;
+    conv / 2
+}
+
 /// One convolution: `weights` `[cout][cin][k][k]`, `bias` `[cout]`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Conv {
@@ -116,7 +122,7 @@ impl Cnn {
                 bias: vec![0.0; cout],
             });
             cin = cout;
-            s = (s - k + 1) / 2;
+            s = pooled_side(s, k);
         }
         let mut widths = vec![cin * s * s];
         widths.extend(hidden);
@@ -135,7 +141,7 @@ impl Cnn {
         let mut side = self.side;
         for c in &self.convs {
             let b = c.forward(blocks.last().map_or(x, |b| &b.pooled), side);
-            side = (side - c.k + 1) / 2;
+            side = pooled_side(side, c.k);
             blocks.push(b);
         }
         blocks
@@ -195,7 +201,7 @@ fn gradient(
     let mut side = side0;
     for c in cnn_convs {
         let b = c.forward(blocks.last().map_or(x, |b| &b.pooled), side);
-        side = (side - c.k + 1) / 2;
+        side = pooled_side(side, c.k);
         blocks.push(b);
     }
     let flat = blocks.last().map_or(x, |b| &b.pooled);

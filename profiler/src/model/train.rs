@@ -184,7 +184,7 @@ pub(crate) type GradFn<'a> =
 /// example's gradient. Shuffles with `rng` each epoch.
 pub(crate) fn sgd(
     dense: &mut [Dense],
-    convs: &mut Vec<super::cnn::Conv>,
+    convs: &mut [super::cnn::Conv],
     xs: &[Vec<f32>],
     ys: &[u8],
     cfg: &TrainConfig,
