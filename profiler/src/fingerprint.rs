@@ -45,10 +45,7 @@ impl Host {
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default()
         };
-        let logical_cpus = cpuinfo
-            .lines()
-            .filter(|l| l.starts_with("processor"))
-            .count() as u32;
+        let logical_cpus = cpuinfo.lines().filter(|l| l.starts_with("processor")).count() as u32;
         let flags = field("flags");
         let memory_bytes = std::fs::read_to_string(roots.proc.join("meminfo"))
             .ok()
@@ -87,11 +84,7 @@ impl Host {
     pub fn one_line(&self) -> String {
         format!(
             "{} ({} threads), {}, {}",
-            if self.cpu_model.is_empty() {
-                "unknown CPU"
-            } else {
-                &self.cpu_model
-            },
+            if self.cpu_model.is_empty() { "unknown CPU" } else { &self.cpu_model },
             self.logical_cpus,
             crate::units::Bytes(self.memory_bytes),
             self.virtualization
@@ -147,15 +140,12 @@ fn detect_virtualization(roots: &Roots, flags: &str) -> String {
 }
 
 fn detect_container(roots: &Roots) -> Option<String> {
-    if roots.proc.join("../.dockerenv").exists() || std::path::Path::new("/.dockerenv").exists() {
+    if roots.proc.join("../.dockerenv").exists() || std::path::Path::new("/.dockerenv").exists()
+    {
         return Some("docker".into());
     }
     let cg = std::fs::read_to_string(roots.proc.join("1/cgroup")).unwrap_or_default();
-    for (needle, name) in [
-        ("docker", "docker"),
-        ("kubepods", "kubernetes"),
-        ("libpod", "podman"),
-    ] {
+    for (needle, name) in [("docker", "docker"), ("kubepods", "kubernetes"), ("libpod", "podman")] {
         if cg.contains(needle) {
             return Some(name.into());
         }
@@ -195,14 +185,8 @@ mod tests {
             hostname: "a".into(),
             ..Host::default()
         };
-        let b = Host {
-            hostname: "b".into(),
-            ..a.clone()
-        };
-        let c = Host {
-            cpu_model: "Test CPU 2".into(),
-            ..a.clone()
-        };
+        let b = Host { hostname: "b".into(), ..a.clone() };
+        let c = Host { cpu_model: "Test CPU 2".into(), ..a.clone() };
         assert_eq!(a.compute_id(), b.compute_id());
         assert_ne!(a.compute_id(), c.compute_id());
         assert_eq!(a.compute_id().len(), 16);

@@ -51,9 +51,8 @@ pub fn ensure_writable_file(path: &Path) -> Result<(), UserError> {
 
 /// Loads a results file, with errors that name the file and say what is wrong.
 pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::Input(format!("cannot read results file {}: {e}", path.display()))
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| UserError::Input(format!("cannot read results file {}: {e}", path.display())))?;
     if text.trim().is_empty() {
         return Err(UserError::Input(format!(
             "{}: empty file, not a zkprof results file",
@@ -84,10 +83,7 @@ pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
         }
     }
     serde_json::from_value(value).map_err(|e| {
-        UserError::Input(format!(
-            "{}: does not match {RESULTS_SCHEMA}: {e}",
-            path.display()
-        ))
+        UserError::Input(format!("{}: does not match {RESULTS_SCHEMA}: {e}", path.display()))
     })
 }
 
@@ -107,16 +103,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cases = [
             ("empty.json", "", "empty file"),
-            (
-                "trunc.json",
-                "{\"schema\": \"zkprof/results/v1\", \"cells\": [",
-                "not valid JSON",
-            ),
-            (
-                "other.json",
-                "{\"schema\": \"zkprof/results/v9\"}",
-                "not supported",
-            ),
+            ("trunc.json", "{\"schema\": \"zkprof/results/v1\", \"cells\": [", "not valid JSON"),
+            ("other.json", "{\"schema\": \"zkprof/results/v9\"}", "not supported"),
             ("none.json", "{\"a\": 1}", "no \"schema\""),
         ];
         for (name, body, expect) in cases {

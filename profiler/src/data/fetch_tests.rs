@@ -276,3 +276,54 @@ fn npm_tarball_digits_are_checked() {
         );
     }
 }
+
+#[test]
+fn cifar10_archive_and_directory_checks() {
+    // An archive that is not the official one is refused before anything is unpacked.
+    let mut b = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    let data = vec![0u8; crate::data::cifar10::RECORD * 2];
+    let mut h = tar::Header::new_gnu();
+    h.set_size(data.len() as u64);
+    h.set_mode(0o644);
+    h.set_cksum();
+    b.append_data(&mut h, "cifar-10-batches-bin/test_batch.bin", &data[..])
+        .unwrap();
+    let archive = b.into_inner().unwrap().finish().unwrap();
+    let mut routes = HashMap::new();
+    routes.insert("/cifar-10-binary.tar.gz".to_string(), ok(archive));
+    let base = serve(routes);
+    let dest = tempfile::tempdir().unwrap();
+    let url = format!("{base}/cifar-10-binary.tar.gz");
+    let e = fetch_cifar10(dest.path(), &Source::Url(url.clone()))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains(&url) && e.contains(CIFAR10_SHA256), "{e}");
+    assert_eq!(std::fs::read_dir(dest.path()).unwrap().count(), 0);
+
+    // Unpacked batches in a directory: the real format, but not official sizes, is refused by name.
+    let src = tempfile::tempdir().unwrap();
+    for f in crate::data::cifar10::TRAIN_FILES
+        .iter()
+        .chain([&crate::data::cifar10::TEST_FILE])
+    {
+        crate::data::cifar10::tests::write_fixture(&src.path().join(f), 5);
+    }
+    let e = fetch_cifar10(dest.path(), &Source::Dir(src.path().to_path_buf()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("data_batch_1.bin") && e.contains("5 records; an official batch has 10000"),
+        "{e}"
+    );
+    std::fs::remove_file(src.path().join("test_batch.bin")).unwrap();
+    let e = fetch_cifar10(dest.path(), &Source::Dir(src.path().join("nothing")))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("is missing") && e.contains("cifar-10-binary.tar.gz"),
+        "{e}"
+    );
+}

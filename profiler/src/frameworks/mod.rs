@@ -49,21 +49,13 @@ pub trait Framework {
     /// The kind named in suites (`command`, `ezkl`, ...).
     fn kind(&self) -> &'static str;
     /// Makes sure the toolchain exists; returns facts for the results (`version`, ...).
-    fn provision(
-        &self,
-        _cell: &Cell,
-        _workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(&self, _cell: &Cell, _workdir: &Path) -> Result<BTreeMap<String, String>, FrameworkError> {
         Ok(BTreeMap::new())
     }
     /// The steps of one repetition, in order.
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError>;
     /// Cell-level metrics after a repetition (proof size, constraints, ...).
-    fn collect(
-        &self,
-        _ctx: &CellContext,
-        _steps: &[StepRun],
-    ) -> Result<BTreeMap<String, f64>, FrameworkError> {
+    fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<BTreeMap<String, f64>, FrameworkError> {
         Ok(BTreeMap::new())
     }
 }

@@ -85,9 +85,7 @@ impl StepCgroup {
                 .find(|(c, _)| c.iter().any(|x| x == controller))
                 .map(|(_, p)| p.clone())
         };
-        let layout = if let (Some(rel), Some(mount)) =
-            (v1_path("memory"), v1_mount(roots, "memory"))
-        {
+        let layout = if let (Some(rel), Some(mount)) = (v1_path("memory"), v1_mount(roots, "memory")) {
             let memory = join_rel(&join_rel(&mount, &rel), &name);
             std::fs::create_dir(&memory)
                 .map_err(|e| format!("cannot create memory cgroup {}: {e}", memory.display()))?;
@@ -106,8 +104,7 @@ impl StepCgroup {
                 .map(|(_, p)| p.clone())
                 .ok_or("no cgroup v2 entry in /proc/self/cgroup")?;
             let parent = join_rel(&roots.cgroup, &rel);
-            let subtree =
-                std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+            let subtree = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
             if !subtree.split_whitespace().any(|c| c == "memory") {
                 std::fs::write(parent.join("cgroup.subtree_control"), "+memory").map_err(|e| {
                     format!(
@@ -334,23 +331,14 @@ mod tests {
     fn parses_hybrid_proc_cgroup() {
         let text = "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n0::/\n";
         let e = parse_proc_cgroup(text);
-        assert_eq!(
-            e[1],
-            (vec!["memory".to_string()], "/process_api/abc".to_string())
-        );
+        assert_eq!(e[1], (vec!["memory".to_string()], "/process_api/abc".to_string()));
         assert_eq!(e[3], (vec![], "/".to_string()));
     }
 
     #[test]
     fn keyed_values() {
-        assert_eq!(
-            parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"),
-            Some(3)
-        );
-        assert_eq!(
-            parse_keyed("usage_usec 10\nuser_usec 7\n", "user_usec"),
-            Some(7)
-        );
+        assert_eq!(parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"), Some(3));
+        assert_eq!(parse_keyed("usage_usec 10\nuser_usec 7\n", "user_usec"), Some(7));
         assert_eq!(parse_keyed("low 0\n", "oom_kill"), None);
     }
 
@@ -359,11 +347,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let roots = Roots::under(dir.path());
         std::fs::create_dir_all(roots.proc.join("self")).unwrap();
-        std::fs::write(
-            roots.proc.join("self/cgroup"),
-            "4:memory:/outer\n2:cpuacct:/\n",
-        )
-        .unwrap();
+        std::fs::write(roots.proc.join("self/cgroup"), "4:memory:/outer\n2:cpuacct:/\n").unwrap();
         std::fs::create_dir_all(roots.cgroup.join("memory/outer")).unwrap();
         std::fs::write(roots.cgroup.join("memory/cgroup.procs"), "").unwrap();
         std::fs::create_dir_all(roots.cgroup.join("cpuacct")).unwrap();
@@ -374,11 +358,7 @@ mod tests {
         assert!(mem.starts_with(roots.cgroup.join("memory/outer")));
         // A fixture directory does not fill itself in like the kernel does: write the files.
         std::fs::write(mem.join("memory.max_usage_in_bytes"), "314572800\n").unwrap();
-        std::fs::write(
-            mem.join("memory.oom_control"),
-            "oom_kill_disable 0\noom_kill 1\n",
-        )
-        .unwrap();
+        std::fs::write(mem.join("memory.oom_control"), "oom_kill_disable 0\noom_kill 1\n").unwrap();
         assert_eq!(cg.memory_peak(), Some(300 << 20));
         assert_eq!(cg.oom_kills(), 1);
         assert_eq!(cg.procs_files().len(), 2);

@@ -189,10 +189,7 @@ mod tests {
         ];
         let mut known = HashMap::new();
         known.insert(104, 1040);
-        let pids: Vec<i32> = select_members(&all, 100, 100, &known)
-            .iter()
-            .map(|p| p.pid)
-            .collect();
+        let pids: Vec<i32> = select_members(&all, 100, 100, &known).iter().map(|p| p.pid).collect();
         assert_eq!(pids, vec![100, 101, 102, 103, 104]);
     }
 
@@ -201,10 +198,7 @@ mod tests {
         let all = vec![snap(100, 1, 100, 5), snap(104, 1, 104, 17)];
         let mut known = HashMap::new();
         known.insert(104, 999); // a different start time: the pid was reused
-        let pids: Vec<i32> = select_members(&all, 100, 100, &known)
-            .iter()
-            .map(|p| p.pid)
-            .collect();
+        let pids: Vec<i32> = select_members(&all, 100, 100, &known).iter().map(|p| p.pid).collect();
         assert_eq!(pids, vec![100]);
     }
 

@@ -199,11 +199,7 @@ impl Runner {
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let enforce_limit = if cgroup.is_none() {
-            spec.memory_limit
-        } else {
-            None
-        };
+        let enforce_limit = if cgroup.is_none() { spec.memory_limit } else { None };
         let handle = sampler::spawn(SamplerSetup {
             reader: reader.clone(),
             tracker: TreeTracker::new(pid, pid),
@@ -230,13 +226,12 @@ impl Runner {
         let wall_s = spawned_at.elapsed().as_secs_f64();
         stop.store(true, std::sync::atomic::Ordering::Release);
         handle.thread().unpark();
-        let sampled = handle
-            .join()
-            .map_err(|_| RunError::Sampler(std::io::Error::other("sampler thread panicked")))?;
+        let sampled = handle.join().map_err(|_| {
+            RunError::Sampler(std::io::Error::other("sampler thread panicked"))
+        })?;
         drop(child);
 
-        let (leftover_killed, leftover_usage) =
-            reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let (leftover_killed, leftover_usage) = reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
         let elapsed = spawned_at.elapsed();
         let mut readings: Vec<Reading> = Vec::new();
         let mut sensors_back = sampled.sensors;
@@ -310,9 +305,7 @@ impl Runner {
         }
         match StepCgroup::create(&self.config.roots, limit) {
             Ok(cg) => Ok(Some(cg)),
-            Err(why) if self.config.memory == MemoryPreference::Cgroup => {
-                Err(RunError::Cgroup(why))
-            }
+            Err(why) if self.config.memory == MemoryPreference::Cgroup => Err(RunError::Cgroup(why)),
             Err(why) => {
                 tracing::debug!("no cgroup for this step: {why}");
                 if let Ok(mut note) = self.cgroup_note.lock() {
@@ -393,11 +386,7 @@ fn reap_leftovers(
     unsafe { libc::kill(-root, libc::SIGKILL) };
     super::kill_tree(reader, &tracker, cgroup);
     let mut usage = Usage::default();
-    let mut pending: Vec<i32> = tracker
-        .known_pids()
-        .into_iter()
-        .filter(|&p| p != root)
-        .collect();
+    let mut pending: Vec<i32> = tracker.known_pids().into_iter().filter(|&p| p != root).collect();
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         // Anything of the process group that was never sampled.

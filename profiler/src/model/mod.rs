@@ -316,10 +316,18 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
 /// without a dataset gets `n` random inputs in `[0, 1)` (seeded, so repeatable), flagged
 /// `synthetic` and announced on stderr: accuracy is then unmeasured.
 pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, ModelError> {
-    let spec = &model.spec;
+    let mut spec = model.spec.clone();
     if let Some(ds) = spec.dataset {
+        // An imported model without `input_side`: take the side from its declared input.
+        if let (ModelKind::Onnx, None, Some(p)) = (spec.kind, spec.input_side, &model.onnx) {
+            let len: usize = onnx::info(p)?.input_shape.iter().product();
+            let side = ((len / ds.channels()) as f64).sqrt().round() as usize;
+            if side > 0 && side * side * ds.channels() == len && ds.side().is_multiple_of(side) {
+                spec.input_side = Some(side);
+            }
+        }
         let (images, _) = testing_images(ds)?;
-        let inputs = inputs_of(spec, &images, n);
+        let inputs = inputs_of(&spec, &images, n);
         let labels = images.labels[..inputs.len()].to_vec();
         return Ok(TestSet {
             inputs,

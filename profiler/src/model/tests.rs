@@ -103,6 +103,17 @@ fn reference_196_24_14_10_imports() {
     );
     assert_eq!((p.params, p.layers), (5228, 4));
     assert!(acc > 90.0, "{acc}");
+    // Without `input_side` the side comes from the model's declared input [1, 196].
+    let inferred = reference_model(
+        &s,
+        "input-dense-dense-dense/196_24_14_10.onnx",
+        None,
+        Resize::Area,
+    );
+    assert_eq!(
+        test_inputs(&inferred, 5).unwrap(),
+        test_inputs(&m, 5).unwrap()
+    );
     let layers = dense_layers(&p.onnx_path).unwrap();
     assert_eq!(
         layers

@@ -90,19 +90,14 @@ pub fn statuses(roots: &crate::roots::Roots) -> Vec<SensorStatus> {
             "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
         )
     } else {
-        SensorStatus::unavailable(
-            "proc",
-            format!("{}/self/stat is not readable", roots.proc.display()),
-        )
+        SensorStatus::unavailable("proc", format!("{}/self/stat is not readable", roots.proc.display()))
     });
     out.push(match crate::measure::cgroup::probe(roots) {
         None => SensorStatus::available_with(
             "cgroup",
             "exact peak memory and CPU time of the whole tree from a per-step cgroup",
         ),
-        Some(why) => {
-            SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling"))
-        }
+        Some(why) => SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling")),
     });
     out.extend(attachable(roots).iter().map(|s| s.status()));
     out
