@@ -72,6 +72,9 @@ impl Dataset {
 pub enum Resize {
     /// Mean of each source block (OpenCV INTER_AREA; equal to half-pixel bilinear,
     /// i.e. TensorFlow `tf.image.resize` / PyTorch `align_corners=False`, for a factor of 2).
+    /// This is the resize that reproduces the 2024 benchmark's 196-input models: 196_25_10
+    /// gives its published 95.41% on the MNIST test set with it (nearest: 91.89%,
+    /// bilinear with aligned corners: 93.81%).
     Area,
     /// Nearest neighbour with half-pixel centres (source pixel `floor((i + 0.5) * scale)`).
     Nearest,

@@ -313,17 +313,26 @@ fn training_on_real_digits_is_deterministic() {
     }
 }
 
-/// Prints the figures of the quickstart model (trained here) and the 2024 models (imported):
-/// `cargo test -p zkprof --release --lib model::tests::figures -- --ignored --nocapture`.
+/// Prints the figures of the quickstart model and the 2024 suite's models (imported DNNs,
+/// CNNs trained here): `ZKPROF_SHARED=... cargo test -p zkprof --release --lib
+/// model::tests::figures -- --ignored --nocapture`.
 #[test]
-#[ignore = "prints figures for the documentation; trains a model"]
+#[ignore = "prints figures for the documentation; trains models"]
 fn figures() {
-    let quick = crate::suite::Suite::load(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites/quickstart.toml"),
-    )
-    .unwrap();
+    let suites = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites");
+    let mut models = crate::suite::Suite::load(&suites.join("quickstart.toml"))
+        .unwrap()
+        .models;
+    let tmp = tempfile::tempdir().unwrap();
+    if let Some(shared) = shared() {
+        std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
+        std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
+        let text = std::fs::read_to_string(suites.join("zkml-benchmark-2024.toml")).unwrap();
+        let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
+        models.extend(crate::suite::Suite::parse(&as_if, &text).unwrap().models);
+    }
     let cache = tempfile::tempdir().unwrap();
-    for m in &quick.models {
+    for m in &models {
         let t0 = std::time::Instant::now();
         let p = prepare(m, cache.path()).unwrap();
         let took = t0.elapsed().as_secs_f64();
@@ -331,11 +340,12 @@ fn figures() {
         let f = float_outputs(&p, &t.inputs).unwrap();
         let r = accuracy(&f, &f, Some(&t.labels));
         println!(
-            "{}: sha256 {} params {} layers {} float accuracy {:.2}% (n={}) trained in {took:.1}s",
+            "{}: sha256 {} params {} layers {} input {:?} float accuracy {:.2}% (n={}) prepared in {took:.1}s",
             m.name,
             p.content_hash,
             p.params,
             p.layers,
+            p.input_shape,
             r.float_accuracy_pct.unwrap(),
             r.n
         );
