@@ -75,6 +75,8 @@ pub enum Command {
     Compare(commands::compare::CompareArgs),
     /// Compare a published table (e.g. the 2024 ZKML-Benchmark) with our results.
     Reproduce(commands::reproduce::ReproduceArgs),
+    /// Datasets: `data fetch mnist|cifar10`.
+    Data(commands::data::DataArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -137,6 +139,7 @@ pub fn main() -> i32 {
         Command::Report(a) => commands::report::run(&cli.global, a),
         Command::Compare(a) => commands::compare::run(&cli.global, a),
         Command::Reproduce(a) => commands::reproduce::run(&cli.global, a),
+        Command::Data(a) => commands::data::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,

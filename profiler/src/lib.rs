@@ -6,11 +6,13 @@
 
 pub mod cli;
 pub mod commands;
+pub mod data;
 pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
 pub mod measure;
 pub mod merge;
+pub mod model;
 pub mod paths;
 pub mod report;
 pub mod results;

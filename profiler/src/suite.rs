@@ -34,7 +34,7 @@ use toml::Spanned;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 1] = ["command"];
+pub const FRAMEWORK_KINDS: [&str; 3] = ["command", "ezkl", "circom"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
@@ -97,6 +97,18 @@ struct RawModel {
     #[serde(default)]
     description: String,
     onnx: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    dataset: Option<Spanned<String>>,
+    input_side: Option<Spanned<i64>>,
+    resize: Option<Spanned<String>>,
+    hidden: Option<Spanned<Vec<i64>>>,
+    conv: Option<Spanned<Vec<i64>>>,
+    kernel: Option<Spanned<i64>>,
+    activation: Option<Spanned<String>>,
+    seed: Option<Spanned<i64>>,
+    epochs: Option<Spanned<i64>>,
+    #[serde(default)]
+    frameworks: Vec<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -130,12 +142,19 @@ pub struct Suite {
 }
 
 /// A model of a suite.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Model {
     pub name: String,
     pub description: String,
     /// Absolute path of its ONNX file, when it has one.
     pub onnx: Option<PathBuf>,
+    /// Architecture, dataset and training recipe (see `model::spec`).
+    pub spec: crate::model::ModelSpec,
+    /// Parameters known before preparing (from the spec of a model zkprof trains, from the
+    /// file of an ONNX import); `None` when the file cannot be read.
+    pub params: Option<u64>,
+    /// Run this model only with these frameworks (by name); empty: with all.
+    pub frameworks: Vec<String>,
 }
 
 /// A framework entry of a suite.
@@ -178,6 +197,9 @@ pub struct PlanOptions {
     pub runtime: Option<String>,
     /// Override the suite's repetitions.
     pub repetitions: Option<u32>,
+    /// Skip models with more parameters than this (known counts only), so a small machine
+    /// runs the small end of a scaling suite.
+    pub max_params: Option<u64>,
 }
 
 /// A byte offset to a 1-based line and column.
@@ -252,10 +274,22 @@ impl Suite {
                 }
                 None => None,
             };
+            let spec =
+                crate::model::from_suite::model_spec(m_fields(m), onnx.as_deref(), &invalid)?;
+            let params = match spec.kind {
+                crate::model::ModelKind::Onnx => onnx
+                    .as_deref()
+                    .and_then(|p| crate::model::onnx::info(p).ok())
+                    .map(|i| i.params),
+                _ => spec.params(),
+            };
             models.push(Model {
                 name: m.name.get_ref().clone(),
                 description: m.description.clone(),
                 onnx,
+                spec,
+                params,
+                frameworks: m.frameworks.iter().map(|f| f.get_ref().clone()).collect(),
             });
         }
         if models.is_empty() {
@@ -365,6 +399,22 @@ impl Suite {
                 "the suite has no [[framework]]; add at least one".into(),
             ));
         }
+        for m in &raw.model {
+            for f in &m.frameworks {
+                if !frameworks.iter().any(|x| &x.name == f.get_ref()) {
+                    let names: Vec<&str> = frameworks.iter().map(|x| x.name.as_str()).collect();
+                    return Err(invalid(
+                        Some(f.span()),
+                        format!(
+                            "model `{}`: framework `{}` is not defined in this suite; its frameworks: {}",
+                            m.name.get_ref(),
+                            f.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
         Ok(Suite {
             path: path.to_path_buf(),
             name: h.name.clone(),
@@ -406,7 +456,15 @@ impl Suite {
         };
         let mut cells = Vec::new();
         for model in &self.models {
+            if let (Some(max), Some(p)) = (opts.max_params, model.params) {
+                if p > max {
+                    continue;
+                }
+            }
             for fw in &self.frameworks {
+                if !model.frameworks.is_empty() && !model.frameworks.contains(&fw.name) {
+                    continue;
+                }
                 if !opts.frameworks.is_empty()
                     && !opts
                         .frameworks
@@ -508,6 +566,23 @@ pub fn fill_placeholders(template: &str, vars: &BTreeMap<String, String>) -> Str
     }
     out.push_str(rest);
     out
+}
+
+/// The spec fields of a raw model, for `model::from_suite`.
+fn m_fields(m: &RawModel) -> crate::model::from_suite::RawSpec<'_> {
+    crate::model::from_suite::RawSpec {
+        name: &m.name,
+        kind: m.kind.as_ref(),
+        dataset: m.dataset.as_ref(),
+        input_side: m.input_side.as_ref(),
+        resize: m.resize.as_ref(),
+        hidden: m.hidden.as_ref(),
+        conv: m.conv.as_ref(),
+        kernel: m.kernel.as_ref(),
+        activation: m.activation.as_ref(),
+        seed: m.seed.as_ref(),
+        epochs: m.epochs.as_ref(),
+    }
 }
 
 fn find(text: &str, key: &str) -> Option<Range<usize>> {

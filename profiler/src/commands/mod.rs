@@ -1,6 +1,7 @@
 //! One file per subcommand. Each exposes its clap `Args` and `run`, returning an exit code.
 
 pub mod compare;
+pub mod data;
 pub mod doctor;
 pub mod exec;
 pub mod fingerprint;

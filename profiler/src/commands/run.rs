@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// Override the suite's repetitions.
     #[arg(long, value_name = "N")]
     pub reps: Option<u32>,
+    /// Skip models with more parameters than N (the small end of a scaling suite).
+    #[arg(long, value_name = "N")]
+    pub max_params: Option<u64>,
     /// Keep DIR/results.json and skip the cells it already finished.
     #[arg(long)]
     pub resume: bool,
@@ -61,6 +64,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         frameworks: args.frameworks.clone(),
         runtime: args.runtime.clone(),
         repetitions: args.reps,
+        max_params: args.max_params,
     })?;
     let (cells, shard) = select_shard(cells, args)?;
     crate::store::ensure_writable_dir(&args.out)?;

@@ -1,0 +1,81 @@
+//! Accuracy loss of a circuit against its float model, the 2024 ZKML-Benchmark way.
+
+use super::train::argmax;
+use serde::{Deserialize, Serialize};
+
+/// Agreement of circuit outputs with float outputs, and accuracy against labels.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AccuracyReport {
+    /// Inputs compared (pairs of float and circuit outputs).
+    pub n: usize,
+    /// Float model accuracy against the labels, percent; `None` without labels.
+    pub float_accuracy_pct: Option<f64>,
+    /// Circuit accuracy against the labels, percent; `None` without labels.
+    pub circuit_accuracy_pct: Option<f64>,
+    /// Percent of inputs where the circuit's argmax differs from the float model's
+    /// (the 2024 report's "accuracy loss").
+    pub accuracy_loss_pct: f64,
+}
+
+fn pct(k: usize, n: usize) -> f64 {
+    if n == 0 {
+        0.0
+    } else {
+        100.0 * k as f64 / n as f64
+    }
+}
+
+/// Compares outputs pairwise; extra outputs on either side are ignored (`n` is the shorter
+/// length, and also at most `labels.len()` when labels are given).
+pub fn accuracy(
+    float_outputs: &[Vec<f32>],
+    circuit_outputs: &[Vec<f32>],
+    labels: Option<&[u8]>,
+) -> AccuracyReport {
+    let mut n = float_outputs.len().min(circuit_outputs.len());
+    if let Some(l) = labels {
+        n = n.min(l.len());
+    }
+    let fa: Vec<usize> = float_outputs[..n].iter().map(|v| argmax(v)).collect();
+    let ca: Vec<usize> = circuit_outputs[..n].iter().map(|v| argmax(v)).collect();
+    let disagree = fa.iter().zip(&ca).filter(|(a, b)| a != b).count();
+    let right =
+        |p: &[usize], l: &[u8]| p.iter().zip(l).filter(|(a, b)| **a == **b as usize).count();
+    AccuracyReport {
+        n,
+        float_accuracy_pct: labels.map(|l| pct(right(&fa, l), n)),
+        circuit_accuracy_pct: labels.map(|l| pct(right(&ca, l), n)),
+        accuracy_loss_pct: pct(disagree, n),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loss_is_disagreement_not_error() {
+        let f = vec![
+            vec![0.9, 0.1],
+            vec![0.2, 0.8],
+            vec![0.6, 0.4],
+            vec![0.3, 0.7],
+        ];
+        let c = vec![
+            vec![5.0, 1.0],
+            vec![1.0, 5.0],
+            vec![1.0, 5.0],
+            vec![1.0, 5.0],
+        ];
+        let r = accuracy(&f, &c, Some(&[0, 1, 1, 0]));
+        assert_eq!(r.n, 4);
+        assert_eq!(r.accuracy_loss_pct, 25.0);
+        assert_eq!(r.float_accuracy_pct, Some(50.0));
+        assert_eq!(r.circuit_accuracy_pct, Some(75.0));
+        let r = accuracy(&f[..2], &c, None);
+        assert_eq!(
+            (r.n, r.accuracy_loss_pct, r.float_accuracy_pct),
+            (2, 0.0, None)
+        );
+    }
+}
