@@ -61,6 +61,8 @@ pub enum Command {
     Doctor(commands::doctor::DoctorArgs),
     /// List frameworks and suites, or the cells of one suite.
     List(commands::list::ListArgs),
+    /// Show or clear the artifact cache (keys, SRS/ptau, compiled circuits, toolchains).
+    Cache(commands::cache::CacheArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -116,6 +118,7 @@ pub fn main() -> i32 {
         Command::Exec(a) => commands::exec::run(&cli.global, a),
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
+        Command::Cache(a) => commands::cache::run(a),
     };
     match result {
         Ok(code) => code,

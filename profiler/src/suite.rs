@@ -32,7 +32,7 @@ use toml::Spanned;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 1] = ["command"];
+pub const FRAMEWORK_KINDS: [&str; 3] = ["command", "ezkl", "circom"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 1] = ["native"];
 

@@ -38,6 +38,9 @@ pub struct RunArgs {
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// A finished powers-of-tau file for Groth16 setups (circom); sets `$ZKPROF_PTAU`.
+    #[arg(long, value_name = "FILE")]
+    pub ptau: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
 }
@@ -45,6 +48,12 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
     let suite = Suite::load(&args.suite)?;
+    if let Some(p) = &args.ptau {
+        if !p.is_file() {
+            return Err(UserError::Input(format!("--ptau {}: no such file; give a finished powers-of-tau file", p.display())).into());
+        }
+        std::env::set_var("ZKPROF_PTAU", p.canonicalize().unwrap_or_else(|_| p.clone()));
+    }
     if args.reps == Some(0) {
         return Err(UserError::Input("--reps must be at least 1".into()).into());
     }
@@ -263,6 +272,11 @@ fn run_cell(
                 break 'reps;
             }
             if !ok {
+                if let Some(why) = done.last().and_then(|r| framework.unsupported_reason(r)) {
+                    fail(&mut result, CellStatus::Unsupported, format!("unsupported: {why}"));
+                    result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+                    break 'reps;
+                }
                 let why = tail.map(|t| format!(" (stderr: {t})")).unwrap_or_default();
                 fail(&mut result, CellStatus::Failed, format!("{}: {outcome}{why}", step.name));
                 result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
@@ -270,13 +284,27 @@ fn run_cell(
             }
         }
         match framework.collect(&ctx, &done) {
-            Ok(m) => result.metrics.extend(m),
+            Ok(c) => {
+                result.metrics.extend(c.metrics);
+                result.info.extend(c.info);
+                result.warnings.extend(c.warnings.into_iter().map(|w| format!("repetition {rep}: {w}")));
+            }
             Err(e) => result.warnings.push(format!("metrics of repetition {rep}: {e}")),
         }
         result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
         if interrupt.load(Ordering::Relaxed) {
             fail(&mut result, CellStatus::Interrupted, "interrupted between repetitions".into());
             break;
+        }
+    }
+    if result.status == CellStatus::Ok {
+        match framework.evaluate(cell, &workdir) {
+            Ok(c) => {
+                result.metrics.extend(c.metrics);
+                result.info.extend(c.info);
+                result.warnings.extend(c.warnings);
+            }
+            Err(e) => result.warnings.push(format!("evaluation (accuracy): {e}")),
         }
     }
     result.summary = summarize_steps(&result.repetitions);
