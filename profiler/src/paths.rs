@@ -21,7 +21,12 @@ pub fn cache_dir() -> PathBuf {
 /// The repository's `shared/` data directory beside the checkout, when present
 /// (`<repo>/../shared`): the real MNIST test set, finished powers of tau and the 2024
 /// reference table. Tests use it when it exists and generate small data otherwise.
+/// `$ZKPROF_SHARED` points elsewhere (e.g. from a worktree that is not beside it).
 pub fn shared_dir() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("ZKPROF_SHARED").filter(|v| !v.is_empty()) {
+        let p = PathBuf::from(p);
+        return p.is_dir().then_some(p);
+    }
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared");
     p.is_dir().then(|| p.canonicalize().unwrap_or(p))
 }

@@ -329,8 +329,10 @@ impl Framework for Ezkl {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default();
-        if let Some(v) = settings["run_args"]["logrows"].as_f64() {
-            out.metrics.insert("logrows".into(), v);
+        for k in ["logrows", "input_scale", "param_scale"] {
+            if let Some(v) = settings["run_args"][k].as_f64() {
+                out.metrics.insert(k.into(), v);
+            }
         }
         for k in ["num_rows", "total_assignments", "total_const_size"] {
             if let Some(v) = settings[k].as_f64() {

@@ -5,3 +5,6 @@ mod write;
 
 pub use read::{argmax, forward, input_shape, op_types, read_mlp, DenseLayer, Mlp, OnnxError};
 pub use write::{write_mlp, write_with_op};
+
+#[cfg(test)]
+mod tests;
