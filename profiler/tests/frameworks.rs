@@ -105,9 +105,18 @@ fn ezkl_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     assert!(verify_again(c));
     let proof_path = d.path().join("out/cells").read_dir().unwrap().next().unwrap().unwrap().path().join("rep-0/proof.json");
     let mut proof: Value = serde_json::from_str(&std::fs::read_to_string(&proof_path).unwrap()).unwrap();
-    let hex = proof["proof"].as_str().unwrap().to_string();
-    let flip = if hex.ends_with('0') { '1' } else { '0' };
-    proof["proof"] = Value::String(format!("{}{flip}", &hex[..hex.len() - 1]));
+    // EZKL writes the proof as a list of bytes (older versions: a hex string).
+    match &mut proof["proof"] {
+        Value::Array(bytes) => {
+            let mid = bytes.len() / 2;
+            bytes[mid] = Value::from(bytes[mid].as_u64().unwrap() ^ 1);
+        }
+        Value::String(hex) => {
+            let flip = if hex.ends_with('0') { '1' } else { '0' };
+            *hex = format!("{}{flip}", &hex[..hex.len() - 1]);
+        }
+        other => panic!("unexpected proof field {other}"),
+    }
     std::fs::write(&proof_path, proof.to_string()).unwrap();
     assert!(!verify_again(c), "a tampered EZKL proof must not verify");
 

@@ -48,6 +48,8 @@ pub struct Ezkl {
 struct State {
     python: PathBuf,
     script: PathBuf,
+    /// EZKL's own directory (`$EZKL_REPO_PATH`: lookup tables), inside the environment.
+    ezkl_home: PathBuf,
     entry: Entry,
     /// compile and setup are cached (skipped).
     cached: bool,
@@ -175,7 +177,7 @@ impl Framework for Ezkl {
         if let Some(t) = took {
             info.insert("provisioned_s".into(), format!("{t:.1}"));
         }
-        let env_dir = python.parent().and_then(Path::parent).and_then(Path::parent).unwrap_or(Path::new("."));
+        let env_dir = python.parent().and_then(Path::parent).and_then(Path::parent).unwrap_or(Path::new(".")).to_path_buf();
         let script = env_dir.join("zkprof_ezkl.py");
         provision::write_if_changed(&script, SCRIPT)?;
 
@@ -212,6 +214,7 @@ impl Framework for Ezkl {
         info.insert("model_sha256".into(), model_sha);
         *self.state.lock().map_err(|_| failed("adapter state poisoned"))? = Some(State {
             python,
+            ezkl_home: env_dir.join("ezkl-home"),
             script,
             entry,
             cached,
@@ -234,10 +237,12 @@ impl Framework for Ezkl {
         let r = |f: &str| p(&rep.join(f));
         let s = &st.settings;
         let mut steps = Vec::new();
+        // EZKL keeps lookup tables under $EZKL_REPO_PATH (default ~/.ezkl): keep them in our cache.
+        let env = vec![("EZKL_REPO_PATH".to_string(), p(&st.ezkl_home))];
         let mut step = |name: &str, args: Vec<String>| {
             let mut argv = vec![p(&st.python), p(&st.script), name.to_string()];
             argv.extend(args);
-            steps.push(PlannedStep { name: name.into(), argv, env: Vec::new(), cwd: Some(rep.clone()) });
+            steps.push(PlannedStep { name: name.into(), argv, env: env.clone(), cwd: Some(rep.clone()) });
         };
         if !st.cached {
             let mut a = vec![
@@ -397,9 +402,10 @@ impl Framework for Ezkl {
         let p = |x: &Path| x.display().to_string();
         let (py, sc, inp, comp, outp) =
             (p(&st.python), p(&st.script), p(&in_path), p(&st.entry.path("network.compiled")), p(&out_path));
-        provision::run(
+        provision::run_env(
             &[&py, &sc, "outputs", "--inputs", &inp, "--compiled", &comp, "--out", &outp],
             Some(workdir),
+            &[("EZKL_REPO_PATH".into(), p(&st.ezkl_home))],
             "EZKL witnesses for accuracy",
         )?;
         let circuit: Vec<Vec<f32>> = std::fs::read_to_string(&out_path)

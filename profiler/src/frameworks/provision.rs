@@ -22,8 +22,14 @@ use std::os::unix::fs::PermissionsExt;
 
 /// Runs a provisioning command (unmeasured); on failure the error quotes the end of its output.
 pub fn run(argv: &[&str], cwd: Option<&Path>, what: &str) -> Result<String, FrameworkError> {
+    run_env(argv, cwd, &[], what)
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(argv: &[&str], cwd: Option<&Path>, env: &[(String, String)], what: &str) -> Result<String, FrameworkError> {
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..]);
+    cmd.envs(env.iter().map(|(k, v)| (k, v)));
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
