@@ -93,7 +93,9 @@ pub struct Entry {
 impl Entry {
     /// The entry at `<root>/<framework>/<key>`.
     pub fn new(root: &Path, framework: &str, key: &str) -> Entry {
-        Entry { dir: root.join(framework).join(key) }
+        Entry {
+            dir: root.join(framework).join(key),
+        }
     }
 
     /// A path inside the entry.
@@ -149,9 +151,12 @@ impl Entry {
     pub fn seal(&self, mut manifest: Manifest, files: &[&str]) -> std::io::Result<Manifest> {
         manifest.files.clear();
         for rel in files {
-            let (sha256, bytes) = hash_file(&self.dir.join(rel))
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", self.dir.join(rel).display())))?;
-            manifest.files.insert((*rel).to_string(), FileHash { sha256, bytes });
+            let (sha256, bytes) = hash_file(&self.dir.join(rel)).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("{}: {e}", self.dir.join(rel).display()))
+            })?;
+            manifest
+                .files
+                .insert((*rel).to_string(), FileHash { sha256, bytes });
         }
         let text = serde_json::to_string_pretty(&manifest).map_err(std::io::Error::other)?;
         let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
@@ -177,7 +182,9 @@ pub struct Listed {
 
 /// Size of a directory tree, bytes (symlinks not followed).
 pub fn dir_bytes(p: &Path) -> u64 {
-    let Ok(md) = std::fs::symlink_metadata(p) else { return 0 };
+    let Ok(md) = std::fs::symlink_metadata(p) else {
+        return 0;
+    };
     if !md.is_dir() {
         return md.len();
     }
@@ -189,9 +196,13 @@ pub fn dir_bytes(p: &Path) -> u64 {
 /// Every entry under `root` (`<root>/<framework>/<key>`), sorted; `verify` re-hashes files.
 pub fn list(root: &Path, verify: bool) -> Vec<Listed> {
     let mut out = Vec::new();
-    let Ok(fws) = std::fs::read_dir(root) else { return out };
+    let Ok(fws) = std::fs::read_dir(root) else {
+        return out;
+    };
     for fw in fws.flatten().filter(|e| e.path().is_dir()) {
-        let Ok(keys) = std::fs::read_dir(fw.path()) else { continue };
+        let Ok(keys) = std::fs::read_dir(fw.path()) else {
+            continue;
+        };
         for k in keys.flatten().filter(|e| e.path().is_dir()) {
             let entry = Entry { dir: k.path() };
             let manifest = entry.manifest();

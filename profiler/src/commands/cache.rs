@@ -41,25 +41,53 @@ pub fn run(args: &CacheArgs) -> anyhow::Result<i32> {
             let envs: Vec<(String, u64)> = std::fs::read_dir(dir.join("envs"))
                 .map(|rd| {
                     rd.flatten()
-                        .map(|e| (e.file_name().to_string_lossy().into_owned(), cache::dir_bytes(&e.path())))
+                        .map(|e| {
+                            (
+                                e.file_name().to_string_lossy().into_owned(),
+                                cache::dir_bytes(&e.path()),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default();
             if *json {
-                let envs: Vec<_> = envs.iter().map(|(n, b)| serde_json::json!({ "name": n, "bytes": b })).collect();
+                let envs: Vec<_> = envs
+                    .iter()
+                    .map(|(n, b)| serde_json::json!({ "name": n, "bytes": b }))
+                    .collect();
                 let v = serde_json::json!({ "cache_dir": dir, "entries": rows, "envs": envs });
                 println!("{}", serde_json::to_string_pretty(&v)?);
                 return Ok(0);
             }
             println!("cache: {}", dir.display());
-            println!("{:10}  {:16}  {:>10}  {:22}  state", "framework", "key", "size", "created");
+            println!(
+                "{:10}  {:16}  {:>10}  {:22}  state",
+                "framework", "key", "size", "created"
+            );
             for r in &rows {
-                let created: String = r.manifest.as_ref().map(|m| m.created_at.chars().take(19).collect()).unwrap_or_default();
+                let created: String = r
+                    .manifest
+                    .as_ref()
+                    .map(|m| m.created_at.chars().take(19).collect())
+                    .unwrap_or_default();
                 let key: String = r.key.chars().take(16).collect();
-                println!("{:10}  {:16}  {:>10}  {:22}  {}", r.framework, key, format_bytes(r.bytes as f64), created, r.state);
+                println!(
+                    "{:10}  {:16}  {:>10}  {:22}  {}",
+                    r.framework,
+                    key,
+                    format_bytes(r.bytes as f64),
+                    created,
+                    r.state
+                );
             }
             for (name, bytes) in &envs {
-                println!("{:10}  {:16}  {:>10}  {:22}  toolchain", "env", name, format_bytes(*bytes as f64), "");
+                println!(
+                    "{:10}  {:16}  {:>10}  {:22}  toolchain",
+                    "env",
+                    name,
+                    format_bytes(*bytes as f64),
+                    ""
+                );
             }
             if rows.is_empty() && envs.is_empty() {
                 println!("(empty)");
@@ -75,10 +103,15 @@ pub fn run(args: &CacheArgs) -> anyhow::Result<i32> {
             for p in std::iter::once(target).chain(all.then(|| dir.join("envs"))) {
                 if p.exists() {
                     freed += cache::dir_bytes(&p);
-                    std::fs::remove_dir_all(&p).map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
+                    std::fs::remove_dir_all(&p)
+                        .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
                 }
             }
-            println!("removed {} from {}", format_bytes(freed as f64), dir.display());
+            println!(
+                "removed {} from {}",
+                format_bytes(freed as f64),
+                dir.display()
+            );
             Ok(0)
         }
     }

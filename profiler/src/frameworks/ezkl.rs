@@ -11,7 +11,8 @@
 //! report), `calibration` (`resources`, `accuracy`, `none`; default resources), `scales`
 //! (e.g. `[2, 7]`), `srs` (`auto`: the public SRS, else a labelled test SRS; `public`;
 //! `test`), `accuracy_samples` (test inputs whose circuit outputs are compared with the
-//! float model, witness only; default 0).
+//! float model, witness only; default 0), `calibration_samples` (inputs given to
+//! `calibrate_settings`; default 10).
 
 use super::provision::{self, setting_str, setting_u64};
 use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
@@ -36,7 +37,13 @@ const SETTINGS: [&str; 8] = [
     "accuracy_samples",
     "calibration_samples",
 ];
-const ENTRY_FILES: [&str; 5] = ["settings.json", "network.compiled", "vk.key", "pk.key", "srs.label"];
+const ENTRY_FILES: [&str; 5] = [
+    "settings.json",
+    "network.compiled",
+    "vk.key",
+    "pk.key",
+    "srs.label",
+];
 
 /// The EZKL adapter (one per cell).
 #[derive(Default)]
@@ -88,20 +95,37 @@ fn base_python() -> Result<PathBuf, FrameworkError> {
 pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
     let python = base_python()?;
     let tag = &cache_key(&[REQUIREMENTS])[..12];
-    let dir = crate::paths::cache_dir().join("envs").join(format!("ezkl-{EZKL_VERSION}-{tag}"));
+    let dir = crate::paths::cache_dir()
+        .join("envs")
+        .join(format!("ezkl-{EZKL_VERSION}-{tag}"));
     let took = provision::ensure_env(&dir, |dir| {
         let venv = dir.join("venv");
         let (py, venv_s) = (python.display().to_string(), venv.display().to_string());
-        provision::run(&[&py, "-m", "venv", &venv_s], None, "creating the EZKL venv (python3 -m venv)")?;
+        provision::run(
+            &[&py, "-m", "venv", &venv_s],
+            None,
+            "creating the EZKL venv (python3 -m venv)",
+        )?;
         let req = dir.join("requirements.txt");
         provision::write_if_changed(&req, REQUIREMENTS)?;
         let pip = venv.join("bin/pip").display().to_string();
         let req_s = req.display().to_string();
-        let args = ["install", "--quiet", "--no-deps", "--require-hashes", "--disable-pip-version-check", "-r"];
+        let args = [
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--require-hashes",
+            "--disable-pip-version-check",
+            "-r",
+        ];
         let mut argv = vec![pip.as_str()];
         argv.extend(args);
         argv.push(&req_s);
-        provision::run(&argv, None, &format!("installing ezkl=={EZKL_VERSION} from PyPI (pip --require-hashes)"))?;
+        provision::run(
+            &argv,
+            None,
+            &format!("installing ezkl=={EZKL_VERSION} from PyPI (pip --require-hashes)"),
+        )?;
         Ok(())
     })?;
     Ok((dir.join("venv/bin/python"), took))
@@ -123,24 +147,54 @@ fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, FrameworkError
         if valid.contains(&v.as_str()) {
             Ok(v)
         } else {
-            Err(failed(format!("EZKL setting `{key}` = `{v}`: valid values are {}", valid.join(", "))))
+            Err(failed(format!(
+                "EZKL setting `{key}` = `{v}`: valid values are {}",
+                valid.join(", ")
+            )))
         }
     };
     let vis = ["public", "private", "fixed", "hashed"];
-    s.insert("input_visibility".into(), pick("input_visibility", "public", &vis)?);
-    s.insert("param_visibility".into(), pick("param_visibility", "fixed", &vis)?);
-    s.insert("output_visibility".into(), pick("output_visibility", "public", &vis)?);
-    s.insert("calibration".into(), pick("calibration", "resources", &["resources", "accuracy", "none"])?);
-    s.insert("srs".into(), pick("srs", "auto", &["auto", "public", "test"])?);
+    s.insert(
+        "input_visibility".into(),
+        pick("input_visibility", "public", &vis)?,
+    );
+    s.insert(
+        "param_visibility".into(),
+        pick("param_visibility", "fixed", &vis)?,
+    );
+    s.insert(
+        "output_visibility".into(),
+        pick("output_visibility", "public", &vis)?,
+    );
+    s.insert(
+        "calibration".into(),
+        pick(
+            "calibration",
+            "resources",
+            &["resources", "accuracy", "none"],
+        )?,
+    );
+    s.insert(
+        "srs".into(),
+        pick("srs", "auto", &["auto", "public", "test"])?,
+    );
     let scales = match cell.settings.get("scales") {
         None => String::new(),
-        Some(serde_json::Value::Array(a)) if a.iter().all(|v| v.as_i64().is_some()) => {
-            a.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",")
+        Some(serde_json::Value::Array(a)) if a.iter().all(|v| v.as_i64().is_some()) => a
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(","),
+        Some(v) => {
+            return Err(failed(format!(
+                "EZKL setting `scales` must be a list of integers like [2, 7], got {v}"
+            )))
         }
-        Some(v) => return Err(failed(format!("EZKL setting `scales` must be a list of integers like [2, 7], got {v}"))),
     };
     s.insert("scales".into(), scales);
-    let cal = setting_u64(cell, "calibration_samples")?.unwrap_or(10).max(1);
+    let cal = setting_u64(cell, "calibration_samples")?
+        .unwrap_or(10)
+        .max(1);
     s.insert("calibration_samples".into(), cal.to_string());
     Ok(s)
 }
@@ -154,20 +208,38 @@ impl Framework for Ezkl {
         "ezkl"
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let settings = read_settings(cell)?;
-        let onnx_path = cell.model.onnx.as_deref().map(super::absolute).ok_or_else(|| {
-            FrameworkError::Unsupported(format!("model `{}` has no ONNX file; EZKL proves ONNX models", cell.model.name))
-        })?;
-        let bytes = std::fs::read(&onnx_path).map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let onnx_path = cell
+            .model
+            .onnx
+            .as_deref()
+            .map(super::absolute)
+            .ok_or_else(|| {
+                FrameworkError::Unsupported(format!(
+                    "model `{}` has no ONNX file; EZKL proves ONNX models",
+                    cell.model.name
+                ))
+            })?;
+        let bytes = std::fs::read(&onnx_path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
         let model_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let input_len = match onnx::read_mlp(&bytes) {
             Ok(m) => m.input_shape.iter().product(),
-            Err(onnx::OnnxError::Malformed(e)) => return Err(failed(format!("{}: {e}", onnx_path.display()))),
+            Err(onnx::OnnxError::Malformed(e)) => {
+                return Err(failed(format!("{}: {e}", onnx_path.display())))
+            }
             // Not an MLP: EZKL may still prove it; it needs the input size only.
             Err(onnx::OnnxError::Unsupported(_)) => input_size(&bytes).ok_or_else(|| {
-                FrameworkError::Unsupported(format!("{}: cannot tell the model's input size", onnx_path.display()))
+                FrameworkError::Unsupported(format!(
+                    "{}: cannot tell the model's input size",
+                    onnx_path.display()
+                ))
             })?,
         };
         let (python, took) = ensure_venv()?;
@@ -177,14 +249,26 @@ impl Framework for Ezkl {
         if let Some(t) = took {
             info.insert("provisioned_s".into(), format!("{t:.1}"));
         }
-        let env_dir = python.parent().and_then(Path::parent).and_then(Path::parent).unwrap_or(Path::new(".")).to_path_buf();
+        let env_dir = python
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
         let script = env_dir.join("zkprof_ezkl.py");
         provision::write_if_changed(&script, SCRIPT)?;
 
         let cal_n: usize = settings["calibration_samples"].parse().unwrap_or(10);
         let set = inputs::test_set(input_len, cal_n);
         let canonical = serde_json::to_string(&settings).unwrap_or_default();
-        let key = cache_key(&["ezkl", EZKL_VERSION, SCRIPT, &model_sha, &canonical, &json_inputs(&set.inputs)]);
+        let key = cache_key(&[
+            "ezkl",
+            EZKL_VERSION,
+            SCRIPT,
+            &model_sha,
+            &canonical,
+            &json_inputs(&set.inputs),
+        ]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "ezkl", &key[..32]);
         let cached = match entry.state() {
@@ -202,8 +286,16 @@ impl Framework for Ezkl {
                     _ => "miss".into(),
                 };
                 info.insert("cache".into(), format!("{why} {}", &key[..12]));
-                entry.reset().map_err(|e| failed(format!("cannot reset cache entry {}: {e}", entry.dir.display())))?;
-                provision::write_if_changed(&entry.path("calibration.json"), &json_inputs(&set.inputs))?;
+                entry.reset().map_err(|e| {
+                    failed(format!(
+                        "cannot reset cache entry {}: {e}",
+                        entry.dir.display()
+                    ))
+                })?;
+                provision::write_if_changed(
+                    &entry.path("calibration.json"),
+                    &json_inputs(&set.inputs),
+                )?;
                 false
             }
         };
@@ -212,7 +304,10 @@ impl Framework for Ezkl {
         provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
-        *self.state.lock().map_err(|_| failed("adapter state poisoned"))? = Some(State {
+        *self
+            .state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
             python,
             ezkl_home: env_dir.join("ezkl-home"),
             script,
@@ -231,7 +326,8 @@ impl Framework for Ezkl {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
         let st = self.state()?;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
-        std::fs::create_dir_all(&rep).map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
+        std::fs::create_dir_all(&rep)
+            .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
         let p = |x: &Path| x.display().to_string();
         let e = |f: &str| p(&st.entry.path(f));
         let r = |f: &str| p(&rep.join(f));
@@ -242,7 +338,12 @@ impl Framework for Ezkl {
         let mut step = |name: &str, args: Vec<String>| {
             let mut argv = vec![p(&st.python), p(&st.script), name.to_string()];
             argv.extend(args);
-            steps.push(PlannedStep { name: name.into(), argv, env: env.clone(), cwd: Some(rep.clone()) });
+            steps.push(PlannedStep {
+                name: name.into(),
+                argv,
+                env: env.clone(),
+                cwd: Some(rep.clone()),
+            });
         };
         if !st.cached {
             let mut a = vec![
@@ -258,7 +359,12 @@ impl Framework for Ezkl {
             for k in ["input_visibility", "param_visibility", "output_visibility"] {
                 a.extend([format!("--{}", k.replace('_', "-")), s[k].clone()]);
             }
-            a.extend(["--target".into(), s["calibration"].clone(), "--scales".into(), s["scales"].clone()]);
+            a.extend([
+                "--target".into(),
+                s["calibration"].clone(),
+                "--scales".into(),
+                s["scales"].clone(),
+            ]);
             step("compile", a);
             step(
                 "setup",
@@ -282,7 +388,17 @@ impl Framework for Ezkl {
                 ],
             );
         }
-        step("witness", vec!["--data".into(), p(&st.input_json), "--compiled".into(), e("network.compiled"), "--out".into(), r("witness.json")]);
+        step(
+            "witness",
+            vec![
+                "--data".into(),
+                p(&st.input_json),
+                "--compiled".into(),
+                e("network.compiled"),
+                "--out".into(),
+                r("witness.json"),
+            ],
+        );
         step(
             "prove",
             vec![
@@ -300,7 +416,16 @@ impl Framework for Ezkl {
         );
         step(
             "verify",
-            vec!["--proof".into(), r("proof.json"), "--settings".into(), e("settings.json"), "--vk".into(), e("vk.key"), "--srs".into(), e("kzg.srs")],
+            vec![
+                "--proof".into(),
+                r("proof.json"),
+                "--settings".into(),
+                e("settings.json"),
+                "--vk".into(),
+                e("vk.key"),
+                "--srs".into(),
+                e("kzg.srs"),
+            ],
         );
         Ok(steps)
     }
@@ -323,9 +448,14 @@ impl Framework for Ezkl {
             };
             let mut files = ENTRY_FILES.to_vec();
             files.push("kzg.srs");
-            st.entry.seal(m, &files).map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
+            st.entry
+                .seal(m, &files)
+                .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
             st.cached = true;
-            *self.state.lock().map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
+            *self
+                .state
+                .lock()
+                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         }
         if !label.is_empty() {
             out.info.insert("srs".into(), label);
@@ -346,7 +476,8 @@ impl Framework for Ezkl {
         }
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         if let Ok(text) = std::fs::read_to_string(rep.join("proof.json")) {
-            out.metrics.insert("proof_file_bytes".into(), text.len() as f64);
+            out.metrics
+                .insert("proof_file_bytes".into(), text.len() as f64);
             let proof: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
             let hex_len = match &proof["proof"] {
                 serde_json::Value::String(h) => Some(h.trim_start_matches("0x").len() / 2),
@@ -358,19 +489,26 @@ impl Framework for Ezkl {
             }
         }
         if let Some(v) = steps.iter().find(|s| s.step == "verify") {
-            out.metrics.insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
+            out.metrics
+                .insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
         }
         if let Some(prove) = steps.iter().find(|s| s.step == "prove") {
-            let log = prove.stderr_path.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+            let log = prove
+                .stderr_path
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
             if let Some(t) = proof_took(&log) {
                 let startup = logged_seconds(&log, "zkprof: started in ").unwrap_or(0.0);
                 let pk_load = logged_seconds(&log, "loaded proving key in ").unwrap_or(0.0);
                 out.metrics.insert("prover_reported_prove_s".into(), t);
                 out.metrics.insert("prover_startup_s".into(), startup);
                 out.metrics.insert("prover_pk_load_s".into(), pk_load);
-                out.metrics.insert("prove_wall_minus_reported_s".into(), prove.wall_s - t);
+                out.metrics
+                    .insert("prove_wall_minus_reported_s".into(), prove.wall_s - t);
                 let ok = agrees(prove.wall_s, t, startup + pk_load);
-                out.metrics.insert("prove_time_agrees".into(), if ok { 1.0 } else { 0.0 });
+                out.metrics
+                    .insert("prove_time_agrees".into(), if ok { 1.0 } else { 0.0 });
                 if !ok {
                     out.warnings.push(format!(
                         "prove: zkprof measured {:.3} s, EZKL reports {t:.3} s (+ {:.3} s start-up and key load): \
@@ -382,7 +520,8 @@ impl Framework for Ezkl {
             }
         }
         if !steps.iter().any(|s| s.step == "compile") {
-            out.info.insert("skipped_steps".into(), skipped_note(st.hit));
+            out.info
+                .insert("skipped_steps".into(), skipped_note(st.hit));
         }
         Ok(out)
     }
@@ -397,13 +536,31 @@ impl Framework for Ezkl {
         let set = inputs::test_set(st.input_len, n);
         let in_path = workdir.join("accuracy-inputs.json");
         let out_path = workdir.join("accuracy-outputs.json");
-        std::fs::write(&in_path, serde_json::to_string(&set.inputs).unwrap_or_default())
-            .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
+        std::fs::write(
+            &in_path,
+            serde_json::to_string(&set.inputs).unwrap_or_default(),
+        )
+        .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
         let p = |x: &Path| x.display().to_string();
-        let (py, sc, inp, comp, outp) =
-            (p(&st.python), p(&st.script), p(&in_path), p(&st.entry.path("network.compiled")), p(&out_path));
+        let (py, sc, inp, comp, outp) = (
+            p(&st.python),
+            p(&st.script),
+            p(&in_path),
+            p(&st.entry.path("network.compiled")),
+            p(&out_path),
+        );
         provision::run_env(
-            &[&py, &sc, "outputs", "--inputs", &inp, "--compiled", &comp, "--out", &outp],
+            &[
+                &py,
+                &sc,
+                "outputs",
+                "--inputs",
+                &inp,
+                "--compiled",
+                &comp,
+                "--out",
+                &outp,
+            ],
             Some(workdir),
             &[("EZKL_REPO_PATH".into(), p(&st.ezkl_home))],
             "EZKL witnesses for accuracy",
@@ -412,18 +569,34 @@ impl Framework for Ezkl {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
-        let bytes = std::fs::read(&st.onnx).map_err(|e| failed(format!("{}: {e}", st.onnx.display())))?;
-        let float = onnx::read_mlp(&bytes).ok().map(|m| set.inputs.iter().map(|x| onnx::forward(&m, x)).collect::<Vec<_>>());
-        Ok(inputs::accuracy(float.as_deref(), &circuit, set.labels.as_deref(), &set.source))
+        let bytes =
+            std::fs::read(&st.onnx).map_err(|e| failed(format!("{}: {e}", st.onnx.display())))?;
+        let float = onnx::read_mlp(&bytes).ok().map(|m| {
+            set.inputs
+                .iter()
+                .map(|x| onnx::forward(&m, x))
+                .collect::<Vec<_>>()
+        });
+        Ok(inputs::accuracy(
+            float.as_deref(),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        ))
     }
 
     fn unsupported_reason(&self, step: &StepRun) -> Option<String> {
         if step.step != "compile" {
             return None;
         }
-        let read = |p: &Option<String>| p.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+        let read = |p: &Option<String>| {
+            p.as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
         let log = format!("{}\n{}", read(&step.stdout_path), read(&step.stderr_path));
-        unsupported_line(&log).map(|l| format!("EZKL {EZKL_VERSION} cannot compile this model: {l}"))
+        unsupported_line(&log)
+            .map(|l| format!("EZKL {EZKL_VERSION} cannot compile this model: {l}"))
     }
 }
 
@@ -450,7 +623,9 @@ pub(crate) fn skipped_note(hit_at_start: bool) -> String {
 /// (`Unknown op: X`, tract's `Unimplemented(X)`, `unsupported operation`).
 pub fn unsupported_line(log: &str) -> Option<String> {
     let pats = ["unknown op", "unimplemented(", "unsupported"];
-    pats.iter().find_map(|pat| log.lines().find(|l| l.to_lowercase().contains(pat))).map(|l| l.trim().to_string())
+    pats.iter()
+        .find_map(|pat| log.lines().find(|l| l.to_lowercase().contains(pat)))
+        .map(|l| l.trim().to_string())
 }
 
 /// EZKL's own prove time from its log: the last `proof took <seconds>`.
@@ -461,8 +636,12 @@ pub fn proof_took(log: &str) -> Option<f64> {
 /// The duration after the last `marker` in a log, in seconds (`1.5`, `1.5s`, `280.8ms`, `12µs`).
 pub fn logged_seconds(log: &str, marker: &str) -> Option<f64> {
     log.lines().rev().find_map(|l| {
-        let word = l[l.find(marker)? + marker.len()..].split_whitespace().next()?;
-        let split = word.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(word.len());
+        let word = l[l.find(marker)? + marker.len()..]
+            .split_whitespace()
+            .next()?;
+        let split = word
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(word.len());
         let v: f64 = word[..split].parse().ok()?;
         match &word[split..] {
             "" | "s" => Some(v),
@@ -495,8 +674,17 @@ mod tests {
         let log = "INFO ezkl.pfsys proof started...\nINFO ezkl.pfsys proof took 37.533\n";
         assert_eq!(proof_took(log), Some(37.533));
         assert_eq!(proof_took("nothing"), None);
-        assert_eq!(logged_seconds("INFO ezkl.pfsys loaded proving key in 1.509442476s", "loaded proving key in "), Some(1.509442476));
-        assert_eq!(logged_seconds("loaded proving key in 280.5ms", "loaded proving key in "), Some(0.2805));
+        assert_eq!(
+            logged_seconds(
+                "INFO ezkl.pfsys loaded proving key in 1.509442476s",
+                "loaded proving key in "
+            ),
+            Some(1.509442476)
+        );
+        assert_eq!(
+            logged_seconds("loaded proving key in 280.5ms", "loaded proving key in "),
+            Some(0.2805)
+        );
         assert!(agrees(10.9, 10.0, 0.5));
         assert!(!agrees(11.1, 10.0, 0.5));
         assert!(!agrees(8.0, 10.0, 1.0));
@@ -505,7 +693,9 @@ mod tests {
     #[test]
     fn finds_unsupported_ops() {
         let log = "Traceback ...\nRuntimeError: Failed to generate settings: [graph] [tract] Translating node #1 \"n0\" Unimplemented(Det) ToTypedTranslator\n";
-        assert!(unsupported_line(log).unwrap().contains("Unimplemented(Det)"));
+        assert!(unsupported_line(log)
+            .unwrap()
+            .contains("Unimplemented(Det)"));
         let log = "Unknown op: onnx.IsNan\nunsupported operation in graph\n";
         assert_eq!(unsupported_line(log).unwrap(), "Unknown op: onnx.IsNan");
         assert_eq!(unsupported_line("exit 1: out of memory"), None);

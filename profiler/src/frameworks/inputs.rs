@@ -38,7 +38,8 @@ fn gunzip(path: &Path) -> Result<Vec<u8>, String> {
 }
 
 fn be32(b: &[u8], at: usize) -> usize {
-    b.get(at..at + 4).map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
+    b.get(at..at + 4)
+        .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
 }
 
 /// The first `n` MNIST test images (28x28 bytes each) and labels from `dir`.
@@ -52,9 +53,14 @@ pub fn read_mnist(dir: &Path, n: usize) -> Result<(Vec<Vec<u8>>, Vec<u8>), Strin
     let n = n.min(count).min(be32(&lab, 4));
     let size = rows * cols;
     if img.len() < 16 + n * size || lab.len() < 8 + n {
-        return Err(format!("{}: IDX file shorter than its header says", dir.display()));
+        return Err(format!(
+            "{}: IDX file shorter than its header says",
+            dir.display()
+        ));
     }
-    let images = (0..n).map(|i| img[16 + i * size..16 + (i + 1) * size].to_vec()).collect();
+    let images = (0..n)
+        .map(|i| img[16 + i * size..16 + (i + 1) * size].to_vec())
+        .collect();
     Ok((images, lab[8..8 + n].to_vec()))
 }
 
@@ -77,12 +83,16 @@ fn shape_image(img: &[u8], len: usize) -> Option<Vec<f32>> {
 
 /// Deterministic pseudo-random inputs in [0, 1).
 pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    let mut s = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
     (0..n)
         .map(|_| {
             (0..len)
                 .map(|_| {
-                    s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    s = s
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     ((s >> 40) as f32) / ((1u64 << 24) as f32)
                 })
                 .collect()
@@ -97,12 +107,24 @@ pub fn test_set(len: usize, n: usize) -> TestSet {
         for dir in mnist_dirs() {
             if let Ok((images, labels)) = read_mnist(&dir, n) {
                 let inputs = images.iter().filter_map(|i| shape_image(i, len)).collect();
-                let how = if len == 196 { " (14x14 by 2x2 mean)" } else { "" };
-                return TestSet { inputs, labels: Some(labels), source: format!("MNIST test set{how}") };
+                let how = if len == 196 {
+                    " (14x14 by 2x2 mean)"
+                } else {
+                    ""
+                };
+                return TestSet {
+                    inputs,
+                    labels: Some(labels),
+                    source: format!("MNIST test set{how}"),
+                };
             }
         }
     }
-    TestSet { inputs: synthetic(len, n, 7), labels: None, source: "synthetic (uniform [0,1), seed 7)".into() }
+    TestSet {
+        inputs: synthetic(len, n, 7),
+        labels: None,
+        source: "synthetic (uniform [0,1), seed 7)".into(),
+    }
 }
 
 /// Accuracy metrics from circuit outputs: `accuracy_samples`, `circuit_accuracy_pct` and
@@ -119,15 +141,21 @@ pub fn accuracy(
     let mut out = super::Collected::default();
     let n = circuit.len();
     out.metrics.insert("accuracy_samples".into(), n as f64);
-    out.info.insert("accuracy_inputs".into(), source.to_string());
+    out.info
+        .insert("accuracy_inputs".into(), source.to_string());
     if n == 0 {
         return out;
     }
     let pct = |k: usize| 100.0 * k as f64 / n as f64;
     let circ: Vec<usize> = circuit.iter().map(|v| argmax(v)).collect();
     if let Some(labels) = labels {
-        let right = circ.iter().zip(labels).filter(|(c, l)| **c == usize::from(**l)).count();
-        out.metrics.insert("circuit_accuracy_pct".into(), pct(right));
+        let right = circ
+            .iter()
+            .zip(labels)
+            .filter(|(c, l)| **c == usize::from(**l))
+            .count();
+        out.metrics
+            .insert("circuit_accuracy_pct".into(), pct(right));
     }
     match float {
         Some(f) if f.len() == n => {
@@ -135,11 +163,18 @@ pub fn accuracy(
             let differ = fl.iter().zip(&circ).filter(|(a, b)| a != b).count();
             out.metrics.insert("accuracy_loss_pct".into(), pct(differ));
             if let Some(labels) = labels {
-                let right = fl.iter().zip(labels).filter(|(c, l)| **c == usize::from(**l)).count();
+                let right = fl
+                    .iter()
+                    .zip(labels)
+                    .filter(|(c, l)| **c == usize::from(**l))
+                    .count();
                 out.metrics.insert("float_accuracy_pct".into(), pct(right));
             }
         }
-        _ => out.warnings.push("no float reference for this model (not a dense network): accuracy loss not computed".into()),
+        _ => out.warnings.push(
+            "no float reference for this model (not a dense network): accuracy loss not computed"
+                .into(),
+        ),
     }
     out
 }
@@ -150,13 +185,25 @@ mod tests {
 
     #[test]
     fn accuracy_counts_disagreements() {
-        let float = vec![vec![0.0, 1.0], vec![1.0, 0.0], vec![1.0, 0.0], vec![0.0, 1.0]];
-        let circ = vec![vec![0.0, 1.0], vec![0.0, 1.0], vec![1.0, 0.0], vec![0.0, 1.0]];
+        let float = vec![
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+        ];
+        let circ = vec![
+            vec![0.0, 1.0],
+            vec![0.0, 1.0],
+            vec![1.0, 0.0],
+            vec![0.0, 1.0],
+        ];
         let c = accuracy(Some(&float), &circ, Some(&[1, 0, 0, 0]), "t");
         assert_eq!(c.metrics["accuracy_loss_pct"], 25.0);
         assert_eq!(c.metrics["float_accuracy_pct"], 75.0);
         assert_eq!(c.metrics["circuit_accuracy_pct"], 50.0);
-        assert!(accuracy(None, &circ, None, "t").metrics.get("accuracy_loss_pct").is_none());
+        assert!(!accuracy(None, &circ, None, "t")
+            .metrics
+            .contains_key("accuracy_loss_pct"));
     }
 
     #[test]
@@ -181,7 +228,10 @@ mod tests {
     #[test]
     fn reads_real_mnist_when_present() {
         // Without the shared data directory there is nothing real to read.
-        let Some(dir) = crate::paths::shared_dir().map(|s| s.join("datasets/mnist")).filter(|d| d.is_dir()) else {
+        let Some(dir) = crate::paths::shared_dir()
+            .map(|s| s.join("datasets/mnist"))
+            .filter(|d| d.is_dir())
+        else {
             return;
         };
         let (images, labels) = read_mnist(&dir, 3).unwrap();

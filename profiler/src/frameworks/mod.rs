@@ -67,7 +67,11 @@ pub trait Framework {
     fn kind(&self) -> &'static str;
     /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
     /// needed) and prepares the cell's model; returns facts for the results (`version`, ...).
-    fn provision(&self, _cell: &Cell, _workdir: &Path) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(
+        &self,
+        _cell: &Cell,
+        _workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
         Ok(BTreeMap::new())
     }
     /// The steps of one repetition, in order. Steps whose artifacts are cached are left out.

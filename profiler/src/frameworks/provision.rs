@@ -3,6 +3,7 @@
 //! once its `.zkprof-ready` marker exists; a half-made one is wiped and made again.
 
 use super::FrameworkError;
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -15,10 +16,10 @@ pub fn which(prog: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(prog))
-        .find(|p| p.is_file() && std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0))
+        .find(|p| {
+            p.is_file() && std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+        })
 }
-
-use std::os::unix::fs::PermissionsExt;
 
 /// Runs a provisioning command (unmeasured); on failure the error quotes the end of its output.
 pub fn run(argv: &[&str], cwd: Option<&Path>, what: &str) -> Result<String, FrameworkError> {
@@ -26,7 +27,12 @@ pub fn run(argv: &[&str], cwd: Option<&Path>, what: &str) -> Result<String, Fram
 }
 
 /// [`run`] with extra environment variables.
-pub fn run_env(argv: &[&str], cwd: Option<&Path>, env: &[(String, String)], what: &str) -> Result<String, FrameworkError> {
+pub fn run_env(
+    argv: &[&str],
+    cwd: Option<&Path>,
+    env: &[(String, String)],
+    what: &str,
+) -> Result<String, FrameworkError> {
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..]);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
@@ -36,9 +42,20 @@ pub fn run_env(argv: &[&str], cwd: Option<&Path>, env: &[(String, String)], what
     let out = cmd
         .output()
         .map_err(|e| FrameworkError::Failed(format!("{what}: cannot run `{}`: {e}", argv[0])))?;
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     if !out.status.success() {
-        let tail: Vec<&str> = text.lines().rev().take(6).collect::<Vec<_>>().into_iter().rev().collect();
+        let tail: Vec<&str> = text
+            .lines()
+            .rev()
+            .take(6)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
         return Err(FrameworkError::Failed(format!(
             "{what} failed ({}): `{}`: {}",
             out.status,
@@ -60,16 +77,22 @@ pub fn ensure_env(
     }
     let t = Instant::now();
     if dir.exists() {
-        std::fs::remove_dir_all(dir)
-            .map_err(|e| FrameworkError::Failed(format!("cannot remove the unfinished environment {}: {e}", dir.display())))?;
+        std::fs::remove_dir_all(dir).map_err(|e| {
+            FrameworkError::Failed(format!(
+                "cannot remove the unfinished environment {}: {e}",
+                dir.display()
+            ))
+        })?;
     }
-    std::fs::create_dir_all(dir).map_err(|e| FrameworkError::Failed(format!("cannot create {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| FrameworkError::Failed(format!("cannot create {}: {e}", dir.display())))?;
     if let Err(e) = build(dir) {
         let _ = std::fs::remove_dir_all(dir);
         return Err(e);
     }
-    std::fs::write(dir.join(READY), chrono::Utc::now().to_rfc3339())
-        .map_err(|e| FrameworkError::Failed(format!("cannot write {}: {e}", dir.join(READY).display())))?;
+    std::fs::write(dir.join(READY), chrono::Utc::now().to_rfc3339()).map_err(|e| {
+        FrameworkError::Failed(format!("cannot write {}: {e}", dir.join(READY).display()))
+    })?;
     Ok(Some(t.elapsed().as_secs_f64()))
 }
 
@@ -78,7 +101,8 @@ pub fn write_if_changed(path: &Path, text: &str) -> Result<(), FrameworkError> {
     if std::fs::read_to_string(path).is_ok_and(|t| t == text) {
         return Ok(());
     }
-    std::fs::write(path, text).map_err(|e| FrameworkError::Failed(format!("cannot write {}: {e}", path.display())))
+    std::fs::write(path, text)
+        .map_err(|e| FrameworkError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
 /// A cell setting as text (`None` when absent).
@@ -94,7 +118,10 @@ pub fn setting_u64(cell: &crate::suite::Cell, key: &str) -> Result<Option<u64>, 
     match cell.settings.get(key) {
         None => Ok(None),
         Some(v) => v.as_u64().map(Some).ok_or_else(|| {
-            FrameworkError::Failed(format!("setting `{key}` of framework `{}` must be a whole number, got {v}", cell.framework.name))
+            FrameworkError::Failed(format!(
+                "setting `{key}` of framework `{}` must be a whole number, got {v}",
+                cell.framework.name
+            ))
         }),
     }
 }

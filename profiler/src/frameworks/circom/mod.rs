@@ -28,7 +28,14 @@ const PACKAGE_JSON: &str = include_str!("../../../assets/circom/package.json");
 const PACKAGE_LOCK: &str = include_str!("../../../assets/circom/package-lock.json");
 const HELPER: &str = include_str!("../../../assets/circom/zkprof_circom.js");
 const SETTINGS: [&str; 4] = ["decimals", "input_visibility", "ptau", "accuracy_samples"];
-const ENTRY_FILES: [&str; 6] = ["model.circom", "model.r1cs", "model_js/model.wasm", "model.zkey", "vk.json", "ptau.label"];
+const ENTRY_FILES: [&str; 6] = [
+    "model.circom",
+    "model.r1cs",
+    "model_js/model.wasm",
+    "model.zkey",
+    "vk.json",
+    "ptau.label",
+];
 
 /// The circom adapter (one per cell).
 #[derive(Default)]
@@ -62,12 +69,21 @@ pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError>
     let npm = provision::which("npm")
         .ok_or_else(|| failed("npm not found on PATH: the circom adapter installs its pinned tools with npm (Debian: apt-get install npm)"))?;
     let tag = &cache_key(&[PACKAGE_LOCK])[..12];
-    let dir = crate::paths::cache_dir().join("envs").join(format!("circom-{tag}"));
+    let dir = crate::paths::cache_dir()
+        .join("envs")
+        .join(format!("circom-{tag}"));
     let took = provision::ensure_env(&dir, |dir| {
         provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
         provision::write_if_changed(&dir.join("package-lock.json"), PACKAGE_LOCK)?;
         let npm = npm.display().to_string();
-        let argv = [npm.as_str(), "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"];
+        let argv = [
+            npm.as_str(),
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ];
         provision::run(&argv, Some(dir), &format!("installing {TOOLS} (npm ci)"))?;
         Ok(())
     })?;
@@ -87,22 +103,39 @@ fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkErr
     }
     let decimals = setting_u64(cell, "decimals")?.unwrap_or(18);
     if !(1..=30).contains(&decimals) {
-        return Err(failed(format!("circom setting `decimals` = {decimals}: use 1 to 30")));
+        return Err(failed(format!(
+            "circom setting `decimals` = {decimals}: use 1 to 30"
+        )));
     }
     let public_input = match setting_str(cell, "input_visibility").as_deref() {
         None | Some("public") => true,
         Some("private") => false,
-        Some(v) => return Err(failed(format!("circom setting `input_visibility` = `{v}`: valid values are public, private"))),
+        Some(v) => {
+            return Err(failed(format!(
+                "circom setting `input_visibility` = `{v}`: valid values are public, private"
+            )))
+        }
     };
-    let ptau = setting_str(cell, "ptau")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("ZKPROF_PTAU").filter(|v| !v.is_empty()).map(PathBuf::from));
+    let ptau = setting_str(cell, "ptau").map(PathBuf::from).or_else(|| {
+        std::env::var_os("ZKPROF_PTAU")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
     if let Some(p) = &ptau {
         if !p.is_file() {
-            return Err(failed(format!("ptau file {} does not exist; give a finished powers-of-tau file (--ptau)", p.display())));
+            return Err(failed(format!(
+                "ptau file {} does not exist; give a finished powers-of-tau file (--ptau)",
+                p.display()
+            )));
         }
     }
-    Ok((Scaling { decimals: decimals as u32, public_input }, ptau))
+    Ok((
+        Scaling {
+            decimals: decimals as u32,
+            public_input,
+        },
+        ptau,
+    ))
 }
 
 /// Constraint counts from circom's compile output.
@@ -151,15 +184,30 @@ impl Framework for Circom {
         "circom"
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let (scaling, ptau) = read_settings(cell)?;
-        let onnx_path = cell.model.onnx.as_deref().map(super::absolute).ok_or_else(|| {
-            FrameworkError::Unsupported(format!("model `{}` has no ONNX file; the circom transpiler reads ONNX", cell.model.name))
-        })?;
-        let bytes = std::fs::read(&onnx_path).map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let onnx_path = cell
+            .model
+            .onnx
+            .as_deref()
+            .map(super::absolute)
+            .ok_or_else(|| {
+                FrameworkError::Unsupported(format!(
+                    "model `{}` has no ONNX file; the circom transpiler reads ONNX",
+                    cell.model.name
+                ))
+            })?;
+        let bytes = std::fs::read(&onnx_path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
         let mlp = onnx::read_mlp(&bytes).map_err(|e| match e {
-            onnx::OnnxError::Unsupported(why) => FrameworkError::Unsupported(format!("circom transpiler: {why}")),
+            onnx::OnnxError::Unsupported(why) => {
+                FrameworkError::Unsupported(format!("circom transpiler: {why}"))
+            }
             onnx::OnnxError::Malformed(why) => failed(format!("{}: {why}", onnx_path.display())),
         })?;
         let (node, env, took) = ensure_tools()?;
@@ -169,10 +217,16 @@ impl Framework for Circom {
             info.insert("provisioned_s".into(), format!("{t:.1}"));
         }
         if mlp.dropped_softmax {
-            info.insert("transpile".into(), "final Softmax left out (argmax unchanged)".into());
+            info.insert(
+                "transpile".into(),
+                "final Softmax left out (argmax unchanged)".into(),
+            );
         }
         let source = transpile::circuit(&mlp, scaling);
-        let ptau_key = ptau.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        let ptau_key = ptau
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
         let key = cache_key(&["circom", PACKAGE_LOCK, HELPER, &source, &ptau_key]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "circom", &key[..32]);
@@ -188,7 +242,12 @@ impl Framework for Circom {
                     _ => "miss".into(),
                 };
                 info.insert("cache".into(), format!("{why} {}", &key[..12]));
-                entry.reset().map_err(|e| failed(format!("cannot reset cache entry {}: {e}", entry.dir.display())))?;
+                entry.reset().map_err(|e| {
+                    failed(format!(
+                        "cannot reset cache entry {}: {e}",
+                        entry.dir.display()
+                    ))
+                })?;
                 provision::write_if_changed(&entry.path("model.circom"), &source)?;
                 (false, BTreeMap::new())
             }
@@ -201,15 +260,29 @@ impl Framework for Circom {
         provision::write_if_changed(&input_json, &serde_json::Value::Object(input).to_string())?;
         info.insert("proof_input".into(), first.source);
         info.insert("fixed_point".into(), format!("10^{}", scaling.decimals));
-        *self.state.lock().map_err(|_| failed("adapter state poisoned"))? =
-            Some(State { node, env, entry, cached, hit: cached, mlp, scaling, ptau, input_json, meta });
+        *self
+            .state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+            node,
+            env,
+            entry,
+            cached,
+            hit: cached,
+            mlp,
+            scaling,
+            ptau,
+            input_json,
+            meta,
+        });
         Ok(info)
     }
 
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
         let st = self.state()?;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
-        std::fs::create_dir_all(&rep).map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
+        std::fs::create_dir_all(&rep)
+            .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
         let p = |x: &Path| x.display().to_string();
         let e = |f: &str| p(&st.entry.path(f));
         let r = |f: &str| p(&rep.join(f));
@@ -220,8 +293,17 @@ impl Framework for Circom {
         // circom2 (WASI) maps paths relative to its working directory; run it from the
         // toolchain directory, whose path has no unusual characters.
         let mut step = |name: &str, argv: Vec<String>| {
-            let cwd = if name == "compile" { st.env.clone() } else { rep.clone() };
-            steps.push(PlannedStep { name: name.into(), argv, env: Vec::new(), cwd: Some(cwd) });
+            let cwd = if name == "compile" {
+                st.env.clone()
+            } else {
+                rep.clone()
+            };
+            steps.push(PlannedStep {
+                name: name.into(),
+                argv,
+                env: Vec::new(),
+                cwd: Some(cwd),
+            });
         };
         if !st.cached {
             step(
@@ -239,11 +321,23 @@ impl Framework for Circom {
                     p(&st.entry.dir),
                 ],
             );
-            let mut a = vec![node.clone(), p(&st.env.join("zkprof_circom.js")), "setup".into()];
-            for (k, v) in [("r1cs", "model.r1cs"), ("zkey", "model.zkey"), ("vk", "vk.json"), ("label", "ptau.label")] {
+            let mut a = vec![
+                node.clone(),
+                p(&st.env.join("zkprof_circom.js")),
+                "setup".into(),
+            ];
+            for (k, v) in [
+                ("r1cs", "model.r1cs"),
+                ("zkey", "model.zkey"),
+                ("vk", "vk.json"),
+                ("label", "ptau.label"),
+            ] {
                 a.extend([format!("--{k}"), e(v)]);
             }
-            a.extend(["--ptau-dir".into(), p(&crate::paths::cache_dir().join("artifacts/ptau"))]);
+            a.extend([
+                "--ptau-dir".into(),
+                p(&crate::paths::cache_dir().join("artifacts/ptau")),
+            ]);
             if let Some(pt) = &st.ptau {
                 a.extend(["--ptau".into(), p(pt)]);
             }
@@ -251,7 +345,13 @@ impl Framework for Circom {
         }
         step(
             "witness",
-            vec![node.clone(), e("model_js/generate_witness.js"), e("model_js/model.wasm"), p(&st.input_json), r("witness.wtns")],
+            vec![
+                node.clone(),
+                e("model_js/generate_witness.js"),
+                e("model_js/model.wasm"),
+                p(&st.input_json),
+                r("witness.wtns"),
+            ],
         );
         step(
             "prove",
@@ -266,7 +366,18 @@ impl Framework for Circom {
                 r("public.json"),
             ],
         );
-        step("verify", vec![node, snarkjs, "groth16".into(), "verify".into(), e("vk.json"), r("public.json"), r("proof.json")]);
+        step(
+            "verify",
+            vec![
+                node,
+                snarkjs,
+                "groth16".into(),
+                "verify".into(),
+                e("vk.json"),
+                r("public.json"),
+                r("proof.json"),
+            ],
+        );
         Ok(steps)
     }
 
@@ -275,9 +386,15 @@ impl Framework for Circom {
         let mut out = Collected::default();
         if !st.cached && steps.iter().any(|s| s.step == "setup") {
             let compile = steps.iter().find(|s| s.step == "compile");
-            let log = compile.and_then(|s| s.stdout_path.as_ref()).and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+            let log = compile
+                .and_then(|s| s.stdout_path.as_ref())
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
             let mut meta = parse_compile_output(&log);
-            meta.insert("ptau".into(), std::fs::read_to_string(st.entry.path("ptau.label")).unwrap_or_default());
+            meta.insert(
+                "ptau".into(),
+                std::fs::read_to_string(st.entry.path("ptau.label")).unwrap_or_default(),
+            );
             let m = Manifest {
                 framework: "circom".into(),
                 version: TOOLS.into(),
@@ -288,13 +405,22 @@ impl Framework for Circom {
                 meta: meta.clone(),
             };
             let mut files = ENTRY_FILES.to_vec();
-            files.extend(["model_js/witness_calculator.js", "model_js/generate_witness.js"]);
-            st.entry.seal(m, &files).map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
+            files.extend([
+                "model_js/witness_calculator.js",
+                "model_js/generate_witness.js",
+            ]);
+            st.entry
+                .seal(m, &files)
+                .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
             st.cached = true;
             st.meta = meta;
-            *self.state.lock().map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
+            *self
+                .state
+                .lock()
+                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         } else if !steps.iter().any(|s| s.step == "compile") {
-            out.info.insert("skipped_steps".into(), super::ezkl::skipped_note(st.hit));
+            out.info
+                .insert("skipped_steps".into(), super::ezkl::skipped_note(st.hit));
         }
         for (k, v) in &st.meta {
             match v.parse::<f64>() {
@@ -306,17 +432,22 @@ impl Framework for Circom {
                 }
             }
         }
-        if let (Some(a), Some(b)) = (out.metrics.get("constraints_nonlinear"), out.metrics.get("constraints_linear")) {
+        if let (Some(a), Some(b)) = (
+            out.metrics.get("constraints_nonlinear"),
+            out.metrics.get("constraints_linear"),
+        ) {
             out.metrics.insert("constraints_total".into(), a + b);
         }
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         if let Ok(text) = std::fs::read_to_string(rep.join("proof.json")) {
-            out.metrics.insert("proof_file_bytes".into(), text.len() as f64);
+            out.metrics
+                .insert("proof_file_bytes".into(), text.len() as f64);
             // A BN254 Groth16 proof: A and C in G1 (2 x 32 bytes each), B in G2 (4 x 32), uncompressed.
             out.metrics.insert("proof_size_bytes".into(), 256.0);
         }
         if let Some(v) = steps.iter().find(|s| s.step == "verify") {
-            out.metrics.insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
+            out.metrics
+                .insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
         }
         Ok(out)
     }
@@ -329,19 +460,38 @@ impl Framework for Circom {
         }
         let st = self.state()?;
         let set = inputs::test_set(st.mlp.layers[0].inputs(), n);
-        let items: Vec<serde_json::Value> =
-            set.inputs.iter().map(|x| serde_json::Value::Object(transpile::input_json(&st.mlp, st.scaling, x).0)).collect();
+        let items: Vec<serde_json::Value> = set
+            .inputs
+            .iter()
+            .map(|x| serde_json::Value::Object(transpile::input_json(&st.mlp, st.scaling, x).0))
+            .collect();
         let batch = serde_json::json!({ "base": transpile::params_json(&st.mlp, st.scaling), "items": items });
-        let (in_path, out_path) = (workdir.join("accuracy-inputs.json"), workdir.join("accuracy-outputs.json"));
-        std::fs::write(&in_path, batch.to_string()).map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
+        let (in_path, out_path) = (
+            workdir.join("accuracy-inputs.json"),
+            workdir.join("accuracy-outputs.json"),
+        );
+        std::fs::write(&in_path, batch.to_string())
+            .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
         let s = st.scaling.scale();
         let scale = (&s * &s).to_string().parse::<f64>().unwrap_or(1.0);
         let p = |x: &Path| x.display().to_string();
-        let n_out = st.mlp.layers.last().map_or(0, onnx::DenseLayer::outputs).to_string();
-        let (node, helper, wasm) = (p(&st.node), p(&st.env.join("zkprof_circom.js")), p(&st.entry.path("model_js/model.wasm")));
+        let n_out = st
+            .mlp
+            .layers
+            .last()
+            .map_or(0, onnx::DenseLayer::outputs)
+            .to_string();
+        let (node, helper, wasm) = (
+            p(&st.node),
+            p(&st.env.join("zkprof_circom.js")),
+            p(&st.entry.path("model_js/model.wasm")),
+        );
         let (inp, outp, sc) = (p(&in_path), p(&out_path), format!("{scale:e}"));
         provision::run(
-            &[&node, &helper, "outputs", "--wasm", &wasm, "--inputs", &inp, "--out", &outp, "--n-out", &n_out, "--scale", &sc],
+            &[
+                &node, &helper, "outputs", "--wasm", &wasm, "--inputs", &inp, "--out", &outp,
+                "--n-out", &n_out, "--scale", &sc,
+            ],
             Some(workdir),
             "circom witnesses for accuracy",
         )?;
@@ -349,8 +499,17 @@ impl Framework for Circom {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
-        let float: Vec<Vec<f32>> = set.inputs.iter().map(|x| onnx::forward(&st.mlp, x)).collect();
-        Ok(inputs::accuracy(Some(&float), &circuit, set.labels.as_deref(), &set.source))
+        let float: Vec<Vec<f32>> = set
+            .inputs
+            .iter()
+            .map(|x| onnx::forward(&st.mlp, x))
+            .collect();
+        Ok(inputs::accuracy(
+            Some(&float),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        ))
     }
 }
 

@@ -40,7 +40,11 @@ impl Scaling {
 pub fn fixed(x: f32, scale: &BigInt) -> BigInt {
     let (mant, exp, sign) = num_decompose(f64::from(x));
     let v = BigInt::from(mant) * scale;
-    let v = if exp >= 0 { v << exp as usize } else { round_shift(v, (-exp) as usize) };
+    let v = if exp >= 0 {
+        v << exp as usize
+    } else {
+        round_shift(v, (-exp) as usize)
+    };
     if sign < 0 {
         -v
     } else {
@@ -96,12 +100,27 @@ pub fn circuit(mlp: &Mlp, sc: Scaling) -> String {
     let _ = writeln!(c, "    signal input in[{n_in}];");
     let last = mlp.layers.len() - 1;
     for (k, l) in mlp.layers.iter().enumerate() {
-        let _ = writeln!(c, "    signal input w{k}[{}][{}];\n    signal input b{k}[{}];", l.inputs(), l.outputs(), l.outputs());
+        let _ = writeln!(
+            c,
+            "    signal input w{k}[{}][{}];\n    signal input b{k}[{}];",
+            l.inputs(),
+            l.outputs(),
+            l.outputs()
+        );
         if k < last {
-            let _ = writeln!(c, "    signal input q{k}[{}];\n    signal input r{k}[{}];", l.outputs(), l.outputs());
+            let _ = writeln!(
+                c,
+                "    signal input q{k}[{}];\n    signal input r{k}[{}];",
+                l.outputs(),
+                l.outputs()
+            );
         }
     }
-    let _ = writeln!(c, "    signal output out[{}];\n", mlp.layers[last].outputs());
+    let _ = writeln!(
+        c,
+        "    signal output out[{}];\n",
+        mlp.layers[last].outputs()
+    );
     let mut cur = "in".to_string();
     for (k, l) in mlp.layers.iter().enumerate() {
         let (ni, no) = (l.inputs(), l.outputs());
@@ -112,7 +131,11 @@ pub fn circuit(mlp: &Mlp, sc: Scaling) -> String {
              dense{k}.weights[i][j] <== w{k}[i][j];\n        }}\n    }}\n    for (var j = 0; j < {no}; j++) {{\n        \
              dense{k}.bias[j] <== b{k}[j];\n    }}"
         );
-        let next = if k == last { "out".to_string() } else { format!("a{k}") };
+        let next = if k == last {
+            "out".to_string()
+        } else {
+            format!("a{k}")
+        };
         if k < last {
             let _ = writeln!(c, "    signal a{k}[{no}];\n    component rescale{k}[{no}];");
         }
@@ -155,8 +178,13 @@ pub fn params_json(mlp: &Mlp, sc: Scaling) -> serde_json::Map<String, serde_json
     let mut m = serde_json::Map::new();
     for (k, l) in mlp.layers.iter().enumerate() {
         // circomlib-ml's Dense takes weights[nInputs][nOutputs].
-        let w: Vec<Vec<String>> =
-            (0..l.inputs()).map(|i| (0..l.outputs()).map(|o| fixed(l.weights[o][i], &s).to_string()).collect()).collect();
+        let w: Vec<Vec<String>> = (0..l.inputs())
+            .map(|i| {
+                (0..l.outputs())
+                    .map(|o| fixed(l.weights[o][i], &s).to_string())
+                    .collect()
+            })
+            .collect();
         let b: Vec<String> = l.bias.iter().map(|b| fixed(*b, &s2).to_string()).collect();
         m.insert(format!("w{k}"), serde_json::json!(w));
         m.insert(format!("b{k}"), serde_json::json!(b));
@@ -166,33 +194,56 @@ pub fn params_json(mlp: &Mlp, sc: Scaling) -> serde_json::Map<String, serde_json
 
 /// The per-input signals: `in` and the auxiliary `q{k}`, `r{k}` of every rescale, computed
 /// exactly as the circuit will; also returns the circuit's outputs as floats (scale `S^2`).
-pub fn input_json(mlp: &Mlp, sc: Scaling, x: &[f32]) -> (serde_json::Map<String, serde_json::Value>, Vec<f64>) {
+pub fn input_json(
+    mlp: &Mlp,
+    sc: Scaling,
+    x: &[f32],
+) -> (serde_json::Map<String, serde_json::Value>, Vec<f64>) {
     let s = sc.scale();
     let s2 = &s * &s;
     let zero = BigInt::from(0);
     let mut m = serde_json::Map::new();
     let mut cur: Vec<BigInt> = x.iter().map(|v| fixed(*v, &s)).collect();
-    m.insert("in".into(), serde_json::json!(cur.iter().map(ToString::to_string).collect::<Vec<_>>()));
+    m.insert(
+        "in".into(),
+        serde_json::json!(cur.iter().map(ToString::to_string).collect::<Vec<_>>()),
+    );
     let last = mlp.layers.len() - 1;
     for (k, l) in mlp.layers.iter().enumerate() {
         let dense: Vec<BigInt> = (0..l.outputs())
             .map(|o| {
-                let acc: BigInt = cur.iter().enumerate().map(|(i, v)| v * fixed(l.weights[o][i], &s)).sum();
+                let acc: BigInt = cur
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| v * fixed(l.weights[o][i], &s))
+                    .sum();
                 acc + fixed(l.bias[o], &s2)
             })
             .collect();
         let pre: Vec<BigInt> = if k < last {
             let (q, r): (Vec<BigInt>, Vec<BigInt>) = dense.iter().map(|d| div_floor(d, &s)).unzip();
-            m.insert(format!("q{k}"), serde_json::json!(q.iter().map(ToString::to_string).collect::<Vec<_>>()));
-            m.insert(format!("r{k}"), serde_json::json!(r.iter().map(ToString::to_string).collect::<Vec<_>>()));
+            m.insert(
+                format!("q{k}"),
+                serde_json::json!(q.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            );
+            m.insert(
+                format!("r{k}"),
+                serde_json::json!(r.iter().map(ToString::to_string).collect::<Vec<_>>()),
+            );
             q
         } else {
             dense
         };
-        cur = pre.into_iter().map(|v| if l.relu && v < zero { zero.clone() } else { v }).collect();
+        cur = pre
+            .into_iter()
+            .map(|v| if l.relu && v < zero { zero.clone() } else { v })
+            .collect();
     }
     let div = s2.to_string().parse::<f64>().unwrap_or(f64::INFINITY);
-    let outs = cur.iter().map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / div).collect();
+    let outs = cur
+        .iter()
+        .map(|v| v.to_string().parse::<f64>().unwrap_or(f64::NAN) / div)
+        .collect();
     (m, outs)
 }
 
@@ -205,8 +256,16 @@ mod tests {
         Mlp {
             input_shape: vec![2],
             layers: vec![
-                DenseLayer { weights: vec![vec![1.0, -0.5], vec![0.25, 0.75]], bias: vec![0.1, -2.0], relu: true },
-                DenseLayer { weights: vec![vec![2.0, 1.0]], bias: vec![0.0], relu: false },
+                DenseLayer {
+                    weights: vec![vec![1.0, -0.5], vec![0.25, 0.75]],
+                    bias: vec![0.1, -2.0],
+                    relu: true,
+                },
+                DenseLayer {
+                    weights: vec![vec![2.0, 1.0]],
+                    bias: vec![0.0],
+                    relu: false,
+                },
             ],
             dropped_softmax: false,
         }
@@ -218,18 +277,27 @@ mod tests {
         assert_eq!(fixed(0.5, &s), BigInt::from(500));
         assert_eq!(fixed(-0.25, &s), BigInt::from(-250));
         assert_eq!(fixed(0.0015, &s), BigInt::from(2));
-        assert_eq!(div_floor(&BigInt::from(-7), &BigInt::from(3)), (BigInt::from(-3), BigInt::from(2)));
+        assert_eq!(
+            div_floor(&BigInt::from(-7), &BigInt::from(3)),
+            (BigInt::from(-3), BigInt::from(2))
+        );
     }
 
     #[test]
     fn aux_inputs_reproduce_the_float_model() {
-        let sc = Scaling { decimals: 6, public_input: true };
+        let sc = Scaling {
+            decimals: 6,
+            public_input: true,
+        };
         let (m, outs) = input_json(&mlp(), sc, &[0.5, 0.2]);
         // layer 0: [0.5*1 - 0.1 + 0.1, 0.125 + 0.15 - 2] = [0.5, -1.725] -> relu [0.5, 0]
         assert_eq!(m["q0"][1], "-1725000");
         assert_eq!(m["r0"][1], "0");
         assert!((outs[0] - 1.0).abs() < 1e-9, "{outs:?}");
         let c = circuit(&mlp(), sc);
-        assert!(c.contains("Rescale(1000000, 20)") && c.contains("component main {public [in]}"), "{c}");
+        assert!(
+            c.contains("Rescale(1000000, 20)") && c.contains("component main {public [in]}"),
+            "{c}"
+        );
     }
 }

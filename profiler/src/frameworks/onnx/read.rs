@@ -54,14 +54,22 @@ pub enum OnnxError {
 enum Field<'a> {
     Varint(u64),
     Fixed32(u32),
-    Fixed64(#[allow(dead_code)] u64),
+    Fixed64(
+        #[expect(
+            dead_code,
+            reason = "decoded to skip the field; no MLP field is 64-bit fixed"
+        )]
+        u64,
+    ),
     Bytes(&'a [u8]),
 }
 
 fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, OnnxError> {
     let mut v = 0u64;
     for shift in (0..64).step_by(7) {
-        let b = *buf.get(*pos).ok_or_else(|| OnnxError::Malformed("truncated varint".into()))?;
+        let b = *buf
+            .get(*pos)
+            .ok_or_else(|| OnnxError::Malformed("truncated varint".into()))?;
         *pos += 1;
         v |= u64::from(b & 0x7f) << shift;
         if b & 0x80 == 0 {
@@ -80,20 +88,29 @@ fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, OnnxError> {
         let (num, wire) = (key >> 3, key & 7);
         let take = |pos: &mut usize, n: usize| -> Result<&[u8], OnnxError> {
             let end = pos.checked_add(n).filter(|e| *e <= buf.len());
-            let end = end.ok_or_else(|| OnnxError::Malformed(format!("field {num} runs past the end")))?;
+            let end =
+                end.ok_or_else(|| OnnxError::Malformed(format!("field {num} runs past the end")))?;
             let s = &buf[*pos..end];
             *pos = end;
             Ok(s)
         };
         let f = match wire {
             0 => Field::Varint(varint(buf, &mut pos)?),
-            1 => Field::Fixed64(u64::from_le_bytes(take(&mut pos, 8)?.try_into().unwrap_or([0; 8]))),
+            1 => Field::Fixed64(u64::from_le_bytes(
+                take(&mut pos, 8)?.try_into().unwrap_or([0; 8]),
+            )),
             2 => {
                 let n = varint(buf, &mut pos)? as usize;
                 Field::Bytes(take(&mut pos, n)?)
             }
-            5 => Field::Fixed32(u32::from_le_bytes(take(&mut pos, 4)?.try_into().unwrap_or([0; 4]))),
-            w => return Err(OnnxError::Malformed(format!("unknown wire type {w} for field {num}"))),
+            5 => Field::Fixed32(u32::from_le_bytes(
+                take(&mut pos, 4)?.try_into().unwrap_or([0; 4]),
+            )),
+            w => {
+                return Err(OnnxError::Malformed(format!(
+                    "unknown wire type {w} for field {num}"
+                )))
+            }
         };
         out.push((num, f));
     }
@@ -120,7 +137,8 @@ struct Tensor {
 }
 
 fn tensor(buf: &[u8]) -> Result<(String, Tensor), OnnxError> {
-    let (mut name, mut dims, mut data, mut raw, mut dtype) = (String::new(), Vec::new(), Vec::new(), None, 1);
+    let (mut name, mut dims, mut data, mut raw, mut dtype) =
+        (String::new(), Vec::new(), Vec::new(), None, 1);
     for (num, f) in fields(buf)? {
         match (num, f) {
             (1, Field::Varint(v)) => dims.push(v as usize),
@@ -131,7 +149,10 @@ fn tensor(buf: &[u8]) -> Result<(String, Tensor), OnnxError> {
                 }
             }
             (2, Field::Varint(v)) => dtype = v,
-            (4, Field::Bytes(b)) => data.extend(b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))),
+            (4, Field::Bytes(b)) => data.extend(
+                b.chunks_exact(4)
+                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            ),
             (4, Field::Fixed32(v)) => data.push(f32::from_bits(v)),
             (8, Field::Bytes(b)) => name = text(b),
             (9, Field::Bytes(b)) => raw = Some(b),
@@ -139,10 +160,15 @@ fn tensor(buf: &[u8]) -> Result<(String, Tensor), OnnxError> {
         }
     }
     if dtype != 1 {
-        return Err(OnnxError::Unsupported(format!("initializer `{name}` has data type {dtype}, only float32 is supported")));
+        return Err(OnnxError::Unsupported(format!(
+            "initializer `{name}` has data type {dtype}, only float32 is supported"
+        )));
     }
     if let Some(b) = raw {
-        data = b.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        data = b
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
     }
     Ok((name, Tensor { dims, data }))
 }
@@ -212,7 +238,10 @@ pub fn input_shape(bytes: &[u8]) -> Result<Vec<usize>, OnnxError> {
     match inputs.as_slice() {
         [(_, shape)] if shape.len() > 1 => Ok(shape[1..].to_vec()),
         [(_, shape)] => Ok(shape.clone()),
-        _ => Err(OnnxError::Unsupported(format!("the graph has {} inputs; exactly one is supported", inputs.len()))),
+        _ => Err(OnnxError::Unsupported(format!(
+            "the graph has {} inputs; exactly one is supported",
+            inputs.len()
+        ))),
     }
 }
 
@@ -222,7 +251,11 @@ pub fn op_types(bytes: &[u8]) -> Result<Vec<String>, OnnxError> {
     Ok(nodes.into_iter().map(|n| n.op).collect())
 }
 
-type Graph = (Vec<Node>, BTreeMap<String, Tensor>, Vec<(String, Vec<usize>)>);
+type Graph = (
+    Vec<Node>,
+    BTreeMap<String, Tensor>,
+    Vec<(String, Vec<usize>)>,
+);
 
 fn graph(bytes: &[u8]) -> Result<Graph, OnnxError> {
     let g = fields(bytes)?
@@ -255,7 +288,10 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
     let (mut layers, mut dropped_softmax): (Vec<DenseLayer>, bool) = (Vec::new(), false);
     let get = |name: &str, node: &Node| {
         inits.get(name).ok_or_else(|| {
-            OnnxError::Unsupported(format!("node `{}` ({}): input `{name}` is not a constant", node.name, node.op))
+            OnnxError::Unsupported(format!(
+                "node `{}` ({}): input `{name}` is not a constant",
+                node.name, node.op
+            ))
         })
     };
     let mut i = 0;
@@ -312,34 +348,59 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
     let mut width = n_in;
     for (k, l) in layers.iter().enumerate() {
         if l.inputs() != width {
-            return Err(OnnxError::Unsupported(format!("layer {k} takes {} inputs but gets {width}", l.inputs())));
+            return Err(OnnxError::Unsupported(format!(
+                "layer {k} takes {} inputs but gets {width}",
+                l.inputs()
+            )));
         }
         width = l.outputs();
     }
-    Ok(Mlp { input_shape, layers, dropped_softmax })
+    Ok(Mlp {
+        input_shape,
+        layers,
+        dropped_softmax,
+    })
 }
 
 fn dense_from(w: &Tensor, trans_b: bool, node: &str) -> Result<DenseLayer, OnnxError> {
     let [a, b] = w.dims.as_slice() else {
-        return Err(OnnxError::Unsupported(format!("node `{node}`: weights of rank {}", w.dims.len())));
+        return Err(OnnxError::Unsupported(format!(
+            "node `{node}`: weights of rank {}",
+            w.dims.len()
+        )));
     };
     let (rows, cols) = (*a, *b);
     if w.data.len() != rows * cols {
-        return Err(OnnxError::Malformed(format!("node `{node}`: weights hold {} values, dims say {}", w.data.len(), rows * cols)));
+        return Err(OnnxError::Malformed(format!(
+            "node `{node}`: weights hold {} values, dims say {}",
+            w.data.len(),
+            rows * cols
+        )));
     }
     // Stored [rows][cols]; transB means [out][in], else [in][out].
     let weights = if trans_b {
-        (0..rows).map(|o| w.data[o * cols..(o + 1) * cols].to_vec()).collect()
+        (0..rows)
+            .map(|o| w.data[o * cols..(o + 1) * cols].to_vec())
+            .collect()
     } else {
-        (0..cols).map(|o| (0..rows).map(|i| w.data[i * cols + o]).collect()).collect()
+        (0..cols)
+            .map(|o| (0..rows).map(|i| w.data[i * cols + o]).collect())
+            .collect()
     };
     let outputs = if trans_b { rows } else { cols };
-    Ok(DenseLayer { weights, bias: vec![0.0; outputs], relu: false })
+    Ok(DenseLayer {
+        weights,
+        bias: vec![0.0; outputs],
+        relu: false,
+    })
 }
 
 fn bias_from(t: &Tensor, outputs: usize, node: &str) -> Result<Vec<f32>, OnnxError> {
     if t.data.len() != outputs {
-        return Err(OnnxError::Unsupported(format!("node `{node}`: bias has {} values for {outputs} outputs", t.data.len())));
+        return Err(OnnxError::Unsupported(format!(
+            "node `{node}`: bias has {} values for {outputs} outputs",
+            t.data.len()
+        )));
     }
     Ok(t.data.clone())
 }
@@ -369,6 +430,12 @@ pub fn forward(mlp: &Mlp, input: &[f32]) -> Vec<f32> {
 pub fn argmax(v: &[f32]) -> usize {
     v.iter()
         .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) })
+        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
+            if x > bv {
+                (i, x)
+            } else {
+                (bi, bv)
+            }
+        })
         .0
 }

@@ -2,7 +2,9 @@ use super::*;
 
 fn layer(o: usize, i: usize, relu: bool) -> DenseLayer {
     DenseLayer {
-        weights: (0..o).map(|a| (0..i).map(|b| (a * 10 + b) as f32 / 100.0 - 0.2).collect()).collect(),
+        weights: (0..o)
+            .map(|a| (0..i).map(|b| (a * 10 + b) as f32 / 100.0 - 0.2).collect())
+            .collect(),
         bias: (0..o).map(|a| a as f32 * 0.5).collect(),
         relu,
     }
@@ -19,13 +21,18 @@ fn round_trip_through_onnx_bytes() {
     // hidden: relu([-0.2, -0.1+0.5, 0.0+1.0]) = [0, 0.4, 1.0]
     let want0 = 0.4 * layers[1].weights[0][1] + layers[1].weights[0][2] + 0.0;
     assert!((y[0] - want0).abs() < 1e-6, "{y:?}");
-    assert_eq!(op_types(&write_mlp(&layers)).unwrap(), ["Gemm", "Relu", "Gemm"]);
+    assert_eq!(
+        op_types(&write_mlp(&layers)).unwrap(),
+        ["Gemm", "Relu", "Gemm"]
+    );
 }
 
 #[test]
 fn unsupported_and_malformed_models_say_why() {
     match read_mlp(&write_with_op("Det", 4)) {
-        Err(OnnxError::Unsupported(why)) => assert!(why.contains("op Det") && why.contains("n0"), "{why}"),
+        Err(OnnxError::Unsupported(why)) => {
+            assert!(why.contains("op Det") && why.contains("n0"), "{why}")
+        }
         other => panic!("{other:?}"),
     }
     assert_eq!(input_shape(&write_with_op("Det", 4)).unwrap(), vec![4]);
@@ -45,7 +52,11 @@ fn reads_the_2024_pytorch_export() {
     };
     let mlp = read_mlp(&std::fs::read(p).unwrap()).unwrap();
     assert_eq!(mlp.input_shape, vec![196]);
-    let dims: Vec<(usize, usize, bool)> = mlp.layers.iter().map(|l| (l.inputs(), l.outputs(), l.relu)).collect();
+    let dims: Vec<(usize, usize, bool)> = mlp
+        .layers
+        .iter()
+        .map(|l| (l.inputs(), l.outputs(), l.relu))
+        .collect();
     assert_eq!(dims, vec![(196, 25, true), (25, 10, false)]);
     assert!(mlp.dropped_softmax);
 }

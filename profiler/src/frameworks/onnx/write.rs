@@ -94,21 +94,51 @@ pub fn write_mlp(layers: &[DenseLayer]) -> Vec<u8> {
     let mut cur = "input".to_string();
     for (k, l) in layers.iter().enumerate() {
         let last = k + 1 == layers.len();
-        let gemm_out = if last && !l.relu { "output".to_string() } else { format!("h{k}") };
+        let gemm_out = if last && !l.relu {
+            "output".to_string()
+        } else {
+            format!("h{k}")
+        };
         let (w, b) = (format!("w{k}"), format!("b{k}"));
-        put_bytes(&mut g, 1, &node("Gemm", &format!("gemm{k}"), &[&cur, &w, &b], &gemm_out, &[("transB", 1)]));
+        put_bytes(
+            &mut g,
+            1,
+            &node(
+                "Gemm",
+                &format!("gemm{k}"),
+                &[&cur, &w, &b],
+                &gemm_out,
+                &[("transB", 1)],
+            ),
+        );
         cur = gemm_out;
         if l.relu {
-            let out = if last { "output".to_string() } else { format!("r{k}") };
-            put_bytes(&mut g, 1, &node("Relu", &format!("relu{k}"), &[&cur], &out, &[]));
+            let out = if last {
+                "output".to_string()
+            } else {
+                format!("r{k}")
+            };
+            put_bytes(
+                &mut g,
+                1,
+                &node("Relu", &format!("relu{k}"), &[&cur], &out, &[]),
+            );
             cur = out;
         }
     }
     put_bytes(&mut g, 2, b"mlp");
     for (k, l) in layers.iter().enumerate() {
         let flat: Vec<f32> = l.weights.iter().flatten().copied().collect();
-        put_bytes(&mut g, 5, &tensor(&format!("w{k}"), &[l.outputs(), l.inputs()], &flat));
-        put_bytes(&mut g, 5, &tensor(&format!("b{k}"), &[l.outputs()], &l.bias));
+        put_bytes(
+            &mut g,
+            5,
+            &tensor(&format!("w{k}"), &[l.outputs(), l.inputs()], &flat),
+        );
+        put_bytes(
+            &mut g,
+            5,
+            &tensor(&format!("b{k}"), &[l.outputs()], &l.bias),
+        );
     }
     put_bytes(&mut g, 11, &value_info("input", &[1, n_in]));
     put_bytes(&mut g, 12, &value_info("output", &[1, n_out]));
