@@ -14,29 +14,26 @@
 //! float model, witness only; default 0), `calibration_samples` (inputs given to
 //! `calibrate_settings`; default 10).
 
-use super::provision::{self, setting_str, setting_u64};
+mod env;
+mod logs;
+
+pub use env::ensure_venv;
+pub(crate) use logs::skipped_note;
+pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
+
+use super::provision::{self, setting_u64};
 use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, EntryState, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
+use env::{json_inputs, read_settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The pinned EZKL version.
 pub const EZKL_VERSION: &str = "23.0.5";
-const SCRIPT: &str = include_str!("../../assets/ezkl/zkprof_ezkl.py");
-const REQUIREMENTS: &str = include_str!("../../assets/ezkl/requirements.txt");
-const SETTINGS: [&str; 8] = [
-    "input_visibility",
-    "param_visibility",
-    "output_visibility",
-    "calibration",
-    "scales",
-    "srs",
-    "accuracy_samples",
-    "calibration_samples",
-];
+const SCRIPT: &str = include_str!("../../../assets/ezkl/zkprof_ezkl.py");
 const ENTRY_FILES: [&str; 5] = [
     "settings.json",
     "network.compiled",
@@ -71,136 +68,6 @@ struct State {
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
-}
-
-/// The Python to make venvs with: `$ZKPROF_PYTHON`, else `python3` on PATH.
-fn base_python() -> Result<PathBuf, FrameworkError> {
-    if let Some(p) = std::env::var_os("ZKPROF_PYTHON").filter(|v| !v.is_empty()) {
-        let p = PathBuf::from(p);
-        return if p.is_file() {
-            Ok(p)
-        } else {
-            Err(failed(format!(
-                "ZKPROF_PYTHON={} does not exist: EZKL needs Python >= 3.8 with venv; point ZKPROF_PYTHON at one or unset it",
-                p.display()
-            )))
-        };
-    }
-    provision::which("python3").ok_or_else(|| {
-        failed("python3 not found on PATH: EZKL needs Python >= 3.8 with the venv module (Debian: apt-get install python3-venv)")
-    })
-}
-
-/// The venv with EZKL installed; returns its python and the seconds provisioning took (if it ran).
-pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
-    let python = base_python()?;
-    let tag = &cache_key(&[REQUIREMENTS])[..12];
-    let dir = crate::paths::cache_dir()
-        .join("envs")
-        .join(format!("ezkl-{EZKL_VERSION}-{tag}"));
-    let took = provision::ensure_env(&dir, |dir| {
-        let venv = dir.join("venv");
-        let (py, venv_s) = (python.display().to_string(), venv.display().to_string());
-        provision::run(
-            &[&py, "-m", "venv", &venv_s],
-            None,
-            "creating the EZKL venv (python3 -m venv)",
-        )?;
-        let req = dir.join("requirements.txt");
-        provision::write_if_changed(&req, REQUIREMENTS)?;
-        let pip = venv.join("bin/pip").display().to_string();
-        let req_s = req.display().to_string();
-        let args = [
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--require-hashes",
-            "--disable-pip-version-check",
-            "-r",
-        ];
-        let mut argv = vec![pip.as_str()];
-        argv.extend(args);
-        argv.push(&req_s);
-        provision::run(
-            &argv,
-            None,
-            &format!("installing ezkl=={EZKL_VERSION} from PyPI (pip --require-hashes)"),
-        )?;
-        Ok(())
-    })?;
-    Ok((dir.join("venv/bin/python"), took))
-}
-
-fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, FrameworkError> {
-    for k in cell.settings.keys() {
-        if !SETTINGS.contains(&k.as_str()) {
-            return Err(failed(format!(
-                "framework `{}`: unknown EZKL setting `{k}`; valid settings: {}",
-                cell.framework.name,
-                SETTINGS.join(", ")
-            )));
-        }
-    }
-    let mut s = BTreeMap::new();
-    let pick = |key: &str, default: &str, valid: &[&str]| -> Result<String, FrameworkError> {
-        let v = setting_str(cell, key).unwrap_or_else(|| default.to_string());
-        if valid.contains(&v.as_str()) {
-            Ok(v)
-        } else {
-            Err(failed(format!(
-                "EZKL setting `{key}` = `{v}`: valid values are {}",
-                valid.join(", ")
-            )))
-        }
-    };
-    let vis = ["public", "private", "fixed", "hashed"];
-    s.insert(
-        "input_visibility".into(),
-        pick("input_visibility", "public", &vis)?,
-    );
-    s.insert(
-        "param_visibility".into(),
-        pick("param_visibility", "fixed", &vis)?,
-    );
-    s.insert(
-        "output_visibility".into(),
-        pick("output_visibility", "public", &vis)?,
-    );
-    s.insert(
-        "calibration".into(),
-        pick(
-            "calibration",
-            "resources",
-            &["resources", "accuracy", "none"],
-        )?,
-    );
-    s.insert(
-        "srs".into(),
-        pick("srs", "auto", &["auto", "public", "test"])?,
-    );
-    let scales = match cell.settings.get("scales") {
-        None => String::new(),
-        Some(serde_json::Value::Array(a)) if a.iter().all(|v| v.as_i64().is_some()) => a
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(","),
-        Some(v) => {
-            return Err(failed(format!(
-                "EZKL setting `scales` must be a list of integers like [2, 7], got {v}"
-            )))
-        }
-    };
-    s.insert("scales".into(), scales);
-    let cal = setting_u64(cell, "calibration_samples")?
-        .unwrap_or(10)
-        .max(1);
-    s.insert("calibration_samples".into(), cal.to_string());
-    Ok(s)
-}
-
-fn json_inputs(xs: &[Vec<f32>]) -> String {
-    serde_json::json!({ "input_data": xs }).to_string()
 }
 
 impl Framework for Ezkl {
@@ -610,94 +477,7 @@ impl Ezkl {
     }
 }
 
-/// What `info.skipped_steps` says when compile and setup came from the cache.
-pub(crate) fn skipped_note(hit_at_start: bool) -> String {
-    if hit_at_start {
-        "compile, setup: cached artifacts reused in every repetition".into()
-    } else {
-        "compile, setup: built in the first repetition, cached artifacts reused after".into()
-    }
-}
-
-/// The line of an EZKL compile log that says an op is not supported, if any
-/// (`Unknown op: X`, tract's `Unimplemented(X)`, `unsupported operation`).
-pub fn unsupported_line(log: &str) -> Option<String> {
-    let pats = ["unknown op", "unimplemented(", "unsupported"];
-    pats.iter()
-        .find_map(|pat| log.lines().find(|l| l.to_lowercase().contains(pat)))
-        .map(|l| l.trim().to_string())
-}
-
-/// EZKL's own prove time from its log: the last `proof took <seconds>`.
-pub fn proof_took(log: &str) -> Option<f64> {
-    logged_seconds(log, "proof took ")
-}
-
-/// The duration after the last `marker` in a log, in seconds (`1.5`, `1.5s`, `280.8ms`, `12µs`).
-pub fn logged_seconds(log: &str, marker: &str) -> Option<f64> {
-    log.lines().rev().find_map(|l| {
-        let word = l[l.find(marker)? + marker.len()..]
-            .split_whitespace()
-            .next()?;
-        let split = word
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(word.len());
-        let v: f64 = word[..split].parse().ok()?;
-        match &word[split..] {
-            "" | "s" => Some(v),
-            "ms" => Some(v / 1e3),
-            "µs" | "us" => Some(v / 1e6),
-            "ns" => Some(v / 1e9),
-            _ => None,
-        }
-    })
-}
-
-/// Whether our wall time of the prove process agrees with the prover's own time: the
-/// difference is at most 5% of the prover's time plus the process start-up (interpreter,
-/// imports, key load), all in seconds.
-pub fn agrees(wall_s: f64, reported_s: f64, startup_s: f64) -> bool {
-    (wall_s - reported_s).abs() <= 0.05 * reported_s + startup_s
-}
-
 /// The input size of any ONNX graph via its first non-constant input (dims past the batch).
 fn input_size(bytes: &[u8]) -> Option<usize> {
     onnx::input_shape(bytes).ok().map(|s| s.iter().product())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_proof_took() {
-        let log = "INFO ezkl.pfsys proof started...\nINFO ezkl.pfsys proof took 37.533\n";
-        assert_eq!(proof_took(log), Some(37.533));
-        assert_eq!(proof_took("nothing"), None);
-        assert_eq!(
-            logged_seconds(
-                "INFO ezkl.pfsys loaded proving key in 1.509442476s",
-                "loaded proving key in "
-            ),
-            Some(1.509442476)
-        );
-        assert_eq!(
-            logged_seconds("loaded proving key in 280.5ms", "loaded proving key in "),
-            Some(0.2805)
-        );
-        assert!(agrees(10.9, 10.0, 0.5));
-        assert!(!agrees(11.1, 10.0, 0.5));
-        assert!(!agrees(8.0, 10.0, 1.0));
-    }
-
-    #[test]
-    fn finds_unsupported_ops() {
-        let log = "Traceback ...\nRuntimeError: Failed to generate settings: [graph] [tract] Translating node #1 \"n0\" Unimplemented(Det) ToTypedTranslator\n";
-        assert!(unsupported_line(log)
-            .unwrap()
-            .contains("Unimplemented(Det)"));
-        let log = "Unknown op: onnx.IsNan\nunsupported operation in graph\n";
-        assert_eq!(unsupported_line(log).unwrap(), "Unknown op: onnx.IsNan");
-        assert_eq!(unsupported_line("exit 1: out of memory"), None);
-    }
 }
