@@ -63,6 +63,18 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Show or clear the artifact cache (keys, SRS/ptau, compiled circuits, toolchains).
     Cache(commands::cache::CacheArgs),
+    /// Merge results files (shards of a matrix, runs on several machines) into one.
+    Merge(commands::merge::MergeArgs),
+    /// Show the host fingerprint (CPU, memory, GPUs, virtualization, RAPL domains).
+    Fingerprint(commands::fingerprint::FingerprintArgs),
+    /// ZK-Score calibration: modular multiplications per second (and per watt) on this host.
+    Zkscore(commands::zkscore::ZkscoreArgs),
+    /// Render results files: HTML report, CSV, markdown, Bencher or github-action-benchmark JSON.
+    Report(commands::report::ReportArgs),
+    /// Compare results files (machines or versions): ratios per cell with a noise-aware verdict.
+    Compare(commands::compare::CompareArgs),
+    /// Compare a published table (e.g. the 2024 ZKML-Benchmark) with our results.
+    Reproduce(commands::reproduce::ReproduceArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -119,6 +131,12 @@ pub fn main() -> i32 {
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
         Command::Cache(a) => commands::cache::run(a),
+        Command::Merge(a) => commands::merge::run(&cli.global, a),
+        Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
+        Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),
+        Command::Report(a) => commands::report::run(&cli.global, a),
+        Command::Compare(a) => commands::compare::run(&cli.global, a),
+        Command::Reproduce(a) => commands::reproduce::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
@@ -141,6 +159,9 @@ pub fn exit_code_of(err: &anyhow::Error) -> i32 {
                 crate::measure::RunError::Sampler(_) => EXIT_FAILED,
                 _ => EXIT_INPUT,
             };
+        }
+        if let Some(crate::report::ReportError::Reference { .. }) = cause.downcast_ref() {
+            return EXIT_INPUT;
         }
         if cause.downcast_ref::<crate::suite::SuiteError>().is_some() {
             return EXIT_INPUT;

@@ -121,6 +121,9 @@ pub struct StepRun {
     /// Readings of the other sensors (energy per domain, counters, ...).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
+    /// Percentiles of the sampled tree memory (bytes), over every sample taken.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
     /// The sampled time series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<Series>,
@@ -335,4 +338,29 @@ pub struct ResultsFile {
     pub cells: Vec<CellResult>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The shards this file holds: one for `zkprof run --shard I/N`, several after
+    /// `zkprof merge`, none for an unsharded run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shards: Vec<ShardRecord>,
+}
+
+/// Which part of a plan a sharded run was given (`zkprof run --shard I/N`).
+///
+/// Shards of one matrix share `plan_sha256`, `count` and `costs`; their `cells` are
+/// disjoint and together make `plan`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ShardRecord {
+    /// SHA-256 (hex) over the sorted ids of `plan`, one per line.
+    pub plan_sha256: String,
+    /// How many shards the plan was split into (at least 1).
+    pub count: u32,
+    /// This shard, 1-based (`1..=count`).
+    pub index: u32,
+    /// Where the cost estimates used to balance the shards came from:
+    /// `uniform`, or `results:` and the SHA-256 of the results file given to `--shard-costs`.
+    pub costs: String,
+    /// Every cell id of the whole plan (all shards, after `--framework` filters), sorted.
+    pub plan: Vec<String>,
+    /// The cell ids assigned to this shard, sorted.
+    pub cells: Vec<String>,
 }

@@ -182,7 +182,10 @@ mod tests {
             let (lo, hi) = (*u.iter().min().unwrap(), *u.iter().max().unwrap());
             for q in [p.p50, p.p90, p.p99] {
                 // HDR histograms keep 3 significant digits.
-                assert!(q as f64 >= lo as f64 * 0.999 && q as f64 <= hi as f64 * 1.001, "{q} {lo} {hi} {p:?}");
+                assert!(
+                    q as f64 >= lo as f64 * 0.999 && q as f64 <= hi as f64 * 1.001,
+                    "{q} {lo} {hi} {p:?}"
+                );
             }
         }
     }

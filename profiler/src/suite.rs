@@ -201,11 +201,15 @@ impl Suite {
                 message,
             }
         };
-        let raw: RawSuite = toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let raw: RawSuite =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let h = &raw.suite;
         if h.repetitions == 0 {
-            return Err(invalid(find(text, "repetitions"), "suite.repetitions must be at least 1".into()));
+            return Err(invalid(
+                find(text, "repetitions"),
+                "suite.repetitions must be at least 1".into(),
+            ));
         }
         let suite_timeout = check_timeout(&h.timeout_s, &invalid)?;
         let suite_limit = check_limit(&h.memory_limit, &invalid)?;
@@ -221,7 +225,10 @@ impl Suite {
         let mut models: Vec<Model> = Vec::new();
         for m in &raw.model {
             if models.iter().any(|x| &x.name == m.name.get_ref()) {
-                return Err(invalid(Some(m.name.span()), format!("model `{}` is defined twice", m.name.get_ref())));
+                return Err(invalid(
+                    Some(m.name.span()),
+                    format!("model `{}` is defined twice", m.name.get_ref()),
+                ));
             }
             let onnx = match &m.onnx {
                 Some(p) => {
@@ -243,14 +250,20 @@ impl Suite {
             });
         }
         if models.is_empty() {
-            return Err(invalid(None, "the suite has no [[model]]; add at least one".into()));
+            return Err(invalid(
+                None,
+                "the suite has no [[model]]; add at least one".into(),
+            ));
         }
 
         let mut frameworks: Vec<FrameworkSpec> = Vec::new();
         for f in &raw.framework {
             let name = f.name.get_ref().clone();
             if frameworks.iter().any(|x| x.name == name) {
-                return Err(invalid(Some(f.name.span()), format!("framework `{name}` is defined twice")));
+                return Err(invalid(
+                    Some(f.name.span()),
+                    format!("framework `{name}` is defined twice"),
+                ));
             }
             let kind = match &f.kind {
                 Some(k) => {
@@ -258,7 +271,12 @@ impl Suite {
                     k.get_ref().clone()
                 }
                 None => {
-                    check_one_of(&f.name, &FRAMEWORK_KINDS, "framework.kind (from its name)", &invalid)?;
+                    check_one_of(
+                        &f.name,
+                        &FRAMEWORK_KINDS,
+                        "framework.kind (from its name)",
+                        &invalid,
+                    )?;
                     name.clone()
                 }
             };
@@ -272,15 +290,24 @@ impl Suite {
                 if !STEP_ORDER.contains(&step.as_str()) {
                     return Err(invalid(
                         steps_span.clone(),
-                        format!("framework.steps: unknown step `{step}`; valid steps: {}", STEP_ORDER.join(", ")),
+                        format!(
+                            "framework.steps: unknown step `{step}`; valid steps: {}",
+                            STEP_ORDER.join(", ")
+                        ),
                     ));
                 }
                 if argv.get_ref().is_empty() {
-                    return Err(invalid(Some(argv.span()), format!("framework.steps.{step}: empty command")));
+                    return Err(invalid(
+                        Some(argv.span()),
+                        format!("framework.steps.{step}: empty command"),
+                    ));
                 }
                 for arg in argv.get_ref() {
                     if let Err(e) = check_placeholders(arg) {
-                        return Err(invalid(Some(argv.span()), format!("framework.steps.{step}: {e}")));
+                        return Err(invalid(
+                            Some(argv.span()),
+                            format!("framework.steps.{step}: {e}"),
+                        ));
                     }
                 }
             }
@@ -302,7 +329,12 @@ impl Suite {
                     .iter()
                     .map(|t| {
                         t.iter()
-                            .map(|(k, v)| (k.clone(), serde_json::to_value(v).unwrap_or(serde_json::Value::Null)))
+                            .map(|(k, v)| {
+                                (
+                                    k.clone(),
+                                    serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                                )
+                            })
                             .collect()
                     })
                     .collect()
@@ -317,7 +349,10 @@ impl Suite {
             });
         }
         if frameworks.is_empty() {
-            return Err(invalid(None, "the suite has no [[framework]]; add at least one".into()));
+            return Err(invalid(
+                None,
+                "the suite has no [[framework]]; add at least one".into(),
+            ));
         }
         Ok(Suite {
             path: path.to_path_buf(),
@@ -350,7 +385,10 @@ impl Suite {
         }
         let runtimes = match &opts.runtime {
             Some(r) if !RUNTIMES.contains(&r.as_str()) => {
-                return Err(plan_err(format!("--runtime {r}: unknown; valid runtimes: {}", RUNTIMES.join(", "))))
+                return Err(plan_err(format!(
+                    "--runtime {r}: unknown; valid runtimes: {}",
+                    RUNTIMES.join(", ")
+                )))
             }
             Some(r) => vec![r.clone()],
             None => self.runtimes.clone(),
@@ -358,13 +396,24 @@ impl Suite {
         let mut cells = Vec::new();
         for model in &self.models {
             for fw in &self.frameworks {
-                if !opts.frameworks.is_empty() && !opts.frameworks.iter().any(|f| f == &fw.name || f == &fw.kind) {
+                if !opts.frameworks.is_empty()
+                    && !opts
+                        .frameworks
+                        .iter()
+                        .any(|f| f == &fw.name || f == &fw.kind)
+                {
                     continue;
                 }
                 for settings in &fw.settings {
                     for runtime in &runtimes {
                         cells.push(Cell {
-                            id: format!("{}/{}/{}/{}", model.name, fw.name, settings_label(settings), runtime),
+                            id: format!(
+                                "{}/{}/{}/{}",
+                                model.name,
+                                fw.name,
+                                settings_label(settings),
+                                runtime
+                            ),
                             model: model.clone(),
                             framework: fw.clone(),
                             settings: settings.clone(),
@@ -394,7 +443,14 @@ pub fn settings_label(settings: &BTreeMap<String, serde_json::Value>) -> String 
 }
 
 /// The placeholders a command step may use.
-pub const PLACEHOLDERS: [&str; 6] = ["model", "model_path", "workdir", "rep", "framework", "setting.KEY"];
+pub const PLACEHOLDERS: [&str; 6] = [
+    "model",
+    "model_path",
+    "workdir",
+    "rep",
+    "framework",
+    "setting.KEY",
+];
 
 fn check_placeholders(arg: &str) -> Result<(), String> {
     let mut rest = arg;
@@ -404,7 +460,8 @@ fn check_placeholders(arg: &str) -> Result<(), String> {
             return Err(format!("unclosed `{{` in `{arg}`"));
         };
         let name = &after[..close];
-        let ok = PLACEHOLDERS[..5].contains(&name) || name.strip_prefix("setting.").is_some_and(|k| !k.is_empty());
+        let ok = PLACEHOLDERS[..5].contains(&name)
+            || name.strip_prefix("setting.").is_some_and(|k| !k.is_empty());
         if !ok {
             return Err(format!(
                 "unknown placeholder `{{{name}}}`; valid placeholders: {}",
@@ -457,7 +514,11 @@ fn check_one_of<E>(
     }
     Err(invalid(
         Some(value.span()),
-        format!("{field}: unknown value `{}`; valid values: {}", value.get_ref(), valid.join(", ")),
+        format!(
+            "{field}: unknown value `{}`; valid values: {}",
+            value.get_ref(),
+            valid.join(", ")
+        ),
     ))
 }
 
@@ -468,7 +529,10 @@ fn check_timeout<E>(
     match t {
         Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => Err(invalid(
             Some(v.span()),
-            format!("timeout_s: {} is not a positive number of seconds", v.get_ref()),
+            format!(
+                "timeout_s: {} is not a positive number of seconds",
+                v.get_ref()
+            ),
         )),
         Some(v) => Ok(Some(*v.get_ref())),
         None => Ok(None),
@@ -480,12 +544,17 @@ fn check_limit<E>(
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<Option<u64>, E> {
     match t {
-        Some(v) => crate::units::parse_bytes(v.get_ref()).map(Some).ok_or_else(|| {
-            invalid(
-                Some(v.span()),
-                format!("memory_limit: `{}` is not a size; use e.g. \"512M\" or \"8G\"", v.get_ref()),
-            )
-        }),
+        Some(v) => crate::units::parse_bytes(v.get_ref())
+            .map(Some)
+            .ok_or_else(|| {
+                invalid(
+                    Some(v.span()),
+                    format!(
+                        "memory_limit: `{}` is not a size; use e.g. \"512M\" or \"8G\"",
+                        v.get_ref()
+                    ),
+                )
+            }),
         None => Ok(None),
     }
 }
@@ -512,7 +581,9 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
 "#;
 
     fn err(text: &str) -> String {
-        Suite::parse(Path::new("s.toml"), text).unwrap_err().to_string()
+        Suite::parse(Path::new("s.toml"), text)
+            .unwrap_err()
+            .to_string()
     }
 
     #[test]
@@ -522,7 +593,12 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
         let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(
             ids,
-            ["m1/fake/level=1/native", "m1/fake/level=2/native", "m2/fake/level=1/native", "m2/fake/level=2/native"]
+            [
+                "m1/fake/level=1/native",
+                "m1/fake/level=2/native",
+                "m2/fake/level=1/native",
+                "m2/fake/level=2/native"
+            ]
         );
         // Steps come out in execution order whatever the file's order.
         assert_eq!(s.frameworks[0].steps[0].0, "setup");
@@ -548,7 +624,10 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
         let e = err(&GOOD.replace("{model}", "{modle}"));
         assert!(e.contains("unknown placeholder `{modle}`"), "{e}");
         let e = err(&GOOD.replace("setup = ", "setpu = "));
-        assert!(e.contains("unknown step `setpu`") && e.contains("verify"), "{e}");
+        assert!(
+            e.contains("unknown step `setpu`") && e.contains("verify"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -560,8 +639,14 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
     #[test]
     fn missing_onnx_and_bad_limit() {
         let e = err(&GOOD.replace("name = \"m1\"", "name = \"m1\"\nonnx = \"nope.onnx\""));
-        assert!(e.contains("nope.onnx") && e.contains("does not exist"), "{e}");
-        let e = err(&GOOD.replace("repetitions = 2", "repetitions = 2\nmemory_limit = \"lots\""));
+        assert!(
+            e.contains("nope.onnx") && e.contains("does not exist"),
+            "{e}"
+        );
+        let e = err(&GOOD.replace(
+            "repetitions = 2",
+            "repetitions = 2\nmemory_limit = \"lots\"",
+        ));
         assert!(e.contains("memory_limit") && e.contains("512M"), "{e}");
     }
 
@@ -569,12 +654,18 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
     fn filters_and_overrides() {
         let s = Suite::parse(Path::new("s.toml"), GOOD).unwrap();
         let e = s
-            .plan(&PlanOptions { frameworks: vec!["ezkl".into()], ..PlanOptions::default() })
+            .plan(&PlanOptions {
+                frameworks: vec!["ezkl".into()],
+                ..PlanOptions::default()
+            })
             .unwrap_err()
             .to_string();
         assert!(e.contains("its frameworks: fake"), "{e}");
         let e = s
-            .plan(&PlanOptions { runtime: Some("dokcer".into()), ..PlanOptions::default() })
+            .plan(&PlanOptions {
+                runtime: Some("dokcer".into()),
+                ..PlanOptions::default()
+            })
             .unwrap_err()
             .to_string();
         assert!(e.contains("valid runtimes: native"), "{e}");
@@ -585,7 +676,10 @@ steps = { prove = ["echo", "{model}", "{setting.level}"], setup = ["true"] }
         let mut vars = BTreeMap::new();
         vars.insert("model".to_string(), "m1".to_string());
         vars.insert("setting.level".to_string(), "2".to_string());
-        assert_eq!(fill_placeholders("a-{model}-{setting.level}-{x", &vars), "a-m1-2-{x");
+        assert_eq!(
+            fill_placeholders("a-{model}-{setting.level}-{x", &vars),
+            "a-m1-2-{x"
+        );
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
 }

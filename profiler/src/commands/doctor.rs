@@ -21,7 +21,10 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
         return Ok(0);
     }
     println!("Host: {}", host.one_line());
-    println!("  fingerprint {}  kernel {}  {}  cgroup {}", host.fingerprint_id, host.kernel, host.os, host.cgroup_version);
+    println!(
+        "  fingerprint {}  kernel {}  {}  cgroup {}",
+        host.fingerprint_id, host.kernel, host.os, host.cgroup_version
+    );
     println!();
     println!("Sensors:");
     let width = sensors.iter().map(|s| s.name.len()).max().unwrap_or(0);

@@ -59,7 +59,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     };
     let timeout = match args.timeout {
         Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UserError::Input(format!("--timeout {t}: must be a positive number of seconds")).into())
+            return Err(UserError::Input(format!(
+                "--timeout {t}: must be a positive number of seconds"
+            ))
+            .into())
         }
         Some(t) => Some(Duration::from_secs_f64(t)),
         None => None,
@@ -98,10 +101,18 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
             timeout,
             memory_limit,
             log_dir: log_dir.clone(),
-            log_stem: if warm { format!("warmup-{i}") } else { format!("run-{}", i - args.warmup) },
+            log_stem: if warm {
+                format!("warmup-{i}")
+            } else {
+                format!("run-{}", i - args.warmup)
+            },
             ..StepSpec::default()
         };
-        bar.set_message(if warm { "warmup".to_string() } else { format!("run {}", i - args.warmup + 1) });
+        bar.set_message(if warm {
+            "warmup".to_string()
+        } else {
+            format!("run {}", i - args.warmup + 1)
+        });
         let r = runner.run(&spec, crate::sensors::attachable(&roots))?;
         bar.inc(1);
         interrupted |= r.interrupted;
@@ -116,7 +127,9 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
 
     let mut warnings = Vec::new();
     if let Some(note) = runner.cgroup_note() {
-        warnings.push(format!("no cgroup: {note}; peak memory is sampled from /proc"));
+        warnings.push(format!(
+            "no cgroup: {note}; peak memory is sampled from /proc"
+        ));
     }
     let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
     for i in mad_outliers(&walls) {
@@ -153,7 +166,10 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         EXIT_INTERRUPTED
     } else if failed > 0 {
         if !args.json {
-            eprintln!("error: {failed} of {} runs failed (see the logs above)", report.runs.len());
+            eprintln!(
+                "error: {failed} of {} runs failed (see the logs above)",
+                report.runs.len()
+            );
         }
         EXIT_FAILED
     } else {
@@ -181,9 +197,9 @@ pub fn progress(len: u64, quiet: bool) -> indicatif::ProgressBar {
         return indicatif::ProgressBar::hidden();
     }
     let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) =
-        indicatif::ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}")
-    {
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} {msg}",
+    ) {
         bar.set_style(style);
     }
     bar.enable_steady_tick(Duration::from_millis(200));
@@ -225,7 +241,13 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
         .sensors
         .iter()
         .filter(|s| !s.available)
-        .map(|s| format!("{} ({})", s.name, s.reason.as_deref().unwrap_or("unavailable")))
+        .map(|s| {
+            format!(
+                "{} ({})",
+                s.name,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
         .collect();
     if !off.is_empty() {
         println!("  Not measured: {}", off.join("; "));

@@ -21,9 +21,18 @@ pub fn run(_global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<i32> {
         let cells = suite.plan(&PlanOptions::default())?;
         if args.json {
             let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
-            println!("{}", serde_json::json!({ "suite": suite.name, "version": suite.version, "cells": ids }));
+            println!(
+                "{}",
+                serde_json::json!({ "suite": suite.name, "version": suite.version, "cells": ids })
+            );
         } else {
-            println!("{} (version {}): {} cells x {} repetitions", suite.name, suite.version, cells.len(), suite.repetitions);
+            println!(
+                "{} (version {}): {} cells x {} repetitions",
+                suite.name,
+                suite.version,
+                cells.len(),
+                suite.repetitions
+            );
             for c in &cells {
                 println!("  {}", c.id);
             }

@@ -1,10 +1,16 @@
 //! One file per subcommand. Each exposes its clap `Args` and `run`, returning an exit code.
 
 pub mod cache;
+pub mod compare;
 pub mod doctor;
 pub mod exec;
+pub mod fingerprint;
 pub mod list;
+pub mod merge;
+pub mod report;
+pub mod reproduce;
 pub mod run;
+pub mod zkscore;
 
 use crate::error::UserError;
 use crate::sensors::SensorStatus;

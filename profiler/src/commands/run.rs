@@ -5,7 +5,9 @@ use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::fingerprint::Host;
 use crate::frameworks::{self, CellContext, FrameworkError};
 use crate::measure::{Runner, RunnerConfig, StepSpec};
-use crate::results::{CellResult, CellStatus, Repetition, ResultsFile, StepRun, StepSummary, SuiteRef, RESULTS_SCHEMA};
+use crate::results::{
+    CellResult, CellStatus, Repetition, ResultsFile, StepRun, StepSummary, SuiteRef, RESULTS_SCHEMA,
+};
 use crate::stats::{mad_outliers, Summary};
 use crate::suite::{Cell, PlanOptions, Suite};
 use crate::units::{format_bytes, format_seconds};
@@ -41,6 +43,13 @@ pub struct RunArgs {
     /// A finished powers-of-tau file for Groth16 setups (circom); sets `$ZKPROF_PTAU`.
     #[arg(long, value_name = "FILE")]
     pub ptau: Option<PathBuf>,
+    /// Run only shard I of N (1-based) of the plan; `zkprof merge` combines the shards.
+    #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(crate::shard::ShardSpec))]
+    pub shard: Option<crate::shard::ShardSpec>,
+    /// Balance the shards by the cells' wall times in this earlier results file
+    /// (every shard of a matrix must be given the same file).
+    #[arg(long, value_name = "RESULTS", requires = "shard")]
+    pub shard_costs: Option<PathBuf>,
     #[command(flatten)]
     pub measure: MeasureArgs,
 }
@@ -50,9 +59,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let suite = Suite::load(&args.suite)?;
     if let Some(p) = &args.ptau {
         if !p.is_file() {
-            return Err(UserError::Input(format!("--ptau {}: no such file; give a finished powers-of-tau file", p.display())).into());
+            return Err(UserError::Input(format!(
+                "--ptau {}: no such file; give a finished powers-of-tau file",
+                p.display()
+            ))
+            .into());
         }
-        std::env::set_var("ZKPROF_PTAU", p.canonicalize().unwrap_or_else(|_| p.clone()));
+        std::env::set_var(
+            "ZKPROF_PTAU",
+            p.canonicalize().unwrap_or_else(|_| p.clone()),
+        );
     }
     if args.reps == Some(0) {
         return Err(UserError::Input("--reps must be at least 1".into()).into());
@@ -62,6 +78,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         runtime: args.runtime.clone(),
         repetitions: args.reps,
     })?;
+    let (cells, shard) = select_shard(cells, args)?;
     crate::store::ensure_writable_dir(&args.out)?;
     let results_path = args.out.join("results.json");
     let sensors = crate::sensors::statuses(&roots);
@@ -76,6 +93,13 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
                 results_path.display(),
                 r.suite.name,
                 suite.name
+            ))
+            .into());
+        }
+        if r.shards != shard {
+            return Err(UserError::Input(format!(
+                "--resume: {} holds another shard of the plan (or none); use the same --shard and --shard-costs, or another --out",
+                results_path.display()
             ))
             .into());
         }
@@ -97,6 +121,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             sensors: sensors.clone(),
             cells: Vec::new(),
             warnings: Vec::new(),
+            shards: shard,
         }
     };
     let interrupt = super::interrupt_flag();
@@ -120,12 +145,25 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         })
         .collect();
     if todo.len() < cells.len() {
-        eprintln!("resuming: {} of {} cells already finished", cells.len() - todo.len(), cells.len());
+        eprintln!(
+            "resuming: {} of {} cells already finished",
+            cells.len() - todo.len(),
+            cells.len()
+        );
     }
     let bar = super::exec::progress(todo.len() as u64, args.json);
     for cell in todo {
         bar.set_message(cell.id.clone());
-        let result = run_cell(&runner, &roots, cell, &args.out, reps, suite.warmup, &host, &interrupt);
+        let result = run_cell(
+            &runner,
+            &roots,
+            cell,
+            &args.out,
+            reps,
+            suite.warmup,
+            &host,
+            &interrupt,
+        );
         results.cells.retain(|c| c.id != result.id);
         results.cells.push(result);
         results.updated_at = chrono::Utc::now().to_rfc3339();
@@ -135,8 +173,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
                 results.warnings.push(w);
             }
         }
-        crate::store::save_results(&results_path, &results)
-            .map_err(|e| UserError::Input(format!("cannot write {}: {e}", results_path.display())))?;
+        crate::store::save_results(&results_path, &results).map_err(|e| {
+            UserError::Input(format!("cannot write {}: {e}", results_path.display()))
+        })?;
         bar.inc(1);
         if interrupt.load(Ordering::Relaxed) {
             break;
@@ -144,8 +183,14 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     }
     bar.finish_and_clear();
     // Keep the file's cells in plan order, whatever order they finished in.
-    let order: BTreeMap<&str, usize> = cells.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    results.cells.sort_by_key(|c| order.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
+    let order: BTreeMap<&str, usize> = cells
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.id.as_str(), i))
+        .collect();
+    results
+        .cells
+        .sort_by_key(|c| order.get(c.id.as_str()).copied().unwrap_or(usize::MAX));
     crate::store::save_results(&results_path, &results)
         .map_err(|e| UserError::Input(format!("cannot write {}: {e}", results_path.display())))?;
 
@@ -156,23 +201,67 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         println!("results: {}", results_path.display());
     }
     let interrupted = interrupt.load(Ordering::Relaxed)
-        || results.cells.iter().any(|c| c.status == CellStatus::Interrupted);
-    let failed = results.cells.iter().filter(|c| c.status == CellStatus::Failed).count();
+        || results
+            .cells
+            .iter()
+            .any(|c| c.status == CellStatus::Interrupted);
+    let failed = results
+        .cells
+        .iter()
+        .filter(|c| c.status == CellStatus::Failed)
+        .count();
     Ok(if interrupted {
         eprintln!("interrupted: finished cells are saved; run again with --resume to go on");
         EXIT_INTERRUPTED
     } else if failed > 0 {
-        eprintln!("{failed} cell(s) failed; see their reasons above and the logs in {}", args.out.display());
+        eprintln!(
+            "{failed} cell(s) failed; see their reasons above and the logs in {}",
+            args.out.display()
+        );
         EXIT_FAILED
     } else {
         EXIT_OK
     })
 }
 
+/// Keeps the cells of `--shard I/N`, if given, and the record of the split.
+fn select_shard(
+    cells: Vec<Cell>,
+    args: &RunArgs,
+) -> Result<(Vec<Cell>, Vec<crate::results::ShardRecord>), UserError> {
+    let Some(spec) = args.shard else {
+        return Ok((cells, Vec::new()));
+    };
+    let costs = match &args.shard_costs {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| {
+                UserError::Input(format!(
+                    "--shard-costs: cannot read {}: {e}",
+                    path.display()
+                ))
+            })?;
+            let earlier = crate::store::load_results(path)?;
+            let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+            crate::shard::Costs::from_results(&earlier, &sha)
+        }
+        None => crate::shard::Costs::uniform(),
+    };
+    let total = cells.len();
+    let (kept, record) = crate::shard::select(cells, spec, &costs)?;
+    eprintln!("shard {spec}: {} of the plan's {total} cells", kept.len());
+    Ok((kept, vec![record]))
+}
+
 /// A directory name for a cell id.
 fn cell_dir_name(id: &str) -> String {
     id.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.=".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -210,11 +299,19 @@ fn run_cell(
         result.reason = Some(reason);
     };
     let Some(framework) = frameworks::for_kind(&cell.framework.kind) else {
-        fail(&mut result, CellStatus::Unsupported, format!("no adapter for `{}` in this build", cell.framework.kind));
+        fail(
+            &mut result,
+            CellStatus::Unsupported,
+            format!("no adapter for `{}` in this build", cell.framework.kind),
+        );
         return finish(result);
     };
     if let Err(e) = std::fs::create_dir_all(&workdir) {
-        fail(&mut result, CellStatus::Failed, format!("cannot create {}: {e}", workdir.display()));
+        fail(
+            &mut result,
+            CellStatus::Failed,
+            format!("cannot create {}: {e}", workdir.display()),
+        );
         return finish(result);
     }
     match framework.provision(cell, &workdir) {
@@ -230,7 +327,11 @@ fn run_cell(
     }
     'reps: for rep in 0..warmup + reps {
         let is_warmup = rep < warmup;
-        let ctx = CellContext { cell, workdir: &workdir, rep };
+        let ctx = CellContext {
+            cell,
+            workdir: &workdir,
+            rep,
+        };
         let steps = match framework.steps(&ctx) {
             Ok(s) => s,
             Err(e) => {
@@ -257,8 +358,16 @@ fn run_cell(
             let run = match runner.run(&spec, crate::sensors::attachable(roots)) {
                 Ok(r) => r,
                 Err(e) => {
-                    fail(&mut result, CellStatus::Failed, format!("{}: {e}", step.name));
-                    result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+                    fail(
+                        &mut result,
+                        CellStatus::Failed,
+                        format!("{}: {e}", step.name),
+                    );
+                    result.repetitions.push(Repetition {
+                        index: rep,
+                        warmup: is_warmup,
+                        steps: done,
+                    });
                     break 'reps;
                 }
             };
@@ -267,19 +376,43 @@ fn run_cell(
             let tail = run.stderr_tail.last().cloned();
             done.push(run);
             if interrupted {
-                fail(&mut result, CellStatus::Interrupted, format!("{}: interrupted", step.name));
-                result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+                fail(
+                    &mut result,
+                    CellStatus::Interrupted,
+                    format!("{}: interrupted", step.name),
+                );
+                result.repetitions.push(Repetition {
+                    index: rep,
+                    warmup: is_warmup,
+                    steps: done,
+                });
                 break 'reps;
             }
             if !ok {
                 if let Some(why) = done.last().and_then(|r| framework.unsupported_reason(r)) {
-                    fail(&mut result, CellStatus::Unsupported, format!("unsupported: {why}"));
-                    result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+                    fail(
+                        &mut result,
+                        CellStatus::Unsupported,
+                        format!("unsupported: {why}"),
+                    );
+                    result.repetitions.push(Repetition {
+                        index: rep,
+                        warmup: is_warmup,
+                        steps: done,
+                    });
                     break 'reps;
                 }
                 let why = tail.map(|t| format!(" (stderr: {t})")).unwrap_or_default();
-                fail(&mut result, CellStatus::Failed, format!("{}: {outcome}{why}", step.name));
-                result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+                fail(
+                    &mut result,
+                    CellStatus::Failed,
+                    format!("{}: {outcome}{why}", step.name),
+                );
+                result.repetitions.push(Repetition {
+                    index: rep,
+                    warmup: is_warmup,
+                    steps: done,
+                });
                 break 'reps;
             }
         }
@@ -287,13 +420,27 @@ fn run_cell(
             Ok(c) => {
                 result.metrics.extend(c.metrics);
                 result.info.extend(c.info);
-                result.warnings.extend(c.warnings.into_iter().map(|w| format!("repetition {rep}: {w}")));
+                result.warnings.extend(
+                    c.warnings
+                        .into_iter()
+                        .map(|w| format!("repetition {rep}: {w}")),
+                );
             }
-            Err(e) => result.warnings.push(format!("metrics of repetition {rep}: {e}")),
+            Err(e) => result
+                .warnings
+                .push(format!("metrics of repetition {rep}: {e}")),
         }
-        result.repetitions.push(Repetition { index: rep, warmup: is_warmup, steps: done });
+        result.repetitions.push(Repetition {
+            index: rep,
+            warmup: is_warmup,
+            steps: done,
+        });
         if interrupt.load(Ordering::Relaxed) {
-            fail(&mut result, CellStatus::Interrupted, "interrupted between repetitions".into());
+            fail(
+                &mut result,
+                CellStatus::Interrupted,
+                "interrupted between repetitions".into(),
+            );
             break;
         }
     }
@@ -308,9 +455,14 @@ fn run_cell(
         }
     }
     result.summary = summarize_steps(&result.repetitions);
+    result
+        .metrics
+        .extend(crate::score::cell_energy_metrics(&result));
     for (step, s) in &result.summary {
         for i in &s.wall_outliers {
-            result.warnings.push(format!("{step}: repetition {i} is a wall-time outlier (MAD test)"));
+            result.warnings.push(format!(
+                "{step}: repetition {i} is a wall-time outlier (MAD test)"
+            ));
         }
     }
     finish(result)
@@ -332,8 +484,12 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
     by_step
         .into_iter()
         .map(|(name, runs)| {
-            let f = |g: fn(&StepRun) -> f64| Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>());
-            let u = |g: fn(&StepRun) -> u64| Summary::of_u64(&runs.iter().map(|r| g(r)).collect::<Vec<_>>());
+            let f = |g: fn(&StepRun) -> f64| {
+                Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
+            };
+            let u = |g: fn(&StepRun) -> u64| {
+                Summary::of_u64(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
+            };
             let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
             let summary = StepSummary {
                 wall_s: f(|r| r.wall_s),
@@ -349,18 +505,42 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
 }
 
 fn print_table(results: &ResultsFile) {
-    let w = results.cells.iter().map(|c| c.id.len()).max().unwrap_or(4).max(4);
-    println!("{:w$}  {:12}  {:>22}  {:>12}", "cell", "status", "prove (median ± σ)", "peak memory", w = w);
+    let w = results
+        .cells
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    println!(
+        "{:w$}  {:12}  {:>22}  {:>12}",
+        "cell",
+        "status",
+        "prove (median ± σ)",
+        "peak memory",
+        w = w
+    );
     for c in &results.cells {
         let (time, mem) = match c.summary.get("prove") {
             Some(p) => (
-                format!("{} ± {}", format_seconds(p.wall_s.median), format_seconds(p.wall_s.stddev)),
+                format!(
+                    "{} ± {}",
+                    format_seconds(p.wall_s.median),
+                    format_seconds(p.wall_s.stddev)
+                ),
                 format_bytes(p.peak_tree_bytes.median),
             ),
             None => ("-".into(), "-".into()),
         };
         let status = format!("{:?}", c.status).to_lowercase();
-        println!("{:w$}  {:12}  {:>22}  {:>12}", c.id, status, time, mem, w = w);
+        println!(
+            "{:w$}  {:12}  {:>22}  {:>12}",
+            c.id,
+            status,
+            time,
+            mem,
+            w = w
+        );
         if let Some(reason) = &c.reason {
             println!("{:w$}  └ {reason}", "", w = w);
         }

@@ -18,7 +18,11 @@ impl Framework for CommandFramework {
         vars.insert("model".to_string(), cell.model.name.clone());
         vars.insert(
             "model_path".to_string(),
-            cell.model.onnx.as_ref().map(|p| p.display().to_string()).unwrap_or_default(),
+            cell.model
+                .onnx
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
         );
         vars.insert("workdir".to_string(), ctx.workdir.display().to_string());
         vars.insert("rep".to_string(), ctx.rep.to_string());

@@ -7,6 +7,8 @@
 
 use crate::results::MemoryMethod;
 use crate::roots::{read_trimmed, read_u64, Roots};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -28,6 +30,36 @@ enum Layout {
 #[derive(Debug)]
 pub struct StepCgroup {
     layout: Layout,
+    /// Files the sampler reads every tick, kept open and re-read with `pread`.
+    hot: HotFiles,
+}
+
+/// `cgroup.procs` is not among them: cgroup v1 builds its pid list when the file is
+/// opened, so a re-read of an open file shows stale pids.
+#[derive(Debug, Default)]
+struct HotFiles {
+    memory_current: Option<File>,
+    cpu_total: Option<File>,
+}
+
+/// Reads a whole small file from offset 0 with `pread`.
+fn pread_text(f: &File) -> Option<String> {
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        match f.read_at(&mut buf[len..], len as u64) {
+            Ok(0) => break,
+            Ok(n) => {
+                len += n;
+                if len == buf.len() {
+                    buf.resize(buf.len() * 2, 0);
+                }
+            }
+            Err(_) => return None,
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).ok()
 }
 
 /// Parses `/proc/self/cgroup` lines (`id:controllers:path`) into (controllers, path).
@@ -85,7 +117,9 @@ impl StepCgroup {
                 .find(|(c, _)| c.iter().any(|x| x == controller))
                 .map(|(_, p)| p.clone())
         };
-        let layout = if let (Some(rel), Some(mount)) = (v1_path("memory"), v1_mount(roots, "memory")) {
+        let layout = if let (Some(rel), Some(mount)) =
+            (v1_path("memory"), v1_mount(roots, "memory"))
+        {
             let memory = join_rel(&join_rel(&mount, &rel), &name);
             std::fs::create_dir(&memory)
                 .map_err(|e| format!("cannot create memory cgroup {}: {e}", memory.display()))?;
@@ -104,7 +138,8 @@ impl StepCgroup {
                 .map(|(_, p)| p.clone())
                 .ok_or("no cgroup v2 entry in /proc/self/cgroup")?;
             let parent = join_rel(&roots.cgroup, &rel);
-            let subtree = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+            let subtree =
+                std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
             if !subtree.split_whitespace().any(|c| c == "memory") {
                 std::fs::write(parent.join("cgroup.subtree_control"), "+memory").map_err(|e| {
                     format!(
@@ -128,7 +163,19 @@ impl StepCgroup {
                 roots.cgroup.display()
             ));
         };
-        let cg = StepCgroup { layout };
+        let hot = match &layout {
+            Layout::V1 { memory, cpuacct } => HotFiles {
+                memory_current: File::open(memory.join("memory.usage_in_bytes")).ok(),
+                cpu_total: cpuacct
+                    .as_ref()
+                    .and_then(|c| File::open(c.join("cpuacct.usage")).ok()),
+            },
+            Layout::V2 { dir } => HotFiles {
+                memory_current: File::open(dir.join("memory.current")).ok(),
+                cpu_total: File::open(dir.join("cpu.stat")).ok(),
+            },
+        };
+        let cg = StepCgroup { layout, hot };
         if let Some(limit) = memory_limit {
             cg.set_memory_limit(limit)?;
         }
@@ -199,6 +246,9 @@ impl StepCgroup {
 
     /// Current memory use, bytes.
     pub fn memory_current(&self) -> Option<u64> {
+        if let Some(v) = self.hot.memory_current.as_ref().and_then(pread_text) {
+            return v.trim().parse().ok();
+        }
         match &self.layout {
             Layout::V1 { memory, .. } => read_u64(&memory.join("memory.usage_in_bytes")),
             Layout::V2 { dir } => read_u64(&dir.join("memory.current")),
@@ -242,6 +292,12 @@ impl StepCgroup {
 
     /// Total CPU time so far, seconds (for the CPU-use series); cheap to read.
     pub fn cpu_total(&self) -> Option<f64> {
+        if let Some(text) = self.hot.cpu_total.as_ref().and_then(pread_text) {
+            return match self.layout {
+                Layout::V1 { .. } => text.trim().parse::<u64>().ok().map(|ns| ns as f64 / 1e9),
+                Layout::V2 { .. } => parse_keyed(&text, "usage_usec").map(|us| us as f64 / 1e6),
+            };
+        }
         match &self.layout {
             Layout::V1 { cpuacct, .. } => {
                 read_u64(&cpuacct.as_ref()?.join("cpuacct.usage")).map(|ns| ns as f64 / 1e9)
@@ -284,6 +340,7 @@ impl StepCgroup {
 
 impl Drop for StepCgroup {
     fn drop(&mut self) {
+        self.hot = HotFiles::default();
         for dir in self.dirs() {
             // A dying process may still be charged for a moment: retry briefly.
             for _ in 0..200 {
@@ -331,14 +388,23 @@ mod tests {
     fn parses_hybrid_proc_cgroup() {
         let text = "9:name=systemd:/\n4:memory:/process_api/abc\n2:cpuacct:/\n0::/\n";
         let e = parse_proc_cgroup(text);
-        assert_eq!(e[1], (vec!["memory".to_string()], "/process_api/abc".to_string()));
+        assert_eq!(
+            e[1],
+            (vec!["memory".to_string()], "/process_api/abc".to_string())
+        );
         assert_eq!(e[3], (vec![], "/".to_string()));
     }
 
     #[test]
     fn keyed_values() {
-        assert_eq!(parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"), Some(3));
-        assert_eq!(parse_keyed("usage_usec 10\nuser_usec 7\n", "user_usec"), Some(7));
+        assert_eq!(
+            parse_keyed("oom_kill_disable 0\nunder_oom 0\noom_kill 3\n", "oom_kill"),
+            Some(3)
+        );
+        assert_eq!(
+            parse_keyed("usage_usec 10\nuser_usec 7\n", "user_usec"),
+            Some(7)
+        );
         assert_eq!(parse_keyed("low 0\n", "oom_kill"), None);
     }
 
@@ -347,7 +413,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let roots = Roots::under(dir.path());
         std::fs::create_dir_all(roots.proc.join("self")).unwrap();
-        std::fs::write(roots.proc.join("self/cgroup"), "4:memory:/outer\n2:cpuacct:/\n").unwrap();
+        std::fs::write(
+            roots.proc.join("self/cgroup"),
+            "4:memory:/outer\n2:cpuacct:/\n",
+        )
+        .unwrap();
         std::fs::create_dir_all(roots.cgroup.join("memory/outer")).unwrap();
         std::fs::write(roots.cgroup.join("memory/cgroup.procs"), "").unwrap();
         std::fs::create_dir_all(roots.cgroup.join("cpuacct")).unwrap();
@@ -358,7 +428,11 @@ mod tests {
         assert!(mem.starts_with(roots.cgroup.join("memory/outer")));
         // A fixture directory does not fill itself in like the kernel does: write the files.
         std::fs::write(mem.join("memory.max_usage_in_bytes"), "314572800\n").unwrap();
-        std::fs::write(mem.join("memory.oom_control"), "oom_kill_disable 0\noom_kill 1\n").unwrap();
+        std::fs::write(
+            mem.join("memory.oom_control"),
+            "oom_kill_disable 0\noom_kill 1\n",
+        )
+        .unwrap();
         assert_eq!(cg.memory_peak(), Some(300 << 20));
         assert_eq!(cg.oom_kills(), 1);
         assert_eq!(cg.procs_files().len(), 2);

@@ -6,8 +6,9 @@
 //! zkprof, or ones that left the group with `setsid`), matched by start time so a
 //! reused pid is not mistaken for a member.
 
-use procfs::process::Process;
 use std::collections::{HashMap, HashSet};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 /// One process as seen in one sample.
@@ -55,18 +56,35 @@ impl ProcReader {
     }
 
     /// Reads one process; `None` when it is gone or unreadable.
+    ///
+    /// This is the sampler's hot path: one open and one read of `/proc/PID/stat`, parsed
+    /// in place (the `procfs` crate's richer parser costs several times more per call).
     pub fn read(&self, pid: i32) -> Option<ProcSnapshot> {
-        let process = Process::new_with_root(self.root.join(pid.to_string())).ok()?;
-        let stat = process.stat().ok()?;
-        Some(ProcSnapshot {
-            pid: stat.pid,
-            ppid: stat.ppid,
-            pgrp: stat.pgrp,
-            rss_bytes: stat.rss.saturating_mul(self.page_size),
-            utime_ticks: stat.utime,
-            stime_ticks: stat.stime,
-            starttime: stat.starttime,
-        })
+        let f = self.open_stat(pid)?;
+        self.read_open(&f)
+    }
+
+    /// Opens `/proc/PID/stat` for repeated reads with [`ProcReader::read_open`].
+    pub fn open_stat(&self, pid: i32) -> Option<File> {
+        let mut path = self.root.clone();
+        path.push(pid.to_string());
+        path.push("stat");
+        File::open(&path).ok()
+    }
+
+    /// Reads an open stat file again from its start (`pread`; one syscall). `None` once
+    /// the process is gone.
+    pub fn read_open(&self, f: &File) -> Option<ProcSnapshot> {
+        let mut buf = [0u8; 1024];
+        let mut len = 0;
+        while len < buf.len() {
+            match f.read_at(&mut buf[len..], len as u64) {
+                Ok(0) => break,
+                Ok(n) => len += n,
+                Err(_) => return None,
+            }
+        }
+        parse_stat(&buf[..len], self.page_size)
     }
 
     /// Every numeric entry of the root.
@@ -80,14 +98,45 @@ impl ProcReader {
     }
 }
 
+/// Parses the fields zkprof needs from a `/proc/PID/stat` line. The command name (field 2)
+/// may hold spaces and parentheses, so fields are counted after the last `)`.
+pub fn parse_stat(line: &[u8], page_size: u64) -> Option<ProcSnapshot> {
+    let text = std::str::from_utf8(line).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let pid: i32 = text[..open].trim().parse().ok()?;
+    // Fields after the name, numbered from 3 (state) as in proc(5).
+    let rest: Vec<&str> = text[close + 1..].split_whitespace().collect();
+    let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<i64>().ok());
+    Some(ProcSnapshot {
+        pid,
+        ppid: field(4)? as i32,
+        pgrp: field(5)? as i32,
+        utime_ticks: field(14)?.max(0) as u64,
+        stime_ticks: field(15)?.max(0) as u64,
+        starttime: field(22)?.max(0) as u64,
+        rss_bytes: (field(24)?.max(0) as u64).saturating_mul(page_size),
+    })
+}
+
 /// Keeps track of which processes belong to one measured tree across samples.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct TreeTracker {
     root_pid: i32,
     pgid: i32,
     /// pid -> start time of every process seen in the tree.
     known: HashMap<i32, u64>,
+    /// Pids read once and found not to belong to the tree: not read again until the next
+    /// full rescan (a process cannot join the tree later, short of a reused pid).
+    foreign: HashSet<i32>,
+    /// Samples since the last full rescan.
+    since_rescan: u32,
+    /// Open stat files of the members, re-read with `pread` each sample.
+    open: HashMap<i32, File>,
 }
+
+/// Every this many samples, pids known to be foreign are read again (pid reuse).
+const RESCAN_EVERY: u32 = 100;
 
 impl TreeTracker {
     /// A tracker for the tree of `root_pid`, whose process group is `pgid`.
@@ -96,14 +145,50 @@ impl TreeTracker {
             root_pid,
             pgid,
             known: HashMap::new(),
+            foreign: HashSet::new(),
+            since_rescan: 0,
+            open: HashMap::new(),
         }
     }
 
     /// The members among `candidates` (all processes, or the pids of the step's cgroup).
     /// Remembers them for later samples.
     pub fn members(&mut self, reader: &ProcReader, candidates: &[i32]) -> Vec<ProcSnapshot> {
-        let all: Vec<ProcSnapshot> = candidates.iter().filter_map(|&p| reader.read(p)).collect();
+        self.since_rescan += 1;
+        if self.since_rescan >= RESCAN_EVERY {
+            self.since_rescan = 0;
+            self.foreign.clear();
+        }
+        let mut all: Vec<ProcSnapshot> = Vec::with_capacity(candidates.len().min(64));
+        let mut fresh: HashMap<i32, File> = HashMap::new();
+        for &pid in candidates {
+            if self.foreign.contains(&pid) {
+                continue;
+            }
+            let snapshot = match self.open.get(&pid) {
+                Some(f) => reader.read_open(f),
+                None => reader.open_stat(pid).and_then(|f| {
+                    let s = reader.read_open(&f);
+                    fresh.insert(pid, f);
+                    s
+                }),
+            };
+            all.extend(snapshot);
+        }
         let members = select_members(&all, self.root_pid, self.pgid, &self.known);
+        let member_pids: HashSet<i32> = members.iter().map(|m| m.pid).collect();
+        for p in &all {
+            if !member_pids.contains(&p.pid) {
+                self.foreign.insert(p.pid);
+            }
+        }
+        // Keep stat files open for members only; drop those of processes gone.
+        self.open.retain(|pid, _| member_pids.contains(pid));
+        for (pid, f) in fresh {
+            if member_pids.contains(&pid) {
+                self.open.insert(pid, f);
+            }
+        }
         for m in &members {
             self.known.insert(m.pid, m.starttime);
         }
@@ -125,6 +210,20 @@ impl TreeTracker {
     /// The start time recorded for `pid`, if it was seen.
     pub fn known_starttime(&self, pid: i32) -> Option<u64> {
         self.known.get(&pid).copied()
+    }
+}
+
+impl Clone for TreeTracker {
+    /// A copy of the membership state; open files are not shared (the copy reopens them).
+    fn clone(&self) -> Self {
+        TreeTracker {
+            root_pid: self.root_pid,
+            pgid: self.pgid,
+            known: self.known.clone(),
+            foreign: self.foreign.clone(),
+            since_rescan: self.since_rescan,
+            open: HashMap::new(),
+        }
     }
 }
 
@@ -189,7 +288,10 @@ mod tests {
         ];
         let mut known = HashMap::new();
         known.insert(104, 1040);
-        let pids: Vec<i32> = select_members(&all, 100, 100, &known).iter().map(|p| p.pid).collect();
+        let pids: Vec<i32> = select_members(&all, 100, 100, &known)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
         assert_eq!(pids, vec![100, 101, 102, 103, 104]);
     }
 
@@ -198,8 +300,38 @@ mod tests {
         let all = vec![snap(100, 1, 100, 5), snap(104, 1, 104, 17)];
         let mut known = HashMap::new();
         known.insert(104, 999); // a different start time: the pid was reused
-        let pids: Vec<i32> = select_members(&all, 100, 100, &known).iter().map(|p| p.pid).collect();
+        let pids: Vec<i32> = select_members(&all, 100, 100, &known)
+            .iter()
+            .map(|p| p.pid)
+            .collect();
         assert_eq!(pids, vec![100]);
+    }
+
+    #[test]
+    fn stat_with_a_hostile_name_parses() {
+        let line = b"4242 (a) b (c) S 1 4242 4242 0 -1 4194560 100 0 0 0 25 5 0 0 20 0 1 0 777 1000000 10 18446744073709551615\n";
+        let s = parse_stat(line, 4096).unwrap();
+        assert_eq!(
+            (
+                s.pid,
+                s.ppid,
+                s.pgrp,
+                s.utime_ticks,
+                s.stime_ticks,
+                s.starttime,
+                s.rss_bytes
+            ),
+            (4242, 1, 4242, 25, 5, 777, 40960)
+        );
+        assert!(parse_stat(b"garbage", 4096).is_none());
+    }
+
+    #[test]
+    fn real_self_stat_parses() {
+        let reader = ProcReader::new(Path::new("/proc"));
+        let me = reader.read(std::process::id() as i32).expect("own stat");
+        assert_eq!(me.pid, std::process::id() as i32);
+        assert!(me.rss_bytes > 0);
     }
 
     #[test]

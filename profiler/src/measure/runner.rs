@@ -131,9 +131,14 @@ impl Runner {
         self.cgroup_note.lock().ok()?.clone()
     }
 
-    /// Runs one step to completion and measures it. Sensors are started after spawn
-    /// and stopped after the tree is gone; their readings go into the result.
-    pub fn run(&self, spec: &StepSpec, sensors: Vec<Box<dyn Sensor>>) -> Result<StepRun, RunError> {
+    /// Runs one step to completion and measures it. Sensors are prepared on this thread
+    /// just before the spawn, started after it and stopped after the tree is gone; their
+    /// readings go into the result.
+    pub fn run(
+        &self,
+        spec: &StepSpec,
+        mut sensors: Vec<Box<dyn Sensor>>,
+    ) -> Result<StepRun, RunError> {
         let program = spec.argv.first().ok_or(RunError::EmptyCommand)?.clone();
         std::fs::create_dir_all(&spec.log_dir).map_err(|source| RunError::LogDir {
             path: spec.log_dir.clone(),
@@ -175,6 +180,16 @@ impl Runner {
                 cmd.pre_exec(move || join_cgroups(&procs_files));
             }
         }
+        // Sensors that must exist before the child does (perf counters inherited from
+        // exec on) set up here, on the spawning thread.
+        let mut notes: Vec<String> = Vec::new();
+        sensors.retain_mut(|s| match s.prepare() {
+            Ok(()) => true,
+            Err(why) => {
+                notes.push(format!("{}: {why}", s.name()));
+                false
+            }
+        });
         let started_at = chrono::Utc::now().to_rfc3339();
         let spawned_at = Instant::now();
         let child = cmd.spawn().map_err(|source| match source.kind() {
@@ -191,7 +206,6 @@ impl Runner {
         let reader = ProcReader::new(&self.config.roots.proc);
         let target = Target { pid, pgid: pid };
         let mut started_sensors: Vec<Box<dyn Sensor>> = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
         for mut s in sensors {
             match s.start(&target) {
                 Ok(()) => started_sensors.push(s),
@@ -199,7 +213,11 @@ impl Runner {
             }
         }
         let stop = Arc::new(AtomicBool::new(false));
-        let enforce_limit = if cgroup.is_none() { spec.memory_limit } else { None };
+        let enforce_limit = if cgroup.is_none() {
+            spec.memory_limit
+        } else {
+            None
+        };
         let handle = sampler::spawn(SamplerSetup {
             reader: reader.clone(),
             tracker: TreeTracker::new(pid, pid),
@@ -226,12 +244,13 @@ impl Runner {
         let wall_s = spawned_at.elapsed().as_secs_f64();
         stop.store(true, std::sync::atomic::Ordering::Release);
         handle.thread().unpark();
-        let sampled = handle.join().map_err(|_| {
-            RunError::Sampler(std::io::Error::other("sampler thread panicked"))
-        })?;
+        let sampled = handle
+            .join()
+            .map_err(|_| RunError::Sampler(std::io::Error::other("sampler thread panicked")))?;
         drop(child);
 
-        let (leftover_killed, leftover_usage) = reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let (leftover_killed, leftover_usage) =
+            reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
         let elapsed = spawned_at.elapsed();
         let mut readings: Vec<Reading> = Vec::new();
         let mut sensors_back = sampled.sensors;
@@ -292,6 +311,7 @@ impl Runner {
             stdout_path: Some(stdout_path.display().to_string()),
             stderr_path: Some(stderr_path.display().to_string()),
             readings,
+            tree_bytes_percentiles: sampled.tree_bytes_percentiles,
             series: self.config.keep_series.then_some(sampled.series),
             sampler_ticks: sampled.ticks,
             sampler_cpu_s: sampled.cpu_s,
@@ -305,7 +325,9 @@ impl Runner {
         }
         match StepCgroup::create(&self.config.roots, limit) {
             Ok(cg) => Ok(Some(cg)),
-            Err(why) if self.config.memory == MemoryPreference::Cgroup => Err(RunError::Cgroup(why)),
+            Err(why) if self.config.memory == MemoryPreference::Cgroup => {
+                Err(RunError::Cgroup(why))
+            }
             Err(why) => {
                 tracing::debug!("no cgroup for this step: {why}");
                 if let Ok(mut note) = self.cgroup_note.lock() {
@@ -386,7 +408,11 @@ fn reap_leftovers(
     unsafe { libc::kill(-root, libc::SIGKILL) };
     super::kill_tree(reader, &tracker, cgroup);
     let mut usage = Usage::default();
-    let mut pending: Vec<i32> = tracker.known_pids().into_iter().filter(|&p| p != root).collect();
+    let mut pending: Vec<i32> = tracker
+        .known_pids()
+        .into_iter()
+        .filter(|&p| p != root)
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(2);
     loop {
         // Anything of the process group that was never sampled.

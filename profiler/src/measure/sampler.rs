@@ -3,8 +3,8 @@
 //! no cgroup holds the limit) the memory limit by killing the whole tree.
 
 use super::cgroup::StepCgroup;
-use super::proctree::{ProcReader, TreeTracker};
 use super::kill_tree;
+use super::proctree::{ProcReader, TreeTracker};
 use crate::results::Series;
 use crate::sensors::Sensor;
 use std::collections::BTreeMap;
@@ -38,6 +38,8 @@ pub struct SamplerSetup {
 /// What the sampler saw.
 pub struct SamplerOutput {
     pub series: Series,
+    /// Percentiles of the tree memory over every sample (before downsampling).
+    pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
     /// Max over samples of the summed RSS of the tree, bytes.
     pub peak_tree_rss: u64,
     /// Max over samples of the RSS of any one process, bytes.
@@ -60,7 +62,10 @@ pub fn spawn(setup: SamplerSetup) -> std::io::Result<JoinHandle<SamplerOutput>> 
 }
 
 fn thread_cpu_seconds() -> f64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: clock_gettime writes into the timespec we own.
     unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     ts.tv_sec as f64 + ts.tv_nsec as f64 / 1e9
@@ -76,6 +81,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut extra: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut out = SamplerOutput {
         series: Series::default(),
+        tree_bytes_percentiles: None,
         peak_tree_rss: 0,
         peak_process_rss: 0,
         timed_out: false,
@@ -109,13 +115,17 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
             .as_ref()
             .and_then(|cg| cg.memory_current())
             .unwrap_or(sum_rss);
-        let cpu_now = s.cgroup.as_ref().and_then(|cg| cg.cpu_total()).unwrap_or_else(|| {
-            members
-                .iter()
-                .map(|m| (m.utime_ticks + m.stime_ticks) as f64)
-                .sum::<f64>()
-                / ticks_per_s
-        });
+        let cpu_now = s
+            .cgroup
+            .as_ref()
+            .and_then(|cg| cg.cpu_total())
+            .unwrap_or_else(|| {
+                members
+                    .iter()
+                    .map(|m| (m.utime_ticks + m.stime_ticks) as f64)
+                    .sum::<f64>()
+                    / ticks_per_s
+            });
         let cores = match last_cpu {
             Some((t0, c0)) if t > t0 => ((cpu_now - c0) / (t - t0)).max(0.0),
             _ => 0.0,
@@ -168,6 +178,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         col.resize(n, fill);
         series.extra.insert(name, col);
     }
+    out.tree_bytes_percentiles = crate::stats::series_percentiles(&series.tree_bytes);
     out.series = downsample(series, MAX_SERIES_POINTS);
     out.tracker = s.tracker;
     out.sensors = s.sensors;
@@ -192,12 +203,20 @@ pub fn downsample(series: Series, max_points: usize) -> Series {
     for start in (0..n).step_by(bucket) {
         let end = (start + bucket).min(n);
         out.t_s.push(series.t_s[start]);
-        out.tree_bytes
-            .push(series.tree_bytes[start..end].iter().copied().max().unwrap_or(0));
+        out.tree_bytes.push(
+            series.tree_bytes[start..end]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(0),
+        );
         out.cpu_cores.push(mean(&series.cpu_cores[start..end]));
     }
     for (name, col) in &series.extra {
-        let reduced = (0..n).step_by(bucket).map(|s| mean(&col[s..(s + bucket).min(n)])).collect();
+        let reduced = (0..n)
+            .step_by(bucket)
+            .map(|s| mean(&col[s..(s + bucket).min(n)]))
+            .collect();
         out.extra.insert(name.clone(), reduced);
     }
     out
@@ -213,7 +232,9 @@ mod tests {
         let mut s = Series {
             interval_ms: 10.0,
             t_s: (0..n).map(|i| i as f64 * 0.01).collect(),
-            tree_bytes: (0..n as u64).map(|i| if i == 7777 { 1 << 40 } else { i }).collect(),
+            tree_bytes: (0..n as u64)
+                .map(|i| if i == 7777 { 1 << 40 } else { i })
+                .collect(),
             cpu_cores: vec![1.0; n],
             ..Series::default()
         };
@@ -229,7 +250,12 @@ mod tests {
 
     #[test]
     fn short_series_is_untouched() {
-        let s = Series { t_s: vec![0.0, 0.01], tree_bytes: vec![1, 2], cpu_cores: vec![0.0, 1.0], ..Series::default() };
+        let s = Series {
+            t_s: vec![0.0, 0.01],
+            tree_bytes: vec![1, 2],
+            cpu_cores: vec![0.0, 1.0],
+            ..Series::default()
+        };
         assert_eq!(downsample(s.clone(), 4000), s);
     }
 }

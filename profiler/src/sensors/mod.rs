@@ -8,6 +8,10 @@ use crate::results::Reading;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
+pub mod nvml;
+pub mod perf;
+pub mod rapl;
+
 /// Whether a sensor works on this host, and why not.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SensorStatus {
@@ -66,6 +70,12 @@ pub trait Sensor: Send {
     fn name(&self) -> &'static str;
     /// Whether it can work on this host.
     fn status(&self) -> SensorStatus;
+    /// Called on the thread that spawns the step, just before the spawn. A sensor that
+    /// needs to be in place before the child exists (perf counters inherited by the
+    /// child from exec on) sets itself up here. An error disables it for this step.
+    fn prepare(&mut self) -> Result<(), String> {
+        Ok(())
+    }
     /// Attaches to the step. An error disables the sensor for this step (with the reason recorded).
     fn start(&mut self, target: &Target) -> Result<(), String>;
     /// Called every tick with the time since spawn; pushes series columns (name, value).
@@ -74,10 +84,24 @@ pub trait Sensor: Send {
     fn stop(&mut self, elapsed: Duration) -> Vec<Reading>;
 }
 
-/// Every attachable sensor this build knows (perf counters, RAPL, NVML, ...), fresh for one
-/// step. Unavailable ones are left out; `statuses` says why.
-pub fn attachable(_roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
-    Vec::new()
+/// Every sensor this build knows besides the runner's own (perf software and hardware
+/// counters, RAPL, NVML), fresh for one step, whether it works here or not.
+pub fn all(roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
+    vec![
+        Box::new(perf::PerfSensor::new(perf::CounterKind::Software)),
+        Box::new(perf::PerfSensor::new(perf::CounterKind::Hardware)),
+        Box::new(rapl::RaplSensor::new(roots)),
+        Box::new(nvml::NvmlSensor::system()),
+    ]
+}
+
+/// Every attachable sensor, fresh for one step. Unavailable ones are left out;
+/// `statuses` says why.
+pub fn attachable(roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
+    all(roots)
+        .into_iter()
+        .filter(|s| s.status().available)
+        .collect()
 }
 
 /// The status of every sensor, the runner's own included (`doctor`, results, `exec --json`).
@@ -90,15 +114,20 @@ pub fn statuses(roots: &crate::roots::Roots) -> Vec<SensorStatus> {
             "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
         )
     } else {
-        SensorStatus::unavailable("proc", format!("{}/self/stat is not readable", roots.proc.display()))
+        SensorStatus::unavailable(
+            "proc",
+            format!("{}/self/stat is not readable", roots.proc.display()),
+        )
     });
     out.push(match crate::measure::cgroup::probe(roots) {
         None => SensorStatus::available_with(
             "cgroup",
             "exact peak memory and CPU time of the whole tree from a per-step cgroup",
         ),
-        Some(why) => SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling")),
+        Some(why) => {
+            SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling"))
+        }
     });
-    out.extend(attachable(roots).iter().map(|s| s.status()));
+    out.extend(all(roots).iter().map(|s| s.status()));
     out
 }

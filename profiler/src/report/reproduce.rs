@@ -1,0 +1,285 @@
+//! `reproduce`: a published table against our results, one row per published cell.
+//!
+//! A published row matches our cell when the framework family agrees (`ezkl`, `circom`
+//! for circomlib-ml/keras2circom, `zkml`, `opml`, `orion`), the architecture agrees (layer
+//! widths read from the model name, e.g. `mnist-196_25_10`, or else the `params` and
+//! `layers` metrics), and, where the row names an EZKL calibration mode, a cell setting
+//! with that value (`resources`/`accuracy`) agrees when the cell has one.
+//! Ratios are ours / published: prove time (median) over the published mean, and peak
+//! memory of our whole process tree (MiB) over the published MB.
+
+use super::reference::{RefRow, Reference};
+use super::view;
+use super::Loaded;
+use crate::results::{CellResult, CellStatus};
+use serde::Serialize;
+
+/// The framework family of a name: `ezkl`, `circom`, `zkml`, `opml`, `orion`, or the name.
+pub fn family(name: &str) -> String {
+    let n = name.to_ascii_lowercase();
+    for (needle, fam) in [
+        ("ezkl", "ezkl"),
+        ("circom", "circom"),
+        ("opml", "opml"),
+        ("orion", "orion"),
+        ("zkml", "zkml"),
+    ] {
+        if n.contains(needle) {
+            return fam.into();
+        }
+    }
+    n.split([' ', '(']).next().unwrap_or_default().to_string()
+}
+
+/// Layer widths in a model name: the longest run of 3 or more integers joined by `_` or `x`
+/// (`mnist-196_24_14_10` -> `196x24x14x10`).
+pub fn dims_of_name(name: &str) -> Option<String> {
+    let mut best: Option<Vec<&str>> = None;
+    for token in name.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+        let parts: Vec<&str> = token.split(['_', 'x']).collect();
+        // The longest run of purely numeric parts.
+        let mut run: Vec<&str> = Vec::new();
+        for p in parts.iter().chain(std::iter::once(&"")) {
+            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) {
+                run.push(p);
+            } else {
+                if run.len() >= 3 && best.as_ref().is_none_or(|b| run.len() > b.len()) {
+                    best = Some(run.clone());
+                }
+                run.clear();
+            }
+        }
+    }
+    best.map(|b| b.join("x"))
+}
+
+fn cell_mode(cell: &CellResult) -> Option<&'static str> {
+    cell.settings
+        .values()
+        .find_map(|v| match v.as_str()?.to_ascii_lowercase().as_str() {
+            "resources" | "resource" => Some("resources"),
+            "accuracy" => Some("accuracy"),
+            _ => None,
+        })
+}
+
+/// Whether our cell is an instance of the published row.
+pub fn matches(row: &RefRow, cell: &CellResult) -> bool {
+    if family(&row.framework) != family(&cell.framework) {
+        return false;
+    }
+    let arch = match (row.dims(), dims_of_name(&cell.model)) {
+        (Some(a), Some(b)) => a == b,
+        _ => {
+            view::metric(cell, view::PARAMS) == Some(row.params as f64)
+                && view::metric(cell, view::LAYERS).is_none_or(|l| l == row.layers as f64)
+        }
+    };
+    if !arch {
+        return false;
+    }
+    match (row.mode(), cell_mode(cell)) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    }
+}
+
+/// One published row with ours beside it.
+#[derive(Debug, Serialize)]
+pub struct Line {
+    pub kind: &'static str,
+    pub published: RefRow,
+    /// Our matched cell id.
+    pub cell: Option<String>,
+    pub ours_prove_s: Option<f64>,
+    pub ours_peak_mib: Option<f64>,
+    pub ours_accuracy_loss_pct: Option<f64>,
+    /// Ours / published.
+    pub time_ratio: Option<f64>,
+    pub memory_ratio: Option<f64>,
+    /// Ours minus published, percentage points.
+    pub accuracy_loss_diff_pp: Option<f64>,
+    /// `ok`, or why there are no numbers of ours.
+    pub status: String,
+}
+
+/// The whole comparison.
+#[derive(Debug, Serialize)]
+pub struct Reproduction {
+    pub source: super::reference::Source,
+    pub published_hardware: String,
+    pub our_hardware: Vec<String>,
+    pub caveats: Vec<String>,
+    pub lines: Vec<Line>,
+}
+
+/// Matches every published row against the cells of `files` (none: every row is "not run").
+pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
+    let rows = view::rows(files);
+    let lines = reference
+        .rows
+        .iter()
+        .map(|p| {
+            let cands: Vec<&view::Row> = rows.iter().filter(|r| matches(p, r.cell)).collect();
+            let chosen = cands
+                .iter()
+                .find(|r| r.cell.status == CellStatus::Ok)
+                .or(cands.first());
+            let mut line = Line {
+                kind: p.kind(),
+                published: p.clone(),
+                cell: chosen.map(|r| r.cell.id.clone()),
+                ours_prove_s: None,
+                ours_peak_mib: None,
+                ours_accuracy_loss_pct: None,
+                time_ratio: None,
+                memory_ratio: None,
+                accuracy_loss_diff_pp: None,
+                status: String::new(),
+            };
+            match chosen {
+                None if files.is_empty() => line.status = "not run: no results file given".into(),
+                None => {
+                    line.status = format!(
+                        "not run: no cell for {} {} in the results",
+                        family(&p.framework),
+                        p.dims().unwrap_or_else(|| p.architecture.clone())
+                    )
+                }
+                Some(r) if r.cell.status != CellStatus::Ok => {
+                    line.status = view::status_with_reason(r.cell)
+                }
+                Some(r) => {
+                    let c = r.cell;
+                    line.ours_prove_s = view::prove_wall(c).map(|s| s.median);
+                    line.ours_peak_mib =
+                        view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64);
+                    line.ours_accuracy_loss_pct = view::metric(c, view::ACCURACY_LOSS);
+                    line.time_ratio = line
+                        .ours_prove_s
+                        .filter(|_| p.prove_time_avg_s > 0.0)
+                        .map(|t| t / p.prove_time_avg_s);
+                    line.memory_ratio = line
+                        .ours_peak_mib
+                        .filter(|_| p.memory_avg_mb > 0.0)
+                        .map(|m| m / p.memory_avg_mb);
+                    line.accuracy_loss_diff_pp =
+                        line.ours_accuracy_loss_pct.map(|a| a - p.accuracy_loss_pct);
+                    let mut missing = Vec::new();
+                    if line.ours_prove_s.is_none() {
+                        missing.push("no prove step");
+                    }
+                    if line.ours_accuracy_loss_pct.is_none() {
+                        missing.push("accuracy loss not measured");
+                    }
+                    line.status = if missing.is_empty() {
+                        "ok".into()
+                    } else {
+                        format!("ok; {}", missing.join("; "))
+                    };
+                }
+            }
+            line
+        })
+        .collect();
+    Reproduction {
+        source: reference.source.clone(),
+        published_hardware: reference.hardware.clone(),
+        our_hardware: files
+            .iter()
+            .map(|f| {
+                format!(
+                    "{}: {} [{}], {}, kernel {}",
+                    f.label,
+                    f.results.host.one_line(),
+                    f.results.host.fingerprint_id,
+                    f.results.host.os,
+                    f.results.host.kernel
+                )
+            })
+            .collect(),
+        caveats: reference.caveats.clone(),
+        lines,
+    }
+}
+
+/// The table header matching [`table_rows`].
+pub const HEADER: [&str; 14] = [
+    "kind",
+    "framework",
+    "architecture",
+    "test n",
+    "notes",
+    "published prove",
+    "ours prove",
+    "time ×",
+    "published MiB",
+    "ours MiB",
+    "memory ×",
+    "published loss %",
+    "ours loss %",
+    "Δ loss pp",
+];
+
+/// Rows for text or markdown output; the status goes in a last column.
+pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
+    let o = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| view::num(x, d));
+    r.lines
+        .iter()
+        .map(|l| {
+            let p = &l.published;
+            vec![
+                l.kind.to_string(),
+                p.framework.clone(),
+                p.dims().unwrap_or_else(|| p.architecture.clone()),
+                p.testing_size.to_string(),
+                p.notes.clone(),
+                format!("{} s", view::num(p.prove_time_avg_s, 3)),
+                l.ours_prove_s
+                    .map_or("—".into(), |t| format!("{} s", view::num(t, 3))),
+                o(l.time_ratio, 2),
+                view::num(p.memory_avg_mb, 1),
+                o(l.ours_peak_mib, 1),
+                o(l.memory_ratio, 2),
+                view::num(p.accuracy_loss_pct, 2),
+                o(l.ours_accuracy_loss_pct, 2),
+                l.accuracy_loss_diff_pp
+                    .map_or("—".into(), |d| format!("{d:+.2}")),
+                l.status.clone(),
+            ]
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn model_names_give_dims() {
+        assert_eq!(
+            dims_of_name("mnist-196_25_10").as_deref(),
+            Some("196x25x10")
+        );
+        assert_eq!(
+            dims_of_name("196_24_14_10").as_deref(),
+            Some("196x24x14x10")
+        );
+        assert_eq!(
+            dims_of_name("mlp-784x56x10-v2").as_deref(),
+            Some("784x56x10")
+        );
+        assert_eq!(dims_of_name("cifar10-mlp"), None);
+        assert_eq!(dims_of_name("tiny"), None);
+    }
+
+    #[test]
+    fn families() {
+        assert_eq!(family("circomlib-ml (tensorflow)"), "circom");
+        assert_eq!(family("keras2circom"), "circom");
+        assert_eq!(family("ezkl (pytorch)"), "ezkl");
+        assert_eq!(family("zkml (tensorflow)"), "zkml");
+        assert_eq!(family("ddkang-zkml"), "zkml");
+        assert_eq!(family("opml (pytorch)"), "opml");
+    }
+}

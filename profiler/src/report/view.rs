@@ -1,0 +1,405 @@
+//! What every report reads from a cell: the prove summary, known metrics, and why a value
+//! is absent. Pure functions over the results schema; formatting of units lives in `units`.
+
+use super::Loaded;
+use crate::results::{CellResult, CellStatus, ResultsFile, StepSummary};
+use crate::sensors::SensorStatus;
+use crate::stats::Summary;
+
+/// Metric keys for the energy of one prove step, joules, in order of preference.
+pub const ENERGY_PER_PROOF_KEYS: [&str; 4] = [
+    "prove.energy_j",
+    "energy_per_proof_j",
+    "prove_energy_j",
+    "energy_j",
+];
+/// Metric key: proofs per kilojoule of prove-step energy.
+pub const PROOFS_PER_KJ: &str = "proofs_per_kj";
+/// Metric key: parameter count of the model.
+pub const PARAMS: &str = "params";
+/// Metric key: layer count of the model (input layer included, as in the 2024 table).
+pub const LAYERS: &str = "layers";
+/// Metric key: accuracy loss, percent of test inputs where the circuit's class differs from the float model's.
+pub const ACCURACY_LOSS: &str = "accuracy_loss_pct";
+/// Metric keys: how many test inputs the accuracy loss was measured on.
+pub const ACCURACY_SAMPLES_KEYS: [&str; 2] = ["accuracy_samples", "testing_size"];
+/// Metric key: proof size, bytes.
+pub const PROOF_SIZE: &str = "proof_size_bytes";
+
+/// Metric keys the report shows in their own columns; the others go to a generic table.
+pub const KNOWN_METRICS: [&str; 14] = [
+    PARAMS,
+    LAYERS,
+    ACCURACY_LOSS,
+    "accuracy_samples",
+    "testing_size",
+    PROOF_SIZE,
+    "constraints",
+    "logrows",
+    "rows",
+    PROOFS_PER_KJ,
+    "prove.energy_j",
+    "energy_per_proof_j",
+    "prove_energy_j",
+    "energy_j",
+];
+
+/// One cell with the file it came from.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// Index of the file in the report's inputs.
+    pub file: usize,
+    pub results: &'a ResultsFile,
+    pub cell: &'a CellResult,
+}
+
+/// Every cell of every file, in file order then the file's own (plan) order.
+pub fn rows(files: &[Loaded]) -> Vec<Row<'_>> {
+    files
+        .iter()
+        .enumerate()
+        .flat_map(|(i, f)| {
+            f.results.cells.iter().map(move |c| Row {
+                file: i,
+                results: &f.results,
+                cell: c,
+            })
+        })
+        .collect()
+}
+
+/// The fingerprint id of the host that ran a row's cell (the file's host when unset).
+pub fn host_id<'a>(row: &Row<'a>) -> &'a str {
+    if row.cell.host_id.is_empty() {
+        &row.results.host.fingerprint_id
+    } else {
+        &row.cell.host_id
+    }
+}
+
+/// The host that ran a row's cell: a merged host by id, else the file's own host.
+pub fn host_of<'a>(row: &Row<'a>) -> &'a crate::fingerprint::Host {
+    row.results
+        .other_hosts
+        .get(host_id(row))
+        .unwrap_or(&row.results.host)
+}
+
+/// True when the rows were measured on more than one host.
+pub fn several_hosts(rows: &[Row]) -> bool {
+    let mut first: Option<&str> = None;
+    for r in rows {
+        let h = host_id(r);
+        match first {
+            None => first = Some(h),
+            Some(f) if f != h => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A suffix that keeps benchmark names unique when cells of the same id come from several
+/// hosts (` @<fingerprint id>`) or several files (` @<file label>`); empty otherwise.
+pub fn name_suffix(files: &[Loaded], several_hosts: bool, row: &Row) -> String {
+    if several_hosts {
+        format!(" @{}", host_id(row))
+    } else if files.len() > 1 {
+        format!(" @{}", files[row.file].label)
+    } else {
+        String::new()
+    }
+}
+
+/// The summary of a step with at least one measured, successful run.
+pub fn step<'a>(cell: &'a CellResult, name: &str) -> Option<&'a StepSummary> {
+    cell.summary.get(name).filter(|s| s.wall_s.n > 0)
+}
+
+/// Wall time of the prove step across repetitions, seconds.
+pub fn prove_wall(cell: &CellResult) -> Option<Summary> {
+    step(cell, "prove").map(|s| s.wall_s)
+}
+
+/// Peak memory of the whole process tree during the prove step, bytes.
+pub fn prove_peak(cell: &CellResult) -> Option<Summary> {
+    step(cell, "prove").map(|s| s.peak_tree_bytes)
+}
+
+/// A finite metric.
+pub fn metric(cell: &CellResult, key: &str) -> Option<f64> {
+    cell.metrics.get(key).copied().filter(|v| v.is_finite())
+}
+
+/// The first present metric of `keys`.
+pub fn first_metric(cell: &CellResult, keys: &[&str]) -> Option<f64> {
+    keys.iter().find_map(|k| metric(cell, k))
+}
+
+/// Energy of one prove step, joules: the cell metric, else the median over the measured,
+/// successful prove runs of their top-level energy readings (see [`top_level_energy_j`]).
+pub fn energy_per_proof(cell: &CellResult) -> Option<f64> {
+    first_metric(cell, &ENERGY_PER_PROOF_KEYS).or_else(|| {
+        let per_run: Vec<f64> = cell
+            .repetitions
+            .iter()
+            .filter(|r| !r.warmup)
+            .flat_map(|r| r.steps.iter())
+            .filter(|s| s.step == "prove" && s.succeeded())
+            .filter_map(top_level_energy_j)
+            .collect();
+        (!per_run.is_empty()).then(|| Summary::of(&per_run).median)
+    })
+}
+
+/// The energy of a run over domains that do not contain each other, joules: RAPL
+/// `energy.package-N` and `energy.dram*` plus GPU `gpuN.energy` readings in `J`. Sub-domains
+/// (`core`, `uncore`) are inside the package and `psys` contains everything, so they are
+/// left out. `None` when the run has no such reading.
+pub fn top_level_energy_j(run: &crate::results::StepRun) -> Option<f64> {
+    let parts: Vec<f64> = run
+        .readings
+        .iter()
+        .filter(|r| r.unit == "J" && r.value.is_finite())
+        .filter(|r| {
+            let m = r.metric.to_ascii_lowercase();
+            m.starts_with("energy.package")
+                || m.starts_with("energy.dram")
+                || (m.starts_with("gpu") && m.ends_with(".energy"))
+        })
+        .map(|r| r.value)
+        .collect();
+    (!parts.is_empty()).then(|| parts.iter().sum())
+}
+
+/// Proofs per kilojoule: the metric, or 1000 / energy per proof.
+pub fn proofs_per_kj(cell: &CellResult) -> Option<f64> {
+    metric(cell, PROOFS_PER_KJ).or_else(|| {
+        energy_per_proof(cell)
+            .filter(|e| *e > 0.0)
+            .map(|e| 1000.0 / e)
+    })
+}
+
+/// Circuit size in words: `21740 constraints`, `2^15 rows`.
+pub fn circuit_size(cell: &CellResult) -> Option<String> {
+    if let Some(c) = metric(cell, "constraints") {
+        return Some(format!("{c:.0} constraints"));
+    }
+    if let Some(k) = metric(cell, "logrows") {
+        return Some(format!("2^{k:.0} rows"));
+    }
+    metric(cell, "rows").map(|r| format!("{r:.0} rows"))
+}
+
+/// `key=value, ...` of the cell's settings, or `default`.
+pub fn settings_label(cell: &CellResult) -> String {
+    if cell.settings.is_empty() {
+        return "default".into();
+    }
+    cell.settings
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `ok`, `failed`, `unsupported`, `interrupted`.
+pub fn status_word(status: CellStatus) -> &'static str {
+    match status {
+        CellStatus::Ok => "ok",
+        CellStatus::Failed => "failed",
+        CellStatus::Unsupported => "unsupported",
+        CellStatus::Interrupted => "interrupted",
+    }
+}
+
+/// `status: reason`, without repeating the status when the reason already starts with it
+/// (adapters write `unsupported: why`).
+pub fn status_with_reason(cell: &CellResult) -> String {
+    let word = status_word(cell.status);
+    match cell.reason.as_deref() {
+        None => format!("{word}: no reason given"),
+        Some(r) if r.starts_with(word) => r.to_string(),
+        Some(r) => format!("{word}: {r}"),
+    }
+}
+
+/// Sensors whose names suggest energy or power (`rapl`, `nvml`, `energy`, `power`, `ipmi`).
+fn is_energy_sensor(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    ["rapl", "nvml", "energy", "power", "ipmi"]
+        .iter()
+        .any(|k| n.contains(k))
+}
+
+/// Why no energy figures exist, from the sensors list of a results file.
+pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
+    let down: Vec<String> = sensors
+        .iter()
+        .filter(|s| is_energy_sensor(&s.name) && !s.available)
+        .map(|s| {
+            format!(
+                "{}: {}",
+                s.name,
+                s.reason.as_deref().unwrap_or("unavailable")
+            )
+        })
+        .collect();
+    if !down.is_empty() {
+        return down.join("; ");
+    }
+    if sensors
+        .iter()
+        .any(|s| is_energy_sensor(&s.name) && s.available)
+    {
+        "an energy sensor was available, but this cell recorded no energy".into()
+    } else {
+        "no energy sensor was recorded for this run (none in the results' sensors list)".into()
+    }
+}
+
+/// Why a known metric is absent from a cell, in words for a tooltip or footnote.
+pub fn absent_reason(row: &Row, what: &str) -> String {
+    let cell = row.cell;
+    if cell.status != CellStatus::Ok {
+        return status_with_reason(cell);
+    }
+    match what {
+        "energy" => energy_absent_reason(&row.results.sensors),
+        "accuracy" => "the framework adapter recorded no accuracy loss for this cell".into(),
+        "proof_size" => "the framework adapter recorded no proof size".into(),
+        "circuit" => "the framework adapter recorded no circuit size".into(),
+        "verify" => "no successful verify step".into(),
+        "setup" => "no successful setup step".into(),
+        "prove" => "no successful prove step".into(),
+        "params" => "the model's parameter count is not in the results (metric `params`)".into(),
+        other => format!("`{other}` not recorded"),
+    }
+}
+
+/// The flat `key -> text` form of any serializable value (for fingerprints: new fields show
+/// up without code changes). Nested objects become `a.b`; arrays are joined with `, `.
+pub fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
+    fn go(prefix: &str, v: &serde_json::Value, out: &mut Vec<(String, String)>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                for k in keys {
+                    let p = if prefix.is_empty() {
+                        k.clone()
+                    } else {
+                        format!("{prefix}.{k}")
+                    };
+                    go(&p, &m[k], out);
+                }
+            }
+            serde_json::Value::Array(a) if a.iter().all(|x| !x.is_object()) => {
+                let parts: Vec<String> = a.iter().map(scalar).collect();
+                out.push((prefix.to_string(), parts.join(", ")));
+            }
+            serde_json::Value::Array(a) => {
+                for (i, x) in a.iter().enumerate() {
+                    go(&format!("{prefix}[{i}]"), x, out);
+                }
+            }
+            other => out.push((prefix.to_string(), scalar(other))),
+        }
+    }
+    fn scalar(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::Null => "—".into(),
+            serde_json::Value::String(s) if s.is_empty() => "—".into(),
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }
+    }
+    let mut out = Vec::new();
+    go("", value, &mut out);
+    out
+}
+
+/// A host as flat fields (see [`flatten`]).
+pub fn host_fields(host: &crate::fingerprint::Host) -> Vec<(String, String)> {
+    flatten(&serde_json::to_value(host).unwrap_or(serde_json::Value::Null))
+}
+
+/// Formats a number with up to `digits` decimals, trimming zeros: `4.4`, `1312`, `0.03`.
+pub fn num(v: f64, digits: usize) -> String {
+    let s = format!("{v:.digits$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_trim_zeros() {
+        assert_eq!(num(4.400, 2), "4.4");
+        assert_eq!(num(1312.0, 2), "1312");
+        assert_eq!(num(0.0349, 2), "0.03");
+    }
+
+    #[test]
+    fn flatten_is_sorted_and_nested() {
+        let v = serde_json::json!({"b": 1, "a": {"y": "", "x": [1, 2]}, "g": [{"n": "gpu"}]});
+        let f = flatten(&v);
+        assert_eq!(
+            f,
+            vec![
+                ("a.x".to_string(), "1, 2".to_string()),
+                ("a.y".into(), "—".into()),
+                ("b".into(), "1".into()),
+                ("g[0].n".into(), "gpu".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn energy_from_readings_skips_nested_domains() {
+        let reading = |metric: &str, value: f64, unit: &str| crate::results::Reading {
+            sensor: "rapl".into(),
+            metric: metric.into(),
+            value,
+            unit: unit.into(),
+            note: None,
+        };
+        let run: crate::results::StepRun = serde_json::from_value(serde_json::json!({
+            "wall_s": 1.0, "user_s": 1.0, "sys_s": 0.0, "peak_tree_bytes": 1, "peak_process_bytes": 1,
+            "memory_method": "proc_sampling", "exit_code": 0, "signal": null, "oom_killed": false,
+            "timed_out": false, "step": "prove"
+        }))
+        .unwrap();
+        let mut run = run;
+        run.readings = vec![
+            reading("energy.package-0", 10.0, "J"),
+            reading("energy.core", 7.0, "J"),
+            reading("energy.dram", 2.0, "J"),
+            reading("gpu0.energy", 30.0, "J"),
+            reading("gpu0.power", 300.0, "W"),
+            reading("energy.psys", 50.0, "J"),
+        ];
+        assert_eq!(top_level_energy_j(&run), Some(42.0));
+        run.readings.clear();
+        assert_eq!(top_level_energy_j(&run), None);
+    }
+
+    #[test]
+    fn energy_reason_names_the_sensor() {
+        let s = vec![SensorStatus::unavailable(
+            "rapl",
+            "no /sys/class/powercap (virtual machine)",
+        )];
+        assert!(energy_absent_reason(&s).contains("rapl: no /sys/class/powercap"));
+        assert!(energy_absent_reason(&[]).contains("no energy sensor"));
+    }
+}

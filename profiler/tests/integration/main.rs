@@ -1,0 +1,8 @@
+//! Integration tests of the `zkprof` binary: one test binary, one module per area, a fresh
+//! temporary directory per test.
+
+mod bad_input;
+mod exec;
+mod memory;
+mod run;
+mod support;

@@ -1,0 +1,187 @@
+//! `zkprof run`: suites end to end, results file, failures that do not stop the suite,
+//! Ctrl-C and --resume.
+
+use crate::support::{run, text, write, zkprof};
+use std::time::Duration;
+
+fn suite(dir: &std::path::Path, body: &str) -> String {
+    write(dir, "suite.toml", body)
+}
+
+fn results(dir: &std::path::Path) -> serde_json::Value {
+    let bytes = std::fs::read(dir.join("results.json")).expect("results.json written");
+    serde_json::from_slice(&bytes).expect("results.json is JSON")
+}
+
+#[test]
+fn suite_runs_every_cell_and_records_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(
+        dir.path(),
+        r#"
+[suite]
+name = "t"
+repetitions = 3
+warmup = 1
+
+[[model]]
+name = "m1"
+[[model]]
+name = "m2"
+
+[[framework]]
+name = "fake"
+kind = "command"
+settings = [{ size = 1 }, { size = 2 }]
+steps = { setup = ["sh", "-c", "echo setup {model} > setup.txt"], prove = ["sh", "-c", "cat setup.txt; echo {setting.size} {rep}"], verify = ["true"] }
+"#,
+    );
+    let out_dir = dir.path().join("out");
+    let out = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = results(&out_dir);
+    assert_eq!(r["schema"], "zkprof/results/v1");
+    assert_eq!(r["suite"]["name"], "t");
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 4);
+    assert_eq!(cells[0]["id"], "m1/fake/size=1/native");
+    for c in cells {
+        assert_eq!(c["status"], "ok", "{c}");
+        let reps = c["repetitions"].as_array().unwrap();
+        assert_eq!(reps.len(), 4, "1 warmup + 3 measured");
+        assert_eq!(reps[0]["warmup"], true);
+        let steps: Vec<&str> = reps[1]["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["step"].as_str().unwrap())
+            .collect();
+        assert_eq!(steps, ["setup", "prove", "verify"]);
+        assert_eq!(c["summary"]["prove"]["wall_s"]["n"], 3);
+    }
+    // The prove step saw the setup step's output and its own placeholders.
+    let prove = &cells[1]["repetitions"][2]["steps"][1];
+    assert_eq!(prove["stdout_tail"], serde_json::json!(["setup m1", "2 2"]));
+    let log = prove["stdout_path"].as_str().unwrap();
+    assert!(
+        std::path::Path::new(log).starts_with(&out_dir),
+        "logs live beside results.json: {log}"
+    );
+}
+
+#[test]
+fn a_failing_or_oom_cell_does_not_stop_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(
+        dir.path(),
+        r#"
+[suite]
+name = "t"
+
+[[model]]
+name = "m"
+
+[[framework]]
+name = "hog"
+kind = "command"
+memory_limit = "64M"
+steps = { prove = ["python3", "-c", "import time; b = b'x' * (400 << 20); time.sleep(2)"] }
+
+[[framework]]
+name = "missing"
+kind = "command"
+steps = { prove = ["no-such-prover-zkprof-test"] }
+
+[[framework]]
+name = "fine"
+kind = "command"
+steps = { prove = ["true"] }
+"#,
+    );
+    let out_dir = dir.path().join("out");
+    let out = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = results(&out_dir);
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 3);
+    assert_eq!(cells[0]["status"], "failed");
+    assert!(
+        cells[0]["reason"].as_str().unwrap().contains("oom"),
+        "{}",
+        cells[0]
+    );
+    assert_eq!(cells[0]["repetitions"][0]["steps"][0]["oom_killed"], true);
+    assert_eq!(cells[1]["status"], "failed");
+    assert!(
+        cells[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("command not found"),
+        "{}",
+        cells[1]
+    );
+    assert_eq!(cells[2]["status"], "ok");
+}
+
+#[test]
+fn ctrl_c_keeps_finished_cells_and_resume_finishes() {
+    let dir = tempfile::tempdir().unwrap();
+    let marker = dir.path().join("slow-started");
+    let body = format!(
+        r#"
+[suite]
+name = "t"
+
+[[model]]
+name = "m"
+
+[[framework]]
+name = "quick"
+kind = "command"
+steps = {{ prove = ["true"] }}
+
+[[framework]]
+name = "slow"
+kind = "command"
+steps = {{ prove = ["sh", "-c", "if [ -e {m} ]; then exit 0; fi; touch {m}; sleep 30"] }}
+"#,
+        m = marker.display()
+    );
+    let s = suite(dir.path(), &body);
+    let out_dir = dir.path().join("out");
+    let mut child = zkprof()
+        .args(["run", &s, "--out", out_dir.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    for _ in 0..500 {
+        if marker.exists() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(marker.exists(), "the slow step started");
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    let r = results(&out_dir);
+    let cells = r["cells"].as_array().unwrap();
+    assert_eq!(cells[0]["status"], "ok");
+    assert_eq!(cells[1]["status"], "interrupted");
+    assert_eq!(cells[1]["repetitions"][0]["steps"][0]["interrupted"], true);
+
+    let out = run(&["run", &s, "--out", out_dir.to_str().unwrap(), "--resume"]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 of 2 cells already finished"),
+        "{}",
+        text(&out)
+    );
+    let r2 = results(&out_dir);
+    assert_eq!(r2["cells"][1]["status"], "ok");
+    assert_eq!(
+        r2["cells"][0]["started_at"], cells[0]["started_at"],
+        "the finished cell was not rerun"
+    );
+}

@@ -1,0 +1,320 @@
+//! The commands through the real binary: outputs, exit codes, and bad input.
+
+use crate::fixtures;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn zkprof(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("zkprof runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn report_writes_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = fixtures().join("a.json");
+    let a = a.to_str().unwrap();
+    for (format, file, needle) in [
+        ("html", "r.html", "<!DOCTYPE html>"),
+        ("csv", "r.csv", "Framework,Architecture"),
+        ("markdown", "r.md", "## zkprof results"),
+        ("bencher", "r.bmf.json", "\"latency\""),
+        ("github-action-benchmark", "r.gab.json", "\"unit\": \"s\""),
+    ] {
+        let o = zkprof(&["report", a, "--format", format, "-o", file], dir.path());
+        assert!(o.status.success(), "{format}: {:?}", text(&o));
+        let body = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        assert!(body.contains(needle), "{format}");
+    }
+    // Default: html to report.html; other formats to stdout.
+    let o = zkprof(&["report", a], dir.path());
+    assert!(o.status.success());
+    assert!(dir.path().join("report.html").exists());
+    let o = zkprof(&["report", a, "--format", "csv"], dir.path());
+    assert!(text(&o).0.starts_with("Framework,"));
+}
+
+#[test]
+fn bad_results_files_are_clear_errors_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read_to_string(fixtures().join("a.json")).unwrap();
+    let cases = [
+        (
+            "other-version.json",
+            good.replacen("zkprof/results/v1", "zkprof/results/v2", 1),
+            "not supported",
+        ),
+        (
+            "truncated.json",
+            good[..good.len() / 2].to_string(),
+            "not valid JSON",
+        ),
+        ("empty.json", String::new(), "empty file"),
+        (
+            "wrong-shape.json",
+            "{\"schema\": \"zkprof/results/v1\", \"cells\": 3}".into(),
+            "does not match",
+        ),
+    ];
+    let a = fixtures().join("a.json");
+    let a = a.to_str().unwrap();
+    for (name, body, expect) in cases {
+        std::fs::write(dir.path().join(name), body).unwrap();
+        for args in [
+            vec!["report", name],
+            vec!["report", name, "--format", "csv"],
+            vec!["compare", a, name],
+            vec!["compare", name, a],
+            vec!["reproduce", "--reference", "ref.json", name],
+        ] {
+            let mut args = args.clone();
+            let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+            let refs = refp.to_str().unwrap().to_string();
+            for x in args.iter_mut() {
+                if *x == "ref.json" {
+                    *x = &refs;
+                }
+            }
+            let o = zkprof(&args, dir.path());
+            let (_, err) = text(&o);
+            assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+            assert!(
+                err.contains(name) && err.contains(expect),
+                "{args:?}: {err}"
+            );
+            assert!(!err.contains("panicked"), "{err}");
+        }
+    }
+    let o = zkprof(&["report", "missing.json"], dir.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(text(&o).1.contains("missing.json"));
+}
+
+#[test]
+fn bad_reference_files_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, body, expect) in [
+        ("empty.csv", "", "empty file"),
+        ("cut.json", "{\"schema\": \"zkprof/reference/v1\", \"rows\": [", "line 1"),
+        ("v9.json", "{\"schema\": \"zkprof/reference/v9\", \"source\": {\"title\": \"\", \"url\": \"\"}, \"hardware\": \"\", \"rows\": []}", "not supported"),
+        ("header.csv", "a,b,c\n1,2,3\n", "not the 2024"),
+    ] {
+        std::fs::write(dir.path().join(name), body).unwrap();
+        let o = zkprof(&["reproduce", "--reference", name], dir.path());
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{name}: {err}");
+        assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
+    }
+}
+
+#[test]
+fn reproduce_prints_a_row_per_published_dnn_cell() {
+    let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+    let a = fixtures().join("a.json");
+    let o = zkprof(
+        &[
+            "reproduce",
+            "--reference",
+            refp.to_str().unwrap(),
+            "--dnn-only",
+            a.to_str().unwrap(),
+        ],
+        &fixtures(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("dnn ")).collect();
+    assert_eq!(rows.len(), 25, "{out}");
+    assert!(!out.lines().any(|l| l.starts_with("cnn ")));
+    assert!(rows
+        .iter()
+        .any(|l| l.contains("opml") && l.contains("not run: no cell for opml")));
+    // Without results: every row, each saying why there is nothing of ours.
+    let o = zkprof(
+        &["reproduce", "--reference", refp.to_str().unwrap()],
+        &fixtures(),
+    );
+    let (out, _) = text(&o);
+    assert_eq!(
+        out.lines()
+            .filter(|l| l.contains("not run: no results file given"))
+            .count(),
+        41
+    );
+    // The published CSV itself also loads, where it is available.
+    let shared =
+        crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
+    if shared.exists() {
+        let o = zkprof(
+            &[
+                "reproduce",
+                "--reference",
+                shared.to_str().unwrap(),
+                "--format",
+                "json",
+            ],
+            &fixtures(),
+        );
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["lines"].as_array().unwrap().len(), 41);
+        assert!(v["published_hardware"]
+            .as_str()
+            .unwrap()
+            .starts_with("unknown"));
+    }
+}
+
+#[test]
+fn compare_shows_verdicts_and_fingerprint_diff() {
+    let dir = tempfile::tempdir().unwrap();
+    // The same run, as if from another machine: a different CPU and memory size.
+    let mut b: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("b.json")).unwrap()).unwrap();
+    b["host"]["cpu_model"] = "Other CPU 9000".into();
+    b["host"]["memory_bytes"] = (64u64 << 30).into();
+    std::fs::write(
+        dir.path().join("b.json"),
+        serde_json::to_string(&b).unwrap(),
+    )
+    .unwrap();
+    let a = fixtures().join("a.json");
+    let o = zkprof(&["compare", a.to_str().unwrap(), "b.json"], dir.path());
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("Fingerprint differences"), "{out}");
+    assert!(
+        out.lines().any(|l| l.starts_with("cpu_model")
+            && l.contains("AMD EPYC")
+            && l.contains("Other CPU 9000")),
+        "{out}"
+    );
+    assert!(out.lines().any(|l| l.starts_with("memory_bytes")));
+    assert!(
+        !out.lines().any(|l| l.starts_with("hostname")),
+        "equal fields are not listed"
+    );
+    // Every cell of the suite has a line; failed ones say why.
+    assert!(
+        out.lines().filter(|l| l.starts_with("mnist-")).count() == 15,
+        "{out}"
+    );
+    assert!(out.contains("baseline: failed (prove: exit 3"));
+    let o = zkprof(
+        &["compare", a.to_str().unwrap(), "b.json", "--format", "json"],
+        dir.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v[0]["cells"].as_array().unwrap().len(), 15);
+    let o = zkprof(&["compare", a.to_str().unwrap()], dir.path());
+    assert_eq!(o.status.code(), Some(2), "one file is a usage error");
+}
+
+#[test]
+fn compare_and_reproduce_write_markdown_and_json() {
+    let a = fixtures().join("a.json");
+    let b = fixtures().join("b.json");
+    let o = zkprof(
+        &[
+            "compare",
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        &fixtures(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("| cell | baseline prove |"), "{out}");
+    assert!(
+        !out.contains("<script>") && out.contains("&lt;script&gt;"),
+        "{out}"
+    );
+    let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+    let o = zkprof(
+        &[
+            "reproduce",
+            "--reference",
+            refp.to_str().unwrap(),
+            a.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        &fixtures(),
+    );
+    let (out, _) = text(&o);
+    assert!(out.contains("| kind | framework |"), "{out}");
+    assert_eq!(out.lines().filter(|l| l.starts_with("| dnn |")).count(), 25);
+}
+
+#[test]
+fn a_fresh_run_renders_in_every_format() {
+    // The whole path on this machine: `zkprof run` of a small command suite, then reports.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("suite.toml"),
+        r#"
+[suite]
+name = "fresh"
+repetitions = 2
+
+[[model]]
+name = "tiny-16_8_4"
+
+[[framework]]
+name = "ok-prover"
+kind = "command"
+steps = { setup = ["sh", "-c", "sleep 0.01"], prove = ["sh", "-c", "head -c 2000000 /dev/zero | tail -c 1 >/dev/null; sleep 0.05"] }
+
+[[framework]]
+name = "bad-prover"
+kind = "command"
+steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
+"#,
+    )
+    .unwrap();
+    let o = zkprof(&["run", "suite.toml", "--out", "out"], dir.path());
+    assert_eq!(o.status.code(), Some(1), "one cell fails: {:?}", text(&o));
+    for format in [
+        "html",
+        "csv",
+        "markdown",
+        "bencher",
+        "github-action-benchmark",
+    ] {
+        let o = zkprof(
+            &["report", "out/results.json", "--format", format, "-o", "-"],
+            dir.path(),
+        );
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{format}: {err}");
+        assert!(out.contains("ok-prover"), "{format}: {out}");
+        if format == "html" {
+            assert!(
+                out.contains("no circuit for op &lt;Foo&gt;"),
+                "the failure's stderr is shown"
+            );
+        }
+    }
+    let o = zkprof(
+        &["compare", "out/results.json", "out/results.json"],
+        dir.path(),
+    );
+    let (out, _) = text(&o);
+    assert!(out.contains("Fingerprints: identical"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("tiny-16_8_4/ok-prover") && l.contains("no clear difference")),
+        "{out}"
+    );
+}
