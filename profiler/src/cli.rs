@@ -63,6 +63,8 @@ pub enum Command {
     List(commands::list::ListArgs),
     /// Build and list the pinned framework images of the docker runtime.
     Images(commands::images::ImagesArgs),
+    /// Show or clear the artifact cache (keys, SRS/ptau, compiled circuits, toolchains).
+    Cache(commands::cache::CacheArgs),
     /// Merge results files (shards of a matrix, runs on several machines) into one.
     Merge(commands::merge::MergeArgs),
     /// Show the host fingerprint (CPU, memory, GPUs, virtualization, RAPL domains).
@@ -133,6 +135,7 @@ pub fn main() -> i32 {
         Command::Doctor(a) => commands::doctor::run(&cli.global, a),
         Command::List(a) => commands::list::run(&cli.global, a),
         Command::Images(a) => commands::images::run(&cli.global, a),
+        Command::Cache(a) => commands::cache::run(a),
         Command::Merge(a) => commands::merge::run(&cli.global, a),
         Command::Fingerprint(a) => commands::fingerprint::run(&cli.global, a),
         Command::Zkscore(a) => commands::zkscore::run(&cli.global, a),

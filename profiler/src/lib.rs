@@ -4,6 +4,7 @@
 //! Start reading at `measure` (how one step is spawned and measured), `suite` (how a
 //! suite file becomes cells) and `results` (what is written).
 
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod data;

@@ -1,5 +1,6 @@
 //! One file per subcommand. Each exposes its clap `Args` and `run`, returning an exit code.
 
+pub mod cache;
 pub mod compare;
 pub mod data;
 pub mod doctor;

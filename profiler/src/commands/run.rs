@@ -43,6 +43,9 @@ pub struct RunArgs {
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    /// A finished powers-of-tau file for Groth16 setups (circom); sets `$ZKPROF_PTAU`.
+    #[arg(long, value_name = "FILE")]
+    pub ptau: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the plan; `zkprof merge` combines the shards.
     #[arg(long, value_name = "I/N", value_parser = clap::value_parser!(crate::shard::ShardSpec))]
     pub shard: Option<crate::shard::ShardSpec>,
@@ -57,6 +60,19 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
     let suite = Suite::load(&args.suite)?;
+    if let Some(p) = &args.ptau {
+        if !p.is_file() {
+            return Err(UserError::Input(format!(
+                "--ptau {}: no such file; give a finished powers-of-tau file",
+                p.display()
+            ))
+            .into());
+        }
+        std::env::set_var(
+            "ZKPROF_PTAU",
+            p.canonicalize().unwrap_or_else(|_| p.clone()),
+        );
+    }
     if args.reps == Some(0) {
         return Err(UserError::Input("--reps must be at least 1".into()).into());
     }
@@ -403,6 +419,19 @@ fn run_cell(
                 break 'reps;
             }
             if !ok {
+                if let Some(why) = done.last().and_then(|r| framework.unsupported_reason(r)) {
+                    fail(
+                        &mut result,
+                        CellStatus::Unsupported,
+                        format!("unsupported: {why}"),
+                    );
+                    result.repetitions.push(Repetition {
+                        index: rep,
+                        warmup: is_warmup,
+                        steps: done,
+                    });
+                    break 'reps;
+                }
                 let why = tail.map(|t| format!(" (stderr: {t})")).unwrap_or_default();
                 fail(
                     &mut result,
@@ -418,7 +447,15 @@ fn run_cell(
             }
         }
         match framework.collect(&ctx, &done) {
-            Ok(m) => result.metrics.extend(m),
+            Ok(c) => {
+                result.metrics.extend(c.metrics);
+                result.info.extend(c.info);
+                result.warnings.extend(
+                    c.warnings
+                        .into_iter()
+                        .map(|w| format!("repetition {rep}: {w}")),
+                );
+            }
             Err(e) => result
                 .warnings
                 .push(format!("metrics of repetition {rep}: {e}")),
@@ -435,6 +472,16 @@ fn run_cell(
                 "interrupted between repetitions".into(),
             );
             break;
+        }
+    }
+    if result.status == CellStatus::Ok {
+        match framework.evaluate(cell, &workdir) {
+            Ok(c) => {
+                result.metrics.extend(c.metrics);
+                result.info.extend(c.info);
+                result.warnings.extend(c.warnings);
+            }
+            Err(e) => result.warnings.push(format!("evaluation (accuracy): {e}")),
         }
     }
     result.summary = summarize_steps(&result.repetitions);

@@ -7,7 +7,12 @@
 //!
 //! Adding an adapter: a new file, one line in `for_kind`, one entry in `suite::FRAMEWORK_KINDS`.
 
+pub mod circom;
 pub mod command;
+pub mod ezkl;
+pub mod inputs;
+pub mod onnx;
+pub mod provision;
 
 use crate::results::StepRun;
 use crate::suite::Cell;
@@ -44,11 +49,24 @@ pub enum FrameworkError {
     Failed(String),
 }
 
-/// A framework adapter.
+/// Cell-level numbers and facts an adapter reports.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Collected {
+    /// `proof_size_bytes`, `constraints`, `logrows`, `verified`, `accuracy_loss_pct`, ...
+    pub metrics: BTreeMap<String, f64>,
+    /// `srs`, `cache`, `skipped_steps`, ...
+    pub info: BTreeMap<String, String>,
+    /// Things the user should know (e.g. the prover's own time disagrees with ours).
+    pub warnings: Vec<String>,
+}
+
+/// A framework adapter. One value is made per cell (`for_kind`), so an adapter may keep
+/// per-cell state between `provision`, `steps`, `collect` and `evaluate`.
 pub trait Framework {
     /// The kind named in suites (`command`, `ezkl`, ...).
     fn kind(&self) -> &'static str;
-    /// Makes sure the toolchain exists; returns facts for the results (`version`, ...).
+    /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
+    /// needed) and prepares the cell's model; returns facts for the results (`version`, ...).
     fn provision(
         &self,
         _cell: &Cell,
@@ -56,22 +74,35 @@ pub trait Framework {
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         Ok(BTreeMap::new())
     }
-    /// The steps of one repetition, in order.
+    /// The steps of one repetition, in order. Steps whose artifacts are cached are left out.
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError>;
-    /// Cell-level metrics after a repetition (proof size, constraints, ...).
-    fn collect(
-        &self,
-        _ctx: &CellContext,
-        _steps: &[StepRun],
-    ) -> Result<BTreeMap<String, f64>, FrameworkError> {
-        Ok(BTreeMap::new())
+    /// Cell-level metrics after a successful repetition (proof size, constraints, ...).
+    fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<Collected, FrameworkError> {
+        Ok(Collected::default())
     }
+    /// Once per cell, after every repetition succeeded: unmeasured evaluations such as
+    /// the accuracy of the circuit's outputs over test inputs.
+    fn evaluate(&self, _cell: &Cell, _workdir: &Path) -> Result<Collected, FrameworkError> {
+        Ok(Collected::default())
+    }
+    /// A failed step whose output shows the framework cannot handle the model: the reason
+    /// (the cell is then `unsupported`, not `failed`).
+    fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
+}
+
+/// `p` made absolute against the working directory (steps run in other directories).
+pub fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The adapter for a framework kind.
 pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
     match kind {
         "command" => Some(Box::new(command::CommandFramework)),
+        "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
+        "circom" => Some(Box::new(circom::Circom::default())),
         _ => None,
     }
 }

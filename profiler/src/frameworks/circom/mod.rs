@@ -1,0 +1,539 @@
+//! keras2circom / circomlib-ml (R1CS, Groth16): zkprof transpiles the model to circom.
+//!
+//! Toolchain: npm `circom2`, `snarkjs`, `circomlib-ml` at exact versions from a lock file
+//! (`assets/circom/`), installed by `npm ci` into `<cache>/envs/`. Steps: compile
+//! (`circom2 --r1cs --wasm --O2`) -> setup (ptau + Groth16 keys, `zkprof_circom.js`) ->
+//! witness (the circuit's wasm) -> prove / verify (`snarkjs groth16`). compile and setup
+//! write into a cache entry keyed by the tool lock, the circuit source and the settings.
+//!
+//! Settings: `decimals` (fixed point `10^d`, default 18 as keras2circom's `-d 18`),
+//! `input_visibility` (`public`/`private`, default public), `ptau` (a finished powers-of-tau
+//! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell), `accuracy_samples`.
+
+pub mod transpile;
+
+use super::provision::{self, setting_str, setting_u64};
+use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use crate::cache::{cache_key, Entry, EntryState, Manifest};
+use crate::results::StepRun;
+use crate::suite::Cell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use transpile::Scaling;
+
+/// The pinned tool versions (also in the lock file).
+pub const TOOLS: &str = "circom2 0.2.23, snarkjs 0.7.6, circomlib-ml 1.4.4";
+const PACKAGE_JSON: &str = include_str!("../../../assets/circom/package.json");
+const PACKAGE_LOCK: &str = include_str!("../../../assets/circom/package-lock.json");
+const HELPER: &str = include_str!("../../../assets/circom/zkprof_circom.js");
+const SETTINGS: [&str; 4] = ["decimals", "input_visibility", "ptau", "accuracy_samples"];
+const ENTRY_FILES: [&str; 6] = [
+    "model.circom",
+    "model.r1cs",
+    "model_js/model.wasm",
+    "model.zkey",
+    "vk.json",
+    "ptau.label",
+];
+
+/// The circom adapter (one per cell).
+#[derive(Default)]
+pub struct Circom {
+    state: Mutex<Option<State>>,
+}
+
+#[derive(Clone)]
+struct State {
+    node: PathBuf,
+    env: PathBuf,
+    entry: Entry,
+    cached: bool,
+    /// The entry was complete when the cell started.
+    hit: bool,
+    mlp: onnx::Mlp,
+    scaling: Scaling,
+    ptau: Option<PathBuf>,
+    input_json: PathBuf,
+    meta: BTreeMap<String, String>,
+}
+
+fn failed(msg: impl Into<String>) -> FrameworkError {
+    FrameworkError::Failed(msg.into())
+}
+
+/// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
+pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError> {
+    let node = provision::which("node")
+        .ok_or_else(|| failed("node not found on PATH: the circom adapter needs Node.js >= 18 and npm (Debian: apt-get install nodejs npm)"))?;
+    let npm = provision::which("npm")
+        .ok_or_else(|| failed("npm not found on PATH: the circom adapter installs its pinned tools with npm (Debian: apt-get install npm)"))?;
+    let tag = &cache_key(&[PACKAGE_LOCK])[..12];
+    let dir = crate::paths::cache_dir()
+        .join("envs")
+        .join(format!("circom-{tag}"));
+    let took = provision::ensure_env(&dir, |dir| {
+        provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
+        provision::write_if_changed(&dir.join("package-lock.json"), PACKAGE_LOCK)?;
+        let npm = npm.display().to_string();
+        let argv = [
+            npm.as_str(),
+            "ci",
+            "--ignore-scripts",
+            "--no-audit",
+            "--no-fund",
+            "--loglevel=error",
+        ];
+        provision::run(&argv, Some(dir), &format!("installing {TOOLS} (npm ci)"))?;
+        Ok(())
+    })?;
+    provision::write_if_changed(&dir.join("zkprof_circom.js"), HELPER)?;
+    Ok((node, dir, took))
+}
+
+fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkError> {
+    for k in cell.settings.keys() {
+        if !SETTINGS.contains(&k.as_str()) {
+            return Err(failed(format!(
+                "framework `{}`: unknown circom setting `{k}`; valid settings: {}",
+                cell.framework.name,
+                SETTINGS.join(", ")
+            )));
+        }
+    }
+    let decimals = setting_u64(cell, "decimals")?.unwrap_or(18);
+    if !(1..=30).contains(&decimals) {
+        return Err(failed(format!(
+            "circom setting `decimals` = {decimals}: use 1 to 30"
+        )));
+    }
+    let public_input = match setting_str(cell, "input_visibility").as_deref() {
+        None | Some("public") => true,
+        Some("private") => false,
+        Some(v) => {
+            return Err(failed(format!(
+                "circom setting `input_visibility` = `{v}`: valid values are public, private"
+            )))
+        }
+    };
+    let ptau = setting_str(cell, "ptau").map(PathBuf::from).or_else(|| {
+        std::env::var_os("ZKPROF_PTAU")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(p) = &ptau {
+        if !p.is_file() {
+            return Err(failed(format!(
+                "ptau file {} does not exist; give a finished powers-of-tau file (--ptau)",
+                p.display()
+            )));
+        }
+    }
+    Ok((
+        Scaling {
+            decimals: decimals as u32,
+            public_input,
+        },
+        ptau,
+    ))
+}
+
+/// Constraint counts from circom's compile output.
+pub fn parse_compile_output(text: &str) -> BTreeMap<String, String> {
+    let mut m = BTreeMap::new();
+    for line in text.lines() {
+        let clean = strip_ansi(line);
+        if let Some((k, v)) = clean.split_once(':') {
+            let key = match k.trim() {
+                "non-linear constraints" => "constraints_nonlinear",
+                "linear constraints" => "constraints_linear",
+                "public inputs" => "public_inputs",
+                "private inputs" => "private_inputs",
+                "public outputs" => "public_outputs",
+                "wires" => "wires",
+                _ => continue,
+            };
+            if let Ok(n) = v.trim().parse::<u64>() {
+                m.insert(key.to_string(), n.to_string());
+            }
+        }
+    }
+    m
+}
+
+/// `text` without ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Framework for Circom {
+    fn kind(&self) -> &'static str {
+        "circom"
+    }
+
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        let workdir = &super::absolute(workdir);
+        let (scaling, ptau) = read_settings(cell)?;
+        let onnx_path = cell
+            .model
+            .onnx
+            .as_deref()
+            .map(super::absolute)
+            .ok_or_else(|| {
+                FrameworkError::Unsupported(format!(
+                    "model `{}` has no ONNX file; the circom transpiler reads ONNX",
+                    cell.model.name
+                ))
+            })?;
+        let bytes = std::fs::read(&onnx_path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let mlp = onnx::read_mlp(&bytes).map_err(|e| match e {
+            onnx::OnnxError::Unsupported(why) => {
+                FrameworkError::Unsupported(format!("circom transpiler: {why}"))
+            }
+            onnx::OnnxError::Malformed(why) => failed(format!("{}: {why}", onnx_path.display())),
+        })?;
+        let (node, env, took) = ensure_tools()?;
+        let mut info = BTreeMap::new();
+        info.insert("tools".into(), TOOLS.into());
+        if let Some(t) = took {
+            info.insert("provisioned_s".into(), format!("{t:.1}"));
+        }
+        if mlp.dropped_softmax {
+            info.insert(
+                "transpile".into(),
+                "final Softmax left out (argmax unchanged)".into(),
+            );
+        }
+        let source = transpile::circuit(&mlp, scaling);
+        let ptau_key = ptau
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let key = cache_key(&["circom", PACKAGE_LOCK, HELPER, &source, &ptau_key]);
+        let root = crate::paths::cache_dir().join("artifacts");
+        let entry = Entry::new(&root, "circom", &key[..32]);
+        let (cached, meta) = match entry.state() {
+            EntryState::Complete(m) => {
+                info.insert("cache".into(), format!("hit {}", &key[..12]));
+                (true, m.meta)
+            }
+            other => {
+                let why = match other {
+                    EntryState::Corrupt(why) => format!("miss (corrupt entry rebuilt: {why})"),
+                    EntryState::Incomplete => "miss (unfinished entry rebuilt)".into(),
+                    _ => "miss".into(),
+                };
+                info.insert("cache".into(), format!("{why} {}", &key[..12]));
+                entry.reset().map_err(|e| {
+                    failed(format!(
+                        "cannot reset cache entry {}: {e}",
+                        entry.dir.display()
+                    ))
+                })?;
+                provision::write_if_changed(&entry.path("model.circom"), &source)?;
+                (false, BTreeMap::new())
+            }
+        };
+        let n_in = mlp.layers[0].inputs();
+        let first = inputs::test_set(n_in, 1);
+        let mut input = transpile::params_json(&mlp, scaling);
+        input.extend(transpile::input_json(&mlp, scaling, &first.inputs[0]).0);
+        let input_json = workdir.join("input.json");
+        provision::write_if_changed(&input_json, &serde_json::Value::Object(input).to_string())?;
+        info.insert("proof_input".into(), first.source);
+        info.insert("fixed_point".into(), format!("10^{}", scaling.decimals));
+        *self
+            .state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+            node,
+            env,
+            entry,
+            cached,
+            hit: cached,
+            mlp,
+            scaling,
+            ptau,
+            input_json,
+            meta,
+        });
+        Ok(info)
+    }
+
+    fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
+        let st = self.state()?;
+        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        std::fs::create_dir_all(&rep)
+            .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
+        let p = |x: &Path| x.display().to_string();
+        let e = |f: &str| p(&st.entry.path(f));
+        let r = |f: &str| p(&rep.join(f));
+        let nm = |f: &str| p(&st.env.join("node_modules").join(f));
+        let node = p(&st.node);
+        let snarkjs = nm("snarkjs/build/cli.cjs");
+        let mut steps = Vec::new();
+        // circom2 (WASI) maps paths relative to its working directory; run it from the
+        // toolchain directory, whose path has no unusual characters.
+        let mut step = |name: &str, argv: Vec<String>| {
+            let cwd = if name == "compile" {
+                st.env.clone()
+            } else {
+                rep.clone()
+            };
+            steps.push(PlannedStep {
+                name: name.into(),
+                argv,
+                env: Vec::new(),
+                cwd: Some(cwd),
+            });
+        };
+        if !st.cached {
+            step(
+                "compile",
+                vec![
+                    node.clone(),
+                    nm("circom2/cli.js"),
+                    e("model.circom"),
+                    "--r1cs".into(),
+                    "--wasm".into(),
+                    "--O2".into(),
+                    "-l".into(),
+                    p(&st.env.join("node_modules")),
+                    "-o".into(),
+                    p(&st.entry.dir),
+                ],
+            );
+            let mut a = vec![
+                node.clone(),
+                p(&st.env.join("zkprof_circom.js")),
+                "setup".into(),
+            ];
+            for (k, v) in [
+                ("r1cs", "model.r1cs"),
+                ("zkey", "model.zkey"),
+                ("vk", "vk.json"),
+                ("label", "ptau.label"),
+            ] {
+                a.extend([format!("--{k}"), e(v)]);
+            }
+            a.extend([
+                "--ptau-dir".into(),
+                p(&crate::paths::cache_dir().join("artifacts/ptau")),
+            ]);
+            if let Some(pt) = &st.ptau {
+                a.extend(["--ptau".into(), p(pt)]);
+            }
+            step("setup", a);
+        }
+        step(
+            "witness",
+            vec![
+                node.clone(),
+                e("model_js/generate_witness.js"),
+                e("model_js/model.wasm"),
+                p(&st.input_json),
+                r("witness.wtns"),
+            ],
+        );
+        step(
+            "prove",
+            vec![
+                node.clone(),
+                snarkjs.clone(),
+                "groth16".into(),
+                "prove".into(),
+                e("model.zkey"),
+                r("witness.wtns"),
+                r("proof.json"),
+                r("public.json"),
+            ],
+        );
+        step(
+            "verify",
+            vec![
+                node,
+                snarkjs,
+                "groth16".into(),
+                "verify".into(),
+                e("vk.json"),
+                r("public.json"),
+                r("proof.json"),
+            ],
+        );
+        Ok(steps)
+    }
+
+    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
+        let mut st = self.state()?;
+        let mut out = Collected::default();
+        if !st.cached && steps.iter().any(|s| s.step == "setup") {
+            let compile = steps.iter().find(|s| s.step == "compile");
+            let log = compile
+                .and_then(|s| s.stdout_path.as_ref())
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            let mut meta = parse_compile_output(&log);
+            meta.insert(
+                "ptau".into(),
+                std::fs::read_to_string(st.entry.path("ptau.label")).unwrap_or_default(),
+            );
+            let m = Manifest {
+                framework: "circom".into(),
+                version: TOOLS.into(),
+                model_sha256: String::new(),
+                settings: serde_json::json!({ "decimals": st.scaling.decimals, "public_input": st.scaling.public_input }),
+                created_at: chrono::Utc::now().to_rfc3339(),
+                files: BTreeMap::new(),
+                meta: meta.clone(),
+            };
+            let mut files = ENTRY_FILES.to_vec();
+            files.extend([
+                "model_js/witness_calculator.js",
+                "model_js/generate_witness.js",
+            ]);
+            st.entry
+                .seal(m, &files)
+                .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
+            st.cached = true;
+            st.meta = meta;
+            *self
+                .state
+                .lock()
+                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
+        } else if !steps.iter().any(|s| s.step == "compile") {
+            out.info
+                .insert("skipped_steps".into(), super::ezkl::skipped_note(st.hit));
+        }
+        for (k, v) in &st.meta {
+            match v.parse::<f64>() {
+                Ok(n) => {
+                    out.metrics.insert(k.clone(), n);
+                }
+                Err(_) => {
+                    out.info.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if let (Some(a), Some(b)) = (
+            out.metrics.get("constraints_nonlinear"),
+            out.metrics.get("constraints_linear"),
+        ) {
+            out.metrics.insert("constraints_total".into(), a + b);
+        }
+        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        if let Ok(text) = std::fs::read_to_string(rep.join("proof.json")) {
+            out.metrics
+                .insert("proof_file_bytes".into(), text.len() as f64);
+            // A BN254 Groth16 proof: A and C in G1 (2 x 32 bytes each), B in G2 (4 x 32), uncompressed.
+            out.metrics.insert("proof_size_bytes".into(), 256.0);
+        }
+        if let Some(v) = steps.iter().find(|s| s.step == "verify") {
+            out.metrics
+                .insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
+        }
+        Ok(out)
+    }
+
+    fn evaluate(&self, cell: &Cell, workdir: &Path) -> Result<Collected, FrameworkError> {
+        let workdir = &super::absolute(workdir);
+        let n = setting_u64(cell, "accuracy_samples")?.unwrap_or(0) as usize;
+        if n == 0 {
+            return Ok(Collected::default());
+        }
+        let st = self.state()?;
+        let set = inputs::test_set(st.mlp.layers[0].inputs(), n);
+        let items: Vec<serde_json::Value> = set
+            .inputs
+            .iter()
+            .map(|x| serde_json::Value::Object(transpile::input_json(&st.mlp, st.scaling, x).0))
+            .collect();
+        let batch = serde_json::json!({ "base": transpile::params_json(&st.mlp, st.scaling), "items": items });
+        let (in_path, out_path) = (
+            workdir.join("accuracy-inputs.json"),
+            workdir.join("accuracy-outputs.json"),
+        );
+        std::fs::write(&in_path, batch.to_string())
+            .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
+        let s = st.scaling.scale();
+        let scale = (&s * &s).to_string().parse::<f64>().unwrap_or(1.0);
+        let p = |x: &Path| x.display().to_string();
+        let n_out = st
+            .mlp
+            .layers
+            .last()
+            .map_or(0, onnx::DenseLayer::outputs)
+            .to_string();
+        let (node, helper, wasm) = (
+            p(&st.node),
+            p(&st.env.join("zkprof_circom.js")),
+            p(&st.entry.path("model_js/model.wasm")),
+        );
+        let (inp, outp, sc) = (p(&in_path), p(&out_path), format!("{scale:e}"));
+        provision::run(
+            &[
+                &node, &helper, "outputs", "--wasm", &wasm, "--inputs", &inp, "--out", &outp,
+                "--n-out", &n_out, "--scale", &sc,
+            ],
+            Some(workdir),
+            "circom witnesses for accuracy",
+        )?;
+        let circuit: Vec<Vec<f32>> = std::fs::read_to_string(&out_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
+        let float: Vec<Vec<f32>> = set
+            .inputs
+            .iter()
+            .map(|x| onnx::forward(&st.mlp, x))
+            .collect();
+        Ok(inputs::accuracy(
+            Some(&float),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        ))
+    }
+}
+
+impl Circom {
+    fn state(&self) -> Result<State, FrameworkError> {
+        self.state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))?
+            .clone()
+            .ok_or_else(|| failed("circom adapter used before provision"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_circom_counts() {
+        let out = "template instances: 12\n\u{1b}[33mnon-linear constraints: 1038\u{1b}[0m\nlinear constraints: 0\npublic inputs: 2\n\
+                   private inputs: 8\npublic outputs: 2\nwires: 1043\n";
+        let m = parse_compile_output(out);
+        assert_eq!(m["constraints_nonlinear"], "1038");
+        assert_eq!(m["constraints_linear"], "0");
+        assert_eq!(m["wires"], "1043");
+    }
+}

@@ -1,0 +1,483 @@
+//! EZKL (Halo2, KZG) through its Python API, pinned from PyPI with hashes.
+//!
+//! zkprof makes a venv in `<cache>/envs/` and installs `ezkl==EZKL_VERSION` with
+//! `pip --require-hashes`; each step is one process of `zkprof_ezkl.py` (embedded below):
+//! compile (gen_settings + calibrate_settings + compile_circuit) -> setup (SRS + keys) ->
+//! witness -> prove -> verify. compile and setup write into a cache entry keyed by the EZKL
+//! version, the model's SHA-256 and the settings, and are skipped when it is complete.
+//!
+//! Settings (suite `settings`): `input_visibility`, `param_visibility`, `output_visibility`
+//! (`public`, `private`, `fixed`, `hashed`; defaults public/fixed/public as in the 2024
+//! report), `calibration` (`resources`, `accuracy`, `none`; default resources), `scales`
+//! (e.g. `[2, 7]`), `srs` (`auto`: the public SRS, else a labelled test SRS; `public`;
+//! `test`), `accuracy_samples` (test inputs whose circuit outputs are compared with the
+//! float model, witness only; default 0), `calibration_samples` (inputs given to
+//! `calibrate_settings`; default 10).
+
+mod env;
+mod logs;
+
+pub use env::ensure_venv;
+pub(crate) use logs::skipped_note;
+pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
+
+use super::provision::{self, setting_u64};
+use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use crate::cache::{cache_key, Entry, EntryState, Manifest};
+use crate::results::StepRun;
+use crate::suite::Cell;
+use env::{json_inputs, read_settings};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The pinned EZKL version.
+pub const EZKL_VERSION: &str = "23.0.5";
+const SCRIPT: &str = include_str!("../../../assets/ezkl/zkprof_ezkl.py");
+const ENTRY_FILES: [&str; 5] = [
+    "settings.json",
+    "network.compiled",
+    "vk.key",
+    "pk.key",
+    "srs.label",
+];
+
+/// The EZKL adapter (one per cell).
+#[derive(Default)]
+pub struct Ezkl {
+    state: Mutex<Option<State>>,
+}
+
+#[derive(Clone)]
+struct State {
+    python: PathBuf,
+    script: PathBuf,
+    /// EZKL's own directory (`$EZKL_REPO_PATH`: lookup tables), inside the environment.
+    ezkl_home: PathBuf,
+    entry: Entry,
+    /// compile and setup are cached (skipped).
+    cached: bool,
+    /// The entry was complete when the cell started.
+    hit: bool,
+    onnx: PathBuf,
+    input_json: PathBuf,
+    input_len: usize,
+    srs_dir: PathBuf,
+    settings: BTreeMap<String, String>,
+}
+
+fn failed(msg: impl Into<String>) -> FrameworkError {
+    FrameworkError::Failed(msg.into())
+}
+
+impl Framework for Ezkl {
+    fn kind(&self) -> &'static str {
+        "ezkl"
+    }
+
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        let workdir = &super::absolute(workdir);
+        let settings = read_settings(cell)?;
+        let onnx_path = cell
+            .model
+            .onnx
+            .as_deref()
+            .map(super::absolute)
+            .ok_or_else(|| {
+                FrameworkError::Unsupported(format!(
+                    "model `{}` has no ONNX file; EZKL proves ONNX models",
+                    cell.model.name
+                ))
+            })?;
+        let bytes = std::fs::read(&onnx_path)
+            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let model_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let input_len = match onnx::read_mlp(&bytes) {
+            Ok(m) => m.input_shape.iter().product(),
+            Err(onnx::OnnxError::Malformed(e)) => {
+                return Err(failed(format!("{}: {e}", onnx_path.display())))
+            }
+            // Not an MLP: EZKL may still prove it; it needs the input size only.
+            Err(onnx::OnnxError::Unsupported(_)) => input_size(&bytes).ok_or_else(|| {
+                FrameworkError::Unsupported(format!(
+                    "{}: cannot tell the model's input size",
+                    onnx_path.display()
+                ))
+            })?,
+        };
+        let (python, took) = ensure_venv()?;
+        let mut info = BTreeMap::new();
+        info.insert("ezkl_version".into(), EZKL_VERSION.into());
+        info.insert("python".into(), python.display().to_string());
+        if let Some(t) = took {
+            info.insert("provisioned_s".into(), format!("{t:.1}"));
+        }
+        let env_dir = python
+            .parent()
+            .and_then(Path::parent)
+            .and_then(Path::parent)
+            .unwrap_or(Path::new("."))
+            .to_path_buf();
+        let script = env_dir.join("zkprof_ezkl.py");
+        provision::write_if_changed(&script, SCRIPT)?;
+
+        let cal_n: usize = settings["calibration_samples"].parse().unwrap_or(10);
+        let set = inputs::test_set(input_len, cal_n);
+        let canonical = serde_json::to_string(&settings).unwrap_or_default();
+        let key = cache_key(&[
+            "ezkl",
+            EZKL_VERSION,
+            SCRIPT,
+            &model_sha,
+            &canonical,
+            &json_inputs(&set.inputs),
+        ]);
+        let root = crate::paths::cache_dir().join("artifacts");
+        let entry = Entry::new(&root, "ezkl", &key[..32]);
+        let cached = match entry.state() {
+            EntryState::Complete(m) => {
+                info.insert("cache".into(), format!("hit {}", &key[..12]));
+                if let Some(l) = m.meta.get("srs") {
+                    info.insert("srs".into(), l.clone());
+                }
+                true
+            }
+            other => {
+                let why = match other {
+                    EntryState::Corrupt(why) => format!("miss (corrupt entry rebuilt: {why})"),
+                    EntryState::Incomplete => "miss (unfinished entry rebuilt)".into(),
+                    _ => "miss".into(),
+                };
+                info.insert("cache".into(), format!("{why} {}", &key[..12]));
+                entry.reset().map_err(|e| {
+                    failed(format!(
+                        "cannot reset cache entry {}: {e}",
+                        entry.dir.display()
+                    ))
+                })?;
+                provision::write_if_changed(
+                    &entry.path("calibration.json"),
+                    &json_inputs(&set.inputs),
+                )?;
+                false
+            }
+        };
+        let input_json = workdir.join("input.json");
+        let first = inputs::test_set(input_len, 1);
+        provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
+        info.insert("proof_input".into(), first.source);
+        info.insert("model_sha256".into(), model_sha);
+        *self
+            .state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+            python,
+            ezkl_home: env_dir.join("ezkl-home"),
+            script,
+            entry,
+            cached,
+            hit: cached,
+            onnx: onnx_path,
+            input_json,
+            input_len,
+            srs_dir: root.join("ezkl-srs"),
+            settings,
+        });
+        Ok(info)
+    }
+
+    fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
+        let st = self.state()?;
+        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        std::fs::create_dir_all(&rep)
+            .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
+        let p = |x: &Path| x.display().to_string();
+        let e = |f: &str| p(&st.entry.path(f));
+        let r = |f: &str| p(&rep.join(f));
+        let s = &st.settings;
+        let mut steps = Vec::new();
+        // EZKL keeps lookup tables under $EZKL_REPO_PATH (default ~/.ezkl): keep them in our cache.
+        let env = vec![("EZKL_REPO_PATH".to_string(), p(&st.ezkl_home))];
+        let mut step = |name: &str, args: Vec<String>| {
+            let mut argv = vec![p(&st.python), p(&st.script), name.to_string()];
+            argv.extend(args);
+            steps.push(PlannedStep {
+                name: name.into(),
+                argv,
+                env: env.clone(),
+                cwd: Some(rep.clone()),
+            });
+        };
+        if !st.cached {
+            let mut a = vec![
+                "--model".into(),
+                p(&st.onnx),
+                "--settings".into(),
+                e("settings.json"),
+                "--compiled".into(),
+                e("network.compiled"),
+                "--calibration".into(),
+                e("calibration.json"),
+            ];
+            for k in ["input_visibility", "param_visibility", "output_visibility"] {
+                a.extend([format!("--{}", k.replace('_', "-")), s[k].clone()]);
+            }
+            a.extend([
+                "--target".into(),
+                s["calibration"].clone(),
+                "--scales".into(),
+                s["scales"].clone(),
+            ]);
+            step("compile", a);
+            step(
+                "setup",
+                vec![
+                    "--settings".into(),
+                    e("settings.json"),
+                    "--compiled".into(),
+                    e("network.compiled"),
+                    "--vk".into(),
+                    e("vk.key"),
+                    "--pk".into(),
+                    e("pk.key"),
+                    "--srs-dir".into(),
+                    p(&st.srs_dir),
+                    "--srs-link".into(),
+                    e("kzg.srs"),
+                    "--srs-label".into(),
+                    e("srs.label"),
+                    "--srs-mode".into(),
+                    s["srs"].clone(),
+                ],
+            );
+        }
+        step(
+            "witness",
+            vec![
+                "--data".into(),
+                p(&st.input_json),
+                "--compiled".into(),
+                e("network.compiled"),
+                "--out".into(),
+                r("witness.json"),
+            ],
+        );
+        step(
+            "prove",
+            vec![
+                "--witness".into(),
+                r("witness.json"),
+                "--compiled".into(),
+                e("network.compiled"),
+                "--pk".into(),
+                e("pk.key"),
+                "--proof".into(),
+                r("proof.json"),
+                "--srs".into(),
+                e("kzg.srs"),
+            ],
+        );
+        step(
+            "verify",
+            vec![
+                "--proof".into(),
+                r("proof.json"),
+                "--settings".into(),
+                e("settings.json"),
+                "--vk".into(),
+                e("vk.key"),
+                "--srs".into(),
+                e("kzg.srs"),
+            ],
+        );
+        Ok(steps)
+    }
+
+    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
+        let mut st = self.state()?;
+        let mut out = Collected::default();
+        let label = std::fs::read_to_string(st.entry.path("srs.label")).unwrap_or_default();
+        if !st.cached && steps.iter().any(|s| s.step == "setup") {
+            let mut meta = BTreeMap::new();
+            meta.insert("srs".to_string(), label.clone());
+            let m = Manifest {
+                framework: "ezkl".into(),
+                version: EZKL_VERSION.into(),
+                model_sha256: String::new(),
+                settings: serde_json::to_value(&st.settings).unwrap_or_default(),
+                created_at: chrono::Utc::now().to_rfc3339(),
+                files: BTreeMap::new(),
+                meta,
+            };
+            let mut files = ENTRY_FILES.to_vec();
+            files.push("kzg.srs");
+            st.entry
+                .seal(m, &files)
+                .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
+            st.cached = true;
+            *self
+                .state
+                .lock()
+                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
+        }
+        if !label.is_empty() {
+            out.info.insert("srs".into(), label);
+        }
+        let settings: serde_json::Value = std::fs::read_to_string(st.entry.path("settings.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default();
+        for k in ["logrows", "input_scale", "param_scale"] {
+            if let Some(v) = settings["run_args"][k].as_f64() {
+                out.metrics.insert(k.into(), v);
+            }
+        }
+        for k in ["num_rows", "total_assignments", "total_const_size"] {
+            if let Some(v) = settings[k].as_f64() {
+                out.metrics.insert(k.into(), v);
+            }
+        }
+        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        if let Ok(text) = std::fs::read_to_string(rep.join("proof.json")) {
+            out.metrics
+                .insert("proof_file_bytes".into(), text.len() as f64);
+            let proof: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let hex_len = match &proof["proof"] {
+                serde_json::Value::String(h) => Some(h.trim_start_matches("0x").len() / 2),
+                serde_json::Value::Array(a) => Some(a.len()),
+                _ => None,
+            };
+            if let Some(n) = hex_len {
+                out.metrics.insert("proof_size_bytes".into(), n as f64);
+            }
+        }
+        if let Some(v) = steps.iter().find(|s| s.step == "verify") {
+            out.metrics
+                .insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
+        }
+        if let Some(prove) = steps.iter().find(|s| s.step == "prove") {
+            let log = prove
+                .stderr_path
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default();
+            if let Some(t) = proof_took(&log) {
+                let startup = logged_seconds(&log, "zkprof: started in ").unwrap_or(0.0);
+                let pk_load = logged_seconds(&log, "loaded proving key in ").unwrap_or(0.0);
+                out.metrics.insert("prover_reported_prove_s".into(), t);
+                out.metrics.insert("prover_startup_s".into(), startup);
+                out.metrics.insert("prover_pk_load_s".into(), pk_load);
+                out.metrics
+                    .insert("prove_wall_minus_reported_s".into(), prove.wall_s - t);
+                let ok = agrees(prove.wall_s, t, startup + pk_load);
+                out.metrics
+                    .insert("prove_time_agrees".into(), if ok { 1.0 } else { 0.0 });
+                if !ok {
+                    out.warnings.push(format!(
+                        "prove: zkprof measured {:.3} s, EZKL reports {t:.3} s (+ {:.3} s start-up and key load): \
+                         more than 5% apart",
+                        prove.wall_s,
+                        startup + pk_load
+                    ));
+                }
+            }
+        }
+        if !steps.iter().any(|s| s.step == "compile") {
+            out.info
+                .insert("skipped_steps".into(), skipped_note(st.hit));
+        }
+        Ok(out)
+    }
+
+    fn evaluate(&self, cell: &Cell, workdir: &Path) -> Result<Collected, FrameworkError> {
+        let workdir = &super::absolute(workdir);
+        let n = setting_u64(cell, "accuracy_samples")?.unwrap_or(0) as usize;
+        if n == 0 {
+            return Ok(Collected::default());
+        }
+        let st = self.state()?;
+        let set = inputs::test_set(st.input_len, n);
+        let in_path = workdir.join("accuracy-inputs.json");
+        let out_path = workdir.join("accuracy-outputs.json");
+        std::fs::write(
+            &in_path,
+            serde_json::to_string(&set.inputs).unwrap_or_default(),
+        )
+        .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
+        let p = |x: &Path| x.display().to_string();
+        let (py, sc, inp, comp, outp) = (
+            p(&st.python),
+            p(&st.script),
+            p(&in_path),
+            p(&st.entry.path("network.compiled")),
+            p(&out_path),
+        );
+        provision::run_env(
+            &[
+                &py,
+                &sc,
+                "outputs",
+                "--inputs",
+                &inp,
+                "--compiled",
+                &comp,
+                "--out",
+                &outp,
+            ],
+            Some(workdir),
+            &[("EZKL_REPO_PATH".into(), p(&st.ezkl_home))],
+            "EZKL witnesses for accuracy",
+        )?;
+        let circuit: Vec<Vec<f32>> = std::fs::read_to_string(&out_path)
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
+        let bytes =
+            std::fs::read(&st.onnx).map_err(|e| failed(format!("{}: {e}", st.onnx.display())))?;
+        let float = onnx::read_mlp(&bytes).ok().map(|m| {
+            set.inputs
+                .iter()
+                .map(|x| onnx::forward(&m, x))
+                .collect::<Vec<_>>()
+        });
+        Ok(inputs::accuracy(
+            float.as_deref(),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        ))
+    }
+
+    fn unsupported_reason(&self, step: &StepRun) -> Option<String> {
+        if step.step != "compile" {
+            return None;
+        }
+        let read = |p: &Option<String>| {
+            p.as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .unwrap_or_default()
+        };
+        let log = format!("{}\n{}", read(&step.stdout_path), read(&step.stderr_path));
+        unsupported_line(&log)
+            .map(|l| format!("EZKL {EZKL_VERSION} cannot compile this model: {l}"))
+    }
+}
+
+impl Ezkl {
+    fn state(&self) -> Result<State, FrameworkError> {
+        self.state
+            .lock()
+            .map_err(|_| failed("adapter state poisoned"))?
+            .clone()
+            .ok_or_else(|| failed("EZKL adapter used before provision"))
+    }
+}
+
+/// The input size of any ONNX graph via its first non-constant input (dims past the batch).
+fn input_size(bytes: &[u8]) -> Option<usize> {
+    onnx::input_shape(bytes).ok().map(|s| s.iter().product())
+}
