@@ -306,6 +306,17 @@ fn run_cell(
         result.status = status;
         result.reason = Some(reason);
     };
+    let prepared_cell;
+    let cell = match prepare_model(cell, &mut result) {
+        Ok(c) => {
+            prepared_cell = c;
+            &prepared_cell
+        }
+        Err(reason) => {
+            fail(&mut result, CellStatus::Failed, reason);
+            return finish(result);
+        }
+    };
     let Some(framework) = frameworks::for_kind(&cell.framework.kind) else {
         fail(
             &mut result,
@@ -496,6 +507,45 @@ fn run_cell(
         }
     }
     finish(result)
+}
+
+/// Materializes the cell's model (trains it, cached, or imports its ONNX file) so that every
+/// adapter reads an ONNX file, and records its hash, parameters and layers. An imported file
+/// that the reference engine cannot run is left to the framework to judge (a warning here).
+/// A `command` framework whose steps never name `{model_path}` gets no model.
+fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
+    let mut cell = cell.clone();
+    let uses_model = cell.framework.kind != "command"
+        || cell
+            .framework
+            .steps
+            .iter()
+            .any(|(_, argv)| argv.iter().any(|a| a.contains("{model_path}")));
+    if !uses_model {
+        return Ok(cell);
+    }
+    match crate::model::prepare(&cell.model, &crate::paths::cache_dir()) {
+        Ok(p) => {
+            result.metrics.insert("params".into(), p.params as f64);
+            result.metrics.insert("layers".into(), f64::from(p.layers));
+            result
+                .info
+                .insert("model_sha256".into(), p.content_hash.clone());
+            let shape: Vec<String> = p.input_shape.iter().map(|d| d.to_string()).collect();
+            result
+                .info
+                .insert("model_input_shape".into(), shape.join("x"));
+            cell.model.onnx = Some(p.onnx_path);
+            Ok(cell)
+        }
+        Err(e) if cell.model.onnx.is_some() => {
+            result
+                .warnings
+                .push(format!("model `{}`: {e}", cell.model.name));
+            Ok(cell)
+        }
+        Err(e) => Err(format!("model `{}`: {e}", cell.model.name)),
+    }
 }
 
 fn finish(mut result: CellResult) -> CellResult {

@@ -100,6 +100,26 @@ pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
         .collect()
 }
 
+/// `n` test inputs for a cell's model: its own dataset with the preprocessing it was trained
+/// with (`model::test_inputs`) when the model names a dataset and the input length matches,
+/// else [`test_set`].
+pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSet {
+    if let Some(ds) = model.spec.dataset {
+        match crate::model::test_inputs(model, n) {
+            Ok(t) if !t.synthetic && t.inputs.first().is_some_and(|x| x.len() == len) => {
+                return TestSet {
+                    inputs: t.inputs,
+                    labels: Some(t.labels),
+                    source: format!("{ds:?} test set (the model's own preprocessing)"),
+                };
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("test inputs of model `{}`: {e}", model.name),
+        }
+    }
+    test_set(len, n)
+}
+
 /// `n` inputs of `len` floats: MNIST when the model takes 784 or 196 inputs and the data
 /// set is found, else synthetic.
 pub fn test_set(len: usize, n: usize) -> TestSet {

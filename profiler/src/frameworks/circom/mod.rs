@@ -253,7 +253,7 @@ impl Framework for Circom {
             }
         };
         let n_in = mlp.layers[0].inputs();
-        let first = inputs::test_set(n_in, 1);
+        let first = inputs::test_set_for(&cell.model, n_in, 1);
         let mut input = transpile::params_json(&mlp, scaling);
         input.extend(transpile::input_json(&mlp, scaling, &first.inputs[0]).0);
         let input_json = workdir.join("input.json");
@@ -459,7 +459,7 @@ impl Framework for Circom {
             return Ok(Collected::default());
         }
         let st = self.state()?;
-        let set = inputs::test_set(st.mlp.layers[0].inputs(), n);
+        let set = inputs::test_set_for(&cell.model, st.mlp.layers[0].inputs(), n);
         let items: Vec<serde_json::Value> = set
             .inputs
             .iter()

@@ -126,7 +126,7 @@ impl Framework for Ezkl {
         provision::write_if_changed(&script, SCRIPT)?;
 
         let cal_n: usize = settings["calibration_samples"].parse().unwrap_or(10);
-        let set = inputs::test_set(input_len, cal_n);
+        let set = inputs::test_set_for(&cell.model, input_len, cal_n);
         let canonical = serde_json::to_string(&settings).unwrap_or_default();
         let key = cache_key(&[
             "ezkl",
@@ -167,7 +167,7 @@ impl Framework for Ezkl {
             }
         };
         let input_json = workdir.join("input.json");
-        let first = inputs::test_set(input_len, 1);
+        let first = inputs::test_set_for(&cell.model, input_len, 1);
         provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
@@ -400,7 +400,7 @@ impl Framework for Ezkl {
             return Ok(Collected::default());
         }
         let st = self.state()?;
-        let set = inputs::test_set(st.input_len, n);
+        let set = inputs::test_set_for(&cell.model, st.input_len, n);
         let in_path = workdir.join("accuracy-inputs.json");
         let out_path = workdir.join("accuracy-outputs.json");
         std::fs::write(
