@@ -27,7 +27,7 @@ pub const ACCURACY_SAMPLES_KEYS: [&str; 2] = ["accuracy_samples", "testing_size"
 pub const PROOF_SIZE: &str = "proof_size_bytes";
 
 /// Metric keys the report shows in their own columns; the others go to a generic table.
-pub const KNOWN_METRICS: [&str; 14] = [
+pub const KNOWN_METRICS: [&str; 16] = [
     PARAMS,
     LAYERS,
     ACCURACY_LOSS,
@@ -35,6 +35,8 @@ pub const KNOWN_METRICS: [&str; 14] = [
     "testing_size",
     PROOF_SIZE,
     "constraints",
+    "constraints_total",
+    "constraints_nonlinear",
     "logrows",
     "rows",
     PROOFS_PER_KJ,
@@ -183,8 +185,12 @@ pub fn proofs_per_kj(cell: &CellResult) -> Option<f64> {
 
 /// Circuit size in words: `21740 constraints`, `2^15 rows`.
 pub fn circuit_size(cell: &CellResult) -> Option<String> {
-    if let Some(c) = metric(cell, "constraints") {
-        return Some(format!("{c:.0} constraints"));
+    // circom adapters record `constraints_total` (and the non-linear share); others `constraints`.
+    if let Some(c) = metric(cell, "constraints_total").or_else(|| metric(cell, "constraints")) {
+        return Some(match metric(cell, "constraints_nonlinear") {
+            Some(nl) if nl != c => format!("{c:.0} constraints ({nl:.0} non-linear)"),
+            _ => format!("{c:.0} constraints"),
+        });
     }
     if let Some(k) = metric(cell, "logrows") {
         return Some(format!("2^{k:.0} rows"));
