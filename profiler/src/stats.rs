@@ -85,9 +85,10 @@ pub fn mad(values: &[f64]) -> f64 {
 }
 
 /// Indices of outliers by the modified z-score (Iglewicz and Hoaglin):
-/// `0.6745 * |x - median| / MAD > 3.5`. Needs at least 3 values; a zero MAD flags nothing.
+/// `0.6745 * |x - median| / MAD > 3.5`. Needs at least 5 values (with fewer, the MAD itself
+/// is too uncertain to call anything an outlier); a zero MAD flags nothing.
 pub fn mad_outliers(values: &[f64]) -> Vec<usize> {
-    if values.len() < 3 {
+    if values.len() < 5 {
         return Vec::new();
     }
     let m = mad(values);
@@ -196,5 +197,6 @@ mod tests {
         assert_eq!(mad_outliers(&wall), vec![4]);
         assert!(mad_outliers(&[5.0, 5.0, 5.0]).is_empty());
         assert!(mad_outliers(&[1.0, 100.0]).is_empty());
+        assert!(mad_outliers(&[1.546, 1.532, 1.394]).is_empty(), "three runs are too few");
     }
 }

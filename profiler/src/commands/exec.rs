@@ -237,20 +237,33 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
             println!("    stderr: {line}");
         }
     }
-    let off: Vec<String> = report
-        .sensors
-        .iter()
-        .filter(|s| !s.available)
-        .map(|s| {
-            format!(
-                "{} ({})",
-                s.name,
-                s.reason.as_deref().unwrap_or("unavailable")
-            )
-        })
-        .collect();
+    // Sensor readings: the median over runs of each (sensor, metric).
+    let mut readings: std::collections::BTreeMap<(String, String, String), Vec<f64>> =
+        std::collections::BTreeMap::new();
+    for r in &report.runs {
+        for x in &r.readings {
+            readings
+                .entry((x.sensor.clone(), x.metric.clone(), x.unit.clone()))
+                .or_default()
+                .push(x.value);
+        }
+    }
+    for ((sensor, metric, unit), values) in &readings {
+        let v = Summary::of(values).median;
+        let shown = match unit.as_str() {
+            "s" => format_seconds(v),
+            "bytes" => format_bytes(v),
+            "count" => format!("{v:.0}"),
+            other => format!("{v:.3} {other}"),
+        };
+        println!("  {:<28} {shown}", format!("{sensor} {metric}:"));
+    }
+    let off: Vec<&crate::sensors::SensorStatus> = report.sensors.iter().filter(|s| !s.available).collect();
     if !off.is_empty() {
-        println!("  Not measured: {}", off.join("; "));
+        println!("  Not measured:");
+        for s in off {
+            println!("    {}: {}", s.name, s.reason.as_deref().unwrap_or("unavailable"));
+        }
     }
     println!("  Host: {}", report.host.one_line());
     println!("  Logs: {}", log_dir.display());
