@@ -5,6 +5,7 @@
 //! suite file becomes cells) and `results` (what is written).
 
 pub mod cache;
+pub mod cellrun;
 pub mod cli;
 pub mod commands;
 pub mod data;

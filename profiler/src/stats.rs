@@ -197,6 +197,9 @@ mod tests {
         assert_eq!(mad_outliers(&wall), vec![4]);
         assert!(mad_outliers(&[5.0, 5.0, 5.0]).is_empty());
         assert!(mad_outliers(&[1.0, 100.0]).is_empty());
-        assert!(mad_outliers(&[1.546, 1.532, 1.394]).is_empty(), "three runs are too few");
+        assert!(
+            mad_outliers(&[1.546, 1.532, 1.394]).is_empty(),
+            "three runs are too few"
+        );
     }
 }

@@ -258,11 +258,16 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
         };
         println!("  {:<28} {shown}", format!("{sensor} {metric}:"));
     }
-    let off: Vec<&crate::sensors::SensorStatus> = report.sensors.iter().filter(|s| !s.available).collect();
+    let off: Vec<&crate::sensors::SensorStatus> =
+        report.sensors.iter().filter(|s| !s.available).collect();
     if !off.is_empty() {
         println!("  Not measured:");
         for s in off {
-            println!("    {}: {}", s.name, s.reason.as_deref().unwrap_or("unavailable"));
+            println!(
+                "    {}: {}",
+                s.name,
+                s.reason.as_deref().unwrap_or("unavailable")
+            );
         }
     }
     println!("  Host: {}", report.host.one_line());

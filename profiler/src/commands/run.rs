@@ -3,19 +3,14 @@
 use crate::cli::{GlobalArgs, MeasureArgs};
 use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::fingerprint::Host;
-use crate::frameworks::{self, CellContext, FrameworkError};
-use crate::measure::{Runner, RunnerConfig, StepSpec};
-use crate::results::{
-    CellResult, CellStatus, Repetition, ResultsFile, StepRun, StepSummary, SuiteRef, RESULTS_SCHEMA,
-};
-use crate::stats::{mad_outliers, Summary};
+use crate::measure::{Runner, RunnerConfig};
+use crate::results::{CellStatus, ResultsFile, SuiteRef, RESULTS_SCHEMA};
 use crate::suite::{Cell, PlanOptions, Suite};
 use crate::units::{format_bytes, format_seconds};
 use clap::Args;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 #[derive(Debug, Args)]
@@ -159,19 +154,19 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         // Fail fast, before any cell: every docker cell would fail the same way.
         crate::runtime::docker::Engine::connect().map_err(|e| UserError::Host(e.to_string()))?;
     }
+    let env = crate::cellrun::CellEnv {
+        runner: &runner,
+        roots: &roots,
+        out: &args.out,
+        reps,
+        warmup: suite.warmup,
+        host_id: &host.fingerprint_id,
+        interrupt: &interrupt,
+    };
     let bar = super::exec::progress(todo.len() as u64, args.json);
     for cell in todo {
         bar.set_message(cell.id.clone());
-        let result = run_cell(
-            &runner,
-            &roots,
-            cell,
-            &args.out,
-            reps,
-            suite.warmup,
-            &host,
-            &interrupt,
-        );
+        let result = crate::cellrun::run_cell(&env, cell);
         results.cells.retain(|c| c.id != result.id);
         results.cells.push(result);
         results.updated_at = chrono::Utc::now().to_rfc3339();
@@ -258,330 +253,6 @@ fn select_shard(
     let (kept, record) = crate::shard::select(cells, spec, &costs)?;
     eprintln!("shard {spec}: {} of the plan's {total} cells", kept.len());
     Ok((kept, vec![record]))
-}
-
-/// A directory name for a cell id.
-fn cell_dir_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
-#[allow(clippy::too_many_arguments)]
-fn run_cell(
-    runner: &Runner,
-    roots: &crate::roots::Roots,
-    cell: &Cell,
-    out: &Path,
-    reps: u32,
-    warmup: u32,
-    host: &Host,
-    interrupt: &Arc<AtomicBool>,
-) -> CellResult {
-    let workdir = out.join("cells").join(cell_dir_name(&cell.id));
-    let mut result = CellResult {
-        id: cell.id.clone(),
-        model: cell.model.name.clone(),
-        framework: cell.framework.name.clone(),
-        settings: cell.settings.clone(),
-        runtime: cell.runtime.clone(),
-        status: CellStatus::Ok,
-        reason: None,
-        repetitions: Vec::new(),
-        summary: BTreeMap::new(),
-        metrics: BTreeMap::new(),
-        info: BTreeMap::new(),
-        host_id: host.fingerprint_id.clone(),
-        started_at: chrono::Utc::now().to_rfc3339(),
-        finished_at: String::new(),
-        warnings: Vec::new(),
-    };
-    let fail = |result: &mut CellResult, status: CellStatus, reason: String| {
-        result.status = status;
-        result.reason = Some(reason);
-    };
-    let prepared_cell;
-    let cell = match prepare_model(cell, &mut result) {
-        Ok(c) => {
-            prepared_cell = c;
-            &prepared_cell
-        }
-        Err(reason) => {
-            fail(&mut result, CellStatus::Failed, reason);
-            return finish(result);
-        }
-    };
-    let Some(framework) = frameworks::for_kind(&cell.framework.kind) else {
-        fail(
-            &mut result,
-            CellStatus::Unsupported,
-            format!("no adapter for `{}` in this build", cell.framework.kind),
-        );
-        return finish(result);
-    };
-    if let Err(e) = std::fs::create_dir_all(&workdir) {
-        fail(
-            &mut result,
-            CellStatus::Failed,
-            format!("cannot create {}: {e}", workdir.display()),
-        );
-        return finish(result);
-    }
-    match framework.provision(cell, &workdir) {
-        Ok(info) => result.info.extend(info),
-        Err(e) => {
-            let status = match e {
-                FrameworkError::Unsupported(_) => CellStatus::Unsupported,
-                FrameworkError::Failed(_) => CellStatus::Failed,
-            };
-            fail(&mut result, status, e.to_string());
-            return finish(result);
-        }
-    }
-    let mut runtime = match crate::runtime::for_cell(&cell.runtime, runner) {
-        Ok(r) => r,
-        Err(e) => {
-            fail(
-                &mut result,
-                CellStatus::Failed,
-                format!("runtime {}: {e}", cell.runtime),
-            );
-            return finish(result);
-        }
-    };
-    match runtime.provision(cell, &workdir) {
-        Ok(info) => result.info.extend(info),
-        Err(e) => {
-            fail(
-                &mut result,
-                CellStatus::Failed,
-                format!("runtime {}: {e}", cell.runtime),
-            );
-            return finish(result);
-        }
-    }
-    'reps: for rep in 0..warmup + reps {
-        let is_warmup = rep < warmup;
-        let ctx = CellContext {
-            cell,
-            workdir: &workdir,
-            rep,
-        };
-        let steps = match framework.steps(&ctx) {
-            Ok(s) => s,
-            Err(e) => {
-                let status = match e {
-                    FrameworkError::Unsupported(_) => CellStatus::Unsupported,
-                    FrameworkError::Failed(_) => CellStatus::Failed,
-                };
-                fail(&mut result, status, e.to_string());
-                break;
-            }
-        };
-        let mut done: Vec<StepRun> = Vec::new();
-        for step in steps {
-            let spec = StepSpec {
-                name: step.name.clone(),
-                argv: step.argv.clone(),
-                cwd: step.cwd.clone(),
-                env: step.env.clone(),
-                timeout: cell.framework.timeout_s.map(Duration::from_secs_f64),
-                memory_limit: cell.framework.memory_limit,
-                log_dir: workdir.join(format!("rep-{rep}")),
-                log_stem: step.name.clone(),
-            };
-            let run = match runtime.run_step(&spec, crate::sensors::attachable(roots)) {
-                Ok(r) => r,
-                Err(e) => {
-                    fail(
-                        &mut result,
-                        CellStatus::Failed,
-                        format!("{}: {e}", step.name),
-                    );
-                    result.repetitions.push(Repetition {
-                        index: rep,
-                        warmup: is_warmup,
-                        steps: done,
-                    });
-                    break 'reps;
-                }
-            };
-            let ok = run.succeeded();
-            let (interrupted, outcome) = (run.interrupted, run.outcome());
-            let tail = run.stderr_tail.last().cloned();
-            done.push(run);
-            if interrupted {
-                fail(
-                    &mut result,
-                    CellStatus::Interrupted,
-                    format!("{}: interrupted", step.name),
-                );
-                result.repetitions.push(Repetition {
-                    index: rep,
-                    warmup: is_warmup,
-                    steps: done,
-                });
-                break 'reps;
-            }
-            if !ok {
-                if let Some(why) = done.last().and_then(|r| framework.unsupported_reason(r)) {
-                    fail(
-                        &mut result,
-                        CellStatus::Unsupported,
-                        format!("unsupported: {why}"),
-                    );
-                    result.repetitions.push(Repetition {
-                        index: rep,
-                        warmup: is_warmup,
-                        steps: done,
-                    });
-                    break 'reps;
-                }
-                let why = tail.map(|t| format!(" (stderr: {t})")).unwrap_or_default();
-                fail(
-                    &mut result,
-                    CellStatus::Failed,
-                    format!("{}: {outcome}{why}", step.name),
-                );
-                result.repetitions.push(Repetition {
-                    index: rep,
-                    warmup: is_warmup,
-                    steps: done,
-                });
-                break 'reps;
-            }
-        }
-        match framework.collect(&ctx, &done) {
-            Ok(c) => {
-                result.metrics.extend(c.metrics);
-                result.info.extend(c.info);
-                result.warnings.extend(
-                    c.warnings
-                        .into_iter()
-                        .map(|w| format!("repetition {rep}: {w}")),
-                );
-            }
-            Err(e) => result
-                .warnings
-                .push(format!("metrics of repetition {rep}: {e}")),
-        }
-        result.repetitions.push(Repetition {
-            index: rep,
-            warmup: is_warmup,
-            steps: done,
-        });
-        if interrupt.load(Ordering::Relaxed) {
-            fail(
-                &mut result,
-                CellStatus::Interrupted,
-                "interrupted between repetitions".into(),
-            );
-            break;
-        }
-    }
-    if result.status == CellStatus::Ok {
-        match framework.evaluate(cell, &workdir) {
-            Ok(c) => {
-                result.metrics.extend(c.metrics);
-                result.info.extend(c.info);
-                result.warnings.extend(c.warnings);
-            }
-            Err(e) => result.warnings.push(format!("evaluation (accuracy): {e}")),
-        }
-    }
-    result.summary = summarize_steps(&result.repetitions);
-    result
-        .metrics
-        .extend(crate::score::cell_energy_metrics(&result));
-    for (step, s) in &result.summary {
-        for i in &s.wall_outliers {
-            result.warnings.push(format!(
-                "{step}: repetition {i} is a wall-time outlier (MAD test)"
-            ));
-        }
-    }
-    finish(result)
-}
-
-/// Materializes the cell's model (trains it, cached, or imports its ONNX file) so that every
-/// adapter reads an ONNX file, and records its hash, parameters and layers. An imported file
-/// that the reference engine cannot run is left to the framework to judge (a warning here).
-/// A `command` framework whose steps never name `{model_path}` gets no model.
-fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
-    let mut cell = cell.clone();
-    let uses_model = cell.framework.kind != "command"
-        || cell
-            .framework
-            .steps
-            .iter()
-            .any(|(_, argv)| argv.iter().any(|a| a.contains("{model_path}")));
-    if !uses_model {
-        return Ok(cell);
-    }
-    match crate::model::prepare(&cell.model, &crate::paths::cache_dir()) {
-        Ok(p) => {
-            result.metrics.insert("params".into(), p.params as f64);
-            result.metrics.insert("layers".into(), f64::from(p.layers));
-            result
-                .info
-                .insert("model_sha256".into(), p.content_hash.clone());
-            let shape: Vec<String> = p.input_shape.iter().map(|d| d.to_string()).collect();
-            result
-                .info
-                .insert("model_input_shape".into(), shape.join("x"));
-            cell.model.onnx = Some(p.onnx_path);
-            Ok(cell)
-        }
-        Err(e) if cell.model.onnx.is_some() => {
-            result
-                .warnings
-                .push(format!("model `{}`: {e}", cell.model.name));
-            Ok(cell)
-        }
-        Err(e) => Err(format!("model `{}`: {e}", cell.model.name)),
-    }
-}
-
-fn finish(mut result: CellResult) -> CellResult {
-    result.finished_at = chrono::Utc::now().to_rfc3339();
-    result
-}
-
-/// Per step name, a summary over the measured (non-warmup) repetitions where the step succeeded.
-pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
-    let mut by_step: BTreeMap<String, Vec<&StepRun>> = BTreeMap::new();
-    for rep in reps.iter().filter(|r| !r.warmup) {
-        for s in rep.steps.iter().filter(|s| s.succeeded()) {
-            by_step.entry(s.step.clone()).or_default().push(s);
-        }
-    }
-    by_step
-        .into_iter()
-        .map(|(name, runs)| {
-            let f = |g: fn(&StepRun) -> f64| {
-                Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
-            };
-            let u = |g: fn(&StepRun) -> u64| {
-                Summary::of_u64(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
-            };
-            let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
-            let summary = StepSummary {
-                wall_s: f(|r| r.wall_s),
-                user_s: f(|r| r.user_s),
-                sys_s: f(|r| r.sys_s),
-                peak_tree_bytes: u(|r| r.peak_tree_bytes),
-                peak_process_bytes: u(|r| r.peak_process_bytes),
-                wall_outliers: mad_outliers(&walls),
-            };
-            (name, summary)
-        })
-        .collect()
 }
 
 fn print_table(results: &ResultsFile) {

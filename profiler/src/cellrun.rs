@@ -1,0 +1,305 @@
+//! Running one cell: prepare its model, provision its framework and runtime, run its
+//! repetitions step by step through the measured runner, and collect its metrics.
+//!
+//! A cell never aborts the suite: whatever stops it (an unsupported model, a failing step,
+//! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
+
+use crate::frameworks::{self, CellContext, Framework, FrameworkError, PlannedStep};
+use crate::measure::{Runner, StepSpec};
+use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
+use crate::roots::Roots;
+use crate::runtime::Runtime;
+use crate::stats::{mad_outliers, Summary};
+use crate::suite::Cell;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// What every cell of a run shares.
+pub struct CellEnv<'a> {
+    pub runner: &'a Runner,
+    pub roots: &'a Roots,
+    /// The run's output directory; cell `id` works in `out/cells/<id>`.
+    pub out: &'a Path,
+    /// Measured repetitions, and warmups before them.
+    pub reps: u32,
+    pub warmup: u32,
+    /// The `fingerprint_id` of this host.
+    pub host_id: &'a str,
+    /// Set by the Ctrl-C handler.
+    pub interrupt: &'a AtomicBool,
+}
+
+/// Why a cell stopped before finishing.
+struct Stop {
+    status: CellStatus,
+    reason: String,
+}
+
+impl Stop {
+    fn failed(reason: String) -> Stop {
+        Stop {
+            status: CellStatus::Failed,
+            reason,
+        }
+    }
+}
+
+impl From<FrameworkError> for Stop {
+    fn from(e: FrameworkError) -> Stop {
+        let status = match e {
+            FrameworkError::Unsupported(_) => CellStatus::Unsupported,
+            FrameworkError::Failed(_) => CellStatus::Failed,
+        };
+        Stop {
+            status,
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Runs one cell to completion (or to what stopped it) and returns its result.
+pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
+    let mut result = CellResult {
+        id: cell.id.clone(),
+        model: cell.model.name.clone(),
+        framework: cell.framework.name.clone(),
+        settings: cell.settings.clone(),
+        runtime: cell.runtime.clone(),
+        status: CellStatus::Ok,
+        reason: None,
+        repetitions: Vec::new(),
+        summary: BTreeMap::new(),
+        metrics: BTreeMap::new(),
+        info: BTreeMap::new(),
+        host_id: env.host_id.to_string(),
+        started_at: chrono::Utc::now().to_rfc3339(),
+        finished_at: String::new(),
+        warnings: Vec::new(),
+    };
+    let workdir = env.out.join("cells").join(cell_dir_name(&cell.id));
+    if let Err(stop) = run_into(env, cell, &workdir, &mut result) {
+        result.status = stop.status;
+        result.reason = Some(stop.reason);
+    }
+    result.summary = summarize_steps(&result.repetitions);
+    let energy = crate::score::cell_energy_metrics(&result);
+    result.metrics.extend(energy);
+    for (step, s) in &result.summary {
+        for i in &s.wall_outliers {
+            result.warnings.push(format!(
+                "{step}: repetition {i} is a wall-time outlier (MAD test)"
+            ));
+        }
+    }
+    result.finished_at = chrono::Utc::now().to_rfc3339();
+    result
+}
+
+fn run_into(
+    env: &CellEnv,
+    cell: &Cell,
+    workdir: &Path,
+    result: &mut CellResult,
+) -> Result<(), Stop> {
+    let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
+    let framework = frameworks::for_kind(&cell.framework.kind).ok_or_else(|| Stop {
+        status: CellStatus::Unsupported,
+        reason: format!("no adapter for `{}` in this build", cell.framework.kind),
+    })?;
+    std::fs::create_dir_all(workdir)
+        .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
+    result.info.extend(framework.provision(cell, workdir)?);
+    let runtime_err =
+        |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
+    let mut runtime = crate::runtime::for_cell(&cell.runtime, env.runner).map_err(runtime_err)?;
+    result
+        .info
+        .extend(runtime.provision(cell, workdir).map_err(runtime_err)?);
+    for rep in 0..env.warmup + env.reps {
+        let ctx = CellContext { cell, workdir, rep };
+        let steps = framework.steps(&ctx)?;
+        let (done, stopped) =
+            run_repetition(env, runtime.as_mut(), framework.as_ref(), &ctx, steps);
+        if stopped.is_none() {
+            match framework.collect(&ctx, &done) {
+                Ok(c) => {
+                    result.metrics.extend(c.metrics);
+                    result.info.extend(c.info);
+                    let w = c
+                        .warnings
+                        .into_iter()
+                        .map(|w| format!("repetition {rep}: {w}"));
+                    result.warnings.extend(w);
+                }
+                Err(e) => result
+                    .warnings
+                    .push(format!("metrics of repetition {rep}: {e}")),
+            }
+        }
+        result.repetitions.push(Repetition {
+            index: rep,
+            warmup: rep < env.warmup,
+            steps: done,
+        });
+        if let Some(stop) = stopped {
+            return Err(stop);
+        }
+        if env.interrupt.load(Ordering::Relaxed) {
+            return Err(Stop {
+                status: CellStatus::Interrupted,
+                reason: "interrupted between repetitions".into(),
+            });
+        }
+    }
+    match framework.evaluate(cell, workdir) {
+        Ok(c) => {
+            result.metrics.extend(c.metrics);
+            result.info.extend(c.info);
+            result.warnings.extend(c.warnings);
+        }
+        Err(e) => result.warnings.push(format!("evaluation (accuracy): {e}")),
+    }
+    Ok(())
+}
+
+/// Runs the steps of one repetition in order; the first step that does not succeed stops
+/// it. Returns the steps that ran and, if one stopped the cell, why.
+fn run_repetition(
+    env: &CellEnv,
+    runtime: &mut dyn Runtime,
+    framework: &dyn Framework,
+    ctx: &CellContext,
+    steps: Vec<PlannedStep>,
+) -> (Vec<StepRun>, Option<Stop>) {
+    let mut done: Vec<StepRun> = Vec::new();
+    for step in steps {
+        let spec = StepSpec {
+            name: step.name.clone(),
+            argv: step.argv,
+            cwd: step.cwd,
+            env: step.env,
+            timeout: ctx.cell.framework.timeout_s.map(Duration::from_secs_f64),
+            memory_limit: ctx.cell.framework.memory_limit,
+            log_dir: ctx.workdir.join(format!("rep-{}", ctx.rep)),
+            log_stem: step.name.clone(),
+        };
+        let run = match runtime.run_step(&spec, crate::sensors::attachable(env.roots)) {
+            Ok(r) => r,
+            Err(e) => return (done, Some(Stop::failed(format!("{}: {e}", step.name)))),
+        };
+        let stop = if run.interrupted {
+            Some(Stop {
+                status: CellStatus::Interrupted,
+                reason: format!("{}: interrupted", step.name),
+            })
+        } else if !run.succeeded() {
+            Some(match framework.unsupported_reason(&run) {
+                Some(why) => Stop {
+                    status: CellStatus::Unsupported,
+                    reason: format!("unsupported: {why}"),
+                },
+                None => {
+                    let tail = run.stderr_tail.last().map(|t| format!(" (stderr: {t})"));
+                    Stop::failed(format!(
+                        "{}: {}{}",
+                        step.name,
+                        run.outcome(),
+                        tail.unwrap_or_default()
+                    ))
+                }
+            })
+        } else {
+            None
+        };
+        done.push(run);
+        if stop.is_some() {
+            return (done, stop);
+        }
+    }
+    (done, None)
+}
+
+/// Materializes the cell's model (trains it, cached, or imports its ONNX file) so that every
+/// adapter reads an ONNX file, and records its hash, parameters and layers. An imported file
+/// that the reference engine cannot run is left to the framework to judge (a warning here).
+/// A `command` framework whose steps never name `{model_path}` gets no model.
+fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
+    let mut cell = cell.clone();
+    let uses_model = cell.framework.kind != "command"
+        || cell
+            .framework
+            .steps
+            .iter()
+            .any(|(_, argv)| argv.iter().any(|a| a.contains("{model_path}")));
+    if !uses_model {
+        return Ok(cell);
+    }
+    match crate::model::prepare(&cell.model, &crate::paths::cache_dir()) {
+        Ok(p) => {
+            result.metrics.insert("params".into(), p.params as f64);
+            result.metrics.insert("layers".into(), f64::from(p.layers));
+            result
+                .info
+                .insert("model_sha256".into(), p.content_hash.clone());
+            let shape: Vec<String> = p.input_shape.iter().map(|d| d.to_string()).collect();
+            result
+                .info
+                .insert("model_input_shape".into(), shape.join("x"));
+            cell.model.onnx = Some(p.onnx_path);
+            Ok(cell)
+        }
+        Err(e) if cell.model.onnx.is_some() => {
+            result
+                .warnings
+                .push(format!("model `{}`: {e}", cell.model.name));
+            Ok(cell)
+        }
+        Err(e) => Err(format!("model `{}`: {e}", cell.model.name)),
+    }
+}
+
+/// A directory name for a cell id.
+pub fn cell_dir_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Per step name, a summary over the measured (non-warmup) repetitions where the step succeeded.
+pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
+    let mut by_step: BTreeMap<String, Vec<&StepRun>> = BTreeMap::new();
+    for rep in reps.iter().filter(|r| !r.warmup) {
+        for s in rep.steps.iter().filter(|s| s.succeeded()) {
+            by_step.entry(s.step.clone()).or_default().push(s);
+        }
+    }
+    by_step
+        .into_iter()
+        .map(|(name, runs)| {
+            let f = |g: fn(&StepRun) -> f64| {
+                Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
+            };
+            let u = |g: fn(&StepRun) -> u64| {
+                Summary::of_u64(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
+            };
+            let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+            let summary = StepSummary {
+                wall_s: f(|r| r.wall_s),
+                user_s: f(|r| r.user_s),
+                sys_s: f(|r| r.sys_s),
+                peak_tree_bytes: u(|r| r.peak_tree_bytes),
+                peak_process_bytes: u(|r| r.peak_process_bytes),
+                wall_outliers: mad_outliers(&walls),
+            };
+            (name, summary)
+        })
+        .collect()
+}
