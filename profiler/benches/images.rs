@@ -16,14 +16,9 @@ use zkprof::runtime::docker::{
 };
 use zkprof::runtime::image::{self, LOCAL_BASE};
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    }
+/// The median (the library's own statistics).
+fn median(v: Vec<f64>) -> f64 {
+    zkprof::stats::Summary::of(&v).median
 }
 
 fn main() {

@@ -58,16 +58,6 @@ pub fn step_energy(run: &StepRun) -> BTreeMap<String, f64> {
     out
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    values.sort_by(|a, b| a.total_cmp(b));
-    let n = values.len();
-    if n % 2 == 1 {
-        values[n / 2]
-    } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
-    }
-}
-
 /// The energy-derived metrics of a cell (see the module documentation). Empty when no
 /// step of a measured repetition has an energy reading.
 pub fn cell_energy_metrics(cell: &CellResult) -> BTreeMap<String, f64> {
@@ -84,7 +74,7 @@ pub fn cell_energy_metrics(cell: &CellResult) -> BTreeMap<String, f64> {
     }
     let mut out: BTreeMap<String, f64> = samples
         .into_iter()
-        .map(|(k, mut v)| (k, median(&mut v)))
+        .map(|(k, v)| (k, crate::stats::Summary::of(&v).median))
         .collect();
     if let Some(&j) = out.get("prove.energy_j") {
         if j > 0.0 {

@@ -130,17 +130,11 @@ impl Costs {
     }
 
     fn median(&self) -> f64 {
-        let mut v: Vec<f64> = self.seconds.values().copied().collect();
+        let v: Vec<f64> = self.seconds.values().copied().collect();
         if v.is_empty() {
             return 1.0;
         }
-        v.sort_by(f64::total_cmp);
-        let n = v.len();
-        if n % 2 == 1 {
-            v[n / 2]
-        } else {
-            (v[n / 2 - 1] + v[n / 2]) / 2.0
-        }
+        crate::stats::Summary::of(&v).median
     }
 }
 

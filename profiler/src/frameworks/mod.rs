@@ -97,6 +97,20 @@ pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
+/// The cell's ONNX file (absolute path) and its bytes. A model without one is unsupported
+/// (`why` completes the sentence, e.g. "EZKL proves ONNX models").
+pub fn model_onnx(cell: &Cell, why: &str) -> Result<(PathBuf, Vec<u8>), FrameworkError> {
+    let path = cell.model.onnx.as_deref().map(absolute).ok_or_else(|| {
+        FrameworkError::Unsupported(format!(
+            "model `{}` has no ONNX file; {why}",
+            cell.model.name
+        ))
+    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| FrameworkError::Failed(format!("cannot read {}: {e}", path.display())))?;
+    Ok((path, bytes))
+}
+
 /// The adapter for a framework kind.
 pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
     match kind {

@@ -275,18 +275,8 @@ impl StepCgroup {
     /// CPU time of every process that ran in the cgroup: (user, system) in seconds.
     pub fn cpu_times(&self) -> Option<(f64, f64)> {
         match &self.layout {
-            Layout::V1 { cpuacct, .. } => {
-                let dir = cpuacct.as_ref()?;
-                let user = read_u64(&dir.join("cpuacct.usage_user"))?;
-                let sys = read_u64(&dir.join("cpuacct.usage_sys"))?;
-                Some((user as f64 / 1e9, sys as f64 / 1e9))
-            }
-            Layout::V2 { dir } => {
-                let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
-                let user = parse_keyed(&text, "user_usec")?;
-                let sys = parse_keyed(&text, "system_usec")?;
-                Some((user as f64 / 1e6, sys as f64 / 1e6))
-            }
+            Layout::V1 { cpuacct, .. } => v1_cpu_times(cpuacct.as_ref()?),
+            Layout::V2 { dir } => v2_cpu_times(dir),
         }
     }
 
@@ -354,6 +344,21 @@ impl Drop for StepCgroup {
             }
         }
     }
+}
+
+/// (user, system) CPU seconds from a cgroup v1 `cpuacct` directory.
+pub fn v1_cpu_times(dir: &Path) -> Option<(f64, f64)> {
+    let user = read_u64(&dir.join("cpuacct.usage_user"))?;
+    let sys = read_u64(&dir.join("cpuacct.usage_sys"))?;
+    Some((user as f64 / 1e9, sys as f64 / 1e9))
+}
+
+/// (user, system) CPU seconds from a cgroup v2 directory's `cpu.stat`.
+pub fn v2_cpu_times(dir: &Path) -> Option<(f64, f64)> {
+    let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
+    let user = parse_keyed(&text, "user_usec")?;
+    let sys = parse_keyed(&text, "system_usec")?;
+    Some((user as f64 / 1e6, sys as f64 / 1e6))
 }
 
 /// Reads `key value` lines (memory.events, cpu.stat, memory.oom_control).

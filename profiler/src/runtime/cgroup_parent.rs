@@ -7,7 +7,6 @@
 //! and CPU to the parent too (hierarchically), and the parent stays until zkprof removes it.
 //! Its peak is the container's peak, since nothing else runs in it.
 
-use crate::measure::cgroup::parse_keyed;
 use crate::roots::{read_u64, Roots};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -114,18 +113,8 @@ impl ParentCgroup {
     /// User and system CPU seconds of everything that ran in the parent.
     pub fn cpu_times(&self) -> Option<(f64, f64)> {
         match &self.layout {
-            Layout::V1 { cpuacct, .. } => {
-                let dir = cpuacct.as_ref()?;
-                let user = read_u64(&dir.join("cpuacct.usage_user"))?;
-                let sys = read_u64(&dir.join("cpuacct.usage_sys"))?;
-                Some((user as f64 / 1e9, sys as f64 / 1e9))
-            }
-            Layout::V2 { dir } => {
-                let text = std::fs::read_to_string(dir.join("cpu.stat")).ok()?;
-                let user = parse_keyed(&text, "user_usec")?;
-                let sys = parse_keyed(&text, "system_usec")?;
-                Some((user as f64 / 1e6, sys as f64 / 1e6))
-            }
+            Layout::V1 { cpuacct, .. } => crate::measure::cgroup::v1_cpu_times(cpuacct.as_ref()?),
+            Layout::V2 { dir } => crate::measure::cgroup::v2_cpu_times(dir),
         }
     }
 

@@ -191,19 +191,7 @@ impl Framework for Circom {
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let (scaling, ptau) = read_settings(cell)?;
-        let onnx_path = cell
-            .model
-            .onnx
-            .as_deref()
-            .map(super::absolute)
-            .ok_or_else(|| {
-                FrameworkError::Unsupported(format!(
-                    "model `{}` has no ONNX file; the circom transpiler reads ONNX",
-                    cell.model.name
-                ))
-            })?;
-        let bytes = std::fs::read(&onnx_path)
-            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let (onnx_path, bytes) = super::model_onnx(cell, "the circom transpiler reads ONNX")?;
         let mlp = onnx::read_mlp(&bytes).map_err(|e| match e {
             onnx::OnnxError::Unsupported(why) => {
                 FrameworkError::Unsupported(format!("circom transpiler: {why}"))

@@ -82,19 +82,7 @@ impl Framework for Ezkl {
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let settings = read_settings(cell)?;
-        let onnx_path = cell
-            .model
-            .onnx
-            .as_deref()
-            .map(super::absolute)
-            .ok_or_else(|| {
-                FrameworkError::Unsupported(format!(
-                    "model `{}` has no ONNX file; EZKL proves ONNX models",
-                    cell.model.name
-                ))
-            })?;
-        let bytes = std::fs::read(&onnx_path)
-            .map_err(|e| failed(format!("cannot read {}: {e}", onnx_path.display())))?;
+        let (onnx_path, bytes) = super::model_onnx(cell, "EZKL proves ONNX models")?;
         let model_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let input_len = match onnx::read_mlp(&bytes) {
             Ok(m) => m.input_shape.iter().product(),
