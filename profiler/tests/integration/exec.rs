@@ -130,6 +130,59 @@ fn cpu_time_counts_the_whole_tree() {
     assert!(cpu >= 0.75, "tree CPU {cpu:.3} s, expected >= 0.8 s: {r}");
 }
 
+/// The tree's CPU time agrees with the perf task-clock of the same run, whichever way it was
+/// measured (cgroup accounting or wait4 rusage).
+fn check_cpu_matches_task_clock(method: &str) {
+    let busy = "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.6: pass";
+    let out = run(&[
+        "exec",
+        "--json",
+        "-n",
+        "1",
+        "--memory-method",
+        method,
+        "--",
+        "python3",
+        "-c",
+        busy,
+    ]);
+    assert!(out.status.success(), "{}", text(&out));
+    let r = &json(&out)["runs"][0];
+    let cpu = r["user_s"].as_f64().unwrap() + r["sys_s"].as_f64().unwrap();
+    let Some(clock) = r["readings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["metric"] == "task-clock"))
+        .and_then(|x| x["value"].as_f64())
+    else {
+        assert!(
+            !crate::support::in_ci(),
+            "CI=true but perf-sw gave no task-clock: {r}"
+        );
+        eprintln!("skipping: no perf task-clock here");
+        return;
+    };
+    assert!(
+        cpu >= 0.6,
+        "{method}: tree CPU {cpu:.3} s for a 0.6 s busy loop"
+    );
+    assert!(
+        (cpu - clock).abs() / clock < 0.1,
+        "{method}: tree CPU {cpu:.3} s, task-clock {clock:.3} s: {r}"
+    );
+}
+
+#[test]
+fn cpu_time_matches_task_clock_proc() {
+    check_cpu_matches_task_clock("proc");
+}
+
+#[test]
+fn cpu_time_matches_task_clock_cgroup() {
+    if crate::support::cgroup_available() {
+        check_cpu_matches_task_clock("cgroup");
+    }
+}
+
 #[test]
 fn human_output_reads_like_a_benchmark() {
     let out = run(&["exec", "-n", "2", "--", "true"]);
