@@ -137,6 +137,29 @@ impl Entry {
         }
         EntryState::Complete(m)
     }
+    /// Looks the entry up and records the outcome in `info["cache"]` (`hit KEY`, `miss KEY`,
+    /// or why a damaged entry is rebuilt, with the first 12 characters of `key`). A miss
+    /// resets the entry for rebuilding; a hit returns its manifest.
+    pub fn lookup(
+        &self,
+        key: &str,
+        info: &mut BTreeMap<String, String>,
+    ) -> Result<Option<Manifest>, String> {
+        let short = &key[..key.len().min(12)];
+        let why = match self.state() {
+            EntryState::Complete(m) => {
+                info.insert("cache".into(), format!("hit {short}"));
+                return Ok(Some(m));
+            }
+            EntryState::Corrupt(why) => format!("miss (corrupt entry rebuilt: {why})"),
+            EntryState::Incomplete => "miss (unfinished entry rebuilt)".into(),
+            _ => "miss".into(),
+        };
+        info.insert("cache".into(), format!("{why} {short}"));
+        self.reset()
+            .map_err(|e| format!("cannot reset cache entry {}: {e}", self.dir.display()))?;
+        Ok(None)
+    }
 
     /// Makes an empty directory for a build, removing whatever was there.
     pub fn reset(&self) -> std::io::Result<()> {

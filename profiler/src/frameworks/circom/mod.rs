@@ -14,7 +14,7 @@ pub mod transpile;
 
 use super::provision::{self, setting_str, setting_u64};
 use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
-use crate::cache::{cache_key, Entry, EntryState, Manifest};
+use crate::cache::{cache_key, Entry, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -218,24 +218,9 @@ impl Framework for Circom {
         let key = cache_key(&["circom", PACKAGE_LOCK, HELPER, &source, &ptau_key]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "circom", &key[..32]);
-        let (cached, meta) = match entry.state() {
-            EntryState::Complete(m) => {
-                info.insert("cache".into(), format!("hit {}", &key[..12]));
-                (true, m.meta)
-            }
-            other => {
-                let why = match other {
-                    EntryState::Corrupt(why) => format!("miss (corrupt entry rebuilt: {why})"),
-                    EntryState::Incomplete => "miss (unfinished entry rebuilt)".into(),
-                    _ => "miss".into(),
-                };
-                info.insert("cache".into(), format!("{why} {}", &key[..12]));
-                entry.reset().map_err(|e| {
-                    failed(format!(
-                        "cannot reset cache entry {}: {e}",
-                        entry.dir.display()
-                    ))
-                })?;
+        let (cached, meta) = match entry.lookup(&key, &mut info).map_err(failed)? {
+            Some(m) => (true, m.meta),
+            None => {
                 provision::write_if_changed(&entry.path("model.circom"), &source)?;
                 (false, BTreeMap::new())
             }

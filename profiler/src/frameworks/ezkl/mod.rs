@@ -23,7 +23,7 @@ pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
 use super::provision::{self, setting_u64};
 use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
-use crate::cache::{cache_key, Entry, EntryState, Manifest};
+use crate::cache::{cache_key, Entry, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use env::{json_inputs, read_settings};
@@ -126,27 +126,14 @@ impl Framework for Ezkl {
         ]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "ezkl", &key[..32]);
-        let cached = match entry.state() {
-            EntryState::Complete(m) => {
-                info.insert("cache".into(), format!("hit {}", &key[..12]));
+        let cached = match entry.lookup(&key, &mut info).map_err(failed)? {
+            Some(m) => {
                 if let Some(l) = m.meta.get("srs") {
                     info.insert("srs".into(), l.clone());
                 }
                 true
             }
-            other => {
-                let why = match other {
-                    EntryState::Corrupt(why) => format!("miss (corrupt entry rebuilt: {why})"),
-                    EntryState::Incomplete => "miss (unfinished entry rebuilt)".into(),
-                    _ => "miss".into(),
-                };
-                info.insert("cache".into(), format!("{why} {}", &key[..12]));
-                entry.reset().map_err(|e| {
-                    failed(format!(
-                        "cannot reset cache entry {}: {e}",
-                        entry.dir.display()
-                    ))
-                })?;
+            None => {
                 provision::write_if_changed(
                     &entry.path("calibration.json"),
                     &json_inputs(&set.inputs),
