@@ -45,15 +45,7 @@ pub fn make_base(
             _ => fail(format!("cannot run debootstrap: {e}")),
         })?;
     if !out.status.success() {
-        let text = String::from_utf8_lossy(&out.stderr);
-        let tail: Vec<&str> = text
-            .lines()
-            .rev()
-            .take(15)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
+        let tail = super::last_lines(&out.stderr, 15);
         return Err(fail(format!(
             "debootstrap {suite} from {mirror} failed:\n{}",
             tail.join("\n")

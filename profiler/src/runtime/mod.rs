@@ -72,6 +72,16 @@ pub trait Runtime {
     ) -> Result<StepRun, RuntimeError>;
 }
 
+/// The last `n` lines of a tool's output, for error messages.
+pub(crate) fn last_lines(output: &[u8], n: usize) -> Vec<String> {
+    let text = String::from_utf8_lossy(output);
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..]
+        .iter()
+        .map(|l| l.to_string())
+        .collect()
+}
+
 /// The runtime for a cell's `runtime` kind, measuring with `runner`'s settings.
 pub fn for_cell<'a>(kind: &str, runner: &'a Runner) -> Result<Box<dyn Runtime + 'a>, RuntimeError> {
     match kind {

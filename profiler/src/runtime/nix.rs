@@ -85,15 +85,7 @@ impl Runtime for NixRuntime<'_> {
             _ => RuntimeError::Unavailable(format!("cannot run nix: {e}")),
         })?;
         if !out.status.success() {
-            let text = String::from_utf8_lossy(&out.stderr);
-            let tail: Vec<&str> = text
-                .lines()
-                .rev()
-                .take(15)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
+            let tail = super::last_lines(&out.stderr, 15);
             return Err(RuntimeError::Provision(format!(
                 "`{}` failed (nix needs to reach its binary cache or build the inputs of flake.lock):\n{}",
                 argv.join(" "),
