@@ -94,7 +94,8 @@ pub struct StepRun {
     #[serde(default = "default_cpu_method")]
     pub cpu_method: CpuMethod,
     /// Maximum over samples of the summed RSS of the tree, bytes, also when a cgroup gave
-    /// `peak_tree_bytes` (cgroup numbers include page cache; this one does not).
+    /// `peak_tree_bytes` (cgroup numbers include page cache; this one does not). With a
+    /// cgroup, processes are read every 5th sample.
     #[serde(default)]
     pub peak_tree_rss_bytes: u64,
     /// Distinct processes seen in the tree while it ran.

@@ -50,10 +50,12 @@ fn pread_text(f: &File) -> Option<String> {
         match f.read_at(&mut buf[len..], len as u64) {
             Ok(0) => break,
             Ok(n) => {
+                let asked = buf.len() - len;
                 len += n;
-                if len == buf.len() {
-                    buf.resize(buf.len() * 2, 0);
+                if n < asked {
+                    break; // a short read is the end of these small files
                 }
+                buf.resize(buf.len() * 2, 0);
             }
             Err(_) => return None,
         }
@@ -237,11 +239,12 @@ impl StepCgroup {
 
     /// The pids in the cgroup now.
     pub fn pids(&self) -> Vec<i32> {
-        std::fs::read_to_string(self.memory_dir().join("cgroup.procs"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .collect()
+        // Opened anew each time (v1 builds the list at open); read without a stat call.
+        let text = File::open(self.memory_dir().join("cgroup.procs"))
+            .ok()
+            .and_then(|f| pread_text(&f))
+            .unwrap_or_default();
+        text.lines().filter_map(|l| l.trim().parse().ok()).collect()
     }
 
     /// Current memory use, bytes.

@@ -77,10 +77,18 @@ impl ProcReader {
     pub fn read_open(&self, f: &File) -> Option<ProcSnapshot> {
         let mut buf = [0u8; 1024];
         let mut len = 0;
+        // A read shorter than asked for is the end of these small files: one syscall
+        // per sample, not two.
         while len < buf.len() {
             match f.read_at(&mut buf[len..], len as u64) {
                 Ok(0) => break,
-                Ok(n) => len += n,
+                Ok(n) => {
+                    let asked = buf.len() - len;
+                    len += n;
+                    if n < asked {
+                        break;
+                    }
+                }
                 Err(_) => return None,
             }
         }

@@ -13,6 +13,9 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// With a cgroup, the tree's processes are read every this many ticks (its counters every tick).
+pub const PROC_EVERY: u64 = 5;
+
 /// Most points kept in a stored series; longer runs are downsampled (max per bucket
 /// for memory, mean for CPU and extra columns).
 pub const MAX_SERIES_POINTS: usize = 4000;
@@ -95,21 +98,30 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut last_cpu: Option<(f64, f64)> = None; // (t, cpu seconds)
     let mut columns: Vec<(String, f64)> = Vec::new();
     let mut next = s.spawned_at;
+    let mut members = Vec::new();
+    let mut last_sum_rss = 0u64;
     loop {
         if s.stop.load(Ordering::Acquire) {
             break;
         }
         let elapsed = s.spawned_at.elapsed();
         let t = elapsed.as_secs_f64();
-        let candidates = match &s.cgroup {
-            Some(cg) => cg.pids(),
-            None => s.reader.all_pids(),
-        };
-        let members = s.tracker.members(&s.reader, &candidates);
-        let sum_rss: u64 = members.iter().map(|m| m.rss_bytes).sum();
-        let max_rss = members.iter().map(|m| m.rss_bytes).max().unwrap_or(0);
-        out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
-        out.peak_process_rss = out.peak_process_rss.max(max_rss);
+        // With a cgroup, its counters carry the tree's memory and CPU every tick, and the
+        // processes are read every PROC_EVERY ticks only (for the RSS sum and the largest
+        // process, whose exact peak also comes from wait4).
+        if s.cgroup.is_none() || out.ticks % PROC_EVERY == 0 {
+            let candidates = match &s.cgroup {
+                Some(cg) => cg.pids(),
+                None => s.reader.all_pids(),
+            };
+            members = s.tracker.members(&s.reader, &candidates);
+            let sum_rss: u64 = members.iter().map(|m| m.rss_bytes).sum();
+            let max_rss = members.iter().map(|m| m.rss_bytes).max().unwrap_or(0);
+            out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
+            out.peak_process_rss = out.peak_process_rss.max(max_rss);
+            last_sum_rss = sum_rss;
+        }
+        let sum_rss = last_sum_rss;
         let tree_bytes = s
             .cgroup
             .as_ref()
