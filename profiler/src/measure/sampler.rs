@@ -109,7 +109,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         // With a cgroup, its counters carry the tree's memory and CPU every tick, and the
         // processes are read every PROC_EVERY ticks only (for the RSS sum and the largest
         // process, whose exact peak also comes from wait4).
-        if s.cgroup.is_none() || out.ticks % PROC_EVERY == 0 {
+        if s.cgroup.is_none() || out.ticks.is_multiple_of(PROC_EVERY) {
             let candidates = match &s.cgroup {
                 Some(cg) => cg.pids(),
                 None => s.reader.all_pids(),
