@@ -236,7 +236,22 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
     if !uses_model {
         return Ok(cell);
     }
-    match crate::model::prepare(&cell.model, &crate::paths::cache_dir()) {
+    let cache = crate::paths::cache_dir();
+    let mut prepared = crate::model::prepare(&cell.model, &cache);
+    if let Err(crate::model::ModelError::Data(crate::data::DataError::Missing(_))) = &prepared {
+        if cell.model.spec.dataset == Some(crate::model::Dataset::Mnist) {
+            // First use on a new machine: fetch the data set once, then try again.
+            match crate::data::ensure_mnist() {
+                Ok(what) => {
+                    eprintln!("{what}");
+                    result.warnings.push(what);
+                    prepared = crate::model::prepare(&cell.model, &cache);
+                }
+                Err(e) => result.warnings.push(e.to_string()),
+            }
+        }
+    }
+    match prepared {
         Ok(p) => {
             result.metrics.insert("params".into(), p.params as f64);
             result.metrics.insert("layers".into(), f64::from(p.layers));

