@@ -2,6 +2,7 @@
 
 use crate::cli::GlobalArgs;
 use crate::fingerprint::Host;
+use crate::sensors::SensorStatus;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -15,8 +16,9 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
     let host = Host::detect(&roots);
     let sensors = crate::sensors::statuses(&roots);
+    let runtimes = runtime_statuses();
     if args.json {
-        let v = serde_json::json!({ "host": host, "sensors": sensors });
+        let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
@@ -37,5 +39,34 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
             width = width
         );
     }
+    println!();
+    println!("Runtimes:");
+    for r in &runtimes {
+        let mark = if r.available { "yes" } else { "no " };
+        println!(
+            "  {mark}  {:6}  {}",
+            r.name,
+            r.reason.as_deref().unwrap_or("")
+        );
+    }
     Ok(0)
+}
+
+/// Whether each runtime can run steps here, and why not (same shape as a sensor status).
+fn runtime_statuses() -> Vec<SensorStatus> {
+    let docker = match crate::runtime::engine::Engine::connect() {
+        Ok(e) => SensorStatus::available_with(
+            "docker",
+            format!("engine at {}, API {}", e.address, e.api_version),
+        ),
+        Err(e) => SensorStatus::unavailable("docker", e.to_string()),
+    };
+    let nix = match std::process::Command::new("nix").arg("--version").output() {
+        Ok(o) if o.status.success() => SensorStatus::available_with(
+            "nix",
+            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+        ),
+        _ => SensorStatus::unavailable("nix", "`nix` is not installed; see images/README.md"),
+    };
+    vec![SensorStatus::available("native"), docker, nix]
 }
