@@ -73,6 +73,7 @@ fn main() {
         cpuset: None,
         workdir: dir.path().to_path_buf(),
         gpus: false,
+        remapped: Vec::new(),
     };
     let runner = Runner::new(RunnerConfig::default(), Arc::new(AtomicBool::new(false)));
     let step = |argv: &[&str]| StepSpec {

@@ -53,6 +53,7 @@ fn base_settings(dir: &Path) -> ContainerSettings {
         cpuset: None,
         workdir: dir.to_path_buf(),
         gpus: false,
+        remapped: Vec::new(),
     }
 }
 

@@ -232,3 +232,80 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
         wall(&docker)
     );
 }
+
+/// The quickstart's EZKL cell, through the real adapter, natively and in its image (each
+/// with a cache of its own, so compile and setup run in the container too): both prove and
+/// verify, and the witness outputs of the proved input are the same.
+#[test]
+fn quickstart_ezkl_cell_proves_in_docker_as_natively() {
+    match Engine::connect() {
+        Ok(engine) => {
+            if engine
+                .block_on(engine.docker.inspect_image(LOCAL_BASE))
+                .is_err()
+            {
+                return skip_or_fail(&format!(
+                    "base image {LOCAL_BASE} missing; make it with `zkprof images base`"
+                ));
+            }
+        }
+        Err(e) => return skip_or_fail(&e.to_string()),
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let suite = repo().join("suites/quickstart.toml");
+    let run = |runtime: &str| {
+        let out = dir.path().join(format!("out-{runtime}"));
+        let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+            .args(["run", "--framework", "ezkl", "--runtime", runtime, "--out"])
+            .arg(&out)
+            .arg(&suite)
+            .env("ZKPROF_CACHE", dir.path().join(format!("cache-{runtime}")))
+            .env("ZKPROF_BASE_IMAGE", LOCAL_BASE)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(
+            o.status.success(),
+            "zkprof run --runtime {runtime}:\n{text}"
+        );
+        let results: ResultsFile =
+            serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+        let cell = results.cells[0].clone();
+        let cell_dir = std::fs::read_dir(out.join("cells"))
+            .unwrap()
+            .next()
+            .unwrap()
+            .unwrap()
+            .path();
+        (cell, json(&cell_dir.join("rep-0/witness.json")))
+    };
+    let (native, native_witness) = run("native");
+    let (docker, docker_witness) = run("docker");
+    for c in [&native, &docker] {
+        assert_eq!(c.status, CellStatus::Ok, "{c:?}");
+        assert_eq!(c.metrics["verified"], 1.0, "{:?}", c.metrics);
+    }
+    assert_eq!(docker.runtime, "docker");
+    let steps: Vec<&str> = docker.repetitions[0]
+        .steps
+        .iter()
+        .map(|s| s.step.as_str())
+        .collect();
+    assert!(
+        steps.contains(&"setup") && steps.contains(&"prove"),
+        "setup ran in the container: {steps:?}"
+    );
+    for s in &docker.repetitions[0].steps {
+        assert_eq!(s.memory_method, MemoryMethod::ContainerCgroup, "{}", s.step);
+    }
+    assert_eq!(native.metrics["logrows"], docker.metrics["logrows"]);
+    assert_eq!(
+        native_witness["outputs"], docker_witness["outputs"],
+        "same circuit outputs"
+    );
+    assert!(native_witness["outputs"].is_array());
+}

@@ -92,7 +92,8 @@ def cmd_setup(a):
     srs, label = srs_for(a, logrows)
     if os.path.lexists(a.srs_link):
         os.remove(a.srs_link)
-    os.symlink(srs, a.srs_link)
+    # Relative, so the cache works wherever it is mounted (e.g. inside a step container).
+    os.symlink(os.path.relpath(srs, os.path.dirname(os.path.abspath(a.srs_link))), a.srs_link)
     with open(a.srs_label, "w") as f:
         f.write(label)
     if not ezkl.setup(a.compiled, a.vk, a.pk, srs_path=srs):

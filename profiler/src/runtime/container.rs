@@ -33,6 +33,9 @@ pub struct ContainerSettings {
     pub user: String,
     /// (host path, read-only), mounted at the same path.
     pub mounts: Vec<(PathBuf, bool)>,
+    /// (host path, path inside), mounted read-write where the same path cannot be used
+    /// (zkprof's cache below a home directory the container user cannot enter).
+    pub remapped: Vec<(PathBuf, PathBuf)>,
     /// `--cpuset-cpus` value.
     pub cpuset: Option<String>,
     /// Working directory inside (a mounted path).
@@ -58,6 +61,12 @@ pub fn container_body(
         .mounts
         .iter()
         .map(|(p, ro)| format!("{0}:{0}:{1}", p.display(), if *ro { "ro" } else { "rw" }))
+        .chain(
+            settings
+                .remapped
+                .iter()
+                .map(|(host, inside)| format!("{}:{}:rw", host.display(), inside.display())),
+        )
         .collect();
     let limit = spec.memory_limit.map(|b| b.min(i64::MAX as u64) as i64);
     ContainerCreateBody {
@@ -426,6 +435,7 @@ mod tests {
             cpuset: Some("0".into()),
             workdir: PathBuf::from("/out/cell"),
             gpus: false,
+            remapped: Vec::new(),
         };
         let spec = StepSpec {
             name: "prove".into(),

@@ -37,6 +37,8 @@ pub struct DockerRuntime<'a> {
     user: String,
     cpuset: Option<String>,
     workdir: PathBuf,
+    /// zkprof's cache, mounted for framework adapters (their scripts and artifacts).
+    cache: Option<PathBuf>,
 }
 
 impl<'a> DockerRuntime<'a> {
@@ -50,6 +52,7 @@ impl<'a> DockerRuntime<'a> {
             user: String::new(),
             cpuset: None,
             workdir: PathBuf::new(),
+            cache: None,
         })
     }
 
@@ -90,11 +93,20 @@ impl Runtime for DockerRuntime<'_> {
             .ok_or_else(|| RuntimeError::Provision("no image".into()))?;
         self.workdir = workdir.to_path_buf();
         self.mounts = vec![(workdir.to_path_buf(), false)];
+        // The adapters' helper scripts and artifacts (keys, compiled circuits, SRS/ptau)
+        // live in zkprof's cache: mounted at CACHE_INSIDE (the same path may lie below a
+        // home directory the container user cannot enter), paths in steps rewritten.
+        let cache = crate::paths::cache_dir();
+        let cache = cache.canonicalize().unwrap_or(cache);
+        let use_cache = cell.framework.kind != "command" && cache.is_dir();
         if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
-            if !workdir.starts_with(dir) {
+            // A model inside the cache is reached through the cache's own mount.
+            let in_cache = use_cache && dir.starts_with(&cache);
+            if !(workdir.starts_with(dir) || in_cache) {
                 self.mounts.push((dir.to_path_buf(), true));
             }
         }
+        self.cache = use_cache.then_some(cache);
         self.cpuset = cell.framework.cpuset.clone();
         // SAFETY: getuid/getgid have no preconditions.
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -113,6 +125,22 @@ impl Runtime for DockerRuntime<'_> {
                     CONTAINER_USER_WHEN_ROOT.0
                 ))
             })?;
+            // Steps write artifacts into the cache (compile, setup): the container user
+            // owns them too (root on the host keeps full access).
+            if let Some(cache) = &self.cache {
+                for sub in ["artifacts", "envs"] {
+                    let dir = cache.join(sub);
+                    if dir.is_dir() {
+                        chown_tree(&dir, CONTAINER_USER_WHEN_ROOT.0, CONTAINER_USER_WHEN_ROOT.1)
+                            .map_err(|e| {
+                                RuntimeError::Provision(format!(
+                                    "cannot hand {} to the container user: {e}",
+                                    dir.display()
+                                ))
+                            })?;
+                    }
+                }
+            }
             CONTAINER_USER_WHEN_ROOT
         } else {
             (uid, gid)
@@ -138,6 +166,38 @@ impl Runtime for DockerRuntime<'_> {
         let image = self.image.as_ref().ok_or_else(|| {
             RuntimeError::Provision("docker runtime used before provision".into())
         })?;
+        // An adapter names its host toolchain (a venv's python, the node it found); inside
+        // the image the same tools are on PATH.
+        let translated;
+        let spec = match &self.cache {
+            Some(cache) => {
+                translated = inside_paths(spec, cache, Path::new(CACHE_INSIDE));
+                &translated
+            }
+            None => spec,
+        };
+        // Steps write beside their logs (rep-N/): that directory is the container user's too.
+        if self.user
+            == format!(
+                "{}:{}",
+                CONTAINER_USER_WHEN_ROOT.0, CONTAINER_USER_WHEN_ROOT.1
+            )
+        {
+            std::fs::create_dir_all(&spec.log_dir)
+                .and_then(|()| {
+                    chown_tree(
+                        &spec.log_dir,
+                        CONTAINER_USER_WHEN_ROOT.0,
+                        CONTAINER_USER_WHEN_ROOT.1,
+                    )
+                })
+                .map_err(|e| {
+                    RuntimeError::Provision(format!(
+                        "cannot hand {} to the container user: {e}",
+                        spec.log_dir.display()
+                    ))
+                })?;
+        }
         let settings = ContainerSettings {
             image: image.id.clone(),
             user: self.user.clone(),
@@ -145,8 +205,59 @@ impl Runtime for DockerRuntime<'_> {
             cpuset: self.cpuset.clone(),
             workdir: spec.cwd.clone().unwrap_or_else(|| self.workdir.clone()),
             gpus: host_has_nvidia_gpu(),
+            remapped: self
+                .cache
+                .iter()
+                .map(|c| (c.clone(), PathBuf::from(CACHE_INSIDE)))
+                .collect(),
         };
         run_in_container(&self.engine, self.runner, &settings, spec, sensors)
+    }
+}
+
+/// Where zkprof's cache is mounted inside step containers.
+const CACHE_INSIDE: &str = "/zkprof-cache";
+
+/// The step as the container sees it: the host toolchain in `argv[0]` replaced by the
+/// image's ([`image_program`]) and every path below the host cache rewritten to `inside`.
+fn inside_paths(spec: &StepSpec, cache: &Path, inside: &Path) -> StepSpec {
+    let host = cache.display().to_string();
+    let to = inside.display().to_string();
+    let map = |s: &str| match s.strip_prefix(&host) {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => format!("{to}{rest}"),
+        _ => s.replace(&format!("{host}/"), &format!("{to}/")),
+    };
+    let mut argv: Vec<String> = spec.argv.iter().map(|a| map(a)).collect();
+    if let Some(program) = image_program(&spec.argv, Some(cache)) {
+        argv[0] = program;
+    }
+    StepSpec {
+        argv,
+        env: spec.env.iter().map(|(k, v)| (k.clone(), map(v))).collect(),
+        cwd: spec
+            .cwd
+            .as_ref()
+            .map(|c| PathBuf::from(map(&c.display().to_string()))),
+        ..spec.clone()
+    }
+}
+
+/// The program to run in the image instead of `argv[0]`, when `argv[0]` is a host
+/// toolchain inside zkprof's cache (`.../venv/bin/python3` -> `python3`, `.../node` -> `node`).
+fn image_program(argv: &[String], cache: Option<&Path>) -> Option<String> {
+    let cache = cache?;
+    let first = Path::new(argv.first()?);
+    let host_tool = first.is_absolute() && first.starts_with(cache);
+    let name = first.file_name()?.to_str()?;
+    if !host_tool && !(first.is_absolute() && (name == "node" || name.starts_with("python"))) {
+        return None;
+    }
+    if name.starts_with("python") {
+        Some("python3".into())
+    } else if name == "node" || name.starts_with("node") {
+        Some("node".into())
+    } else {
+        None
     }
 }
 
