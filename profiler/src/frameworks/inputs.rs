@@ -104,13 +104,13 @@ pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
 /// with (`model::test_inputs`) when the model names a dataset and the input length matches,
 /// else [`test_set`].
 pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSet {
-    if let Some(ds) = model.spec.dataset {
+    if model.spec.dataset.is_some() {
         match crate::model::test_inputs(model, n) {
             Ok(t) if !t.synthetic && t.inputs.first().is_some_and(|x| x.len() == len) => {
                 return TestSet {
                     inputs: t.inputs,
                     labels: Some(t.labels),
-                    source: format!("{ds:?} test set (the model's own preprocessing)"),
+                    source: format!("{} (the model's own preprocessing)", t.source),
                 };
             }
             Ok(_) => {}

@@ -72,6 +72,12 @@ pub struct Prepared {
     pub params: u64,
     /// Layers counted as the 2024 table does: input layer + weight layers.
     pub layers: u32,
+    /// Which images trained it (`CIFAR-10 training batches 1-2 (20,000 images)`); `None`
+    /// for an imported model.
+    pub training_data: Option<String>,
+    /// Float accuracy on the dataset's test images found at training time, percent; `None`
+    /// when imported or when no test images were found.
+    pub float_test_accuracy_pct: Option<f64>,
 }
 
 /// One dense layer of an MLP ONNX, for transpilers.
@@ -99,6 +105,8 @@ pub struct TestSet {
     pub labels: Vec<u8>,
     /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
     pub synthetic: bool,
+    /// Which images these are (`CIFAR-10 test images 0-999`), or how they were made.
+    pub source: String,
 }
 
 /// Prepares a model: trains it (deterministically, cached under `cache_dir/models/<key>`
@@ -132,11 +140,13 @@ pub fn import(path: &Path) -> Result<Prepared, ModelError> {
         content_hash: data::sha256_hex(&bytes),
         params: info.params,
         layers: info.layers,
+        training_data: None,
+        float_test_accuracy_pct: None,
     })
 }
 
 /// Training images of a dataset and a short, machine-independent name of their source.
-fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), ModelError> {
+fn training_images(dataset: Dataset) -> Result<(Images, String, String), ModelError> {
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
@@ -145,16 +155,18 @@ fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), M
             } else {
                 "mnist-train-60k"
             };
-            (imgs, kind, desc)
+            (imgs, kind.to_string(), desc)
         }
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
-            let imgs = data::cifar10::load_split(&dir, true)?;
-            (
-                imgs,
-                "cifar10-train",
-                format!("CIFAR-10 train in {}", dir.display()),
-            )
+            let (imgs, desc) = data::cifar10::load_split(&dir, true)?;
+            // The cache key names the batches: a model trained on batches 1-2 is not the
+            // model trained on all five.
+            let kind = match data::cifar10::Layout::of(&dir).train_key().as_str() {
+                "b12345" => "cifar10-train".to_string(),
+                key => format!("cifar10-train-{key}"),
+            };
+            (imgs, kind, desc)
         }
     })
 }
@@ -165,10 +177,7 @@ fn testing_images(dataset: Dataset) -> Result<(Images, String), ModelError> {
         Dataset::Mnist => data::mnist::test_set()?,
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
-            (
-                data::cifar10::load_split(&dir, false)?,
-                format!("CIFAR-10 test in {}", dir.display()),
-            )
+            data::cifar10::load_split(&dir, false)?
         }
     })
 }
@@ -244,12 +253,21 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     if let Ok(bytes) = std::fs::read(&onnx_path) {
         if let Ok(info) = onnx::info(&onnx_path) {
             tracing::info!("model {}: cached {}", model.name, onnx_path.display());
+            let meta: serde_json::Value = std::fs::read(dir.join("meta.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
             return Ok(Prepared {
                 onnx_path,
                 input_shape,
                 content_hash: data::sha256_hex(&bytes),
                 params: info.params,
                 layers,
+                training_data: meta["training_description"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or(Some(source)),
+                float_test_accuracy_pct: meta["float_test_accuracy_pct"].as_f64(),
             });
         }
     }
@@ -292,6 +310,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     let meta = serde_json::json!({
         "name": model.name, "spec": spec, "trainer_version": TRAINER_VERSION,
         "training_data": source_kind, "training_images": images.len(),
+        "training_description": source,
         "weights_sha256": trained.weights_hash(), "onnx_sha256": data::sha256_hex(&bytes),
         "params": trained.params(), "layers": layers, "float_test_accuracy_pct": test_acc,
     });
@@ -303,6 +322,8 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
         content_hash: data::sha256_hex(&bytes),
         params: trained.params(),
         layers,
+        training_data: Some(source),
+        float_test_accuracy_pct: test_acc,
     })
 }
 
@@ -326,13 +347,14 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
                 spec.input_side = Some(side);
             }
         }
-        let (images, _) = testing_images(ds)?;
+        let (images, source) = testing_images(ds)?;
         let inputs = inputs_of(&spec, &images, n);
         let labels = images.labels[..inputs.len()].to_vec();
         return Ok(TestSet {
             inputs,
             labels,
             synthetic: false,
+            source,
         });
     }
     let len = match &model.onnx {
@@ -351,6 +373,7 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         inputs,
         labels: Vec::new(),
         synthetic: true,
+        source: format!("synthetic (uniform [0,1), seed {})", spec.seed),
     })
 }
 
