@@ -234,6 +234,10 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
             .iter()
             .any(|(_, argv)| argv.iter().any(|a| a.contains("{model_path}")));
     if !uses_model {
+        // The size a suite declares is still the cell's size (sweeps and their frontier).
+        if let Some(p) = cell.model.params {
+            result.metrics.insert("params".into(), p as f64);
+        }
         return Ok(cell);
     }
     let cache = crate::paths::cache_dir();

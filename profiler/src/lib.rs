@@ -12,6 +12,7 @@ pub mod data;
 pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
+pub mod frontier;
 pub mod measure;
 pub mod merge;
 pub mod model;

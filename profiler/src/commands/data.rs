@@ -64,10 +64,7 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
             let shared = crate::paths::shared_dir().map(|s| s.join("datasets/cifar10"));
             match (&e, from == Source::Default, shared) {
                 (DataError::Download { .. }, true, Some(s)) if s.is_dir() => {
-                    eprintln!(
-                        "{e}\ntaking the partial copy in {} instead",
-                        s.display()
-                    );
+                    eprintln!("{e}\ntaking the partial copy in {} instead", s.display());
                     fetch::copy_cifar10_batches(&s, &dir)
                 }
                 _ => Err(e),

@@ -126,7 +126,10 @@ impl Layout {
             (Some(a), _) if nums.len() == 1 => format!("batch {a}"),
             _ => format!(
                 "batches {}",
-                nums.iter().map(u8::to_string).collect::<Vec<_>>().join(", ")
+                nums.iter()
+                    .map(u8::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         };
         format!("CIFAR-10 training {list}")
@@ -168,7 +171,7 @@ fn group_digits(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -341,11 +344,17 @@ pub(crate) mod tests {
         assert_eq!(desc, "CIFAR-10 training batches 1, 3 (10 images)");
         let (test, desc) = load_split(dir.path(), false).unwrap();
         assert_eq!((test.len(), desc.as_str()), (7, "CIFAR-10 test images 0-6"));
-        assert_eq!(find_dir_in(&[dir.path().to_path_buf()]).unwrap(), dir.path());
+        assert_eq!(
+            find_dir_in(&[dir.path().to_path_buf()]).unwrap(),
+            dir.path()
+        );
         // A partial copy whose name promises more images than it holds is damaged.
         gz("test_batch_first9.bin.gz", 8);
         let e = load_split(dir.path(), false).unwrap_err().to_string();
-        assert!(e.contains("test_batch_first9.bin.gz") && e.contains("promises 9"), "{e}");
+        assert!(
+            e.contains("test_batch_first9.bin.gz") && e.contains("promises 9"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -371,7 +380,10 @@ pub(crate) mod tests {
         };
         let dir = shared.join("datasets/cifar10");
         let (test, desc) = load_split(&dir, false).unwrap();
-        assert_eq!((test.len(), desc.as_str()), (1000, "CIFAR-10 test images 0-999"));
+        assert_eq!(
+            (test.len(), desc.as_str()),
+            (1000, "CIFAR-10 test images 0-999")
+        );
         let layout = Layout::of(&dir);
         assert_eq!(layout.train_description(), "CIFAR-10 training batches 1-2");
     }

@@ -352,7 +352,10 @@ fn cifar10_partial_directory_is_taken() {
     assert_eq!(got.len(), 3);
     assert!(got.iter().all(|f| f.path.starts_with(dest.path())));
     let (test, desc) = cifar10::load_split(dest.path(), false).unwrap();
-    assert_eq!((test.len(), desc.as_str()), (1000, "CIFAR-10 test images 0-999"));
+    assert_eq!(
+        (test.len(), desc.as_str()),
+        (1000, "CIFAR-10 test images 0-999")
+    );
     let (_, desc) = cifar10::load_split(dest.path(), true).unwrap();
     assert_eq!(desc, "CIFAR-10 training batches 1-2 (20,000 images)");
 
@@ -362,5 +365,8 @@ fn cifar10_partial_directory_is_taken() {
     let e = fetch_cifar10(dest2.path(), &Source::Dir(src.path().to_path_buf()))
         .unwrap_err()
         .to_string();
-    assert!(e.contains("data_batch_3.bin.gz") && e.contains("10 records"), "{e}");
+    assert!(
+        e.contains("data_batch_3.bin.gz") && e.contains("10 records"),
+        "{e}"
+    );
 }
