@@ -13,6 +13,8 @@ pub mod compare;
 pub mod csv;
 pub mod github_action_benchmark;
 pub mod html;
+mod axis;
+mod html_cells;
 mod html_charts;
 mod html_sections;
 pub mod markdown;
