@@ -83,6 +83,10 @@ pub struct CellCtx {
     status: &'static str,
     reason: String,
     values: [Val; 5],
+    /// The cell did not succeed and has none of the values: one cell spans the columns.
+    none: bool,
+    /// Why, for the spanning cell: `the cell failed`.
+    none_why: String,
 }
 
 /// One row of the details table.
@@ -93,10 +97,20 @@ pub struct DetailCtx {
     values: [Val; 7],
 }
 
+/// `the cell failed`, `the cell is unsupported`, `the cell was interrupted`.
+fn the_cell(status: CellStatus) -> String {
+    match status {
+        CellStatus::Ok => "the cell succeeded".into(),
+        CellStatus::Failed => "the cell failed".into(),
+        CellStatus::Unsupported => "the cell is unsupported".into(),
+        CellStatus::Interrupted => "the cell was interrupted".into(),
+    }
+}
+
 /// The short reason printed under a dash.
 pub fn short_reason(row: &Row, what: &str) -> String {
     if row.cell.status != CellStatus::Ok {
-        return format!("cell {}", view::status_word(row.cell.status));
+        return the_cell(row.cell.status);
     }
     let text = match what {
         "energy" => return energy_short(row),
@@ -144,16 +158,16 @@ fn prove(row: &Row) -> Val {
     );
     if let Some(w) = view::prove_wall(row.cell) {
         v.sub = Some(if w.n > 1 {
-            format!(
-                "± {} (σ), {}–{}, n={}",
-                format_seconds(w.stddev),
-                format_seconds(w.min),
-                format_seconds(w.max),
-                w.n
-            )
+            format!("± {} (σ), n={}", format_seconds(w.stddev), w.n)
         } else {
             "one run: no spread".into()
         });
+        v.title = Some(format!(
+            "median of {} runs; min {}, max {}",
+            w.n,
+            format_seconds(w.min),
+            format_seconds(w.max)
+        ));
     }
     v
 }
@@ -228,9 +242,14 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
                         "proof_size",
                     ),
                 ],
+                none: false,
+                none_why: the_cell(c.status),
             }
         })
         .collect();
+    for o in &mut out {
+        o.none = o.status != "ok" && o.values.iter().all(|v| v.missing.is_some());
+    }
     let mut start = 0;
     for i in 1..=out.len() {
         let same = i < out.len()
@@ -327,7 +346,19 @@ pub fn verdict(rows: &[Row]) -> String {
         }
     }
     let hosts = view::several_hosts(rows);
-    let mut head = if models.len() == 1 && !hosts {
+    let mut head = if ok.len() == 1 && !hosts {
+        let only = ok[0];
+        let mut s = format!(
+            "Only {} proved {}: {} median",
+            who(only),
+            only.cell.model,
+            format_seconds(median(only))
+        );
+        if let Some(m) = view::prove_peak(only.cell) {
+            s.push_str(&format!(", {} peak memory", format_bytes(m.median)));
+        }
+        s + "."
+    } else if models.len() == 1 && !hosts {
         let mut by: Vec<&Row> = ok.clone();
         by.sort_by(|a, b| median(a).total_cmp(&median(b)));
         let best = by[0];
