@@ -73,7 +73,8 @@ impl Chart {
         let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
         (
             axis::axis(&xs, self.x_log, false, self.x_integer),
-            axis::axis(&ys, self.y_log, !self.y_log, false),
+            // A linear y axis starts at zero, so that bar-like differences are not magnified.
+            axis::axis(&ys, self.y_log, true, false),
         )
     }
 

@@ -73,6 +73,7 @@ pub const DETAIL_COLUMNS: [&str; 7] = [
 pub struct CellCtx {
     file: String,
     host: String,
+    host_id: String,
     model: String,
     /// Rows this row's file/host/model cells span (0: covered by the row above).
     span: usize,
@@ -207,7 +208,8 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
             let settings = view::settings_label(c);
             CellCtx {
                 file: files[row.file].label.clone(),
-                host: view::host_id(row).to_string(),
+                host: view::host_of(row).hostname.clone(),
+                host_id: view::host_id(row).to_string(),
                 model: c.model.clone(),
                 span: 1,
                 framework: c.framework.clone(),
@@ -253,8 +255,8 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
     let mut start = 0;
     for i in 1..=out.len() {
         let same = i < out.len()
-            && (&out[i].file, &out[i].host, &out[i].model)
-                == (&out[start].file, &out[start].host, &out[start].model);
+            && (&out[i].file, &out[i].host_id, &out[i].model)
+                == (&out[start].file, &out[start].host_id, &out[start].model);
         if !same {
             out[start].span = i - start;
             for o in &mut out[start + 1..i] {
@@ -416,9 +418,11 @@ pub fn verdict(rows: &[Row]) -> String {
 /// "Host A proves 2.5x faster than host B (median over 12 cells run on both)."
 fn host_ratio(ok: &[&Row]) -> Option<String> {
     let mut hosts: Vec<&str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     for r in ok {
         if !hosts.contains(&view::host_id(r)) {
             hosts.push(view::host_id(r));
+            names.push(view::host_name(r));
         }
     }
     let (a, b) = (*hosts.first()?, *hosts.get(1)?);
@@ -441,9 +445,13 @@ fn host_ratio(ok: &[&Row]) -> Option<String> {
     }
     ratios.sort_by(f64::total_cmp);
     let m = crate::stats::Summary::of(&ratios).median;
-    let (fast, slow, x) = if m >= 1.0 { (a, b, m) } else { (b, a, 1.0 / m) };
+    let (fast, slow, x) = if m >= 1.0 {
+        (&names[0], &names[1], m)
+    } else {
+        (&names[1], &names[0], 1.0 / m)
+    };
     Some(format!(
-        "Host {fast} proves {}x as fast as host {slow} (median over {} cells run on both).",
+        "Host {fast} proves {}x as fast as {slow} (median over {} cells run on both).",
         view::num(x, 2),
         ratios.len()
     ))

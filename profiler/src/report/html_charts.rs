@@ -32,9 +32,14 @@ fn plot(chart: Chart, why: impl Into<String>) -> Plot {
     }
 }
 
-/// The series a row belongs to: its framework, with the file and host when there are several.
+/// The series a row belongs to: its framework and settings, with the file and host when
+/// there are several.
 fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
     let mut name = row.cell.framework.clone();
+    let settings = view::settings_short(row.cell);
+    if !settings.is_empty() {
+        name = format!("{name} {settings}");
+    }
     if files.len() > 1 {
         name = format!("{name} ({})", files[row.file].label);
     }
@@ -91,8 +96,8 @@ fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a Step
 /// the chart holds several.
 fn bar_label(files: &[Loaded], rows: &[&Row], r: &Row) -> String {
     let mut s = r.cell.framework.clone();
-    let settings = view::settings_label(r.cell);
-    if settings != "default" {
+    let settings = view::settings_short(r.cell);
+    if !settings.is_empty() {
         s = format!("{s} {settings}");
     }
     if rows.iter().any(|o| o.cell.model != r.cell.model) {
@@ -137,11 +142,14 @@ fn bars(
 /// Host-vs-host bars: the prove time of every cell id measured on several hosts.
 fn host_bars(rows: &[&Row]) -> Chart {
     let mut hosts: Vec<&str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
     let mut ids: Vec<&str> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
     for r in rows {
         let h = view::host_id(r);
         if !hosts.contains(&h) {
             hosts.push(h);
+            names.push(view::host_name(r));
         }
     }
     for r in rows {
@@ -152,12 +160,19 @@ fn host_bars(rows: &[&Row]) -> Chart {
             .collect::<std::collections::BTreeSet<_>>();
         if on.len() > 1 && !ids.contains(&r.cell.id.as_str()) && ids.len() < MAX_BARS {
             ids.push(&r.cell.id);
+            let settings = view::settings_short(r.cell);
+            labels.push(
+                format!("{} · {} {settings}", r.cell.model, r.cell.framework)
+                    .trim_end()
+                    .to_string(),
+            );
         }
     }
     let series = hosts
         .iter()
-        .map(|h| Series {
-            name: format!("host {h}"),
+        .zip(&names)
+        .map(|(h, name)| Series {
+            name: name.clone(),
             points: ids
                 .iter()
                 .enumerate()
@@ -174,10 +189,7 @@ fn host_bars(rows: &[&Row]) -> Chart {
         title: "Prove time by host".into(),
         x_label: "prove time, median (s)".into(),
         y_log: true,
-        categories: ids
-            .iter()
-            .map(|id| id.strip_suffix("/native").unwrap_or(id).to_string())
-            .collect(),
+        categories: labels,
         series,
         ..Chart::default()
     }

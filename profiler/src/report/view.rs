@@ -213,6 +213,29 @@ pub fn settings_label(cell: &CellResult) -> String {
         .join(", ")
 }
 
+/// The values of the cell's settings without their keys (`resources`, `2, 7`), or empty for
+/// the defaults: short labels for charts.
+pub fn settings_short(cell: &CellResult) -> String {
+    cell.settings
+        .values()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `hostname (fingerprint id)` of the host that ran a row's cell.
+pub fn host_name(row: &Row) -> String {
+    let h = host_of(row);
+    if h.hostname.is_empty() {
+        host_id(row).to_string()
+    } else {
+        format!("{} ({})", h.hostname, host_id(row))
+    }
+}
+
 /// `ok`, `failed`, `unsupported`, `interrupted`.
 pub fn status_word(status: CellStatus) -> &'static str {
     match status {

@@ -324,9 +324,9 @@ fn cells_from_several_hosts_are_told_apart() {
         .insert(other.fingerprint_id.clone(), other.clone());
     let html = render_files(Format::Html, &[a]);
     assert!(html.contains("<th>host</th>"), "host column");
-    assert!(html.contains(&format!("<td>{}</td>", other.fingerprint_id)));
+    assert!(html.contains(&format!("<code>{}</code></div></td>", other.fingerprint_id)));
     assert!(
-        html.contains(&format!("ezkl @{}", other.fingerprint_id)),
+        html.contains(&format!("circom @{}", other.fingerprint_id)),
         "chart series per host"
     );
     assert!(
