@@ -317,7 +317,8 @@ fn legend_rows<'a>(shown: &[&'a Series]) -> Vec<Vec<(f64, &'a Series)>> {
     let mut rows: Vec<Vec<(f64, &Series)>> = Vec::new();
     let mut x = LEFT;
     for s in shown {
-        let w = 18.0 + shorten(&s.name, 60).chars().count() as f64 * CHAR_W + 14.0;
+        // Legend text runs a little wider than tick labels (mixed case, digits).
+        let w = 18.0 + shorten(&s.name, 60).chars().count() as f64 * (CHAR_W + 0.6) + 14.0;
         if rows.is_empty() || (x + w > WIDTH - RIGHT && x > LEFT) {
             rows.push(Vec::new());
             x = LEFT;

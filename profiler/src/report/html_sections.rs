@@ -328,6 +328,28 @@ pub(super) fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
             view::step(r.cell, "verify").is_some()
         }),
     ];
+    let synthetic: Vec<&&Row> = ok
+        .iter()
+        .filter(|r| {
+            view::synthetic_inputs(r.cell) && view::metric(r.cell, view::ACCURACY_LOSS).is_some()
+        })
+        .collect();
+    if !synthetic.is_empty() {
+        let mut fws: Vec<&str> = synthetic.iter().map(|r| r.cell.framework.as_str()).collect();
+        fws.sort();
+        fws.dedup();
+        out.push(Absent {
+            what: format!(
+                "accuracy: {} of {} successful cells ran on synthetic inputs",
+                synthetic.len(),
+                ok.len()
+            ),
+            why: format!(
+                "no labelled test set was found, so their \"accuracy loss\" is the share of synthetic inputs on which the circuit and the float model disagree, not an accuracy (frameworks: {})",
+                fws.join(", ")
+            ),
+        });
+    }
     for (what, key, has) in checks {
         let missing: Vec<&&Row> = ok.iter().filter(|r| !has(r)).collect();
         if missing.is_empty() {

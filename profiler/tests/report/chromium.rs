@@ -168,6 +168,7 @@ fn screenshot(b: &mut Browser, path: &std::path::Path) {
 
 const PROBE: &str = "JSON.stringify({ \
     summary_top: document.querySelector('#summary table').getBoundingClientRect().top, \
+    summary_overflow: document.querySelector('#summary .scroll').scrollWidth - document.querySelector('#summary .scroll').clientWidth, \
     scripts: document.querySelectorAll('script').length, \
     svgs: Array.from(document.querySelectorAll('svg.chart')).map(s => s.querySelector('title').textContent), \
     omitted: Array.from(document.querySelectorAll('.omitted li')).map(l => l.innerText), \
@@ -207,6 +208,7 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         let top = v["summary_top"].as_f64().unwrap();
         assert!(top > 0.0 && top < 600.0, "{name}: summary table top at {top} px: {v:#}");
         assert_eq!(v["scripts"], 0, "{name}");
+        assert!(v["summary_overflow"].as_f64().unwrap() <= 0.0, "{name}: the summary table is wider than 1400 px: {v:#}");
         assert_eq!(v["fingerprint_open"], false, "{name}: full fingerprint folded");
         assert!(v["width"].as_f64().unwrap() <= 1400.0, "{name}: page wider than the window: {v:#}");
         let svgs: Vec<&str> = v["svgs"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
