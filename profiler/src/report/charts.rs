@@ -107,7 +107,11 @@ impl Chart {
 
     fn points_svg(&self) -> String {
         let (xa, ya) = self.point_axes();
-        let shown: Vec<&Series> = self.series.iter().filter(|s| !s.points.is_empty()).collect();
+        let shown: Vec<&Series> = self
+            .series
+            .iter()
+            .filter(|s| !s.points.is_empty())
+            .collect();
         let plot_h = 250.0;
         let h = TOP + plot_h + BOTTOM + self.legend_height(&shown);
         let (x0, x1, y0, y1) = (LEFT, WIDTH - RIGHT, TOP, TOP + plot_h);
@@ -194,7 +198,11 @@ impl Chart {
 
     fn bars_svg(&self) -> String {
         let va = self.bar_axis();
-        let shown: Vec<&Series> = self.series.iter().filter(|s| !s.points.is_empty()).collect();
+        let shown: Vec<&Series> = self
+            .series
+            .iter()
+            .filter(|s| !s.points.is_empty())
+            .collect();
         let per = shown.len().max(1) as f64;
         let bar = 14.0;
         let group = per * bar + 8.0;
@@ -236,7 +244,12 @@ impl Chart {
         }
         let base = if va.log { va.lo } else { 0.0 };
         for (i, ser) in shown.iter().enumerate() {
-            let c = color(self.series.iter().position(|x| std::ptr::eq(x, *ser)).unwrap_or(i));
+            let c = color(
+                self.series
+                    .iter()
+                    .position(|x| std::ptr::eq(x, *ser))
+                    .unwrap_or(i),
+            );
             for (k, v) in ser.points.iter().copied().filter(|p| drawable(*p)) {
                 if k < 0.0 || k as usize >= self.categories.len() {
                     continue;

@@ -13,8 +13,8 @@
 use super::html_cells::{self, CellCtx, DetailCtx, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use super::html_charts::{self, Plot};
 use super::html_sections::{
-    absent, facts, failure, host_cards, hosts, matrix, Absent, Facts, Failure, HostCard,
-    HostRow, MatrixRow,
+    absent, facts, failure, host_cards, hosts, matrix, Absent, Facts, Failure, HostCard, HostRow,
+    MatrixRow,
 };
 use super::view::{self, Row};
 use super::{Exporter, Format, Loaded, ReportError};
@@ -139,7 +139,12 @@ fn warnings(files: &[Loaded], rows: &[Row]) -> Vec<String> {
         );
     }
     for r in rows {
-        out.extend(r.cell.warnings.iter().map(|w| format!("{}: {w}", r.cell.id)));
+        out.extend(
+            r.cell
+                .warnings
+                .iter()
+                .map(|w| format!("{}: {w}", r.cell.id)),
+        );
     }
     out.truncate(500);
     out

@@ -279,7 +279,11 @@ pub fn details(rows: &[Row]) -> Vec<DetailCtx> {
                 values: [
                     Val::of(secs(view::step(c, "setup")), row, "setup"),
                     Val::of(secs(view::step(c, "verify")), row, "verify"),
-                    Val::of(view::proofs_per_kj(c).map(|p| view::num(p, 2)), row, "energy"),
+                    Val::of(
+                        view::proofs_per_kj(c).map(|p| view::num(p, 2)),
+                        row,
+                        "energy",
+                    ),
                     Val::of(view::circuit_size(c), row, "circuit"),
                     Val::of(
                         view::metric(c, view::PARAMS).map(|p| view::num(p, 0)),
@@ -396,7 +400,7 @@ pub fn verdict(rows: &[Row]) -> String {
                 }
             }
         }
-        wins.sort_by(|a, b| b.1.cmp(&a.1));
+        wins.sort_by_key(|w| std::cmp::Reverse(w.1));
         let list: Vec<String> = wins
             .iter()
             .map(|(w, k)| format!("{w} on {k} of {}", models.len()))
@@ -404,7 +408,11 @@ pub fn verdict(rows: &[Row]) -> String {
         format!(
             "Fastest prover per model: {}{}.",
             list.join(", "),
-            if models.len() > 1 { " models" } else { " model" }
+            if models.len() > 1 {
+                " models"
+            } else {
+                " model"
+            }
         )
     };
     if hosts {

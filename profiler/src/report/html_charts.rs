@@ -232,7 +232,11 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
         }
     }
     let params = |r: &Row| view::metric(r.cell, view::PARAMS);
-    let mut xs: Vec<u64> = ok.iter().filter_map(|r| params(r)).map(f64::to_bits).collect();
+    let mut xs: Vec<u64> = ok
+        .iter()
+        .filter_map(|r| params(r))
+        .map(f64::to_bits)
+        .collect();
     xs.sort_unstable();
     xs.dedup();
     let scaling = models.iter().any(|(_, ms)| ms.len() > 1) && xs.len() > 1;
@@ -295,9 +299,13 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             "no prove step has a peak memory",
         ));
         out.push(plot(
-            bars(files, &ok, "Energy per proof", "energy per proof (J)", |r| {
-                view::energy_per_proof(r.cell)
-            }),
+            bars(
+                files,
+                &ok,
+                "Energy per proof",
+                "energy per proof (J)",
+                |r| view::energy_per_proof(r.cell),
+            ),
             no_energy.clone(),
         ));
     }

@@ -76,7 +76,9 @@ fn card(h: &crate::fingerprint::Host, files: String) -> HostCard {
     let (gpu, gpu_note) = if h.gpus.is_empty() {
         (
             "none".to_string(),
-            h.gpu_note.clone().unwrap_or_else(|| "NVML saw no GPU".into()),
+            h.gpu_note
+                .clone()
+                .unwrap_or_else(|| "NVML saw no GPU".into()),
         )
     } else {
         let names: Vec<String> = h
@@ -111,11 +113,7 @@ fn card(h: &crate::fingerprint::Host, files: String) -> HostCard {
                 String::new(),
             ),
             ("cores", cores, String::new()),
-            (
-                "memory",
-                format_bytes(h.memory_bytes as f64),
-                String::new(),
-            ),
+            ("memory", format_bytes(h.memory_bytes as f64), String::new()),
             ("GPU", gpu, gpu_note),
             (
                 "OS",
@@ -335,7 +333,10 @@ pub(super) fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
         })
         .collect();
     if !synthetic.is_empty() {
-        let mut fws: Vec<&str> = synthetic.iter().map(|r| r.cell.framework.as_str()).collect();
+        let mut fws: Vec<&str> = synthetic
+            .iter()
+            .map(|r| r.cell.framework.as_str())
+            .collect();
         fws.sort();
         fws.dedup();
         out.push(Absent {

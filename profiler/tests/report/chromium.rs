@@ -202,45 +202,116 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         std::fs::write(&page, &html).unwrap();
         let url = format!("file://{}", page.display());
         let (bad, requests) = open(&mut b, &url);
-        assert!(bad.is_empty(), "{name}: console or script activity: {bad:#?}");
-        assert!(requests.is_empty(), "{name}: network requests: {requests:?}");
+        assert!(
+            bad.is_empty(),
+            "{name}: console or script activity: {bad:#?}"
+        );
+        assert!(
+            requests.is_empty(),
+            "{name}: network requests: {requests:?}"
+        );
         let v = eval(&mut b, PROBE);
         let top = v["summary_top"].as_f64().unwrap();
-        assert!(top > 0.0 && top < 600.0, "{name}: summary table top at {top} px: {v:#}");
+        assert!(
+            top > 0.0 && top < 600.0,
+            "{name}: summary table top at {top} px: {v:#}"
+        );
         assert_eq!(v["scripts"], 0, "{name}");
-        assert!(v["summary_overflow"].as_f64().unwrap() <= 0.0, "{name}: the summary table is wider than 1400 px: {v:#}");
-        assert_eq!(v["fingerprint_open"], false, "{name}: full fingerprint folded");
-        assert!(v["width"].as_f64().unwrap() <= 1400.0, "{name}: page wider than the window: {v:#}");
-        let svgs: Vec<&str> = v["svgs"].as_array().unwrap().iter().filter_map(|s| s.as_str()).collect();
+        assert!(
+            v["summary_overflow"].as_f64().unwrap() <= 0.0,
+            "{name}: the summary table is wider than 1400 px: {v:#}"
+        );
+        assert_eq!(
+            v["fingerprint_open"], false,
+            "{name}: full fingerprint folded"
+        );
+        assert!(
+            v["width"].as_f64().unwrap() <= 1400.0,
+            "{name}: page wider than the window: {v:#}"
+        );
+        let svgs: Vec<&str> = v["svgs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|s| s.as_str())
+            .collect();
         let text = v["summary_text"].as_str().unwrap();
         let omitted = v["omitted"].to_string();
         match name {
             "quickstart" => {
-                assert!(v["verdict"].as_str().unwrap().starts_with("Only ezkl proved mnist-196-16-10: "), "{v:#}");
-                assert!(svgs.contains(&"Prove time") && svgs.contains(&"Peak memory of the prove step"), "{svgs:?}");
-                assert!(!svgs.iter().any(|s| s.contains("vs parameters")), "one model: bars, not scaling charts: {svgs:?}");
-                assert!(text.contains("synthetic inputs"), "accuracy qualified in place: {text}");
-                assert!(text.contains("not measured: no RAPL, no NVML"), "energy gap in place: {text}");
-                assert!(text.contains("panic in prove"), "failure reason under the status: {text}");
-                assert!(omitted.contains("Energy per proof") && omitted.contains("not measured: rapl"), "{omitted}");
+                assert!(
+                    v["verdict"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Only ezkl proved mnist-196-16-10: "),
+                    "{v:#}"
+                );
+                assert!(
+                    svgs.contains(&"Prove time") && svgs.contains(&"Peak memory of the prove step"),
+                    "{svgs:?}"
+                );
+                assert!(
+                    !svgs.iter().any(|s| s.contains("vs parameters")),
+                    "one model: bars, not scaling charts: {svgs:?}"
+                );
+                assert!(
+                    text.contains("synthetic inputs"),
+                    "accuracy qualified in place: {text}"
+                );
+                assert!(
+                    text.contains("not measured: no RAPL, no NVML"),
+                    "energy gap in place: {text}"
+                );
+                assert!(
+                    text.contains("panic in prove"),
+                    "failure reason under the status: {text}"
+                );
+                assert!(
+                    omitted.contains("Energy per proof") && omitted.contains("not measured: rapl"),
+                    "{omitted}"
+                );
                 assert_eq!(v["cards"], 1);
             }
             "sweep" => {
                 assert!(svgs.contains(&"Prove time vs parameters"), "{svgs:?}");
-                assert!(v["verdict"].as_str().unwrap().starts_with("Fastest prover per model:"), "{v:#}");
+                assert!(
+                    v["verdict"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("Fastest prover per model:"),
+                    "{v:#}"
+                );
                 assert!(text.contains("over 500 inputs"), "{text}");
                 assert!(!text.contains("cell failed"), "{text}");
             }
             "two-hosts" => {
                 assert_eq!(v["cards"], 2, "a card per host: {v:#}");
                 assert!(svgs.contains(&"Prove time by host"), "{svgs:?}");
-                assert!(v["verdict"].as_str().unwrap().contains("proves 1.25x as fast as lab-epyc-2 ("), "{v:#}");
+                assert!(
+                    v["verdict"]
+                        .as_str()
+                        .unwrap()
+                        .contains("proves 1.25x as fast as lab-epyc-2 ("),
+                    "{v:#}"
+                );
             }
             "failures" => {
-                for word in ["failed", "unsupported", "interrupted", "circom has no circuit for operator Softmax", "not measured: the cell failed"] {
+                for word in [
+                    "failed",
+                    "unsupported",
+                    "interrupted",
+                    "circom has no circuit for operator Softmax",
+                    "not measured: the cell failed",
+                ] {
                     assert!(text.contains(word), "{word} missing in the summary: {text}");
                 }
-                assert!(v["verdict"].as_str().unwrap().contains("3 failed, 1 unsupported, 1 interrupted"), "{v:#}");
+                assert!(
+                    v["verdict"]
+                        .as_str()
+                        .unwrap()
+                        .contains("3 failed, 1 unsupported, 1 interrupted"),
+                    "{v:#}"
+                );
             }
             other => panic!("unknown case {other}"),
         }
@@ -254,7 +325,10 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         );
         b.drain(Duration::from_millis(300));
         let p = eval(&mut b, PROBE);
-        assert!(p["width"].as_f64().unwrap() <= 400.0, "{name}: page wider than a phone: {p:#}");
+        assert!(
+            p["width"].as_f64().unwrap() <= 400.0,
+            "{name}: page wider than a phone: {p:#}"
+        );
         if let Some(s) = &shots {
             screenshot(&mut b, &s.join(format!("{name}-phone.png")));
         }
@@ -269,7 +343,10 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         );
         b.drain(Duration::from_millis(300));
         let d = eval(&mut b, PROBE);
-        assert_eq!(d["bg"], "rgb(22, 23, 26)", "{name}: dark scheme not applied: {d:#}");
+        assert_eq!(
+            d["bg"], "rgb(22, 23, 26)",
+            "{name}: dark scheme not applied: {d:#}"
+        );
         if let Some(s) = &shots {
             screenshot(&mut b, &s.join(format!("{name}-dark.png")));
         }

@@ -357,17 +357,28 @@ fn report_open_uses_xdg_open_or_says_how() {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
     let (_, err) = text(&o);
-    assert!(o.status.success() && err.contains("opened with xdg-open"), "{err}");
+    assert!(
+        o.status.success() && err.contains("opened with xdg-open"),
+        "{err}"
+    );
     let opened = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
         opened.trim(),
-        dir.path().join("r.html").canonicalize().unwrap().to_str().unwrap()
+        dir.path()
+            .join("r.html")
+            .canonicalize()
+            .unwrap()
+            .to_str()
+            .unwrap()
     );
     // A failing opener is reported, not fatal.
     std::fs::write(&script, "#!/bin/sh\nexit 4\n").unwrap();
     let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
     let (_, err) = text(&o);
-    assert!(o.status.success() && err.contains("could not open it"), "{err}");
+    assert!(
+        o.status.success() && err.contains("could not open it"),
+        "{err}"
+    );
     // --open with stdout is bad input.
     let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
         .args(["report", a, "-o", "-", "--open"])

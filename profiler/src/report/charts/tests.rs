@@ -92,7 +92,10 @@ fn a_single_model_bar_chart_has_one_bar_per_framework_from_zero() {
     assert!(ticks.len() >= 3, "{ticks:?}");
     assert_distinct(&ticks);
     assert!(svg.contains(">ezkl</text>") && svg.contains(">circom</text>"));
-    assert!(svg.contains(">1.72</text>"), "values printed at the bar ends");
+    assert!(
+        svg.contains(">1.72</text>"),
+        "values printed at the bar ends"
+    );
     // The same bars over two decades get a log axis whose bars start at its bottom.
     let mut wide = c.clone();
     wide.series[0].points = vec![(0.0, 172.0), (1.0, 0.41)];
