@@ -175,7 +175,7 @@ fn context(files: &[Loaded]) -> Ctx {
     Ctx {
         style: STYLE,
         title: suites.join(", "),
-        verdict: html_cells::verdict(&rows),
+        verdict: super::html_verdict::verdict(&rows),
         files: files
             .iter()
             .map(|f| FileCtx {
