@@ -6,22 +6,21 @@
 use super::charts::{Chart, Series};
 use super::view::{self, Row};
 use super::Loaded;
-use crate::results::{CellStatus, StepRun};
+use crate::results::CellStatus;
 
-/// Most lines in one time-series chart.
-const MAX_LINES: usize = 8;
 /// Most bars (categories) in one bar chart.
 const MAX_BARS: usize = 40;
-const MIB: f64 = (1u64 << 20) as f64;
+/// Bytes per MiB.
+pub(super) const MIB: f64 = (1u64 << 20) as f64;
 
 /// A chart of the report, or why it is not drawn.
 #[derive(Debug)]
-pub enum Plot {
+pub(super) enum Plot {
     Drawn(Chart),
     Omitted { title: String, why: String },
 }
 
-fn plot(chart: Chart, why: impl Into<String>) -> Plot {
+pub(super) fn plot(chart: Chart, why: impl Into<String>) -> Plot {
     if chart.is_empty() {
         Plot::Omitted {
             title: chart.title,
@@ -34,7 +33,7 @@ fn plot(chart: Chart, why: impl Into<String>) -> Plot {
 
 /// The series a row belongs to: its framework and settings, with the file and host when
 /// there are several.
-fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
+pub(super) fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
     let mut name = row.cell.framework.clone();
     let settings = view::settings_short(row.cell);
     if !settings.is_empty() {
@@ -62,31 +61,6 @@ fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)
                 name,
                 points: vec![p],
             }),
-        }
-    }
-    out
-}
-
-/// The first measured prove step with a series, per group.
-fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a StepRun)> {
-    let mut out: Vec<(String, &StepRun)> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    let hosts = view::several_hosts(rows);
-    for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
-        let name = group(files, hosts, r);
-        if out.len() >= MAX_LINES || seen.contains(&name) {
-            continue;
-        }
-        let run = r
-            .cell
-            .repetitions
-            .iter()
-            .filter(|rep| !rep.warmup)
-            .flat_map(|rep| rep.steps.iter())
-            .find(|s| s.step == "prove" && s.series.as_ref().is_some_and(|x| !x.t_s.is_empty()));
-        if let Some(run) = run {
-            seen.push(name.clone());
-            out.push((format!("{name}: {}", r.cell.model), run));
         }
     }
     out
@@ -196,7 +170,7 @@ fn host_bars(rows: &[&Row]) -> Chart {
 }
 
 /// Every chart of the report, drawn or with the reason it is not.
-pub fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
+pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
     let ok: Vec<&Row> = rows
         .iter()
         .filter(|r| r.cell.status == CellStatus::Ok && view::prove_wall(r.cell).is_some())
@@ -309,57 +283,6 @@ pub fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             no_energy.clone(),
         ));
     }
-    let runs = prove_series(files, rows);
-    out.push(plot(
-        Chart {
-            title: "Memory of the process tree during one prove step".into(),
-            x_label: "time since start (s)".into(),
-            y_label: "tree memory (MiB)".into(),
-            lines: true,
-            series: runs
-                .iter()
-                .filter_map(|(name, run)| {
-                    let s = run.series.as_ref()?;
-                    Some(Series {
-                        name: name.clone(),
-                        points: s
-                            .t_s
-                            .iter()
-                            .zip(&s.tree_bytes)
-                            .map(|(t, b)| (*t, *b as f64 / MIB))
-                            .collect(),
-                    })
-                })
-                .collect(),
-            ..Chart::default()
-        },
-        "no prove step has a sampled series",
-    ));
-    out.push(plot(
-        Chart {
-            title: "Power during one prove step".into(),
-            x_label: "time since start (s)".into(),
-            y_label: "power (W)".into(),
-            lines: true,
-            series: runs
-                .iter()
-                .flat_map(|(name, run)| {
-                    let s = run.series.as_ref();
-                    s.into_iter().flat_map(move |s| {
-                        s.extra
-                            .iter()
-                            .filter(|(k, _)| k.ends_with("power_w"))
-                            .map(move |(k, v)| Series {
-                                name: format!("{name} {k}"),
-                                points: s.t_s.iter().copied().zip(v.iter().copied()).collect(),
-                            })
-                    })
-                })
-                .take(MAX_LINES)
-                .collect(),
-            ..Chart::default()
-        },
-        format!("not measured: no power column in the sampled series ({energy_reason})"),
-    ));
+    out.extend(super::html_series::charts(files, rows, &energy_reason));
     out
 }

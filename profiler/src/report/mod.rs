@@ -17,6 +17,7 @@ pub mod html;
 mod html_cells;
 mod html_charts;
 mod html_sections;
+mod html_series;
 mod html_verdict;
 pub mod markdown;
 pub mod reference;
