@@ -147,10 +147,15 @@ impl Chart {
                 continue;
             }
             let xp = px(*x);
+            // A label near the right edge runs leftwards, inside the chart.
+            let (tx, anchor) = if xp > x1 - 90.0 {
+                (xp - 3.0, "end")
+            } else {
+                (xp + 3.0, "start")
+            };
             let _ = write!(
                 s,
-                r#"<line class="mark" x1="{xp:.1}" y1="{y0:.1}" x2="{xp:.1}" y2="{y1:.1}"/><text class="tl mk" x="{:.1}" y="{:.1}">{}</text>"#,
-                xp + 3.0,
+                r#"<line class="mark" x1="{xp:.1}" y1="{y0:.1}" x2="{xp:.1}" y2="{y1:.1}"/><text class="tl mk" x="{tx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
                 y0 + 10.0,
                 esc(label)
             );

@@ -31,7 +31,9 @@ pub fn verdict(rows: &[Row]) -> String {
             None => not_ok.push((w, 1)),
         }
     }
-    let tail = if not_ok.is_empty() {
+    let tail = if not_ok.is_empty() && n == 1 {
+        "The one cell succeeded.".to_string()
+    } else if not_ok.is_empty() {
         format!("All {n} cells succeeded.")
     } else {
         let parts: Vec<String> = not_ok.iter().map(|(w, k)| format!("{k} {w}")).collect();
