@@ -298,8 +298,14 @@ impl Chart {
     }
 }
 
+/// The largest magnitude a coordinate may have to be drawn; beyond it the point is left
+/// out (a value near `f64::MAX` is a corrupt file, not a measurement).
+const MAX_PLOTTABLE: f64 = 1e300;
+
+/// A point is drawn when both coordinates are finite and within [`MAX_PLOTTABLE`].
 fn drawable((x, y): (f64, f64)) -> bool {
-    x.is_finite() && y.is_finite()
+    let ok = |v: f64| v.is_finite() && v.abs() <= MAX_PLOTTABLE;
+    ok(x) && ok(y)
 }
 
 fn open(title: &str, h: f64) -> String {

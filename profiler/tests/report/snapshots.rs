@@ -458,3 +458,25 @@ fn sweep_two_hosts_and_failures_reports_fit_their_data() {
     assert!(fails.contains("not measured: the cell is unsupported (reason under its status)"));
     assert!(fails.contains("unsupported: circom has no circuit for operator Softmax"));
 }
+
+#[test]
+fn huge_values_render_without_hanging() {
+    // A corrupt or hostile file: values at the ends of f64 must not stall the axes.
+    let mut a = load("a.json");
+    for (i, c) in a.results.cells.iter_mut().enumerate() {
+        c.metrics
+            .insert("params".into(), if i % 2 == 0 { f64::MAX } else { 1e-310 });
+        if let Some(p) = c.summary.get_mut("prove") {
+            p.wall_s.median = if i % 3 == 0 {
+                f64::MAX
+            } else {
+                p.wall_s.median
+            };
+        }
+    }
+    let html = render_files(Format::Html, &[a]);
+    assert!(html.contains("</html>") && !html.contains("NaN"));
+    for (title, x, y) in chart_ticks(&html) {
+        assert!(x.len() <= 12 && y.len() <= 12, "{title}: {x:?} {y:?}");
+    }
+}

@@ -139,6 +139,13 @@ fn extreme_values_render_and_terminate() {
         };
         let svg = c.to_svg();
         assert!(svg.ends_with("</svg>") && !svg.contains("NaN") && !svg.contains("inf"));
+        if !v.is_finite() || v.abs() > 1e300 {
+            assert_eq!(
+                svg.matches("<circle").count(),
+                1,
+                "only the sane point is drawn"
+            );
+        }
         let bars = Chart {
             categories: vec!["x".into(), "y".into()],
             series: vec![Series {
