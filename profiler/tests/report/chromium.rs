@@ -216,6 +216,7 @@ fn four_reports_fit_the_first_screen_in_chromium() {
             top > 0.0 && top < 600.0,
             "{name}: summary table top at {top} px: {v:#}"
         );
+        eprintln!("{name}: summary table top at {top:.0} px of 900");
         assert_eq!(v["scripts"], 0, "{name}");
         assert!(
             v["summary_overflow"].as_f64().unwrap() <= 0.0,
