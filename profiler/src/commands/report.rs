@@ -18,6 +18,67 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Html)]
     pub format: Format,
+    /// Open the written file in the user's browser (`xdg-open`; `open` on macOS).
+    #[arg(long)]
+    pub open: bool,
+}
+
+/// The program that opens a file in the user's default application.
+const OPENER: &str = if cfg!(target_os = "macos") {
+    "open"
+} else {
+    "xdg-open"
+};
+
+/// Opens `path` with [`OPENER`] when it is on PATH; says what to do otherwise. Never fails
+/// the command: the report is written either way. Waits a few seconds for the opener to
+/// report an error; a browser that stays in the foreground is left running.
+fn open_in_browser(path: &Path) {
+    let shown = path.display();
+    let Some(opener) = crate::frameworks::provision::which(OPENER) else {
+        eprintln!("report: cannot open it: {OPENER} is not on PATH; open {shown} in a browser");
+        return;
+    };
+    let child = std::process::Command::new(&opener)
+        .arg(path)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!(
+                "report: cannot start {}: {e}; open {shown} in a browser",
+                opener.display()
+            );
+            return;
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        match child.try_wait() {
+            Ok(Some(st)) if st.success() => {
+                eprintln!("report: opened with {OPENER}");
+                return;
+            }
+            Ok(Some(st)) => {
+                eprintln!("report: {OPENER} could not open it ({st}); open {shown} in a browser");
+                return;
+            }
+            Ok(None) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            Ok(None) => {
+                eprintln!("report: opening with {OPENER}");
+                return;
+            }
+            Err(e) => {
+                eprintln!("report: {OPENER}: {e}; open {shown} in a browser");
+                return;
+            }
+        }
+    }
 }
 
 /// Loads every results file, failing on the first bad one with an error naming it.
@@ -57,6 +118,12 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 }
 
 pub fn run(_global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<i32> {
+    if args.open && args.output.as_ref().is_some_and(|o| o.as_os_str() == "-") {
+        return Err(UserError::Input(
+            "--open needs a file to open: drop `-o -` or name a file with -o".into(),
+        )
+        .into());
+    }
     let files = load_all(&args.results)?;
     let bytes = report::exporter(args.format).render(&files)?;
     let output = args.output.clone().unwrap_or_else(|| match args.format {
@@ -66,6 +133,10 @@ pub fn run(_global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<i32> {
     write_output(&output, &bytes)?;
     if output.as_os_str() != "-" {
         eprintln!("report: {}", output.display());
+        if args.open {
+            let abs = std::path::absolute(&output).unwrap_or_else(|_| output.clone());
+            open_in_browser(&abs);
+        }
     }
     Ok(crate::error::EXIT_OK)
 }

@@ -1,18 +1,44 @@
-//! Which points go into the HTML report's charts. Series are grouped by framework (and by
-//! file when several files are shown), in order of first appearance.
+//! Which charts the HTML report draws, chosen to fit the data: bars when each framework has
+//! one model, scaling lines (log axes past 10x) over several models, host-vs-host bars when
+//! several hosts are present, and the prove step's memory and power over time. A chart with
+//! nothing to draw is not drawn; it is listed with the reason instead.
 
 use super::charts::{Chart, Series};
 use super::view::{self, Row};
-use super::{Loaded, ReportError};
-use crate::results::{CellStatus, StepRun};
+use super::Loaded;
+use crate::results::CellStatus;
 
-/// Most lines in one time-series chart.
-const MAX_LINES: usize = 8;
-const MIB: f64 = (1u64 << 20) as f64;
+/// Most bars (categories) in one bar chart.
+const MAX_BARS: usize = 40;
+/// Bytes per MiB.
+pub(super) const MIB: f64 = (1u64 << 20) as f64;
 
-/// The series a row belongs to: its framework, with the file and host when there are several.
-fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
+/// A chart of the report, or why it is not drawn.
+#[derive(Debug)]
+pub(super) enum Plot {
+    Drawn(Chart),
+    Omitted { title: String, why: String },
+}
+
+pub(super) fn plot(chart: Chart, why: impl Into<String>) -> Plot {
+    if chart.is_empty() {
+        Plot::Omitted {
+            title: chart.title,
+            why: why.into(),
+        }
+    } else {
+        Plot::Drawn(chart)
+    }
+}
+
+/// The series a row belongs to: its framework and settings, with the file and host when
+/// there are several.
+pub(super) fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
     let mut name = row.cell.framework.clone();
+    let settings = view::settings_short(row.cell);
+    if !settings.is_empty() {
+        name = format!("{name} {settings}");
+    }
     if files.len() > 1 {
         name = format!("{name} ({})", files[row.file].label);
     }
@@ -40,152 +66,282 @@ fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)
     out
 }
 
-/// The first measured prove step with a series, per group.
-fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a StepRun)> {
-    let mut out: Vec<(String, &StepRun)> = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    let hosts = view::several_hosts(rows);
-    for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
-        let name = group(files, hosts, r);
-        if out.len() >= MAX_LINES || seen.contains(&name) {
-            continue;
-        }
-        let run = r
-            .cell
-            .repetitions
-            .iter()
-            .filter(|rep| !rep.warmup)
-            .flat_map(|rep| rep.steps.iter())
-            .find(|s| s.step == "prove" && s.series.as_ref().is_some_and(|x| !x.t_s.is_empty()));
-        if let Some(run) = run {
-            seen.push(name.clone());
-            out.push((format!("{name}: {}", r.cell.model), run));
-        }
+/// The label of a row's bar: framework and settings, with the model, file and host when
+/// the chart holds several.
+fn bar_label(files: &[Loaded], rows: &[&Row], r: &Row) -> String {
+    let mut s = r.cell.framework.clone();
+    let settings = view::settings_short(r.cell);
+    if !settings.is_empty() {
+        s = format!("{s} {settings}");
     }
-    out
+    if rows.iter().any(|o| o.cell.model != r.cell.model) {
+        s = format!("{} · {s}", r.cell.model);
+    }
+    if files.len() > 1 {
+        s = format!("{s} ({})", files[r.file].label);
+    }
+    if view::several_hosts(&rows.iter().map(|r| **r).collect::<Vec<_>>()) {
+        s = format!("{s} @{}", view::host_id(r));
+    }
+    s
 }
 
-/// Every chart of the report, with the note shown when it has nothing to draw.
-pub fn charts(files: &[Loaded], rows: &[Row]) -> Result<Vec<(Chart, String)>, ReportError> {
-    let params = |r: &Row| view::metric(r.cell, view::PARAMS);
-    let no_params =
-        "no successful cell has a parameter count (metric `params`) and a prove time".to_string();
+/// A bar chart of one value per successful row.
+fn bars(
+    files: &[Loaded],
+    rows: &[&Row],
+    title: &str,
+    x_label: &str,
+    f: impl Fn(&Row) -> Option<f64>,
+) -> Chart {
+    let with: Vec<(&Row, f64)> = rows.iter().filter_map(|r| Some((*r, f(r)?))).collect();
+    let shown: Vec<&Row> = with.iter().map(|(r, _)| *r).collect();
+    Chart {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_log: true,
+        categories: shown.iter().map(|r| bar_label(files, &shown, r)).collect(),
+        series: vec![Series {
+            name: x_label.into(),
+            points: with
+                .iter()
+                .enumerate()
+                .map(|(k, (_, v))| (k as f64, *v))
+                .collect(),
+        }],
+        ..Chart::default()
+    }
+}
+
+/// Host-vs-host bars: the prove time of every cell id measured on several hosts.
+fn host_bars(rows: &[&Row]) -> Chart {
+    let mut hosts: Vec<&str> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut ids: Vec<&str> = Vec::new();
+    let mut labels: Vec<String> = Vec::new();
+    for r in rows {
+        let h = view::host_id(r);
+        if !hosts.contains(&h) {
+            hosts.push(h);
+            names.push(view::host_name(r));
+        }
+    }
+    for r in rows {
+        let on = rows
+            .iter()
+            .filter(|o| o.cell.id == r.cell.id && view::prove_wall(o.cell).is_some())
+            .map(|o| view::host_id(o))
+            .collect::<std::collections::BTreeSet<_>>();
+        if on.len() > 1 && !ids.contains(&r.cell.id.as_str()) && ids.len() < MAX_BARS {
+            ids.push(&r.cell.id);
+            let settings = view::settings_short(r.cell);
+            labels.push(
+                format!("{} · {} {settings}", r.cell.model, r.cell.framework)
+                    .trim_end()
+                    .to_string(),
+            );
+        }
+    }
+    let series = hosts
+        .iter()
+        .zip(&names)
+        .map(|(h, name)| Series {
+            name: name.clone(),
+            points: ids
+                .iter()
+                .enumerate()
+                .filter_map(|(k, id)| {
+                    let r = rows
+                        .iter()
+                        .find(|r| r.cell.id == *id && view::host_id(r) == *h)?;
+                    Some((k as f64, view::prove_wall(r.cell)?.median))
+                })
+                .collect(),
+        })
+        .collect();
+    Chart {
+        title: "Prove time by host".into(),
+        x_label: "prove time, median (s)".into(),
+        y_log: true,
+        categories: labels,
+        series,
+        ..Chart::default()
+    }
+}
+
+/// Where each framework's sweep stopped, as vertical marks at the parameters of the first
+/// model it did not finish (`ezkl stops: prove: timeout`).
+fn frontier_marks(files: &[Loaded]) -> Vec<(f64, String)> {
+    files
+        .iter()
+        .flat_map(|f| crate::frontier::summarize(&f.results))
+        .filter_map(|l| {
+            let (_, params, why) = l.stopped_at?;
+            let why = why.strip_prefix("skipped: ").unwrap_or(&why);
+            let short: String = why.chars().take(40).collect();
+            Some((params as f64, format!("{} stops: {short}", l.framework)))
+        })
+        .collect()
+}
+
+/// Prove time and memory against depth, when the successful cells' models have more than
+/// one layer count (a depth sweep). Markers only: models of one depth may differ in width.
+fn layer_charts(files: &[Loaded], rows: &[Row], ok: &[&Row]) -> Vec<Plot> {
+    let layers = |r: &Row| view::metric(r.cell, view::LAYERS);
+    let mut depths: Vec<u64> = ok
+        .iter()
+        .filter_map(|r| layers(r))
+        .map(f64::to_bits)
+        .collect();
+    depths.sort_unstable();
+    depths.dedup();
+    if depths.len() < 2 {
+        return Vec::new();
+    }
+    let chart = |title: &str, y: &str, f: &dyn Fn(&Row) -> Option<f64>| Chart {
+        title: title.into(),
+        x_label: "layers".into(),
+        y_label: y.into(),
+        x_integer: true,
+        y_log: true,
+        series: grouped(files, rows, |r| Some((layers(r)?, f(r)?))),
+        ..Chart::default()
+    };
+    vec![
+        plot(
+            chart("Prove time vs layers", "prove time, median (s)", &|r| {
+                Some(view::prove_wall(r.cell)?.median)
+            }),
+            "no successful cell has a layer count (metric `layers`)",
+        ),
+        plot(
+            chart(
+                "Peak memory of the prove step vs layers",
+                "peak tree memory, median (MiB)",
+                &|r| Some(view::prove_peak(r.cell)?.median / MIB),
+            ),
+            "no successful cell has a layer count (metric `layers`)",
+        ),
+    ]
+}
+
+/// Every chart of the report, drawn or with the reason it is not.
+pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
+    let ok: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.cell.status == CellStatus::Ok && view::prove_wall(r.cell).is_some())
+        .collect();
     let energy_reason = files
         .first()
         .map(|f| view::energy_absent_reason(&f.results.sensors))
         .unwrap_or_default();
-    let mut out = vec![
-        (
-            Chart {
-                title: "Prove time vs parameters".into(),
-                x_label: "parameters".into(),
-                y_label: "prove time, median (s)".into(),
-                x_log: true,
-                y_log: true,
-                series: grouped(files, rows, |r| {
-                    Some((params(r)?, view::prove_wall(r.cell)?.median))
-                }),
-                ..Chart::default()
-            },
-            no_params.clone(),
-        ),
-        (
-            Chart {
-                title: "Prove time vs layers".into(),
-                x_label: "layers".into(),
-                x_integer: true,
-                y_label: "prove time, median (s)".into(),
-                y_log: true,
-                series: grouped(files, rows, |r| {
-                    Some((
-                        view::metric(r.cell, view::LAYERS)?,
-                        view::prove_wall(r.cell)?.median,
-                    ))
-                }),
-                ..Chart::default()
-            },
-            "no successful cell has a layer count (metric `layers`) and a prove time".into(),
-        ),
-        (
-            Chart {
-                title: "Peak memory of the prove step vs parameters".into(),
-                x_label: "parameters".into(),
-                y_label: "peak tree memory, median (MiB)".into(),
-                x_log: true,
-                y_log: true,
-                series: grouped(files, rows, |r| {
-                    Some((params(r)?, view::prove_peak(r.cell)?.median / MIB))
-                }),
-                ..Chart::default()
-            },
-            no_params,
-        ),
-        (
-            Chart {
-                title: "Energy per proof vs parameters".into(),
-                x_label: "parameters".into(),
-                y_label: "energy per proof (J)".into(),
-                x_log: true,
-                y_log: true,
-                series: grouped(files, rows, |r| {
-                    Some((params(r)?, view::energy_per_proof(r.cell)?))
-                }),
-                ..Chart::default()
-            },
-            format!("not measured: {energy_reason}"),
-        ),
-    ];
-    let runs = prove_series(files, rows);
-    out.push((
-        Chart {
-            title: "Memory of the process tree during one prove step".into(),
-            x_label: "time since start (s)".into(),
-            y_label: "tree memory (MiB)".into(),
+    let no_energy = format!("not measured: {energy_reason}");
+    let mut out = Vec::new();
+    if ok.is_empty() {
+        out.push(Plot::Omitted {
+            title: "Prove time".into(),
+            why: "no cell has a successful prove step".into(),
+        });
+        return out;
+    }
+    if view::several_hosts(rows) {
+        out.push(plot(
+            host_bars(&ok),
+            "no cell succeeded on more than one host",
+        ));
+    }
+    // Models per series: one each means bars; several mean scaling lines.
+    let hosts = view::several_hosts(rows);
+    let mut models: Vec<(String, Vec<&str>)> = Vec::new();
+    for r in &ok {
+        let g = group(files, hosts, r);
+        match models.iter_mut().find(|(n, _)| *n == g) {
+            Some((_, ms)) if !ms.contains(&r.cell.model.as_str()) => ms.push(&r.cell.model),
+            Some(_) => {}
+            None => models.push((g, vec![&r.cell.model])),
+        }
+    }
+    let params = |r: &Row| view::metric(r.cell, view::PARAMS);
+    let mut xs: Vec<u64> = ok
+        .iter()
+        .filter_map(|r| params(r))
+        .map(f64::to_bits)
+        .collect();
+    xs.sort_unstable();
+    xs.dedup();
+    let scaling = models.iter().any(|(_, ms)| ms.len() > 1) && xs.len() > 1;
+    if scaling {
+        let marks = frontier_marks(files);
+        let line = |title: &str, y: &str, f: &dyn Fn(&Row) -> Option<f64>| Chart {
+            title: title.into(),
+            x_label: "parameters".into(),
+            y_label: y.into(),
+            x_log: true,
+            y_log: true,
             lines: true,
-            series: runs
-                .iter()
-                .filter_map(|(name, run)| {
-                    let s = run.series.as_ref()?;
-                    Some(Series {
-                        name: name.clone(),
-                        points: s
-                            .t_s
-                            .iter()
-                            .zip(&s.tree_bytes)
-                            .map(|(t, b)| (*t, *b as f64 / MIB))
-                            .collect(),
-                    })
-                })
-                .collect(),
+            marks: marks.clone(),
+            series: grouped(files, rows, |r| Some((params(r)?, f(r)?))),
             ..Chart::default()
-        },
-        "no prove step has a sampled series".into(),
-    ));
-    out.push((
-        Chart {
-            title: "Power during one prove step".into(),
-            x_label: "time since start (s)".into(),
-            y_label: "power (W)".into(),
-            lines: true,
-            series: runs
-                .iter()
-                .flat_map(|(name, run)| {
-                    let s = run.series.as_ref();
-                    s.into_iter().flat_map(move |s| {
-                        s.extra
-                            .iter()
-                            .filter(|(k, _)| k.ends_with("power_w"))
-                            .map(move |(k, v)| Series {
-                                name: format!("{name} {k}"),
-                                points: s.t_s.iter().copied().zip(v.iter().copied()).collect(),
-                            })
-                    })
-                })
-                .take(MAX_LINES)
-                .collect(),
-            ..Chart::default()
-        },
-        format!("not measured: no power column in the sampled series; {energy_reason}"),
-    ));
-    Ok(out)
+        };
+        out.push(plot(
+            line("Prove time vs parameters", "prove time, median (s)", &|r| {
+                Some(view::prove_wall(r.cell)?.median)
+            }),
+            "no successful cell has a parameter count (metric `params`)",
+        ));
+        out.push(plot(
+            line(
+                "Peak memory of the prove step vs parameters",
+                "peak tree memory, median (MiB)",
+                &|r| Some(view::prove_peak(r.cell)?.median / MIB),
+            ),
+            "no successful cell has a parameter count (metric `params`)",
+        ));
+        out.push(plot(
+            line(
+                "Energy per proof vs parameters",
+                "energy per proof (J)",
+                &|r| view::energy_per_proof(r.cell),
+            ),
+            no_energy.clone(),
+        ));
+        out.extend(layer_charts(files, rows, &ok));
+    } else if ok.len() > MAX_BARS {
+        out.push(Plot::Omitted {
+            title: "Prove time by cell".into(),
+            why: format!(
+                "{} cells are too many bars and the models have no parameter counts to plot against; see the summary table",
+                ok.len()
+            ),
+        });
+    } else {
+        out.push(plot(
+            bars(files, &ok, "Prove time", "prove time, median (s)", |r| {
+                Some(view::prove_wall(r.cell)?.median)
+            }),
+            "no successful prove step",
+        ));
+        out.push(plot(
+            bars(
+                files,
+                &ok,
+                "Peak memory of the prove step",
+                "peak tree memory, median (MiB)",
+                |r| Some(view::prove_peak(r.cell)?.median / MIB),
+            ),
+            "no prove step has a peak memory",
+        ));
+        out.push(plot(
+            bars(
+                files,
+                &ok,
+                "Energy per proof",
+                "energy per proof (J)",
+                |r| view::energy_per_proof(r.cell),
+            ),
+            no_energy.clone(),
+        ));
+    }
+    out.extend(super::html_series::charts(files, rows, &energy_reason));
+    out
 }

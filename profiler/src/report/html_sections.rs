@@ -1,5 +1,6 @@
-//! Sections of the HTML report built from all rows: host fingerprints side by side, the
-//! compatibility matrix, the cells that did not succeed, and what was not measured.
+//! Sections of the HTML report built from all rows: a compact card per host with its full
+//! fingerprint side by side, the compatibility matrix, the cells that did not succeed, and
+//! what was not measured.
 
 use super::view::{self, Row};
 use super::Loaded;
@@ -39,6 +40,115 @@ pub(super) struct Failure {
 pub(super) struct Absent {
     what: String,
     why: String,
+}
+
+/// The few facts about a host a reader needs first; the rest is in the full fingerprint.
+#[derive(Debug, Serialize)]
+pub(super) struct HostCard {
+    id: String,
+    name: String,
+    /// Results files the host appears in (when several files are shown).
+    files: String,
+    /// `(label, value, note)`; the note says why a value is missing or qualifies it.
+    facts: Vec<(&'static str, String, String)>,
+}
+
+fn card(h: &crate::fingerprint::Host, files: String) -> HostCard {
+    use crate::units::format_bytes;
+    let or_unknown = |s: &str| {
+        if s.trim().is_empty() {
+            "unknown".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let mut cores = format!("{} logical CPUs", h.logical_cpus);
+    if h.cores > 0 {
+        cores.push_str(&format!(
+            " ({} socket{} × {} cores, {} thread{}/core)",
+            h.sockets.max(1),
+            if h.sockets > 1 { "s" } else { "" },
+            h.cores / h.sockets.max(1),
+            h.threads_per_core.max(1),
+            if h.threads_per_core > 1 { "s" } else { "" }
+        ));
+    }
+    let (gpu, gpu_note) = if h.gpus.is_empty() {
+        (
+            "none".to_string(),
+            h.gpu_note
+                .clone()
+                .unwrap_or_else(|| "NVML saw no GPU".into()),
+        )
+    } else {
+        let names: Vec<String> = h
+            .gpus
+            .iter()
+            .map(|g| format!("{} ({})", g.name, format_bytes(g.memory_bytes as f64)))
+            .collect();
+        (names.join(", "), String::new())
+    };
+    let mut virt = or_unknown(&h.virtualization);
+    if let Some(c) = &h.container {
+        virt.push_str(&format!(", in {c}"));
+    }
+    let (rapl, rapl_note) = if h.rapl_domains.is_empty() {
+        (
+            "none".to_string(),
+            h.rapl_note
+                .clone()
+                .unwrap_or_else(|| "no RAPL domains recorded".into()),
+        )
+    } else {
+        (h.rapl_domains.join(", "), String::new())
+    };
+    HostCard {
+        id: h.fingerprint_id.clone(),
+        name: or_unknown(&h.hostname),
+        files,
+        facts: vec![
+            (
+                "CPU",
+                format!("{} ({})", or_unknown(&h.cpu_model), or_unknown(&h.arch)),
+                String::new(),
+            ),
+            ("cores", cores, String::new()),
+            ("memory", format_bytes(h.memory_bytes as f64), String::new()),
+            ("GPU", gpu, gpu_note),
+            (
+                "OS",
+                format!("{}, kernel {}", or_unknown(&h.os), or_unknown(&h.kernel)),
+                String::new(),
+            ),
+            ("virtualization", virt, String::new()),
+            ("RAPL", rapl, rapl_note),
+        ],
+    }
+}
+
+/// One card per host, in order of first appearance, by fingerprint id.
+pub(super) fn host_cards(files: &[Loaded]) -> Vec<HostCard> {
+    let mut out: Vec<HostCard> = Vec::new();
+    let mut in_files: Vec<(String, Vec<String>)> = Vec::new();
+    for f in files {
+        let mut all = vec![&f.results.host];
+        all.extend(f.results.other_hosts.values());
+        for h in all {
+            match in_files.iter_mut().find(|(id, _)| *id == h.fingerprint_id) {
+                Some((_, fs)) => fs.push(f.label.clone()),
+                None => {
+                    in_files.push((h.fingerprint_id.clone(), vec![f.label.clone()]));
+                    out.push(card(h, String::new()));
+                }
+            }
+        }
+    }
+    if files.len() > 1 {
+        for (c, (_, fs)) in out.iter_mut().zip(&in_files) {
+            c.files = fs.join(", ");
+        }
+    }
+    out
 }
 
 /// Hosts side by side: each file's host and the hosts merged into it, by fingerprint id.
@@ -216,6 +326,31 @@ pub(super) fn absent(files: &[Loaded], rows: &[Row]) -> Vec<Absent> {
             view::step(r.cell, "verify").is_some()
         }),
     ];
+    let synthetic: Vec<&&Row> = ok
+        .iter()
+        .filter(|r| {
+            view::synthetic_inputs(r.cell) && view::metric(r.cell, view::ACCURACY_LOSS).is_some()
+        })
+        .collect();
+    if !synthetic.is_empty() {
+        let mut fws: Vec<&str> = synthetic
+            .iter()
+            .map(|r| r.cell.framework.as_str())
+            .collect();
+        fws.sort();
+        fws.dedup();
+        out.push(Absent {
+            what: format!(
+                "accuracy: {} of {} successful cells ran on synthetic inputs",
+                synthetic.len(),
+                ok.len()
+            ),
+            why: format!(
+                "no labelled test set was found, so their \"accuracy loss\" is the share of synthetic inputs on which the circuit and the float model disagree, not an accuracy (frameworks: {})",
+                fws.join(", ")
+            ),
+        });
+    }
     for (what, key, has) in checks {
         let missing: Vec<&&Row> = ok.iter().filter(|r| !has(r)).collect();
         if missing.is_empty() {

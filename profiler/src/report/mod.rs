@@ -7,14 +7,18 @@
 //! Adding a format: a new file with an [`Exporter`], one [`Format`] variant, one arm in
 //! [`exporter`]. `compare` and `reproduce` are separate commands with their own modules.
 
+mod axis;
 pub mod bencher;
 pub mod charts;
 pub mod compare;
 pub mod csv;
 pub mod github_action_benchmark;
 pub mod html;
+mod html_cells;
 mod html_charts;
 mod html_sections;
+mod html_series;
+mod html_verdict;
 pub mod markdown;
 pub mod reference;
 pub mod reproduce;

@@ -213,6 +213,29 @@ pub fn settings_label(cell: &CellResult) -> String {
         .join(", ")
 }
 
+/// The values of the cell's settings without their keys (`resources`, `2, 7`), or empty for
+/// the defaults: short labels for charts.
+pub fn settings_short(cell: &CellResult) -> String {
+    cell.settings
+        .values()
+        .map(|v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `hostname (fingerprint id)` of the host that ran a row's cell.
+pub fn host_name(row: &Row) -> String {
+    let h = host_of(row);
+    if h.hostname.is_empty() {
+        host_id(row).to_string()
+    } else {
+        format!("{} ({})", h.hostname, host_id(row))
+    }
+}
+
 /// `ok`, `failed`, `unsupported`, `interrupted`, `skipped`.
 pub fn status_word(status: CellStatus) -> &'static str {
     match status {
@@ -235,8 +258,16 @@ pub fn status_with_reason(cell: &CellResult) -> String {
     }
 }
 
+/// True when the cell's accuracy inputs were synthetic (the adapter records where its test
+/// inputs came from in `info.accuracy_inputs`): a class agreement on them is not an accuracy.
+pub fn synthetic_inputs(cell: &CellResult) -> bool {
+    cell.info
+        .get("accuracy_inputs")
+        .is_some_and(|s| s.trim_start().to_ascii_lowercase().starts_with("synthetic"))
+}
+
 /// Sensors whose names suggest energy or power (`rapl`, `nvml`, `energy`, `power`, `ipmi`).
-fn is_energy_sensor(name: &str) -> bool {
+pub fn is_energy_sensor(name: &str) -> bool {
     let n = name.to_ascii_lowercase();
     ["rapl", "nvml", "energy", "power", "ipmi"]
         .iter()
@@ -277,7 +308,11 @@ pub fn absent_reason(row: &Row, what: &str) -> String {
     }
     match what {
         "energy" => energy_absent_reason(&row.results.sensors),
+        "accuracy" if synthetic_inputs(cell) => {
+            "accuracy not measured: the test inputs were synthetic (no labelled data set)".into()
+        }
         "accuracy" => "the framework adapter recorded no accuracy loss for this cell".into(),
+        "layers" => "the model's layer count is not in the results (metric `layers`)".into(),
         "proof_size" => "the framework adapter recorded no proof size".into(),
         "circuit" => "the framework adapter recorded no circuit size".into(),
         "verify" => "no successful verify step".into(),

@@ -318,3 +318,73 @@ steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
         "{out}"
     );
 }
+
+#[test]
+fn report_open_uses_xdg_open_or_says_how() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let a = fixtures().join("a.json");
+    let a = a.to_str().unwrap();
+    let run = |path: &str| {
+        Command::new(env!("CARGO_BIN_EXE_zkprof"))
+            .args(["report", a, "-o", "r.html", "--open"])
+            .current_dir(dir.path())
+            .env("PATH", path)
+            .output()
+            .expect("zkprof runs")
+    };
+    // No opener on PATH: the report is written and the message says what to do.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let o = run(empty.to_str().unwrap());
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(dir.path().join("r.html").exists());
+    assert!(
+        err.contains("xdg-open is not on PATH") && err.contains("r.html in a browser"),
+        "{err}"
+    );
+    // An opener on PATH gets the report's absolute path.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap();
+    let log = dir.path().join("opened.txt");
+    let script = bin.join("xdg-open");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$@\" > '{}'\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
+    let (_, err) = text(&o);
+    assert!(
+        o.status.success() && err.contains("opened with xdg-open"),
+        "{err}"
+    );
+    let opened = std::fs::read_to_string(&log).unwrap();
+    assert_eq!(
+        opened.trim(),
+        dir.path()
+            .join("r.html")
+            .canonicalize()
+            .unwrap()
+            .to_str()
+            .unwrap()
+    );
+    // A failing opener is reported, not fatal.
+    std::fs::write(&script, "#!/bin/sh\nexit 4\n").unwrap();
+    let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
+    let (_, err) = text(&o);
+    assert!(
+        o.status.success() && err.contains("could not open it"),
+        "{err}"
+    );
+    // --open with stdout is bad input.
+    let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        .args(["report", a, "-o", "-", "--open"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    assert!(text(&o).1.contains("--open needs a file"));
+}

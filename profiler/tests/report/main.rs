@@ -4,6 +4,7 @@
 //! Fixtures: `tests/fixtures/reports/{a,b}.json` are real `zkprof run` output (see make.sh
 //! there). Snapshots: `tests/fixtures/reports/snapshots/`; `ZKPROF_BLESS=1` rewrites them.
 
+mod cases;
 mod cdp;
 mod chromium;
 mod cli;

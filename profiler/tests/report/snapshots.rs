@@ -116,7 +116,10 @@ fn html_is_deterministic_self_contained_and_escaped() {
     ] {
         assert!(a.contains(section), "missing section {section}");
     }
-    assert!(a.matches("<svg").count() >= 4, "charts missing");
+    // Three models per framework: scaling lines of time and memory, and the memory series;
+    // energy and power are not drawn, with the reason.
+    assert_eq!(a.matches("<svg").count(), 3, "charts missing");
+    assert!(a.contains("Not drawn: <strong>Energy per proof vs parameters</strong>: not measured: no energy sensor"));
     assert!(
         a.contains("not measured: no energy sensor"),
         "energy gap not explained"
@@ -257,7 +260,8 @@ fn energy_and_power_render_when_present() {
     }
     let files = vec![a];
     let html = String::from_utf8(exporter(Format::Html).render(&files).unwrap()).unwrap();
-    assert_eq!(html.matches("<svg").count(), 6, "all six charts drawn");
+    assert_eq!(html.matches("<svg").count(), 5, "all five charts drawn");
+    assert!(!html.contains("Not drawn:"), "every chart has data");
     assert!(html.contains("Energy per proof vs parameters"));
     assert!(html.contains("Power during one prove step"));
     // 2 J per proof -> 500 proofs per kJ (first cell).
@@ -320,9 +324,9 @@ fn cells_from_several_hosts_are_told_apart() {
         .insert(other.fingerprint_id.clone(), other.clone());
     let html = render_files(Format::Html, &[a]);
     assert!(html.contains("<th>host</th>"), "host column");
-    assert!(html.contains(&format!("<td>{}</td>", other.fingerprint_id)));
+    assert!(html.contains(&format!("<code>{}</code></div></td>", other.fingerprint_id)));
     assert!(
-        html.contains(&format!("ezkl @{}", other.fingerprint_id)),
+        html.contains(&format!("circom @{}", other.fingerprint_id)),
         "chart series per host"
     );
     assert!(
@@ -365,4 +369,148 @@ fn benchmark_names_stay_unique_across_hosts() {
     assert!(gab
         .iter()
         .any(|e| e["extra"].as_str().unwrap().contains("Other CPU 9000")));
+}
+
+/// The tick labels of every chart in `html`, per chart and axis (`middle`: under the plot,
+/// `end`: left of it).
+fn chart_ticks(html: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
+    html.split("<svg ")
+        .skip(1)
+        .map(|svg| {
+            let svg = &svg[..svg.find("</svg>").unwrap()];
+            let title = svg
+                .split("<title>")
+                .nth(1)
+                .and_then(|t| t.split("</title>").next())
+                .unwrap_or("")
+                .to_string();
+            let labels = |anchor: &str| -> Vec<String> {
+                svg.split("<text class=\"tl\" ")
+                    .skip(1)
+                    .filter(|t| t.contains(&format!("text-anchor=\"{anchor}\"")))
+                    .filter_map(|t| Some(t[t.find('>')? + 1..t.find("</text>")?].to_string()))
+                    .collect()
+            };
+            (title, labels("middle"), labels("end"))
+        })
+        .collect()
+}
+
+#[test]
+fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
+    let html = render_files(Format::Html, &crate::cases::quickstart());
+    assert!(html.contains(
+        "<p class=\"verdict\">Only ezkl proved mnist-196-16-10: 534.9 ms median, 47.2 MiB peak memory. 1 of 2 cells succeeded; 1 failed.</p>"
+    ));
+    // Answer, hosts, summary, charts, compatibility, details: in that order.
+    let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap();
+    assert!(at("hosts") < at("summary") && at("summary") < at("charts"));
+    assert!(at("charts") < at("matrix") && at("matrix") < at("details"));
+    assert!(html.contains("<details>\n<summary>Full fingerprint: "));
+    // Qualified and absent values say why where they stand.
+    assert!(html.contains("0 %<div class=\"sub qual\">synthetic inputs: not an accuracy</div>"));
+    assert!(html.contains("<div class=\"why\">not measured: no RAPL, no NVML</div>"));
+    assert!(html.contains("<span class=\"badge\">failed</span><div class=\"why\">prove: exit 3"));
+    assert!(html.contains("not measured: the cell failed (reason under its status)"));
+    // One model per framework: bars, no scaling chart; no chart without data.
+    let charts = chart_ticks(&html);
+    let titles: Vec<&str> = charts.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(
+        titles,
+        vec![
+            "Prove time",
+            "Peak memory of the prove step",
+            "Memory of the process tree during one prove step"
+        ]
+    );
+    assert!(html.contains("Not drawn: <strong>Energy per proof</strong>: not measured: rapl:"));
+    for (title, x, y) in &charts {
+        for axis in [x, y] {
+            let mut d = axis.clone();
+            d.sort();
+            d.dedup();
+            assert_eq!(
+                d.len(),
+                axis.len(),
+                "{title}: repeated tick labels {axis:?}"
+            );
+        }
+        assert!(x.len() >= 3, "{title}: {x:?}");
+    }
+}
+
+#[test]
+fn sweep_two_hosts_and_failures_reports_fit_their_data() {
+    let sweep = render_files(Format::Html, &crate::cases::sweep());
+    assert!(sweep.contains("<title>Prove time vs parameters</title>"));
+    assert!(
+        sweep.contains("Fastest prover per model: circom on 3 of 3 models. All 9 cells succeeded.")
+    );
+    assert!(!sweep.contains("<title>Prove time by host</title>"));
+    let hosts = render_files(Format::Html, &crate::cases::two_hosts());
+    assert!(hosts.contains("<title>Prove time by host</title>"));
+    assert_eq!(hosts.matches("<div class=\"card\">").count(), 2);
+    assert!(hosts.contains(
+        "proves 1.25x as fast as lab-epyc-2 (b281e0e4174cdde2) (median over 9 cells run on both)"
+    ));
+    let fails = render_files(Format::Html, &crate::cases::failures());
+    assert!(fails.contains("3 failed, 1 unsupported, 1 interrupted."));
+    assert!(fails.contains("not measured: the cell is unsupported (reason under its status)"));
+    assert!(fails.contains("unsupported: circom has no circuit for operator Softmax"));
+}
+
+#[test]
+fn huge_values_render_without_hanging() {
+    // A corrupt or hostile file: values at the ends of f64 must not stall the axes.
+    let mut a = load("a.json");
+    for (i, c) in a.results.cells.iter_mut().enumerate() {
+        c.metrics
+            .insert("params".into(), if i % 2 == 0 { f64::MAX } else { 1e-310 });
+        if let Some(p) = c.summary.get_mut("prove") {
+            p.wall_s.median = if i % 3 == 0 {
+                f64::MAX
+            } else {
+                p.wall_s.median
+            };
+        }
+    }
+    let html = render_files(Format::Html, &[a]);
+    assert!(html.contains("</html>") && !html.contains("NaN"));
+    for (title, x, y) in chart_ticks(&html) {
+        assert!(x.len() <= 12 && y.len() <= 12, "{title}: {x:?} {y:?}");
+    }
+}
+
+/// A sweep whose largest circom cell timed out: the report names each framework's frontier
+/// in a table, marks it on the scaling charts, and draws the depth charts (3 and 4 layers).
+#[test]
+fn sweep_frontier_is_named_and_marked() {
+    let mut files = crate::cases::sweep();
+    let cell = files[0]
+        .results
+        .cells
+        .iter_mut()
+        .find(|c| c.id == "mnist-784_56_10/circom/default/native")
+        .unwrap();
+    cell.status = zkprof::results::CellStatus::Failed;
+    cell.reason = Some("prove: timeout".into());
+    for rep in &mut cell.repetitions {
+        for s in rep.steps.iter_mut().filter(|s| s.step == "prove") {
+            s.timed_out = true;
+        }
+    }
+    let html = render_files(Format::Html, &files);
+    assert!(
+        html.contains("Where each framework stops"),
+        "no frontier table"
+    );
+    assert!(html.contains("<td>mnist-784_56_10 (44543)</td><td>prove: timeout</td>"));
+    assert!(
+        html.contains("circom stops: prove: timeout"),
+        "no frontier mark"
+    );
+    assert!(html.contains("<title>Prove time vs layers</title>"));
+    // Every model of every framework finished: no frontier table.
+    let all_ok = render_files(Format::Html, &crate::cases::sweep());
+    assert!(!all_ok.contains("Where each framework stops"));
 }

@@ -1,0 +1,307 @@
+//! The rows of the HTML report's summary and details tables, and the one-line verdict.
+//!
+//! Every value is either present (with its spread or qualifier beside it) or absent with a
+//! short reason printed in place ("not measured: no RAPL") and the full reason as a title.
+
+use super::view::{self, Row};
+use super::Loaded;
+use crate::results::CellStatus;
+use crate::units::{format_bytes, format_seconds};
+use serde::Serialize;
+
+/// A table value, or why it is absent.
+#[derive(Debug, Serialize)]
+pub struct Val {
+    pub text: String,
+    /// A second line: the spread of a measured value, or a qualifier ("synthetic inputs").
+    pub sub: Option<String>,
+    /// The qualifier changes what the value means (shown highlighted).
+    pub qualified: bool,
+    /// Why the value is absent, in a few words printed under the dash; `None` when present.
+    pub missing: Option<String>,
+    /// The full reason or source, for the title attribute.
+    pub title: Option<String>,
+}
+
+impl Val {
+    fn some(text: String) -> Val {
+        Val {
+            text,
+            sub: None,
+            qualified: false,
+            missing: None,
+            title: None,
+        }
+    }
+
+    fn of(v: Option<String>, row: &Row, what: &str) -> Val {
+        match v {
+            Some(text) => Val::some(text),
+            None => Val {
+                text: String::new(),
+                sub: None,
+                qualified: false,
+                missing: Some(short_reason(row, what)),
+                title: Some(view::absent_reason(row, what)),
+            },
+        }
+    }
+}
+
+/// Headers of the summary table's value columns.
+pub const SUMMARY_COLUMNS: [&str; 5] = [
+    "prove time (median)",
+    "peak memory",
+    "energy / proof",
+    "accuracy loss",
+    "proof size",
+];
+
+/// Headers of the details table's value columns.
+pub const DETAIL_COLUMNS: [&str; 7] = [
+    "setup",
+    "verify",
+    "proofs / kJ",
+    "circuit size",
+    "params",
+    "layers",
+    "runs",
+];
+
+/// One row of the summary table.
+#[derive(Debug, Serialize)]
+pub struct CellCtx {
+    file: String,
+    host: String,
+    host_id: String,
+    model: String,
+    /// Rows this row's file/host/model cells span (0: covered by the row above).
+    span: usize,
+    framework: String,
+    /// `key=value` settings, empty for the defaults.
+    settings: String,
+    runtime: String,
+    status: &'static str,
+    reason: String,
+    values: [Val; 5],
+    /// The cell did not succeed and has none of the values: one cell spans the columns.
+    none: bool,
+    /// Why, for the spanning cell: `the cell failed`.
+    none_why: String,
+}
+
+/// One row of the details table.
+#[derive(Debug, Serialize)]
+pub struct DetailCtx {
+    id: String,
+    status: &'static str,
+    values: [Val; 7],
+}
+
+/// `the cell failed`, `the cell is unsupported`, `the cell was interrupted`.
+fn the_cell(status: CellStatus) -> String {
+    match status {
+        CellStatus::Ok => "the cell succeeded".into(),
+        CellStatus::Failed => "the cell failed".into(),
+        CellStatus::Unsupported => "the cell is unsupported".into(),
+        CellStatus::Interrupted => "the cell was interrupted".into(),
+        CellStatus::Skipped => "the cell was skipped past its framework's frontier".into(),
+    }
+}
+
+/// The short reason printed under a dash.
+pub fn short_reason(row: &Row, what: &str) -> String {
+    if row.cell.status != CellStatus::Ok {
+        return the_cell(row.cell.status);
+    }
+    let text = match what {
+        "energy" => return energy_short(row),
+        "accuracy" if view::synthetic_inputs(row.cell) => "synthetic inputs",
+        "prove" => "no successful prove",
+        "verify" => "no verify step",
+        "setup" => "no setup step",
+        "params" => "not in the results",
+        _ => "not recorded by the adapter",
+    };
+    format!("not measured: {text}")
+}
+
+fn energy_short(row: &Row) -> String {
+    let down: Vec<String> = row
+        .results
+        .sensors
+        .iter()
+        .filter(|s| view::is_energy_sensor(&s.name) && !s.available)
+        .map(|s| format!("no {}", s.name.to_ascii_uppercase()))
+        .collect();
+    if !down.is_empty() {
+        format!("not measured: {}", down.join(", "))
+    } else if row
+        .results
+        .sensors
+        .iter()
+        .any(|s| view::is_energy_sensor(&s.name) && s.available)
+    {
+        "not recorded for this cell".into()
+    } else {
+        "not measured: no energy sensor".into()
+    }
+}
+
+fn secs(s: Option<&crate::results::StepSummary>) -> Option<String> {
+    s.map(|s| format_seconds(s.wall_s.median))
+}
+
+fn prove(row: &Row) -> Val {
+    let mut v = Val::of(
+        view::prove_wall(row.cell).map(|w| format_seconds(w.median)),
+        row,
+        "prove",
+    );
+    if let Some(w) = view::prove_wall(row.cell) {
+        v.sub = Some(if w.n > 1 {
+            format!("± {} (σ), n={}", format_seconds(w.stddev), w.n)
+        } else {
+            "one run: no spread".into()
+        });
+        v.title = Some(format!(
+            "median of {} runs; min {}, max {}",
+            w.n,
+            format_seconds(w.min),
+            format_seconds(w.max)
+        ));
+    }
+    v
+}
+
+fn accuracy(row: &Row) -> Val {
+    let c = row.cell;
+    let mut v = Val::of(
+        view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2))),
+        row,
+        "accuracy",
+    );
+    let source = c.info.get("accuracy_inputs");
+    if v.missing.is_none() {
+        let n = view::first_metric(c, &view::ACCURACY_SAMPLES_KEYS);
+        if view::synthetic_inputs(c) {
+            v.sub = Some("synthetic inputs: not an accuracy".into());
+            v.qualified = true;
+        } else if let Some(n) = n {
+            v.sub = Some(format!("over {} inputs", view::num(n, 0)));
+        }
+        v.title = source.cloned();
+    } else if let Some(s) = source {
+        v.title = Some(format!(
+            "{} (inputs: {s})",
+            v.title.take().unwrap_or_default()
+        ));
+    }
+    v
+}
+
+/// The summary rows, with file/host/model cells spanning consecutive rows that share them.
+pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
+    let mut out: Vec<CellCtx> = rows
+        .iter()
+        .map(|row| {
+            let c = row.cell;
+            let settings = view::settings_label(c);
+            CellCtx {
+                file: files[row.file].label.clone(),
+                host: view::host_of(row).hostname.clone(),
+                host_id: view::host_id(row).to_string(),
+                model: c.model.clone(),
+                span: 1,
+                framework: c.framework.clone(),
+                settings: if settings == "default" {
+                    String::new()
+                } else {
+                    settings
+                },
+                runtime: c.runtime.clone(),
+                status: view::status_word(c.status),
+                reason: if c.status == CellStatus::Ok {
+                    String::new()
+                } else {
+                    c.reason.clone().unwrap_or_else(|| "no reason given".into())
+                },
+                values: [
+                    prove(row),
+                    Val::of(
+                        view::prove_peak(c).map(|m| format_bytes(m.median)),
+                        row,
+                        "prove",
+                    ),
+                    Val::of(
+                        view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3))),
+                        row,
+                        "energy",
+                    ),
+                    accuracy(row),
+                    Val::of(
+                        view::metric(c, view::PROOF_SIZE).map(format_bytes),
+                        row,
+                        "proof_size",
+                    ),
+                ],
+                none: false,
+                none_why: the_cell(c.status),
+            }
+        })
+        .collect();
+    for o in &mut out {
+        o.none = o.status != "ok" && o.values.iter().all(|v| v.missing.is_some());
+    }
+    let mut start = 0;
+    for i in 1..=out.len() {
+        let same = i < out.len()
+            && (&out[i].file, &out[i].host_id, &out[i].model)
+                == (&out[start].file, &out[start].host_id, &out[start].model);
+        if !same {
+            out[start].span = i - start;
+            for o in &mut out[start + 1..i] {
+                o.span = 0;
+            }
+            start = i;
+        }
+    }
+    out
+}
+
+/// The details rows: the values the summary leaves out.
+pub fn details(rows: &[Row]) -> Vec<DetailCtx> {
+    rows.iter()
+        .map(|row| {
+            let c = row.cell;
+            DetailCtx {
+                id: c.id.clone(),
+                status: view::status_word(c.status),
+                values: [
+                    Val::of(secs(view::step(c, "setup")), row, "setup"),
+                    Val::of(secs(view::step(c, "verify")), row, "verify"),
+                    Val::of(
+                        view::proofs_per_kj(c).map(|p| view::num(p, 2)),
+                        row,
+                        "energy",
+                    ),
+                    Val::of(view::circuit_size(c), row, "circuit"),
+                    Val::of(
+                        view::metric(c, view::PARAMS).map(|p| view::num(p, 0)),
+                        row,
+                        "params",
+                    ),
+                    Val::of(
+                        view::metric(c, view::LAYERS).map(|p| view::num(p, 0)),
+                        row,
+                        "layers",
+                    ),
+                    Val::some(format!(
+                        "{}",
+                        c.repetitions.iter().filter(|r| !r.warmup).count()
+                    )),
+                ],
+            }
+        })
+        .collect()
+}
