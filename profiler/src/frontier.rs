@@ -142,8 +142,11 @@ pub struct LaneSummary {
     pub framework: String,
     /// The largest model that finished ok, and its parameters.
     pub largest_ok: Option<(String, u64)>,
-    /// The smallest model that did not finish, its parameters, status and reason.
+    /// The smallest larger model that did not finish, its parameters and reason.
     pub stopped_at: Option<(String, u64, String)>,
+    /// That model hit a timeout or ran out of memory (or was skipped past one): a size
+    /// frontier, not a crash.
+    pub resource_limit: bool,
 }
 
 /// Per framework lane: the largest model that proved, and the smallest larger model that
@@ -176,14 +179,17 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
                     matches!(c.status, CellStatus::Failed | CellStatus::Skipped)
                         && floor.is_none_or(|f| *p > f)
                 })
-                .min_by_key(|(c, p)| (*p, c.status == CellStatus::Skipped))
-                .map(|(c, p)| {
-                    let why = c
-                        .reason
-                        .clone()
-                        .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase());
-                    (c.model.clone(), *p, why)
-                });
+                .min_by_key(|(c, p)| (*p, c.status == CellStatus::Skipped));
+            let resource_limit = stopped_at.is_some_and(|(c, _)| {
+                c.status == CellStatus::Skipped || resource_failure(c).is_some()
+            });
+            let stopped_at = stopped_at.map(|(c, p)| {
+                let why = c
+                    .reason
+                    .clone()
+                    .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase());
+                (c.model.clone(), *p, why)
+            });
             let several = per_framework.get(key.0.as_str()).copied().unwrap_or(0) > 1;
             LaneSummary {
                 framework: if several {
@@ -193,16 +199,21 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
                 },
                 largest_ok,
                 stopped_at,
+                resource_limit,
             }
         })
         .collect()
 }
 
-/// The terminal's frontier section: nothing unless some lane has a model that did not
-/// finish after one that did (or none finished), i.e. the sweep met a limit.
+/// True when some lane stopped at a resource limit: the sweep met its frontier.
+pub fn met(lanes: &[LaneSummary]) -> bool {
+    lanes.iter().any(|l| l.resource_limit)
+}
+
+/// The terminal's frontier section: nothing unless some lane stopped at a timeout or out of
+/// memory (see [`met`]); then every lane, with what stopped it, whatever it was.
 pub fn lines(lanes: &[LaneSummary]) -> Vec<String> {
-    let stopped: Vec<&LaneSummary> = lanes.iter().filter(|l| l.stopped_at.is_some()).collect();
-    if stopped.is_empty() {
+    if !met(lanes) {
         return Vec::new();
     }
     let mut out =

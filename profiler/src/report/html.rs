@@ -98,7 +98,7 @@ fn frontier(files: &[Loaded]) -> Vec<FrontierCtx> {
         .iter()
         .flat_map(|f| crate::frontier::summarize(&f.results))
         .collect();
-    if lanes.iter().all(|l| l.stopped_at.is_none()) {
+    if !crate::frontier::met(&lanes) {
         return Vec::new();
     }
     lanes

@@ -175,6 +175,7 @@ fn frontier_marks(files: &[Loaded]) -> Vec<(f64, String)> {
     files
         .iter()
         .flat_map(|f| crate::frontier::summarize(&f.results))
+        .filter(|l| l.resource_limit)
         .filter_map(|l| {
             let (_, params, why) = l.stopped_at?;
             let why = why.strip_prefix("skipped: ").unwrap_or(&why);

@@ -116,9 +116,10 @@ fn html_is_deterministic_self_contained_and_escaped() {
     ] {
         assert!(a.contains(section), "missing section {section}");
     }
-    // Three models per framework: scaling lines of time and memory, and the memory series;
-    // energy and power are not drawn, with the reason.
-    assert_eq!(a.matches("<svg").count(), 3, "charts missing");
+    // Three models per framework: scaling lines of time and memory, time and memory against
+    // depth (3 and 4 layers), and the memory series; energy and power are not drawn, with
+    // the reason.
+    assert_eq!(a.matches("<svg").count(), 5, "charts missing");
     assert!(a.contains("Not drawn: <strong>Energy per proof vs parameters</strong>: not measured: no energy sensor"));
     assert!(
         a.contains("not measured: no energy sensor"),
@@ -260,7 +261,11 @@ fn energy_and_power_render_when_present() {
     }
     let files = vec![a];
     let html = String::from_utf8(exporter(Format::Html).render(&files).unwrap()).unwrap();
-    assert_eq!(html.matches("<svg").count(), 5, "all five charts drawn");
+    assert_eq!(
+        html.matches("<svg").count(),
+        7,
+        "all seven charts drawn (five, and two against depth)"
+    );
     assert!(!html.contains("Not drawn:"), "every chart has data");
     assert!(html.contains("Energy per proof vs parameters"));
     assert!(html.contains("Power during one prove step"));
