@@ -85,6 +85,11 @@ pub trait Framework {
     fn evaluate(&self, _cell: &Cell, _workdir: &Path) -> Result<Collected, FrameworkError> {
         Ok(Collected::default())
     }
+    /// The phases of a step that does several things in one process (setup, proving and
+    /// verification): its output markers, the prover's own timers and its headline phase.
+    fn phases(&self, _step: &str) -> Option<crate::measure::PhaseSpec> {
+        None
+    }
     /// A failed step whose output shows the framework cannot handle the model: the reason
     /// (the cell is then `unsupported`, not `failed`).
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {

@@ -4,5 +4,6 @@
 mod bad_input;
 mod exec;
 mod memory;
+mod phases;
 mod run;
 mod support;
