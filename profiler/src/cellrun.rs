@@ -209,7 +209,10 @@ fn run_repetition(
                     reason: format!("unsupported: {why}"),
                 },
                 None => {
-                    let tail = run.stderr_tail.last().map(|t| format!(" (stderr: {t})"));
+                    let tail = match framework.failure_reason(&run) {
+                        Some(why) => Some(format!(" ({why})")),
+                        None => run.stderr_tail.last().map(|t| format!(" (stderr: {t})")),
+                    };
                     Stop::failed(format!(
                         "{}: {}{}",
                         step.name,

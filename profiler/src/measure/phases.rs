@@ -30,8 +30,9 @@ pub struct PhaseRule {
     pub name: String,
     /// The phase ends at the first line containing this text.
     pub ends_at: String,
-    /// On that line, the prover's own duration for this phase follows this text
-    /// (Rust `Debug` durations such as `230.37s`, `13.86ms`, or plain seconds).
+    /// The prover's own duration for this phase follows this text (Rust `Debug`
+    /// durations such as `230.37s`, `13.86ms`, or plain seconds), on the phase's end line
+    /// or on the first later line that contains it (a prover may print it later).
     pub timer_after: Option<String>,
     /// What the phase covers, when its markers' labels mislead.
     pub note: Option<String>,
@@ -100,16 +101,22 @@ impl BoundaryTracker {
     /// Looks at one line; records a boundary when it carries the next expected marker
     /// (or a later one, when earlier markers never came).
     pub fn line(&mut self, t_s: f64, text: &str) {
+        // Timers printed after their phase ended.
+        for b in self.boundaries.iter_mut().filter(|b| b.timer_s.is_none()) {
+            if let Some(after) = self.spec.phases[b.phase].timer_after.as_deref() {
+                b.timer_s = timer_in(text, after);
+            }
+        }
         let Some(j) = (self.next..self.spec.phases.len())
             .find(|&j| text.contains(self.spec.phases[j].ends_at.as_str()))
         else {
             return;
         };
         let rule = &self.spec.phases[j];
-        let timer_s = rule.timer_after.as_deref().and_then(|after| {
-            let at = text.find(after)? + after.len();
-            parse_duration(&text[at..])
-        });
+        let timer_s = rule
+            .timer_after
+            .as_deref()
+            .and_then(|after| timer_in(text, after));
         let mut exact_peak = None;
         if let Some(cg) = &self.cgroup {
             if self.resettable != Some(false) {
@@ -135,6 +142,12 @@ impl BoundaryTracker {
     pub fn exact(&self) -> bool {
         self.resettable == Some(true)
     }
+}
+
+/// The duration after `after` in `text`, seconds.
+fn timer_in(text: &str, after: &str) -> Option<f64> {
+    let at = text.find(after)? + after.len();
+    parse_duration(&text[at..])
 }
 
 /// A [`LineSink`] feeding a shared tracker.
@@ -515,6 +528,19 @@ mod tests {
         let h = headline(&sp, &phases, 3.0, 7).unwrap();
         assert_eq!(h.prove_source, ProveSource::WholeStep);
         assert_eq!((h.wall_s, h.peak_tree_bytes), (3.0, 7));
+    }
+
+    #[test]
+    fn a_timer_printed_after_its_phase_ends_is_found() {
+        let mut sp = spec();
+        sp.phases[0].timer_after = Some("setup took".into());
+        let mut t = BoundaryTracker::new(Arc::new(sp), None);
+        t.line(1.0, "setup done");
+        t.line(1.5, "setup took 0.98s");
+        t.line(2.0, "Proving time: 1.0s");
+        t.line(2.1, "setup took 5s");
+        let timers: Vec<Option<f64>> = t.boundaries.iter().map(|b| b.timer_s).collect();
+        assert_eq!(timers, [Some(0.98), Some(1.0)]);
     }
 
     #[test]
