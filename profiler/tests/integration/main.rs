@@ -7,3 +7,4 @@ mod memory;
 mod phases;
 mod run;
 mod support;
+mod zkml;
