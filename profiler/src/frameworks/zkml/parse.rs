@@ -117,7 +117,7 @@ fn final_out(line: &str) -> Option<(usize, i64, f64)> {
 }
 
 /// The last block of `final out[0..n]` lines.
-fn last_outputs(stdout: &str) -> Result<(Vec<i64>, Vec<f64>), ParseError> {
+pub fn last_outputs(stdout: &str) -> Result<(Vec<i64>, Vec<f64>), ParseError> {
     let mut block: Vec<(i64, f64)> = Vec::new();
     let mut last: Vec<(i64, f64)> = Vec::new();
     for line in stdout.lines().filter(|l| l.trim_start().starts_with("final out[")) {
