@@ -311,7 +311,10 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
         .into_iter()
         .map(|(name, runs)| {
             // A phased step (a monolithic prover) is summarized by its headline phase.
-            let source = runs.iter().find_map(|r| r.headline.as_ref()).map(|h| h.prove_source);
+            let source = runs
+                .iter()
+                .find_map(|r| r.headline.as_ref())
+                .map(|h| h.prove_source);
             let f = |g: fn(&StepRun) -> f64| {
                 Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
             };

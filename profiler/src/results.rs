@@ -293,7 +293,8 @@ pub struct StepSummary {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wall_outliers: Vec<usize>,
     /// For a phased step (a monolithic prover): where `wall_s` and `peak_tree_bytes` come
-    /// from (its headline phase, see [`Headline`]); absent for a step measured whole.
+    /// from (its headline phase, see [`Headline`]); absent for a step measured whole. The
+    /// CPU and largest-process figures of a phased step stay the whole process's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prove_source: Option<ProveSource>,
 }

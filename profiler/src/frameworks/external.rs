@@ -241,13 +241,20 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let err = FAKE.locate(Some(d.path())).unwrap_err();
         assert!(err.contains("missing target/release/prove (executable), python/convert.py"));
-        assert!(err.contains(FAKE.repo) && err.contains(FAKE.commit) && err.contains("ZKPROF_FAKE_HOME"));
+        assert!(
+            err.contains(FAKE.repo)
+                && err.contains(FAKE.commit)
+                && err.contains("ZKPROF_FAKE_HOME")
+        );
         std::fs::create_dir_all(d.path().join("target/release")).unwrap();
         std::fs::create_dir_all(d.path().join("python")).unwrap();
         let bin = d.path().join("target/release/prove");
         std::fs::write(&bin, "#!/bin/sh\n").unwrap();
         std::fs::write(d.path().join("python/convert.py"), "").unwrap();
-        assert!(FAKE.locate(Some(d.path())).unwrap_err().contains("(executable)"));
+        assert!(FAKE
+            .locate(Some(d.path()))
+            .unwrap_err()
+            .contains("(executable)"));
         std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
         let found = FAKE.locate(Some(d.path())).unwrap();
         assert_eq!(found.from, "suite");

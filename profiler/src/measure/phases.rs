@@ -303,8 +303,16 @@ fn window(
     } else {
         idx
     };
-    let sampled = idx.iter().filter_map(|&i| s.tree_bytes.get(i)).max().copied();
-    let rss = idx.iter().filter_map(|&i| input.rss_bytes.get(i)).max().copied();
+    let sampled = idx
+        .iter()
+        .filter_map(|&i| s.tree_bytes.get(i))
+        .max()
+        .copied();
+    let rss = idx
+        .iter()
+        .filter_map(|&i| input.rss_bytes.get(i))
+        .max()
+        .copied();
     let (peak, memory) = match (exact, sampled) {
         (Some(e), _) => (Some(e), PhaseMemory::CgroupPeakReset),
         (None, Some(v)) => (Some(v), PhaseMemory::Sampled),
@@ -351,7 +359,12 @@ fn window(
 /// The step's headline: its headline phase's time and memory, with how they were
 /// obtained. `None` when the spec names no headline phase. A headline phase whose end
 /// marker never came falls back to the whole step.
-pub fn headline(spec: &PhaseSpec, phases: &[Phase], wall_s: f64, peak_bytes: u64) -> Option<Headline> {
+pub fn headline(
+    spec: &PhaseSpec,
+    phases: &[Phase],
+    wall_s: f64,
+    peak_bytes: u64,
+) -> Option<Headline> {
     let name = spec.headline.as_deref()?;
     let found = phases
         .iter()
@@ -490,7 +503,11 @@ mod tests {
         assert!(!phases[1].timer_disagrees);
         assert!((phases[1].cpu_s.unwrap() - 1.0).abs() < 1e-9);
         assert!((phases[1].energy_j["cpu"] - 10.0).abs() < 1e-9);
-        assert_eq!(phases[2].peak_tree_bytes, Some(300 << 20), "2.0 s is in both");
+        assert_eq!(
+            phases[2].peak_tree_bytes,
+            Some(300 << 20),
+            "2.0 s is in both"
+        );
         let h = headline(&sp, &phases, 3.0, 400 << 20).unwrap();
         assert_eq!(h.prove_source, ProveSource::ProverTimer);
         assert_eq!(h.wall_s, 1.02);

@@ -156,9 +156,7 @@ impl Runner {
         })?;
         let stdout_path = spec.log_dir.join(format!("{}.stdout", spec.log_stem));
         let stderr_path = spec.log_dir.join(format!("{}.stderr", spec.log_stem));
-        let timeline_path = spec
-            .log_dir
-            .join(format!("{}.timeline.tsv", spec.log_stem));
+        let timeline_path = spec.log_dir.join(format!("{}.timeline.tsv", spec.log_stem));
         let open = |p: &Path| {
             File::create(p).map_err(|source| RunError::LogDir {
                 path: p.to_path_buf(),

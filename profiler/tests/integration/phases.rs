@@ -70,7 +70,10 @@ fn run_workload(memory: MemoryPreference, script: &str, a: u32, b: u32) -> StepR
     // Every line is in the timeline with its arrival time.
     let timeline = std::fs::read_to_string(dir.path().join("prove.timeline.tsv")).unwrap();
     assert_eq!(timeline.lines().count(), 2, "{timeline}");
-    assert!(timeline.contains("\tstdout\tfirst phase over"), "{timeline}");
+    assert!(
+        timeline.contains("\tstdout\tfirst phase over"),
+        "{timeline}"
+    );
     run
 }
 
@@ -115,9 +118,15 @@ fn check(memory: MemoryPreference, expect: PhaseMemory) {
     assert_eq!(h.peak_tree_bytes, run.phases[1].peak_tree_bytes.unwrap());
     let timer = h.prover_timer_s.unwrap();
     let ours = h.markers_s.unwrap();
-    assert!((timer - ours).abs() < 0.05 * timer + 0.1, "{timer} vs {ours}");
+    assert!(
+        (timer - ours).abs() < 0.05 * timer + 0.1,
+        "{timer} vs {ours}"
+    );
     assert!(h.warnings.is_empty(), "{:?}", h.warnings);
-    assert!(run.wall_s > h.wall_s + 0.9, "the headline excludes the first phase");
+    assert!(
+        run.wall_s > h.wall_s + 0.9,
+        "the headline excludes the first phase"
+    );
 }
 
 #[test]

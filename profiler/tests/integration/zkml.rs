@@ -12,7 +12,9 @@ use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/zkml-fake").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets/zkml-fake")
+        .join(name)
 }
 
 fn fixtures() -> PathBuf {
@@ -46,13 +48,21 @@ fn fake_home(dir: &Path) -> PathBuf {
 fn model(dir: &Path) -> PathBuf {
     let layer = |o: usize, i: usize, relu| DenseLayer {
         weights: (0..o)
-            .map(|r| (0..i).map(|c| ((r * 7 + c * 3) % 5) as f32 / 50.0).collect())
+            .map(|r| {
+                (0..i)
+                    .map(|c| ((r * 7 + c * 3) % 5) as f32 / 50.0)
+                    .collect()
+            })
             .collect(),
         bias: vec![0.0; o],
         relu,
     };
     let onnx = dir.join("196_25_10.onnx");
-    std::fs::write(&onnx, write_mlp(&[layer(25, 196, true), layer(10, 25, false)])).unwrap();
+    std::fs::write(
+        &onnx,
+        write_mlp(&[layer(25, 196, true), layer(10, 25, false)]),
+    )
+    .unwrap();
     std::fs::write(dir.join("196_25_10.tflite"), b"TFL3 placeholder").unwrap();
     onnx
 }
@@ -112,7 +122,10 @@ fn fake_installation_proves_with_phases_and_metrics() {
     let r = run_suite(dir.path(), &suite, "out1", &[]);
     let cell = &r["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell:#}");
-    assert_eq!(cell["info"]["zkml_commit"], zkprof::frameworks::zkml::COMMIT);
+    assert_eq!(
+        cell["info"]["zkml_commit"],
+        zkprof::frameworks::zkml::COMMIT
+    );
     assert!(cell["info"].get("zkml_warning").is_none(), "{cell:#}");
     assert_eq!(cell["info"]["params_cache"], "generated and cached");
     let m = &cell["metrics"];
@@ -132,7 +145,15 @@ fn fake_installation_proves_with_phases_and_metrics() {
         let names: Vec<&str> = phases.iter().map(|p| p["name"].as_str().unwrap()).collect();
         assert_eq!(
             names,
-            ["params", "keygen_vk", "keygen_pk", "write_pkey", "prove", "verify", "exit"]
+            [
+                "params",
+                "keygen_vk",
+                "keygen_pk",
+                "write_pkey",
+                "prove",
+                "verify",
+                "exit"
+            ]
         );
         // Contiguous windows inside the step.
         for w in phases.windows(2) {
@@ -142,7 +163,10 @@ fn fake_installation_proves_with_phases_and_metrics() {
         let write_pkey = &phases[3];
         assert!(write_pkey["prover_timer_s"].as_f64().unwrap() > 0.0);
         for p in &phases[1..6] {
-            assert!(p["prover_timer_s"].is_number() || p["name"] == "params", "{p}");
+            assert!(
+                p["prover_timer_s"].is_number() || p["name"] == "params",
+                "{p}"
+            );
             assert_eq!(p["timer_disagrees"], false, "{p}");
         }
         let h = &prove["headline"];
@@ -150,7 +174,10 @@ fn fake_installation_proves_with_phases_and_metrics() {
         assert_eq!(h["prove_source"], "prover_timer");
         let timer = h["prover_timer_s"].as_f64().unwrap();
         let ours = h["markers_s"].as_f64().unwrap();
-        assert!((timer - ours).abs() < 0.05 * timer + 0.1, "{timer} vs {ours}");
+        assert!(
+            (timer - ours).abs() < 0.05 * timer + 0.1,
+            "{timer} vs {ours}"
+        );
         // Captured 230 s (warm) or 315 s (cold) at a scale of 0.01.
         assert!((2.0..4.5).contains(&timer), "{timer}");
         assert!(prove["wall_s"].as_f64().unwrap() > timer + 0.3, "{prove}");
@@ -176,7 +203,10 @@ fn fake_installation_proves_with_phases_and_metrics() {
     let cell = &r["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell:#}");
     assert!(
-        cell["info"]["params_cache"].as_str().unwrap().starts_with("hit "),
+        cell["info"]["params_cache"]
+            .as_str()
+            .unwrap()
+            .starts_with("hit "),
         "{cell:#}"
     );
     assert!(cell["info"]["cache"].as_str().unwrap().starts_with("hit "));
@@ -214,7 +244,10 @@ fn a_missing_installation_says_where_to_get_it() {
     assert_eq!(cell["status"], "failed");
     let reason = cell["reason"].as_str().unwrap();
     assert!(reason.contains("is not a directory"), "{reason}");
-    assert!(reason.contains("https://github.com/ddkang/zkml"), "{reason}");
+    assert!(
+        reason.contains("https://github.com/ddkang/zkml"),
+        "{reason}"
+    );
 
     let out = zkprof()
         .arg("doctor")

@@ -12,7 +12,12 @@ use std::path::Path;
 pub const TEST_CIRCUIT: &str = "target/release/test_circuit";
 
 /// Circuit outputs for `n` test inputs, compared with the float model.
-pub fn evaluate(cell: &Cell, workdir: &Path, st: &State, n: usize) -> Result<Collected, FrameworkError> {
+pub fn evaluate(
+    cell: &Cell,
+    workdir: &Path,
+    st: &State,
+    n: usize,
+) -> Result<Collected, FrameworkError> {
     let test_circuit = st.home.join(TEST_CIRCUIT);
     if !test_circuit.is_file() {
         return Err(failed(format!(
@@ -47,7 +52,14 @@ pub fn evaluate(cell: &Cell, workdir: &Path, st: &State, n: usize) -> Result<Col
         let (py, model, npy_s, out) = (p(&st.python), p(&st.model), p(&npy), p(&msgpack));
         provision::run(
             &[
-                &py, &converter, "--model_config", &model, "--inputs", &npy_s, "--output", &out,
+                &py,
+                &converter,
+                "--model_config",
+                &model,
+                "--inputs",
+                &npy_s,
+                "--output",
+                &out,
             ],
             Some(&dir),
             "zkml's input converter",

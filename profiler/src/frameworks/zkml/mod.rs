@@ -50,7 +50,10 @@ pub const EXTERNAL: External = External {
     commit: COMMIT,
     build_doc: "https://github.com/ddkang/zkml#quickstart",
     build_hint: "`cargo build --release` with nightly Rust (or stable with RUSTC_BOOTSTRAP=1)",
-    binaries: &["target/release/time_circuit", "target/release/verify_circuit"],
+    binaries: &[
+        "target/release/time_circuit",
+        "target/release/verify_circuit",
+    ],
     files: &["python/converter.py", "python/input_converter.py"],
 };
 
@@ -108,7 +111,11 @@ struct Settings {
 
 impl Settings {
     fn of(cell: &Cell) -> Result<Settings, FrameworkError> {
-        if let Some(k) = cell.settings.keys().find(|k| !SETTINGS.contains(&k.as_str())) {
+        if let Some(k) = cell
+            .settings
+            .keys()
+            .find(|k| !SETTINGS.contains(&k.as_str()))
+        {
             return Err(failed(format!(
                 "unknown setting `{k}` for zkml; known settings: {}",
                 SETTINGS.join(", ")
@@ -239,8 +246,9 @@ fn converter_python(cell: &Cell) -> Result<(PathBuf, String), FrameworkError> {
         }
         return Ok((path, format!("{p} (from {from})")));
     }
-    let base = provision::which("python3")
-        .ok_or_else(|| failed("python3 not found on PATH: zkml's converter needs Python 3.9-3.11 with venv"))?;
+    let base = provision::which("python3").ok_or_else(|| {
+        failed("python3 not found on PATH: zkml's converter needs Python 3.9-3.11 with venv")
+    })?;
     let tag = &cache_key(&CONVERTER_PACKAGES)[..12];
     let dir = crate::paths::cache_dir()
         .join("envs")
@@ -248,11 +256,24 @@ fn converter_python(cell: &Cell) -> Result<(PathBuf, String), FrameworkError> {
     provision::ensure_env(&dir, |dir| {
         let venv = dir.join("venv").display().to_string();
         let py = base.display().to_string();
-        provision::run(&[&py, "-m", "venv", &venv], None, "creating the zkml converter venv")?;
+        provision::run(
+            &[&py, "-m", "venv", &venv],
+            None,
+            "creating the zkml converter venv",
+        )?;
         let pip = dir.join("venv/bin/pip").display().to_string();
-        let mut argv = vec![pip.as_str(), "install", "--quiet", "--disable-pip-version-check"];
+        let mut argv = vec![
+            pip.as_str(),
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+        ];
         argv.extend(CONVERTER_PACKAGES);
-        provision::run(&argv, None, "installing zkml's converter packages from PyPI")?;
+        provision::run(
+            &argv,
+            None,
+            "installing zkml's converter packages from PyPI",
+        )?;
         Ok(())
     })?;
     Ok((
@@ -380,7 +401,11 @@ impl Framework for Zkml {
         let input = workdir.join("input.msgpack");
         let argv = [
             python.display().to_string(),
-            install.home.join("python/input_converter.py").display().to_string(),
+            install
+                .home
+                .join("python/input_converter.py")
+                .display()
+                .to_string(),
             "--model_config".into(),
             model.display().to_string(),
             "--inputs".into(),
@@ -389,7 +414,11 @@ impl Framework for Zkml {
             input.display().to_string(),
         ];
         let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
-        provision::run(&refs, Some(workdir), "zkml's input converter (input_converter.py)")?;
+        provision::run(
+            &refs,
+            Some(workdir),
+            "zkml's input converter (input_converter.py)",
+        )?;
         let label_of = set.labels.as_ref().and_then(|l| l.get(index)).copied();
         info.insert("input".into(), format!("{} #{index}", set.source));
         if let Some(l) = label_of {
@@ -506,7 +535,9 @@ impl Framework for Zkml {
         if let Some(b) = out.pkey_bytes {
             m.insert("pkey_size_bytes".into(), b as f64);
         }
-        let on_disk = std::fs::metadata(s.run_dir.join("proof")).map(|md| md.len()).ok();
+        let on_disk = std::fs::metadata(s.run_dir.join("proof"))
+            .map(|md| md.len())
+            .ok();
         match (on_disk, out.proof_bytes) {
             (Some(d), Some(p)) if d != p => c.warnings.push(format!(
                 "zkml says the proof has {p} bytes, the file has {d}"
@@ -552,7 +583,9 @@ impl Framework for Zkml {
                     )]),
                 };
                 match s.params.seal(manifest, &[&rel]) {
-                    Ok(_) => c.info.insert("params_cache".into(), "generated and cached".into()),
+                    Ok(_) => c
+                        .info
+                        .insert("params_cache".into(), "generated and cached".into()),
                     Err(e) => {
                         c.warnings.push(format!("cannot cache the KZG params: {e}"));
                         None
@@ -622,7 +655,9 @@ mod tests {
         let start = t.boundaries[3].t_s as usize;
         let end = t.boundaries[4].t_s as usize;
         assert!(lines[start].starts_with("pkey size:"));
-        assert!(lines[start..end].iter().any(|l| l.contains("filling circuit")));
+        assert!(lines[start..end]
+            .iter()
+            .any(|l| l.contains("filling circuit")));
     }
 
     #[test]
@@ -634,7 +669,10 @@ mod tests {
         let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
         assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (2,)"));
         assert!(header.ends_with('\n'));
-        assert_eq!(&b[10 + hlen..], [1.0f32.to_le_bytes(), 0.5f32.to_le_bytes()].concat());
+        assert_eq!(
+            &b[10 + hlen..],
+            [1.0f32.to_le_bytes(), 0.5f32.to_le_bytes()].concat()
+        );
     }
 
     #[test]
@@ -656,8 +694,12 @@ mod tests {
             settings: BTreeMap::new(),
             runtime: "native".into(),
         };
-        assert_eq!(Settings::of(&cell).unwrap().args().join(" "), "--scale_factor 512 --k 17 --num_cols 10 --num_randoms 1024");
-        cell.settings.insert("logrows".into(), serde_json::json!(17));
+        assert_eq!(
+            Settings::of(&cell).unwrap().args().join(" "),
+            "--scale_factor 512 --k 17 --num_cols 10 --num_randoms 1024"
+        );
+        cell.settings
+            .insert("logrows".into(), serde_json::json!(17));
         let e = Settings::of(&cell).unwrap_err().to_string();
         assert!(e.contains("unknown setting `logrows` for zkml"), "{e}");
     }

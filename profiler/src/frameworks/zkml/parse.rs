@@ -69,7 +69,10 @@ pub fn panic_message(stderr: &str) -> Option<ParseError> {
         .unwrap_or_default();
     // Older toolchains print the message on the same line after a comma.
     let (location, inline) = match location.split_once("', ") {
-        Some((msg, loc)) => (loc.to_string(), Some(msg.trim_start_matches('\'').to_string())),
+        Some((msg, loc)) => (
+            loc.to_string(),
+            Some(msg.trim_start_matches('\'').to_string()),
+        ),
         None => (location, None),
     };
     let message: Vec<&str> = lines
@@ -102,7 +105,9 @@ fn bytes(text: &str, label: &str) -> Result<Option<u64>, ParseError> {
             .strip_suffix("bytes")
             .and_then(|n| n.trim().parse().ok())
             .map(Some)
-            .ok_or_else(|| ParseError::Unknown(format!("`{label}` is followed by `{v}`, not a size"))),
+            .ok_or_else(|| {
+                ParseError::Unknown(format!("`{label}` is followed by `{v}`, not a size"))
+            }),
     }
 }
 
@@ -113,14 +118,21 @@ fn final_out(line: &str) -> Option<(usize, i64, f64)> {
     let rest = rest.trim().strip_prefix("x:")?.trim();
     let (x, rest) = rest.split_once(' ').unwrap_or((rest, ""));
     let f = rest.trim().trim_start_matches('(').trim_end_matches(')');
-    Some((j.parse().ok()?, x.parse().ok()?, f.parse().unwrap_or(f64::NAN)))
+    Some((
+        j.parse().ok()?,
+        x.parse().ok()?,
+        f.parse().unwrap_or(f64::NAN),
+    ))
 }
 
 /// The last block of `final out[0..n]` lines.
 pub fn last_outputs(stdout: &str) -> Result<(Vec<i64>, Vec<f64>), ParseError> {
     let mut block: Vec<(i64, f64)> = Vec::new();
     let mut last: Vec<(i64, f64)> = Vec::new();
-    for line in stdout.lines().filter(|l| l.trim_start().starts_with("final out[")) {
+    for line in stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("final out["))
+    {
         let Some((j, x, f)) = final_out(line) else {
             return Err(ParseError::Unknown(format!(
                 "unexpected output line `{}`",
@@ -208,13 +220,20 @@ mod tests {
             "final out[99999999999999999999] x: 1 (1)",
         ] {
             let e = last_outputs(bad).unwrap_err();
-            assert!(e.to_string().starts_with("could not parse zkml output"), "{e}");
+            assert!(
+                e.to_string().starts_with("could not parse zkml output"),
+                "{e}"
+            );
         }
         let e = time_circuit("Proving time: soon\n", "").unwrap_err();
         assert!(e.to_string().contains("not a duration"), "{e}");
         let e = time_circuit("", "").unwrap_err();
         assert!(e.to_string().contains("no `Proving time:` line"), "{e}");
-        assert!(time_circuit("Proving time: 1s\npkey size: many bytes\nfinal out[0] x: 1 (1)", "").is_err());
+        assert!(time_circuit(
+            "Proving time: 1s\npkey size: many bytes\nfinal out[0] x: 1 (1)",
+            ""
+        )
+        .is_err());
     }
 
     const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zkml/");
@@ -259,7 +278,10 @@ mod tests {
         let v = verify_circuit(&fixture("run4_verify.stdout"), "").unwrap();
         assert!((v.verifying_s.unwrap() - 0.02511567).abs() < 1e-12);
         let e = verify_circuit("Loaded configuration\n", "").unwrap_err();
-        assert!(e.to_string().starts_with("could not parse zkml output"), "{e}");
+        assert!(
+            e.to_string().starts_with("could not parse zkml output"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -293,18 +315,26 @@ mod tests {
     fn truncated_output_never_panics() {
         let full = fixture("run2_warm.stdout");
         for cut in (0..full.len()).step_by(97) {
-            let Some(part) = full.get(..cut) else { continue };
+            let Some(part) = full.get(..cut) else {
+                continue;
+            };
             // Before the `Proving time` line: a clear error; after it: a result.
             match time_circuit(part, "") {
                 Ok(r) => assert!(part.contains("Proving time:") && r.proving_s > 0.0),
-                Err(e) => assert!(e.to_string().starts_with("could not parse zkml output"), "{e}"),
+                Err(e) => assert!(
+                    e.to_string().starts_with("could not parse zkml output"),
+                    "{e}"
+                ),
             }
         }
     }
 
     #[test]
     fn old_style_panic_lines() {
-        let e = panic_message("thread 'main' panicked at 'config file path', src/bin/time_circuit.rs:8:46\nnote: x").unwrap();
+        let e = panic_message(
+            "thread 'main' panicked at 'config file path', src/bin/time_circuit.rs:8:46\nnote: x",
+        )
+        .unwrap();
         assert_eq!(
             e,
             ParseError::Panic {
