@@ -194,7 +194,7 @@ fn run_repetition(
             phases,
         };
         let run = match runtime.run_step(&spec, crate::sensors::attachable(env.roots)) {
-            Ok(r) => r,
+            Ok(r) => crate::measure::phases::label_unphased(spec.phases.as_ref(), r),
             Err(e) => return (done, Some(Stop::failed(format!("{}: {e}", step.name)))),
         };
         let stop = if run.interrupted {

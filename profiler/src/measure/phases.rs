@@ -14,7 +14,7 @@
 
 use super::cgroup::StepCgroup;
 use super::lines::{LineSink, Stream};
-use crate::results::{Headline, Phase, PhaseMemory, ProveSource, Series};
+use crate::results::{Headline, Phase, PhaseMemory, ProveSource, Series, StepRun};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
@@ -409,6 +409,27 @@ pub fn headline(
     })
 }
 
+/// A run of a step whose framework declares phases but whose runtime did not resolve them
+/// (a container): its headline is the whole step, labelled so.
+pub fn label_unphased(spec: Option<&PhaseSpec>, mut run: StepRun) -> StepRun {
+    if let (Some(spec), None) = (spec, &run.headline) {
+        if let Some(phase) = &spec.headline {
+            run.headline = Some(Headline {
+                phase: phase.clone(),
+                prove_source: ProveSource::WholeStep,
+                wall_s: run.wall_s,
+                peak_tree_bytes: run.peak_tree_bytes,
+                markers_s: None,
+                prover_timer_s: None,
+                warnings: vec![format!(
+                    "phases are not resolved in this runtime: the {phase} figures are the whole step's"
+                )],
+            });
+        }
+    }
+    run
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -558,6 +579,22 @@ mod tests {
         t.line(2.1, "setup took 5s");
         let timers: Vec<Option<f64>> = t.boundaries.iter().map(|b| b.timer_s).collect();
         assert_eq!(timers, [Some(0.98), Some(1.0)]);
+    }
+
+    #[test]
+    fn an_unphased_run_of_a_phased_step_is_labelled_whole_step() {
+        let run: StepRun = serde_json::from_value(serde_json::json!({
+            "wall_s": 9.0, "user_s": 0.0, "sys_s": 0.0, "peak_tree_bytes": 5,
+            "peak_process_bytes": 0, "memory_method": "container_cgroup", "exit_code": 0,
+            "signal": null, "oom_killed": false, "timed_out": false, "step": "prove",
+        }))
+        .unwrap();
+        let plain = label_unphased(None, run.clone());
+        assert!(plain.headline.is_none());
+        let h = label_unphased(Some(&spec()), run).headline.unwrap();
+        assert_eq!(h.prove_source, ProveSource::WholeStep);
+        assert_eq!((h.wall_s, h.peak_tree_bytes), (9.0, 5));
+        assert_eq!(h.warnings.len(), 1);
     }
 
     #[test]
