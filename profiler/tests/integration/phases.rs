@@ -100,8 +100,9 @@ fn check(memory: MemoryPreference, expect: PhaseMemory) {
             truth / MIB,
             base_peak(i) / MIB
         );
+        // Each phase holds its memory for 1 s (longer on a busy machine).
         assert!(
-            (p.duration_s - 1.0).abs() < 0.5,
+            p.duration_s >= 0.99,
             "phase {} lasted {:.3} s",
             p.name,
             p.duration_s
