@@ -200,6 +200,10 @@ fn read_pipe<R: Read + AsRawFd>(
         }
     };
     loop {
+        // Past the drain deadline (a stray process still writing): stop.
+        if give_up.load(Ordering::Acquire) {
+            break;
+        }
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
@@ -215,9 +219,6 @@ fn read_pipe<R: Read + AsRawFd>(
             return Err(e);
         }
         if r == 0 {
-            if give_up.load(Ordering::Acquire) {
-                break;
-            }
             continue;
         }
         match pipe.read(&mut buf) {
@@ -246,6 +247,43 @@ mod tests {
         s.feed(b"o\nthr", &mut |l| got.push(l.to_string()));
         s.finish(&mut |l| got.push(l.to_string()));
         assert_eq!(got, vec!["one", "two", "thr"]);
+    }
+
+    struct Count(Arc<Mutex<u64>>);
+
+    impl LineSink for Count {
+        fn line(&mut self, _t_s: f64, _stream: Stream, _text: &str) {
+            if let Ok(mut n) = self.0.lock() {
+                *n += 1;
+            }
+        }
+    }
+
+    #[test]
+    fn lines_are_logged_and_a_pipe_held_open_does_not_hang_the_run() {
+        use std::io::Write as _;
+        let dir = tempfile::tempdir().unwrap();
+        let (reader, mut writer) = std::io::pipe().unwrap();
+        let log = File::create(dir.path().join("out")).unwrap();
+        let count = Arc::new(Mutex::new(0));
+        let readers = Readers::start(
+            vec![(reader, log, Stream::Stdout)],
+            None,
+            Box::new(Count(count.clone())),
+            Instant::now(),
+        )
+        .unwrap();
+        // A stray writer that never stops.
+        let stray = std::thread::spawn(move || while writer.write_all(b"line\n").is_ok() {});
+        std::thread::sleep(Duration::from_millis(100));
+        let t = Instant::now();
+        let (_, lines, errors) = readers.finish(Duration::from_millis(200));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+        assert!(errors.is_empty(), "{errors:?}");
+        assert!(lines > 0 && lines == *count.lock().unwrap());
+        let logged = std::fs::read_to_string(dir.path().join("out")).unwrap();
+        assert!(logged.lines().count() as u64 >= lines);
+        stray.join().unwrap();
     }
 
     #[test]
