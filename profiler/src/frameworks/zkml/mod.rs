@@ -27,10 +27,14 @@
 
 mod accuracy;
 pub mod parse;
+mod setup;
+
+use setup::{converter_python, tflite_of, Settings};
+pub use setup::{npy_f32, CONVERTER_PACKAGES};
 
 use super::external::External;
-use super::provision::{self, setting_str, setting_u64};
-use super::{absolute, inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::provision::{self, setting_u64};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, hash_file, Entry, Manifest};
 use crate::measure::{PhaseRule, PhaseSpec};
 use crate::results::StepRun;
@@ -57,24 +61,6 @@ pub const EXTERNAL: External = External {
     files: &["python/converter.py", "python/input_converter.py"],
 };
 
-/// What zkml's converter needs from PyPI (the 2024 benchmark used tensorflow 2.15.0).
-pub const CONVERTER_PACKAGES: [&str; 4] = [
-    "tensorflow-cpu==2.15.0",
-    "tflite==2.18.0",
-    "msgpack==1.2.4",
-    "numpy==1.26.4",
-];
-
-const SETTINGS: [&str; 7] = [
-    "accuracy_samples",
-    "scale_factor",
-    "k",
-    "num_cols",
-    "num_randoms",
-    "python",
-    "input_index",
-];
-
 /// The zkml adapter (one per cell).
 #[derive(Default)]
 pub struct Zkml {
@@ -98,50 +84,6 @@ struct State {
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
-}
-
-/// The converter settings of a cell (defaults: the 2024 benchmark's).
-#[derive(Clone, Debug, PartialEq)]
-struct Settings {
-    scale_factor: u64,
-    k: u64,
-    num_cols: u64,
-    num_randoms: u64,
-}
-
-impl Settings {
-    fn of(cell: &Cell) -> Result<Settings, FrameworkError> {
-        if let Some(k) = cell
-            .settings
-            .keys()
-            .find(|k| !SETTINGS.contains(&k.as_str()))
-        {
-            return Err(failed(format!(
-                "unknown setting `{k}` for zkml; known settings: {}",
-                SETTINGS.join(", ")
-            )));
-        }
-        Ok(Settings {
-            scale_factor: setting_u64(cell, "scale_factor")?.unwrap_or(512),
-            k: setting_u64(cell, "k")?.unwrap_or(17),
-            num_cols: setting_u64(cell, "num_cols")?.unwrap_or(10),
-            num_randoms: setting_u64(cell, "num_randoms")?.unwrap_or(1024),
-        })
-    }
-
-    fn args(&self) -> Vec<String> {
-        let mut v = Vec::new();
-        for (flag, value) in [
-            ("--scale_factor", self.scale_factor),
-            ("--k", self.k),
-            ("--num_cols", self.num_cols),
-            ("--num_randoms", self.num_randoms),
-        ] {
-            v.push(flag.to_string());
-            v.push(value.to_string());
-        }
-        v
-    }
 }
 
 /// The phases of `time_circuit` (in the order it prints them) and what each covers.
@@ -194,112 +136,6 @@ pub fn phase_spec() -> PhaseSpec {
         tail: "exit".into(),
         headline: Some("prove".into()),
     }
-}
-
-/// The `.tflite` file beside the model's ONNX file.
-fn tflite_of(cell: &Cell) -> Result<PathBuf, FrameworkError> {
-    let no = |why: String| {
-        FrameworkError::Unsupported(format!(
-            "zkml converts TFLite models and {why}; zkprof does not export its own models to TFLite (put a .tflite of the same model beside its ONNX file)",
-        ))
-    };
-    let onnx = cell
-        .model
-        .onnx
-        .as_deref()
-        .ok_or_else(|| no(format!("model `{}` has no model file", cell.model.name)))?;
-    let tflite = absolute(&onnx.with_extension("tflite"));
-    if tflite.is_file() {
-        Ok(tflite)
-    } else {
-        Err(no(format!(
-            "model `{}` has no {} beside its ONNX file",
-            cell.model.name,
-            tflite.display()
-        )))
-    }
-}
-
-/// A Python with the converter's packages: the `python` setting, `$ZKPROF_ZKML_PYTHON`, or a
-/// venv in zkprof's cache. Returns it and a fact for the results.
-fn converter_python(cell: &Cell) -> Result<(PathBuf, String), FrameworkError> {
-    let given = setting_str(cell, "python")
-        .map(|p| (p, "setting `python`"))
-        .or_else(|| {
-            std::env::var("ZKPROF_ZKML_PYTHON")
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(|p| (p, "ZKPROF_ZKML_PYTHON"))
-        });
-    if let Some((p, from)) = given {
-        let path = PathBuf::from(&p);
-        let path = if path.components().count() == 1 {
-            provision::which(&p).unwrap_or(path)
-        } else {
-            path
-        };
-        if !path.is_file() {
-            return Err(failed(format!(
-                "the converter's Python {p} (from {from}) does not exist; point it at a Python with {}",
-                CONVERTER_PACKAGES.join(", ")
-            )));
-        }
-        return Ok((path, format!("{p} (from {from})")));
-    }
-    let base = provision::which("python3").ok_or_else(|| {
-        failed("python3 not found on PATH: zkml's converter needs Python 3.9-3.11 with venv")
-    })?;
-    let tag = &cache_key(&CONVERTER_PACKAGES)[..12];
-    let dir = crate::paths::cache_dir()
-        .join("envs")
-        .join(format!("zkml-converter-{tag}"));
-    provision::ensure_env(&dir, |dir| {
-        let venv = dir.join("venv").display().to_string();
-        let py = base.display().to_string();
-        provision::run(
-            &[&py, "-m", "venv", &venv],
-            None,
-            "creating the zkml converter venv",
-        )?;
-        let pip = dir.join("venv/bin/pip").display().to_string();
-        let mut argv = vec![
-            pip.as_str(),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ];
-        argv.extend(CONVERTER_PACKAGES);
-        provision::run(
-            &argv,
-            None,
-            "installing zkml's converter packages from PyPI",
-        )?;
-        Ok(())
-    })?;
-    Ok((
-        dir.join("venv/bin/python"),
-        format!("venv in the cache ({})", CONVERTER_PACKAGES.join(", ")),
-    ))
-}
-
-/// A float32 vector as a `.npy` file (format 1.0), as zkml's input converter reads it.
-pub fn npy_f32(values: &[f32]) -> Vec<u8> {
-    let mut header = format!(
-        "{{'descr': '<f4', 'fortran_order': False, 'shape': ({},), }}",
-        values.len()
-    );
-    // Magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
-    while (10 + header.len() + 1) % 64 != 0 {
-        header.push(' ');
-    }
-    header.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((header.len() as u16).to_le_bytes());
-    out.extend(header.as_bytes());
-    for v in values {
-        out.extend(v.to_le_bytes());
-    }
-    out
 }
 
 fn read_log(path: Option<&String>) -> String {
@@ -616,91 +452,4 @@ impl Framework for Zkml {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::measure::phases::BoundaryTracker;
-    use std::sync::Arc;
-
-    #[test]
-    fn phases_of_captured_time_circuit_output() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/zkml/run2_warm.stdout"
-        ))
-        .unwrap();
-        let mut t = BoundaryTracker::new(Arc::new(phase_spec()), None);
-        for (i, line) in text.lines().enumerate() {
-            t.line(i as f64, line);
-        }
-        let spec = phase_spec();
-        let got: Vec<(&str, Option<f64>)> = t
-            .boundaries
-            .iter()
-            .map(|b| (spec.phases[b.phase].name.as_str(), b.timer_s))
-            .collect();
-        assert_eq!(
-            got,
-            [
-                ("params", None),
-                ("keygen_vk", Some(29.099623437)),
-                ("keygen_pk", Some(14.322194105)),
-                // The "filling circuit" line, printed after the witness fill, times the pkey write.
-                ("write_pkey", Some(1.328290315)),
-                ("prove", Some(230.374847369)),
-                ("verify", Some(0.013863242)),
-            ]
-        );
-        // The prove window starts at `pkey size` and holds the witness fill's printout.
-        let lines: Vec<&str> = text.lines().collect();
-        let start = t.boundaries[3].t_s as usize;
-        let end = t.boundaries[4].t_s as usize;
-        assert!(lines[start].starts_with("pkey size:"));
-        assert!(lines[start..end]
-            .iter()
-            .any(|l| l.contains("filling circuit")));
-    }
-
-    #[test]
-    fn npy_header_is_aligned_and_describes_the_vector() {
-        let b = npy_f32(&[1.0, 0.5]);
-        assert_eq!(&b[..8], b"\x93NUMPY\x01\x00");
-        let hlen = u16::from_le_bytes([b[8], b[9]]) as usize;
-        assert_eq!((10 + hlen) % 64, 0);
-        let header = std::str::from_utf8(&b[10..10 + hlen]).unwrap();
-        assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (2,)"));
-        assert!(header.ends_with('\n'));
-        assert_eq!(
-            &b[10 + hlen..],
-            [1.0f32.to_le_bytes(), 0.5f32.to_le_bytes()].concat()
-        );
-    }
-
-    #[test]
-    fn unknown_settings_are_refused() {
-        let mut cell = crate::suite::Cell {
-            id: "m/zkml/x/native".into(),
-            model: crate::suite::Model::default(),
-            framework: crate::suite::FrameworkSpec {
-                name: "zkml".into(),
-                kind: "zkml".into(),
-                settings: Vec::new(),
-                steps: Vec::new(),
-                timeout_s: None,
-                memory_limit: None,
-                image: None,
-                cpuset: None,
-                home: None,
-            },
-            settings: BTreeMap::new(),
-            runtime: "native".into(),
-        };
-        assert_eq!(
-            Settings::of(&cell).unwrap().args().join(" "),
-            "--scale_factor 512 --k 17 --num_cols 10 --num_randoms 1024"
-        );
-        cell.settings
-            .insert("logrows".into(), serde_json::json!(17));
-        let e = Settings::of(&cell).unwrap_err().to_string();
-        assert!(e.contains("unknown setting `logrows` for zkml"), "{e}");
-    }
-}
+mod tests;
