@@ -92,6 +92,14 @@ fn check(memory: MemoryPreference, expect: PhaseMemory) {
         let got = p.peak_tree_bytes.unwrap() as f64;
         let truth = base_peak(i) + mib * MIB;
         let tolerance = 0.05 * truth + 10.0 * MIB;
+        println!(
+            "{memory:?} phase {}: peak {:.1} MiB, truth {:.1} MiB (baseline {:.1} + {mib}), {:?}",
+            p.name,
+            got / MIB,
+            truth / MIB,
+            base_peak(i) / MIB,
+            p.memory
+        );
         assert!(
             (got - truth).abs() <= tolerance,
             "{memory:?} phase {}: peak {:.1} MiB, truth {:.1} MiB (baseline {:.1} MiB + {mib} MiB)",
