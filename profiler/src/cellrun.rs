@@ -181,7 +181,7 @@ fn run_repetition(
 ) -> (Vec<StepRun>, Option<Stop>) {
     let mut done: Vec<StepRun> = Vec::new();
     for step in steps {
-        let phases = framework.phases(&step.name);
+        let phases = framework.phases(ctx.cell, &step.name);
         let spec = StepSpec {
             name: step.name.clone(),
             argv: step.argv,

@@ -31,6 +31,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+#[path = "suite_phases.rs"]
+pub mod phases;
+
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
@@ -124,6 +127,7 @@ struct RawFramework {
     image: Option<Spanned<String>>,
     cpuset: Option<Spanned<String>>,
     home: Option<Spanned<String>>,
+    phases: Option<Spanned<BTreeMap<String, Vec<phases::RawPhase>>>>,
 }
 
 /// A parsed, validated suite.
@@ -179,6 +183,8 @@ pub struct FrameworkSpec {
     /// An external framework's installation (the user's own build; relative to the suite
     /// file). Unset: `$ZKPROF_<KIND>_HOME`.
     pub home: Option<PathBuf>,
+    /// For `command`: the phases of a step (see `suite_phases.rs`), by step name.
+    pub phases: BTreeMap<String, Vec<crate::measure::PhaseRule>>,
 }
 
 /// One cell of the plan.
@@ -386,6 +392,8 @@ impl Suite {
                     })
                     .collect()
             };
+            let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
+            let phases = phases::check(&f.phases, &step_names, &invalid)?;
             frameworks.push(FrameworkSpec {
                 name,
                 kind,
@@ -396,6 +404,7 @@ impl Suite {
                 image: check_name(&f.image, "framework.image", &invalid)?,
                 cpuset: check_cpuset(&f.cpuset, &invalid)?,
                 home: f.home.as_ref().map(|h| base.join(h.get_ref())),
+                phases,
             });
         }
         if frameworks.is_empty() {

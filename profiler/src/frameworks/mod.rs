@@ -89,7 +89,7 @@ pub trait Framework {
     }
     /// The phases of a step that does several things in one process (setup, proving and
     /// verification): its output markers, the prover's own timers and its headline phase.
-    fn phases(&self, _step: &str) -> Option<crate::measure::PhaseSpec> {
+    fn phases(&self, _cell: &Cell, _step: &str) -> Option<crate::measure::PhaseSpec> {
         None
     }
     /// Why a step failed, in the framework's own words (e.g. a prover's panic message),

@@ -156,3 +156,84 @@ fn phase_peaks_by_cgroup() {
         check(MemoryPreference::Cgroup, expect);
     }
 }
+
+#[test]
+fn command_steps_declare_phases_in_the_suite() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = write(dir.path(), "phases.py", WORKLOAD);
+    let suite = write(
+        dir.path(),
+        "suite.toml",
+        &format!(
+            r#"
+[suite]
+name = "phased"
+repetitions = 1
+
+[[model]]
+name = "m"
+
+[[framework]]
+name = "mine"
+kind = "command"
+steps = {{ prove = ["python3", "{script}", "20", "80"] }}
+phases = {{ prove = [
+  {{ name = "small", ends_at = "first phase over" }},
+  {{ name = "prove", ends_at = "done in", timer_after = "done in" }},
+] }}
+"#
+        ),
+    );
+    let out_dir = dir.path().join("out");
+    let out = crate::support::run(&["run", &suite, "--out", out_dir.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", crate::support::text(&out));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join("results.json")).unwrap()).unwrap();
+    let cell = &r["cells"][0];
+    let prove = &cell["repetitions"][0]["steps"][0];
+    let names: Vec<&str> = prove["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["small", "prove", "exit"]);
+    let peak = |i: usize| prove["phases"][i]["peak_tree_bytes"].as_f64().unwrap();
+    assert!(peak(1) - peak(0) > 50.0 * MIB, "{} vs {}", peak(1), peak(0));
+    assert_eq!(prove["headline"]["prove_source"], "prover_timer");
+    let s = &cell["summary"]["prove"];
+    assert_eq!(s["prove_source"], "prover_timer");
+    assert_eq!(s["wall_s"]["median"], prove["headline"]["wall_s"]);
+    assert!(prove["wall_s"].as_f64().unwrap() > s["wall_s"]["median"].as_f64().unwrap() + 0.9);
+}
+
+#[test]
+fn phases_of_a_step_the_framework_lacks_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = write(
+        dir.path(),
+        "suite.toml",
+        r#"
+[suite]
+name = "bad"
+repetitions = 1
+
+[[model]]
+name = "m"
+
+[[framework]]
+name = "mine"
+kind = "command"
+steps = { prove = ["true"] }
+phases = { setup = [{ name = "a", ends_at = "x" }] }
+"#,
+    );
+    let out = crate::support::run(&["list", &suite]);
+    assert!(!out.status.success());
+    let t = crate::support::text(&out);
+    assert!(t.contains("suite.toml:"), "{t}");
+    assert!(
+        t.contains("framework.phases.setup: the framework has no step `setup`"),
+        "{t}"
+    );
+}

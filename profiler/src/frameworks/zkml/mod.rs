@@ -335,7 +335,7 @@ impl Framework for Zkml {
         ])
     }
 
-    fn phases(&self, step: &str) -> Option<PhaseSpec> {
+    fn phases(&self, _cell: &Cell, step: &str) -> Option<PhaseSpec> {
         (step == "prove").then(phase_spec)
     }
 

@@ -73,6 +73,7 @@ fn unknown_settings_are_refused() {
             image: None,
             cpuset: None,
             home: None,
+            phases: BTreeMap::new(),
         },
         settings: BTreeMap::new(),
         runtime: "native".into(),
