@@ -122,6 +122,12 @@ fn run_into(
         let steps = framework.steps(&ctx)?;
         let (done, stopped) =
             run_repetition(env, runtime.as_mut(), framework.as_ref(), &ctx, steps);
+        for s in &done {
+            for w in s.headline.iter().flat_map(|h| &h.warnings) {
+                let w = format!("repetition {rep}: {}: {w}", s.step);
+                result.warnings.push(w);
+            }
+        }
         if stopped.is_none() {
             match framework.collect(&ctx, &done) {
                 Ok(c) => {
@@ -175,6 +181,7 @@ fn run_repetition(
 ) -> (Vec<StepRun>, Option<Stop>) {
     let mut done: Vec<StepRun> = Vec::new();
     for step in steps {
+        let phases = framework.phases(ctx.cell, &step.name);
         let spec = StepSpec {
             name: step.name.clone(),
             argv: step.argv,
@@ -184,9 +191,10 @@ fn run_repetition(
             memory_limit: ctx.cell.framework.memory_limit,
             log_dir: ctx.workdir.join(format!("rep-{}", ctx.rep)),
             log_stem: step.name.clone(),
+            phases,
         };
         let run = match runtime.run_step(&spec, crate::sensors::attachable(env.roots)) {
-            Ok(r) => r,
+            Ok(r) => crate::measure::phases::label_unphased(spec.phases.as_ref(), r),
             Err(e) => return (done, Some(Stop::failed(format!("{}: {e}", step.name)))),
         };
         let stop = if run.interrupted {
@@ -201,7 +209,10 @@ fn run_repetition(
                     reason: format!("unsupported: {why}"),
                 },
                 None => {
-                    let tail = run.stderr_tail.last().map(|t| format!(" (stderr: {t})"));
+                    let tail = match framework.failure_reason(&run) {
+                        Some(why) => Some(format!(" ({why})")),
+                        None => run.stderr_tail.last().map(|t| format!(" (stderr: {t})")),
+                    };
                     Stop::failed(format!(
                         "{}: {}{}",
                         step.name,
@@ -309,22 +320,37 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
     by_step
         .into_iter()
         .map(|(name, runs)| {
+            // A phased step (a monolithic prover) is summarized by its headline phase.
+            let source = runs
+                .iter()
+                .find_map(|r| r.headline.as_ref())
+                .map(|h| h.prove_source);
             let f = |g: fn(&StepRun) -> f64| {
                 Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
             };
             let u = |g: fn(&StepRun) -> u64| {
                 Summary::of_u64(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
             };
-            let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
+            let walls: Vec<f64> = runs.iter().map(|r| headline_wall(r)).collect();
             let summary = StepSummary {
-                wall_s: f(|r| r.wall_s),
+                wall_s: f(headline_wall),
                 user_s: f(|r| r.user_s),
                 sys_s: f(|r| r.sys_s),
-                peak_tree_bytes: u(|r| r.peak_tree_bytes),
+                peak_tree_bytes: u(|r| {
+                    r.headline
+                        .as_ref()
+                        .map_or(r.peak_tree_bytes, |h| h.peak_tree_bytes)
+                }),
                 peak_process_bytes: u(|r| r.peak_process_bytes),
                 wall_outliers: mad_outliers(&walls),
+                prove_source: source,
             };
             (name, summary)
         })
         .collect()
+}
+
+/// The headline time of a run: its headline phase's (a monolithic prover), else its wall time.
+fn headline_wall(r: &StepRun) -> f64 {
+    r.headline.as_ref().map_or(r.wall_s, |h| h.wall_s)
 }

@@ -137,6 +137,13 @@ pub struct StepRun {
     /// A short note, e.g. why the run failed to start.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The phases of the run, when its framework declares them (a prover that does setup,
+    /// proving and verification in one process), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phases: Vec<Phase>,
+    /// The headline figures of a phased run (its prove phase), and how they were obtained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<Headline>,
 }
 
 fn default_cpu_method() -> CpuMethod {
@@ -289,6 +296,11 @@ pub struct StepSummary {
     /// Indices (into the measured repetitions) whose wall time is an outlier (MAD test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wall_outliers: Vec<usize>,
+    /// For a phased step (a monolithic prover): where `wall_s` and `peak_tree_bytes` come
+    /// from (its headline phase, see [`Headline`]); absent for a step measured whole. The
+    /// CPU and largest-process figures of a phased step stay the whole process's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prove_source: Option<ProveSource>,
 }
 
 /// One cell: a model x framework x settings x runtime, with its repetitions.
@@ -368,4 +380,103 @@ pub struct ShardRecord {
     pub plan: Vec<String>,
     /// The cell ids assigned to this shard, sorted.
     pub cells: Vec<String>,
+}
+
+/// How the peak memory of a phase was obtained.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PhaseMemory {
+    /// The step's cgroup peak counter, read and reset at each boundary (exact; cgroup v1).
+    CgroupPeakReset,
+    /// The maximum of the sampled tree memory within the window (a peak shorter than the
+    /// sampling interval can be missed).
+    Sampled,
+    /// No sample fell in or after the window.
+    Unmeasured,
+}
+
+/// One phase of a step: the window between two boundaries seen in its output.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Phase {
+    pub name: String,
+    /// Window start and end, seconds since spawn.
+    pub start_s: f64,
+    pub end_s: f64,
+    /// `end_s - start_s`, seconds (our own boundary timing).
+    pub duration_s: f64,
+    /// Peak tree memory within the window, bytes (same measure as the step's
+    /// `memory_method`; see `memory` for how).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_tree_bytes: Option<u64>,
+    pub memory: PhaseMemory,
+    /// Maximum sampled RSS sum of the tree within the window, bytes (no page cache).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_tree_rss_bytes: Option<u64>,
+    /// Samples that fell in the window.
+    #[serde(default)]
+    pub samples: u32,
+    /// CPU time of the tree within the window (sampled), seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_s: Option<f64>,
+    /// Energy per measured domain within the window (integrated sampled power), joules.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub energy_j: BTreeMap<String, f64>,
+    /// The prover's own duration for this phase, seconds, when it prints one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover_timer_s: Option<f64>,
+    /// `duration_s` and `prover_timer_s` differ by more than 5% + 100 ms.
+    #[serde(default)]
+    pub timer_disagrees: bool,
+    /// The output line that began the window (none: the spawn).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_marker: Option<String>,
+    /// The output line that ended the window (none: the process exit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_marker: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// Where the headline prove figures of a step come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProveSource {
+    /// Time: the prover's own timer for its prove phase; memory: the phase's window.
+    ProverTimer,
+    /// Time and memory: the window between the output markers around the prove phase.
+    OutputMarkers,
+    /// The whole step (no prove phase could be told apart).
+    WholeStep,
+}
+
+impl ProveSource {
+    /// A short label for tables.
+    pub fn label(self) -> &'static str {
+        match self {
+            ProveSource::ProverTimer => "prover timer",
+            ProveSource::OutputMarkers => "output markers",
+            ProveSource::WholeStep => "whole step",
+        }
+    }
+}
+
+/// The headline figures of a phased step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Headline {
+    /// The headline phase's name (`prove`).
+    pub phase: String,
+    pub prove_source: ProveSource,
+    /// Headline time, seconds.
+    pub wall_s: f64,
+    /// Headline peak tree memory, bytes.
+    pub peak_tree_bytes: u64,
+    /// Our own boundary timing of the phase, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub markers_s: Option<f64>,
+    /// The prover's own timer, seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prover_timer_s: Option<f64>,
+    /// Disagreements between the two, missing markers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }

@@ -31,10 +31,13 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+#[path = "suite_phases.rs"]
+pub mod phases;
+
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 3] = ["command", "ezkl", "circom"];
+pub const FRAMEWORK_KINDS: [&str; 4] = ["command", "ezkl", "circom", "zkml"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
@@ -123,6 +126,8 @@ struct RawFramework {
     memory_limit: Option<Spanned<String>>,
     image: Option<Spanned<String>>,
     cpuset: Option<Spanned<String>>,
+    home: Option<Spanned<String>>,
+    phases: Option<Spanned<BTreeMap<String, Vec<phases::RawPhase>>>>,
 }
 
 /// A parsed, validated suite.
@@ -175,6 +180,11 @@ pub struct FrameworkSpec {
     pub image: Option<String>,
     /// CPUs a container step may use (`--cpuset-cpus`, e.g. `0-3`).
     pub cpuset: Option<String>,
+    /// An external framework's installation (the user's own build; relative to the suite
+    /// file). Unset: `$ZKPROF_<KIND>_HOME`.
+    pub home: Option<PathBuf>,
+    /// For `command`: the phases of a step (see `suite_phases.rs`), by step name.
+    pub phases: BTreeMap<String, Vec<crate::measure::PhaseRule>>,
 }
 
 /// One cell of the plan.
@@ -382,6 +392,8 @@ impl Suite {
                     })
                     .collect()
             };
+            let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
+            let phases = phases::check(&f.phases, &step_names, &invalid)?;
             frameworks.push(FrameworkSpec {
                 name,
                 kind,
@@ -391,6 +403,8 @@ impl Suite {
                 memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
                 image: check_name(&f.image, "framework.image", &invalid)?,
                 cpuset: check_cpuset(&f.cpuset, &invalid)?,
+                home: f.home.as_ref().map(|h| base.join(h.get_ref())),
+                phases,
             });
         }
         if frameworks.is_empty() {

@@ -17,8 +17,12 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let host = Host::detect(&roots);
     let sensors = crate::sensors::statuses(&roots);
     let runtimes = runtime_statuses();
+    let frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
+        .iter()
+        .map(|e| e.status())
+        .collect();
     if args.json {
-        let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes });
+        let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
@@ -47,6 +51,16 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
             "  {mark}  {:6}  {}",
             r.name,
             r.reason.as_deref().unwrap_or("")
+        );
+    }
+    println!();
+    println!("Frameworks (external: your own build of upstream):");
+    for f in &frameworks {
+        let mark = if f.available { "yes" } else { "no " };
+        println!(
+            "  {mark}  {:6}  {}",
+            f.name,
+            f.reason.as_deref().unwrap_or("")
         );
     }
     Ok(0)

@@ -12,6 +12,11 @@ impl Framework for CommandFramework {
         "command"
     }
 
+    fn phases(&self, cell: &crate::suite::Cell, step: &str) -> Option<crate::measure::PhaseSpec> {
+        let rules = cell.framework.phases.get(step)?;
+        Some(crate::suite::phases::spec_for(step, rules))
+    }
+
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
         let cell = ctx.cell;
         let mut vars = BTreeMap::new();

@@ -9,10 +9,12 @@
 
 pub mod circom;
 pub mod command;
+pub mod external;
 pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
 pub mod provision;
+pub mod zkml;
 
 use crate::results::StepRun;
 use crate::suite::Cell;
@@ -85,6 +87,16 @@ pub trait Framework {
     fn evaluate(&self, _cell: &Cell, _workdir: &Path) -> Result<Collected, FrameworkError> {
         Ok(Collected::default())
     }
+    /// The phases of a step that does several things in one process (setup, proving and
+    /// verification): its output markers, the prover's own timers and its headline phase.
+    fn phases(&self, _cell: &Cell, _step: &str) -> Option<crate::measure::PhaseSpec> {
+        None
+    }
+    /// Why a step failed, in the framework's own words (e.g. a prover's panic message),
+    /// when its output says more than its exit status.
+    fn failure_reason(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
     /// A failed step whose output shows the framework cannot handle the model: the reason
     /// (the cell is then `unsupported`, not `failed`).
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
@@ -117,6 +129,7 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "command" => Some(Box::new(command::CommandFramework)),
         "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
         "circom" => Some(Box::new(circom::Circom::default())),
+        "zkml" => Some(Box::new(zkml::Zkml::default())),
         _ => None,
     }
 }

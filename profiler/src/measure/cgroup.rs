@@ -266,6 +266,18 @@ impl StepCgroup {
         }
     }
 
+    /// Resets the peak counter to the current use (cgroup v1 `memory.max_usage_in_bytes`),
+    /// so the next [`memory_peak`](Self::memory_peak) covers only what follows. cgroup v2's
+    /// `memory.peak` resets only per open file (kernel 6.12+): false there.
+    pub fn reset_peak(&self) -> bool {
+        match &self.layout {
+            Layout::V1 { memory, .. } => {
+                std::fs::write(memory.join("memory.max_usage_in_bytes"), "0").is_ok()
+            }
+            Layout::V2 { .. } => false,
+        }
+    }
+
     /// OOM kills inside the cgroup since creation.
     pub fn oom_kills(&self) -> u64 {
         let (file, key) = match &self.layout {

@@ -5,12 +5,17 @@
 //! - `sampler.rs`: the sampling thread (memory, CPU, other sensors; timeout and Ctrl-C).
 //! - `proctree.rs`: which /proc entries belong to the tree.
 //! - `cgroup.rs`: the per-step cgroup (v1 and v2).
+//! - `lines.rs`: stdout/stderr through pipes, each line timestamped as it arrives.
+//! - `phases.rs`: phases of one step from its output markers (and the prover's timers).
 
 pub mod cgroup;
+pub mod lines;
+pub mod phases;
 pub mod proctree;
 pub mod runner;
 pub mod sampler;
 
+pub use phases::{PhaseRule, PhaseSpec};
 pub use runner::{MemoryPreference, RunError, Runner, RunnerConfig, StepSpec};
 
 use cgroup::StepCgroup;

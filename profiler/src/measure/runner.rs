@@ -1,6 +1,8 @@
 //! Spawning and measuring one step.
 
 use super::cgroup::StepCgroup;
+use super::lines::{LineSink, NoSink, Readers, Stream};
+use super::phases::{self, BoundaryTracker, PhaseSpec, TrackerSink};
 use super::proctree::{ProcReader, TreeTracker};
 use super::sampler::{self, SamplerSetup};
 use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
@@ -14,7 +16,7 @@ use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Once};
+use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, Instant};
 
 /// How to measure the tree's peak memory.
@@ -66,9 +68,12 @@ pub struct StepSpec {
     pub timeout: Option<Duration>,
     /// Memory limit of the tree, bytes.
     pub memory_limit: Option<u64>,
-    /// stdout goes to `log_dir/log_stem.stdout`, stderr to `.stderr`.
+    /// stdout goes to `log_dir/log_stem.stdout`, stderr to `.stderr`, every line with
+    /// its arrival time to `.timeline.tsv`.
     pub log_dir: PathBuf,
     pub log_stem: String,
+    /// The phases of this step, when its framework declares them (see `phases.rs`).
+    pub phases: Option<PhaseSpec>,
 }
 
 /// Why a step could not be run at all (as opposed to running and failing).
@@ -151,13 +156,15 @@ impl Runner {
         })?;
         let stdout_path = spec.log_dir.join(format!("{}.stdout", spec.log_stem));
         let stderr_path = spec.log_dir.join(format!("{}.stderr", spec.log_stem));
+        let timeline_path = spec.log_dir.join(format!("{}.timeline.tsv", spec.log_stem));
         let open = |p: &Path| {
             File::create(p).map_err(|source| RunError::LogDir {
                 path: p.to_path_buf(),
                 source,
             })
         };
-        let (stdout, stderr) = (open(&stdout_path)?, open(&stderr_path)?);
+        let (stdout_log, stderr_log) = (open(&stdout_path)?, open(&stderr_path)?);
+        let timeline = open(&timeline_path)?;
 
         let cgroup = self.make_cgroup(spec.memory_limit)?.map(Arc::new);
         let procs_files: Vec<CString> = cgroup
@@ -171,8 +178,8 @@ impl Runner {
         let mut cmd = Command::new(&program);
         cmd.args(&spec.argv[1..])
             .stdin(Stdio::null())
-            .stdout(stdout)
-            .stderr(stderr)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .process_group(0)
             .envs(spec.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &spec.cwd {
@@ -197,7 +204,7 @@ impl Runner {
         });
         let started_at = chrono::Utc::now().to_rfc3339();
         let spawned_at = Instant::now();
-        let child = cmd.spawn().map_err(|source| match source.kind() {
+        let mut child = cmd.spawn().map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => RunError::NotFound {
                 program: program.clone(),
             },
@@ -207,6 +214,32 @@ impl Runner {
             },
         })?;
         let pid = child.id() as i32;
+        let tracker = spec.phases.as_ref().map(|p| {
+            Arc::new(Mutex::new(BoundaryTracker::new(
+                Arc::new(p.clone()),
+                cgroup.clone(),
+            )))
+        });
+        let sink: Box<dyn LineSink> = match &tracker {
+            Some(t) => Box::new(TrackerSink(t.clone())),
+            None => Box::new(NoSink),
+        };
+        let mut pipes = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            pipes.push((PipeEnd::Out(out), stdout_log, Stream::Stdout));
+        }
+        if let Some(err) = child.stderr.take() {
+            pipes.push((PipeEnd::Err(err), stderr_log, Stream::Stderr));
+        }
+        let readers = match Readers::start(pipes, Some(timeline), sink, spawned_at) {
+            Ok(r) => r,
+            Err(e) => {
+                // SAFETY: kill(2) has no memory-safety preconditions.
+                unsafe { libc::kill(-pid, libc::SIGKILL) };
+                let _ = wait_child(pid);
+                return Err(RunError::Sampler(e));
+            }
+        };
 
         let reader = ProcReader::new(&self.config.roots.proc);
         let target = Target { pid, pgid: pid };
@@ -256,6 +289,17 @@ impl Runner {
 
         let (leftover_killed, leftover_usage) =
             reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let (_, _lines, log_errors) = readers.finish(Duration::from_secs(2));
+        notes.extend(log_errors);
+        // The tracker holds the cgroup: take its boundaries and let it go.
+        let (boundaries, exact) = match tracker.and_then(|t| Arc::try_unwrap(t).ok()) {
+            Some(t) => {
+                let t = t.into_inner().unwrap_or_else(|p| p.into_inner());
+                let exact = t.exact();
+                (t.boundaries, exact)
+            }
+            None => (Vec::new(), false),
+        };
         let elapsed = spawned_at.elapsed();
         let mut readings: Vec<Reading> = Vec::new();
         let mut sensors_back = sampled.sensors;
@@ -273,9 +317,16 @@ impl Runner {
             .peak_process_rss
             .max(root_usage.maxrss_bytes)
             .max(leftover_usage.maxrss_bytes);
+        let tail_exact_peak = cgroup.as_ref().and_then(|cg| cg.memory_peak());
         let (peak_tree_bytes, memory_method, cg_oom) = match &cgroup {
             Some(cg) => (
-                cg.memory_peak().unwrap_or(sampled.peak_tree_rss),
+                // With resets at phase boundaries, the counter covers the last phase only.
+                boundaries
+                    .iter()
+                    .filter_map(|b| b.exact_peak)
+                    .chain(tail_exact_peak)
+                    .max()
+                    .unwrap_or(sampled.peak_tree_rss),
                 cg.memory_method(),
                 cg.oom_kills() > 0,
             ),
@@ -292,6 +343,26 @@ impl Runner {
             notes.push("memory limit enforced by zkprof's sampler (no cgroup)".into());
         }
         let processes_seen = sampled.tracker.known_pids().len() as u32;
+        let (phases, headline) = match &spec.phases {
+            Some(ps) => {
+                let phases = phases::compute(&phases::PhaseInput {
+                    spec: ps,
+                    boundaries: &boundaries,
+                    wall_s,
+                    series: &sampled.series,
+                    rss_bytes: &sampled.rss_bytes,
+                    exact,
+                    tail_exact_peak,
+                });
+                let headline = phases::headline(ps, &phases, wall_s, peak_tree_bytes);
+                (phases, headline)
+            }
+            None => (Vec::new(), None),
+        };
+        let series = self
+            .config
+            .keep_series
+            .then(|| sampler::downsample(sampled.series, sampler::MAX_SERIES_POINTS));
         Ok(StepRun {
             wall_s,
             user_s,
@@ -317,10 +388,12 @@ impl Runner {
             stderr_path: Some(stderr_path.display().to_string()),
             readings,
             tree_bytes_percentiles: sampled.tree_bytes_percentiles,
-            series: self.config.keep_series.then_some(sampled.series),
+            series,
             sampler_ticks: sampled.ticks,
             sampler_cpu_s: sampled.cpu_s,
             note: (!notes.is_empty()).then(|| notes.join("; ")),
+            phases,
+            headline,
         })
     }
 
@@ -340,6 +413,30 @@ impl Runner {
                 }
                 Ok(None)
             }
+        }
+    }
+}
+
+/// Either pipe of the child, for one reader type.
+enum PipeEnd {
+    Out(std::process::ChildStdout),
+    Err(std::process::ChildStderr),
+}
+
+impl Read for PipeEnd {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            PipeEnd::Out(p) => p.read(buf),
+            PipeEnd::Err(p) => p.read(buf),
+        }
+    }
+}
+
+impl std::os::fd::AsRawFd for PipeEnd {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        match self {
+            PipeEnd::Out(p) => p.as_raw_fd(),
+            PipeEnd::Err(p) => p.as_raw_fd(),
         }
     }
 }

@@ -40,7 +40,11 @@ pub struct SamplerSetup {
 
 /// What the sampler saw.
 pub struct SamplerOutput {
+    /// Every sample taken (not downsampled; the runner downsamples after computing phases).
     pub series: Series,
+    /// The summed RSS of the tree at each sample of `series`, bytes (with a cgroup,
+    /// refreshed every `PROC_EVERY` samples).
+    pub rss_bytes: Vec<u64>,
     /// Percentiles of the tree memory over every sample (before downsampling).
     pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
     /// Max over samples of the summed RSS of the tree, bytes.
@@ -84,6 +88,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut extra: BTreeMap<String, Vec<f64>> = BTreeMap::new();
     let mut out = SamplerOutput {
         series: Series::default(),
+        rss_bytes: Vec::new(),
         tree_bytes_percentiles: None,
         peak_tree_rss: 0,
         peak_process_rss: 0,
@@ -145,6 +150,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         last_cpu = Some((t, cpu_now));
         series.t_s.push(t);
         series.tree_bytes.push(tree_bytes);
+        out.rss_bytes.push(sum_rss);
         series.cpu_cores.push(cores);
         columns.clear();
         for sensor in s.sensors.iter_mut() {
@@ -191,7 +197,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         series.extra.insert(name, col);
     }
     out.tree_bytes_percentiles = crate::stats::series_percentiles(&series.tree_bytes);
-    out.series = downsample(series, MAX_SERIES_POINTS);
+    out.series = series;
     out.tracker = s.tracker;
     out.sensors = s.sensors;
     out.cpu_s = thread_cpu_seconds() - cpu_start;

@@ -280,7 +280,9 @@ pub fn run_in_container(
         sampler_cpu = s.cpu_s;
         seen = s.tracker.known_pids().len() as u32;
         percentiles = s.tree_bytes_percentiles;
-        series = config.keep_series.then_some(s.series);
+        series = config
+            .keep_series
+            .then(|| sampler::downsample(s.series, sampler::MAX_SERIES_POINTS));
     }
     match engine_killed {
         Some("timeout") => timed_out = true,
@@ -368,6 +370,8 @@ pub fn run_in_container(
         sampler_ticks: ticks,
         sampler_cpu_s: sampler_cpu,
         note: (!notes.is_empty()).then(|| notes.join("; ")),
+        phases: Vec::new(),
+        headline: None,
     })
 }
 

@@ -4,5 +4,7 @@
 mod bad_input;
 mod exec;
 mod memory;
+mod phases;
 mod run;
 mod support;
+mod zkml;
