@@ -211,7 +211,9 @@ fn run_repetition(
                 }
             })
         } else {
-            None
+            framework
+                .step_failure(&run)
+                .map(|why| Stop::failed(format!("{}: {why}", step.name)))
         };
         done.push(run);
         if stop.is_some() {

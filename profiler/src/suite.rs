@@ -20,6 +20,8 @@
 //! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
 //! image = "ezkl"              # docker/nix runtimes: the environment (defaults to the kind)
 //! cpuset = "0-3"              # docker runtime: CPUs a step container may use
+//! home = "../opml"            # external frameworks (opml): the user's own build, relative
+//!                             # to the suite file (else `ZKPROF_<KIND>_HOME`)
 //! ```
 //!
 //! Every error names `file:line:col`, the field, and the valid values.
@@ -34,7 +36,7 @@ use toml::Spanned;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 3] = ["command", "ezkl", "circom"];
+pub const FRAMEWORK_KINDS: [&str; 4] = ["command", "ezkl", "circom", "opml"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
@@ -123,6 +125,7 @@ struct RawFramework {
     memory_limit: Option<Spanned<String>>,
     image: Option<Spanned<String>>,
     cpuset: Option<Spanned<String>>,
+    home: Option<Spanned<String>>,
 }
 
 /// A parsed, validated suite.
@@ -175,6 +178,8 @@ pub struct FrameworkSpec {
     pub image: Option<String>,
     /// CPUs a container step may use (`--cpuset-cpus`, e.g. `0-3`).
     pub cpuset: Option<String>,
+    /// External frameworks: the user's installation (absolute, from the suite's `home`).
+    pub home: Option<PathBuf>,
 }
 
 /// One cell of the plan.
@@ -391,6 +396,7 @@ impl Suite {
                 memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
                 image: check_name(&f.image, "framework.image", &invalid)?,
                 cpuset: check_cpuset(&f.cpuset, &invalid)?,
+                home: f.home.as_ref().map(|h| base.join(h.get_ref())),
             });
         }
         if frameworks.is_empty() {

@@ -12,6 +12,7 @@ pub mod command;
 pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
+pub mod opml;
 pub mod provision;
 
 use crate::results::StepRun;
@@ -90,6 +91,11 @@ pub trait Framework {
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
+    /// A step that exited 0 but whose output shows it did not do its work (opML's VM exits 0
+    /// when its guest halts early): the reason, and the cell fails with it.
+    fn step_failure(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
 }
 
 /// `p` made absolute against the working directory (steps run in other directories).
@@ -117,6 +123,7 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "command" => Some(Box::new(command::CommandFramework)),
         "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
         "circom" => Some(Box::new(circom::Circom::default())),
+        "opml" => Some(Box::new(opml::Opml::default())),
         _ => None,
     }
 }
