@@ -37,10 +37,9 @@ func readF32s(b []byte, idx *int, n int) ([]float32, error) {
 	if n <= 0 || *idx+4*n > len(b) || *idx+4*n < *idx {
 		return nil, fmt.Errorf("model file truncated: %d values at byte %d", n, *idx)
 	}
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = common.ReadFP32FromBytes(b, idx, bigEndian)
-	}
+	// The VM is big-endian MIPS: the file's values are read in place (as opML's examples do).
+	out := common.DecodeFloat32List(b[*idx : *idx+4*n])
+	*idx += 4 * n
 	return out, nil
 }
 
@@ -112,10 +111,7 @@ func readInput(n uint32) ([]float32, error) {
 	x := make([]float32, n)
 	switch len(buf) {
 	case 4 * int(n):
-		idx := 0
-		for i := range x {
-			x[i] = common.ReadFP32FromBytes(buf, &idx, bigEndian)
-		}
+		copy(x, common.DecodeFloat32List(buf))
 	case int(n):
 		for i := range x {
 			x[i] = float32(buf[i]) / 255

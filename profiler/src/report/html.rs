@@ -150,7 +150,7 @@ fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
         file: labels[row.file].clone(),
         host: view::host_id(row).to_string(),
         model: c.model.clone(),
-        framework: c.framework.clone(),
+        framework: view::framework_label(c),
         settings: view::settings_label(c),
         runtime: c.runtime.clone(),
         status: view::status_word(c.status),

@@ -12,7 +12,7 @@ const MIB: f64 = (1u64 << 20) as f64;
 
 /// The series a row belongs to: its framework, with the file and host when there are several.
 fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
-    let mut name = row.cell.framework.clone();
+    let mut name = view::framework_label(row.cell);
     if files.len() > 1 {
         name = format!("{name} ({})", files[row.file].label);
     }
