@@ -17,8 +17,9 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let host = Host::detect(&roots);
     let sensors = crate::sensors::statuses(&roots);
     let runtimes = runtime_statuses();
+    let frameworks = framework_statuses();
     if args.json {
-        let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes });
+        let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
     }
@@ -49,7 +50,27 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
             r.reason.as_deref().unwrap_or("")
         );
     }
+    println!();
+    println!("External frameworks (your own builds):");
+    for f in &frameworks {
+        let mark = if f.available { "yes" } else { "no " };
+        println!(
+            "  {mark}  {:6}  {}",
+            f.name,
+            f.reason.as_deref().unwrap_or("")
+        );
+    }
     Ok(0)
+}
+
+/// External frameworks found through `ZKPROF_<KIND>_HOME` (a suite's `home` wins at run time).
+fn framework_statuses() -> Vec<SensorStatus> {
+    let (ok, line) = crate::frameworks::opml::install::doctor_status(None);
+    vec![if ok {
+        SensorStatus::available_with("opml", line)
+    } else {
+        SensorStatus::unavailable("opml", line)
+    }]
 }
 
 /// Whether each runtime can run steps here, and why not (same shape as a sensor status).

@@ -323,7 +323,7 @@ steps = { prove = ["true"] }
                 ("28_6_16_120_84_10_5", Some(44_426)),
             ]
         );
-        assert_eq!(s.plan(&PlanOptions::default()).unwrap().len(), 6 * 3);
+        assert_eq!(s.plan(&PlanOptions::default()).unwrap().len(), 6 * 4);
     }
 
     fn fmt_thousands(n: u64) -> String {
