@@ -102,6 +102,7 @@ sleep 0.05; cp "$2" "$2.bin"
 }
 
 struct Run {
+    stdout: String,
     stderr: String,
     results: Value,
 }
@@ -128,6 +129,7 @@ fn zkprof(dir: &Path, suite: &str, envs: &[(&str, &str)]) -> Run {
         .map(|t| serde_json::from_str(&t).unwrap())
         .unwrap_or(Value::Null);
     Run {
+        stdout: String::from_utf8_lossy(&out.stdout).into(),
         stderr: String::from_utf8_lossy(&out.stderr).into(),
         results,
     }
@@ -215,6 +217,56 @@ fn runs_measures_and_labels_a_fraud_proof() {
                 .all(|p| p.ends_with("checkpoint_final.json")),
         "{checkpoints:?}"
     );
+    reports_say_it_is_a_fraud_proof(&dir.path().join("out/results.json"), &r.stdout);
+}
+
+const LABEL: &str = "fraud proof (optimistic): no zero-knowledge proof";
+
+/// Terminal, CSV, markdown, HTML, compare and reproduce all carry the label.
+fn reports_say_it_is_a_fraud_proof(results: &Path, terminal: &str) {
+    assert!(terminal.contains(LABEL), "{terminal}");
+    let zk = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let res = results.to_str().unwrap();
+    let csv = zk(&["report", res, "--format", "csv", "-o", "-"]);
+    assert!(csv.contains(&format!("opml [{LABEL}]")), "{csv}");
+    let md = zk(&["report", res, "--format", "markdown", "-o", "-"]);
+    assert!(
+        md.contains("opml \\[fraud proof (optimistic): no zero-knowledge proof\\]"),
+        "{md}"
+    );
+    let html = results.with_file_name("r.html");
+    zk(&[
+        "report",
+        res,
+        "--format",
+        "html",
+        "-o",
+        html.to_str().unwrap(),
+    ]);
+    assert!(std::fs::read_to_string(&html).unwrap().contains(LABEL));
+    assert!(zk(&["compare", res, res]).contains(LABEL));
+    let reference = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../reports/reference/zkml-benchmark-2024.json"
+    );
+    let rep = zk(&["reproduce", "--reference", reference, res]);
+    let opml_rows: Vec<&str> = rep
+        .lines()
+        .filter(|l| l.starts_with("dnn   opml"))
+        .collect();
+    assert_eq!(opml_rows.len(), 3, "{rep}");
+    assert!(opml_rows.iter().all(|l| l.contains(LABEL)), "{rep}");
 }
 
 fn walk(p: &Path) -> Vec<PathBuf> {
