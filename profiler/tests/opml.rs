@@ -330,6 +330,8 @@ fn missing_installations_and_unsupported_models_are_named() {
     let r = zkprof(dir.path(), &suite("m.onnx", None, ""), &[]);
     let reason = cell(&r)["reason"].as_str().unwrap_or_default().to_string();
     assert!(reason.contains("ZKPROF_OPML_HOME"), "{reason}");
+    // Even a cell that never ran is labelled.
+    assert_eq!(cell(&r)["info"]["proof_kind"], "fraud_proof");
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
     let r = zkprof(

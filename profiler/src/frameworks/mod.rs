@@ -91,6 +91,12 @@ pub trait Framework {
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
+    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
+    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
+    /// failed cell is labelled in the reports.
+    fn proof_kind(&self) -> Option<&'static str> {
+        None
+    }
     /// A step that exited 0 but whose output shows it did not do its work (opML's VM exits 0
     /// when its guest halts early): the reason, and the cell fails with it.
     fn step_failure(&self, _step: &StepRun) -> Option<String> {

@@ -274,6 +274,10 @@ impl Framework for Opml {
         Ok(out)
     }
 
+    fn proof_kind(&self) -> Option<&'static str> {
+        Some(PROOF_KIND)
+    }
+
     fn step_failure(&self, step: &StepRun) -> Option<String> {
         if !matches!(step.step.as_str(), "prove" | "verify") {
             return None;
