@@ -110,6 +110,9 @@ fn run_into(
     })?;
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
+    if let Some(kind) = framework.proof_kind() {
+        result.info.insert("proof_kind".into(), kind.into());
+    }
     result.info.extend(framework.provision(cell, workdir)?);
     let runtime_err =
         |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
@@ -222,7 +225,9 @@ fn run_repetition(
                 }
             })
         } else {
-            None
+            framework
+                .step_failure(&run)
+                .map(|why| Stop::failed(format!("{}: {why}", step.name)))
         };
         done.push(run);
         if stop.is_some() {

@@ -20,6 +20,8 @@
 //! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
 //! image = "ezkl"              # docker/nix runtimes: the environment (defaults to the kind)
 //! cpuset = "0-3"              # docker runtime: CPUs a step container may use
+//! home = "../opml"            # external frameworks (opml): the user's own build, relative
+//!                             # to the suite file (else `ZKPROF_<KIND>_HOME`)
 //! ```
 //!
 //! Every error names `file:line:col`, the field, and the valid values.
@@ -37,7 +39,7 @@ pub mod phases;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 4] = ["command", "ezkl", "circom", "zkml"];
+pub const FRAMEWORK_KINDS: [&str; 5] = ["command", "ezkl", "circom", "zkml", "opml"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 

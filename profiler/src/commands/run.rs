@@ -292,6 +292,9 @@ fn print_table(results: &ResultsFile) {
             mem,
             w = w
         );
+        if let Some(label) = crate::report::view::proof_label(c) {
+            println!("{:w$}  └ {label}", "", w = w);
+        }
         if let Some(reason) = &c.reason {
             println!("{:w$}  └ {reason}", "", w = w);
         }

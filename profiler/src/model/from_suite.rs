@@ -323,9 +323,9 @@ steps = { prove = ["true"] }
                 ("28_6_16_120_84_10_5", Some(44_426)),
             ]
         );
-        // EZKL (two modes) and circom everywhere; zkml on the three dense models.
+        // EZKL (two modes) and circom everywhere; zkml and opML on the three dense models.
         let plan = s.plan(&PlanOptions::default()).unwrap();
-        assert_eq!(plan.len(), 6 * 3 + 3);
+        assert_eq!(plan.len(), 6 * 3 + 3 + 3);
         let zkml: Vec<&str> = plan
             .iter()
             .filter(|c| c.framework.kind == "zkml")

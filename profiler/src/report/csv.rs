@@ -78,7 +78,7 @@ pub fn record(row: &Row) -> Vec<String> {
     };
     notes.push(format!("host: {host}"));
     vec![
-        c.framework.clone(),
+        view::framework_label(c),
         c.model.clone(),
         opt(view::metric(c, view::LAYERS), 0),
         opt(view::metric(c, view::PARAMS), 0),
