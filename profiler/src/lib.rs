@@ -15,6 +15,7 @@ pub mod frameworks;
 pub mod measure;
 pub mod merge;
 pub mod model;
+pub mod output;
 pub mod paths;
 pub mod report;
 pub mod results;
