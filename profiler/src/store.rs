@@ -56,9 +56,11 @@ pub fn ensure_writable_file(path: &Path) -> Result<(), UserError> {
 
 /// Loads a results file, with errors that name the file and say what is wrong.
 pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::Input(format!("cannot read results file {}: {e}", path.display()))
-    })?;
+    let text =
+        crate::input::read_capped_text(path, crate::limits::MAX_RESULTS_BYTES, "results file")
+            .map_err(|e| {
+                UserError::Input(format!("cannot read results file {}: {e}", path.display()))
+            })?;
     if text.trim().is_empty() {
         return Err(UserError::Input(format!(
             "{}: empty file, not a zkprof results file",

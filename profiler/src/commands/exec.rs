@@ -6,7 +6,7 @@ use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig, StepSpec};
 use crate::results::{ExecReport, ExecSummary, StepRun, EXEC_SCHEMA};
 use crate::stats::{mad_outliers, Summary};
-use crate::units::{format_bytes, format_seconds, parse_bytes};
+use crate::units::{format_bytes, format_seconds};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,25 +46,20 @@ pub struct ExecArgs {
 
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
-    if args.runs == 0 {
-        return Err(UserError::Input("--runs must be at least 1".into()).into());
-    }
+    crate::limits::count("--runs", args.runs, 1).map_err(UserError::Input)?;
+    crate::limits::count("--warmup", args.warmup, 0).map_err(UserError::Input)?;
     let memory_limit = match &args.memory_limit {
-        Some(text) => Some(parse_bytes(text).ok_or_else(|| {
-            UserError::Input(format!(
-                "--memory-limit {text}: not a size; use e.g. 512M or 2G"
-            ))
-        })?),
+        Some(text) => Some(
+            crate::limits::memory_limit(text)
+                .map_err(|m| UserError::Input(format!("--memory-limit {text}: {m}")))?,
+        ),
         None => None,
     };
     let timeout = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UserError::Input(format!(
-                "--timeout {t}: must be a positive number of seconds"
-            ))
-            .into())
-        }
-        Some(t) => Some(Duration::from_secs_f64(t)),
+        Some(t) => Some(
+            crate::limits::timeout_s(t)
+                .map_err(|m| UserError::Input(format!("--timeout {t}: {m}")))?,
+        ),
         None => None,
     };
     if let Some(out) = &args.out {

@@ -68,8 +68,8 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             p.canonicalize().unwrap_or_else(|_| p.clone()),
         );
     }
-    if args.reps == Some(0) {
-        return Err(UserError::Input("--reps must be at least 1".into()).into());
+    if let Some(reps) = args.reps {
+        crate::limits::count("--reps", reps, 1).map_err(UserError::Input)?;
     }
     let cells = suite.plan(&PlanOptions {
         frameworks: args.frameworks.clone(),
@@ -237,12 +237,14 @@ fn select_shard(
     };
     let costs = match &args.shard_costs {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                UserError::Input(format!(
-                    "--shard-costs: cannot read {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let bytes =
+                crate::input::read_capped(path, crate::limits::MAX_RESULTS_BYTES, "results file")
+                    .map_err(|e| {
+                    UserError::Input(format!(
+                        "--shard-costs: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
             let earlier = crate::store::load_results(path)?;
             let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             crate::shard::Costs::from_results(&earlier, &sha)

@@ -7,6 +7,10 @@ use super::ReportError;
 use plotters::coord::ranged1d::{AsRangedCoord, ValueFormatter};
 use plotters::prelude::*;
 
+/// The largest magnitude a coordinate may have to be drawn; beyond it the point is left
+/// out (a value near `f64::MAX` is a corrupt file, not a measurement).
+const MAX_PLOTTABLE: f64 = 1e300;
+
 /// Chart size in pixels.
 const SIZE: (u32, u32) = (640, 360);
 
@@ -57,8 +61,12 @@ impl Chart {
             .all(|s| s.points.iter().all(|p| !self.drawable(*p)))
     }
 
+    /// A point can be drawn when both coordinates are finite and far enough from the
+    /// ends of `f64` that padding the axis stays finite (an infinite axis never ends its
+    /// tick loop), and positive on a log axis.
     fn drawable(&self, (x, y): (f64, f64)) -> bool {
-        x.is_finite() && y.is_finite() && (!self.x_log || x > 0.0) && (!self.y_log || y > 0.0)
+        let plottable = |v: f64| v.is_finite() && v.abs() <= MAX_PLOTTABLE;
+        plottable(x) && plottable(y) && (!self.x_log || x > 0.0) && (!self.y_log || y > 0.0)
     }
 
     /// Renders the chart as an `<svg>` element.
