@@ -18,6 +18,7 @@ pub mod limits;
 pub mod measure;
 pub mod merge;
 pub mod model;
+pub mod outlock;
 pub mod output;
 pub mod paths;
 pub mod report;

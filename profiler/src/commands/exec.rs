@@ -67,6 +67,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     }
     let sensors = crate::sensors::statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
+    crate::measure::hygiene::clean_stale(&roots);
     let log_dir = args.log_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!(
             "zkprof-exec-{}-{}",
@@ -125,6 +126,15 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         warnings.push(format!(
             "no cgroup: {note}; peak memory is sampled from /proc"
         ));
+    }
+    for (i, r) in runs.iter().enumerate() {
+        if r.leftover_killed > 0 {
+            warnings.push(format!(
+                "run {}: {} process(es) outlived the command and were killed",
+                i + 1,
+                r.leftover_killed
+            ));
+        }
     }
     let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
     for i in mad_outliers(&walls) {
@@ -203,7 +213,10 @@ pub fn progress(len: u64, quiet: bool) -> indicatif::ProgressBar {
 
 fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
     let s = &report.summary;
-    println!("Command: {}", report.command.join(" "));
+    println!(
+        "Command: {}",
+        crate::terminal::escape(&report.command.join(" "))
+    );
     println!(
         "  Time (median ± σ):   {} ± {}    [User: {}, System: {}]",
         format_seconds(s.wall_s.median),
@@ -229,7 +242,7 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
     for r in report.runs.iter().filter(|r| !r.succeeded()) {
         println!("  A run ended with: {}", r.outcome());
         for line in r.stderr_tail.iter().rev().take(5).rev() {
-            println!("    stderr: {line}");
+            println!("    stderr: {}", crate::terminal::escape(line));
         }
     }
     // Sensor readings: the median over runs of each (sensor, metric).

@@ -7,6 +7,7 @@
 //! - `cgroup.rs`: the per-step cgroup (v1 and v2).
 
 pub mod cgroup;
+pub mod hygiene;
 pub mod proctree;
 pub mod runner;
 pub mod sampler;

@@ -178,6 +178,14 @@ impl Runner {
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);
         }
+        // Marks the tree (escaped daemons are found by it) and ties the leader's life to
+        // zkprof's; see `hygiene`.
+        let marker = super::hygiene::new_step_marker(&self.config.roots.proc);
+        cmd.env(super::hygiene::STEP_ENV, &marker);
+        // SAFETY: die_with_parent only makes async-signal-safe calls.
+        unsafe {
+            cmd.pre_exec(super::hygiene::die_with_parent(std::process::id() as i32));
+        }
         if !procs_files.is_empty() {
             // SAFETY: the closure only calls async-signal-safe functions (open, write,
             // close, getpid) on memory allocated before fork.
@@ -256,6 +264,12 @@ impl Runner {
 
         let (leftover_killed, leftover_usage) =
             reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let known = sampled.tracker.known_pids();
+        let escaped = super::hygiene::kill_step_processes(&self.config.roots.proc, &marker)
+            .into_iter()
+            .filter(|p| !known.contains(p))
+            .count() as u32;
+        let leftover_killed = leftover_killed + escaped;
         let elapsed = spawned_at.elapsed();
         let mut readings: Vec<Reading> = Vec::new();
         let mut sensors_back = sampled.sensors;
