@@ -40,12 +40,23 @@ impl OutLock {
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
             .open(&path)
             .map_err(cannot)?;
-        // SAFETY: flock on a file descriptor we own.
-        let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-        if r != 0 {
+        // A holder that was just killed can hold the lock a moment longer: a child it
+        // forked keeps the descriptor until that child runs and exits (see
+        // `measure::hygiene::die_with_parent`). So a busy lock is retried briefly.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(1500);
+        loop {
+            // SAFETY: flock on a file descriptor we own.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r == 0 {
+                break;
+            }
             let err = std::io::Error::last_os_error();
             if err.raw_os_error() != Some(libc::EWOULDBLOCK) {
                 return Err(cannot(err));
+            }
+            if std::time::Instant::now() < deadline {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
             }
             let mut text = String::new();
             let _ = (&file).take(64).read_to_string(&mut text);

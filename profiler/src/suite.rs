@@ -269,6 +269,15 @@ impl Suite {
                             format!("model.onnx: file {} does not exist", abs.display()),
                         ));
                     }
+                    if !abs.is_file() {
+                        return Err(invalid(
+                            Some(p.span()),
+                            format!(
+                                "model.onnx: {} is not a regular file; give the path of an .onnx file",
+                                abs.display()
+                            ),
+                        ));
+                    }
                     Some(abs)
                 }
                 None => None,
