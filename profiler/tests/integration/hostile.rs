@@ -20,6 +20,11 @@ fn tiny_results(dir: &Path) -> PathBuf {
     out.join("results.json")
 }
 
+/// `zkprof run SUITE --out DIR/out` (never into the working directory).
+fn run_suite(dir: &Path, suite: &str) -> Output {
+    run(&["run", suite, "--out", dir.join("out").to_str().unwrap()])
+}
+
 fn assert_exit2(out: &Output, needles: &[&str]) {
     assert_eq!(out.status.code(), Some(2), "{}", text(out));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -220,7 +225,7 @@ fn out_of_range_numbers_are_input_errors_not_panics() {
         "[suite]\nname = \"x\"\ntimeout_s = 1e20\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsteps = { prove = [\"true\"] }\n",
     );
     assert_exit2(
-        &run(&["run", &s]),
+        &run_suite(dir.path(), &s),
         &["t.toml:3:13", "timeout_s", "out of range"],
     );
     assert_exit2(
@@ -237,7 +242,7 @@ fn out_of_range_numbers_are_input_errors_not_panics() {
         "[suite]\nname = \"x\"\nrepetitions = 4000000000\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsteps = { prove = [\"true\"] }\n",
     );
     assert_exit2(
-        &run(&["run", &s]),
+        &run_suite(dir.path(), &s),
         &["r.toml:3:1", "repetitions", "at most"],
     );
 }
@@ -252,7 +257,7 @@ fn zero_memory_limits_and_unknown_setting_placeholders_are_rejected() {
         "z.toml",
         "[suite]\nname = \"x\"\nmemory_limit = \"0\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsteps = { prove = [\"true\"] }\n",
     );
-    assert_exit2(&run(&["run", &s]), &["z.toml:3:16", "memory_limit", "`0`"]);
+    assert_exit2(&run_suite(dir.path(), &s), &["z.toml:3:16", "memory_limit", "`0`"]);
     assert_exit2(
         &run(&["exec", "--memory-limit", "0", "--", "true"]),
         &["--memory-limit 0", "out of range"],
@@ -263,7 +268,7 @@ fn zero_memory_limits_and_unknown_setting_placeholders_are_rejected() {
         "[suite]\nname = \"x\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsettings = [{ level = 1 }, { depth = 2 }]\nsteps = { prove = [\"echo\", \"{setting.level}\"] }\n",
     );
     assert_exit2(
-        &run(&["run", &s]),
+        &run_suite(dir.path(), &s),
         &["p.toml:9:19", "{setting.level}", "variant 2", "depth"],
     );
 }
@@ -340,7 +345,7 @@ fn duplicate_and_colliding_cell_ids_are_rejected() {
         "[suite]\nname = \"x\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsettings = [{ a = 1 }, { a = \"1\" }]\nsteps = { prove = [\"true\"] }\n",
     );
     assert_exit2(
-        &run(&["run", &s]),
+        &run_suite(dir.path(), &s),
         &["d.toml:4:8", "m/f/a=1/native", "twice"],
     );
     let s = write(
@@ -351,7 +356,7 @@ fn duplicate_and_colliding_cell_ids_are_rejected() {
         ),
     );
     assert_exit2(
-        &run(&["run", &s]),
+        &run_suite(dir.path(), &s),
         &[
             "c.toml:6:8",
             "a/b/f/default/native",
@@ -378,7 +383,7 @@ fn unprintable_and_overlong_names_are_rejected() {
             "n.toml",
             &format!("[suite]\nname = \"x\"\n[[model]]\nname = \"{name}\"\n{fw}"),
         );
-        let o = run(&["run", &s]);
+        let o = run_suite(dir.path(), &s);
         assert_exit2(&o, &["n.toml:4:8", needle]);
         assert!(!o.stderr.contains(&0x1b), "a raw ESC reached the terminal");
     }

@@ -337,6 +337,9 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
     let o = out.to_str().unwrap();
     let mut killed: Vec<i32> = Vec::new();
     let mut parsed = 0;
+    // What each kill left behind before the next zkprof started (so the test shows there
+    // was something to clean up): step processes, step cgroups, temporary files.
+    let (mut left_procs, mut left_cgroups, mut left_temps) = (0, 0, 0);
     let started = Instant::now();
     for i in 0..n {
         let mut args = vec!["run", s.as_str(), "--out", o];
@@ -352,7 +355,17 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
         std::thread::sleep(Duration::from_millis(30 + rng.below(400)));
         signal(&child, libc::SIGKILL);
         child.wait().unwrap();
-        killed.push(child.id() as i32);
+        let pid = child.id() as i32;
+        killed.push(pid);
+        left_procs += steps_of(&[pid]).len();
+        left_cgroups += cgroups_of(pid).len();
+        left_temps += std::fs::read_dir(&out)
+            .map(|rd| {
+                rd.flatten()
+                    .filter(|e| e.file_name().to_string_lossy().starts_with(".zkprof-tmp-"))
+                    .count()
+            })
+            .unwrap_or(0);
         if let Ok(bytes) = std::fs::read(out.join("results.json")) {
             let v: serde_json::Value = serde_json::from_slice(&bytes)
                 .unwrap_or_else(|e| panic!("kill {i}: results.json does not parse: {e}"));
@@ -361,6 +374,11 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
         }
     }
     let kills_s = started.elapsed().as_secs_f64();
+    let finished_before = std::fs::read(out.join("results.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+        .and_then(|v| v["cells"].as_array().map(|c| c.len()))
+        .unwrap_or(0);
     let resumed = run(&["run", &s, "--resume", "--out", o]);
     assert!(
         resumed.status.success(),
@@ -394,6 +412,9 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
         .collect();
     assert!(temps.is_empty(), "temporary files remain: {temps:?}");
     eprintln!(
-        "kill test: {n} kills in {kills_s:.1} s; results.json present and parsed after {parsed} of them; --resume completed 40 cells"
+        "kill test: {n} kills in {kills_s:.1} s; results.json present and parsed after {parsed} of them; \
+         left behind by the kills (cleaned by the next start): {left_procs} step process(es), \
+         {left_cgroups} cgroup(s), {left_temps} temporary file(s); {finished_before} of 40 cells \
+         recorded by the killed runs, the last --resume completed the rest"
     );
 }
