@@ -186,7 +186,11 @@ fn fuzz_suite_parsing() {
     let (mut ok, mut rejected, mut bin_runs) = (0u64, 0u64, 0u64);
     let start = Instant::now();
     for i in 0..n {
-        let bytes = mutated(&mut rng, &seeds);
+        let bytes = if rng.below(2) == 0 {
+            mutated(&mut rng, &seeds)
+        } else {
+            toml_mutated(&mut rng, &seeds)
+        };
         std::fs::write(&path, &bytes).unwrap();
         match zkprof::suite::Suite::load(&path) {
             Ok(s) => {
@@ -279,6 +283,109 @@ fn fuzz_results_loading_and_reports() {
         "fuzz results: {n} cases in {:.1} s: {loaded} loaded and rendered in 5 formats, {rejected} rejected naming the file, {bin_runs} through `zkprof report`; no panic, no hang",
         start.elapsed().as_secs_f64()
     );
+}
+
+/// A structural mutation of a seed suite: values replaced with extreme or hostile ones of
+/// the same type (mostly), so the schema holds and the range and name checks are reached.
+fn toml_mutated(rng: &mut Rng, seeds: &[Vec<u8>]) -> Vec<u8> {
+    use toml::Value;
+    let seed = &seeds[rng.below(seeds.len() as u64) as usize];
+    let Ok(mut v) = toml::from_str::<toml::Table>(&String::from_utf8_lossy(seed)) else {
+        return seed.clone();
+    };
+    let ints = [0i64, -1, 1, i64::MAX, i64::MIN, 4_294_967_296, 10_001];
+    let floats = [
+        0.0,
+        -1.0,
+        1e20,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+        2_592_001.0,
+        1e-9,
+    ];
+    let strings = [
+        "",
+        "0",
+        "0G",
+        "1e30T",
+        "99999999999999999999T",
+        "a/b",
+        "a_b",
+        "../../x",
+        "\u{1b}[2J",
+        "a\nb",
+        "\0",
+        "{setting.nope}",
+        "{model_path}",
+        "=cmd|' /C calc'!A0",
+    ];
+    for _ in 0..1 + rng.below(3) {
+        // Walk to a random leaf (or container) of the table.
+        let mut path: Vec<String> = Vec::new();
+        let mut node = Value::Table(v.clone());
+        loop {
+            let next = match &node {
+                Value::Table(t) if !t.is_empty() => t
+                    .iter()
+                    .nth(rng.below(t.len() as u64) as usize)
+                    .map(|(k, x)| (k.clone(), x.clone())),
+                Value::Array(a) if !a.is_empty() => {
+                    let i = rng.below(a.len() as u64) as usize;
+                    Some((i.to_string(), a[i].clone()))
+                }
+                _ => None,
+            };
+            match next {
+                Some((k, n)) if path.len() < 2 || rng.below(5) != 0 => {
+                    path.push(k);
+                    node = n;
+                }
+                _ => break,
+            }
+        }
+        let new = match (&node, rng.below(8)) {
+            (_, 0) => Value::String("x".repeat(1 + rng.below(300) as usize)),
+            (Value::Integer(_), _) => Value::Integer(ints[rng.below(ints.len() as u64) as usize]),
+            (Value::Float(_), _) => Value::Float(floats[rng.below(floats.len() as u64) as usize]),
+            (Value::String(_), _) => {
+                Value::String(strings[rng.below(strings.len() as u64) as usize].to_string())
+            }
+            (Value::Array(a), _) if !a.is_empty() => {
+                // Duplicate an element (duplicate settings variants, models, frameworks).
+                let mut a = a.clone();
+                let i = rng.below(a.len() as u64) as usize;
+                a.push(a[i].clone());
+                Value::Array(a)
+            }
+            _ => Value::Integer(ints[rng.below(ints.len() as u64) as usize]),
+        };
+        set_path(&mut v, &path, new);
+    }
+    toml::to_string(&v)
+        .map(String::into_bytes)
+        .unwrap_or_else(|_| seed.clone())
+}
+
+/// Replaces the value at `path` (table keys and array indices) in `t`.
+fn set_path(t: &mut toml::Table, path: &[String], new: toml::Value) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(mut node) = t.get_mut(first) else {
+        return;
+    };
+    for k in rest {
+        let next = match node {
+            toml::Value::Table(t) => t.get_mut(k),
+            toml::Value::Array(a) => k.parse::<usize>().ok().and_then(|i| a.get_mut(i)),
+            _ => None,
+        };
+        match next {
+            Some(n) => node = n,
+            None => return,
+        }
+    }
+    *node = new;
 }
 
 /// A structural mutation: a number, string or key of a seed results file replaced with an

@@ -257,7 +257,10 @@ fn zero_memory_limits_and_unknown_setting_placeholders_are_rejected() {
         "z.toml",
         "[suite]\nname = \"x\"\nmemory_limit = \"0\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsteps = { prove = [\"true\"] }\n",
     );
-    assert_exit2(&run_suite(dir.path(), &s), &["z.toml:3:16", "memory_limit", "`0`"]);
+    assert_exit2(
+        &run_suite(dir.path(), &s),
+        &["z.toml:3:16", "memory_limit", "`0`"],
+    );
     assert_exit2(
         &run(&["exec", "--memory-limit", "0", "--", "true"]),
         &["--memory-limit 0", "out of range"],
