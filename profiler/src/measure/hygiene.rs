@@ -3,8 +3,9 @@
 //! - Every step runs with `ZKPROF_STEP_ID=<pid>.<starttime>.<n>` in its environment (the
 //!   pid and start time of the zkprof that runs it, and a counter). Children inherit it,
 //!   also ones that leave the process group and session (`setsid` + double fork), so after
-//!   the step the processes still carrying its marker are found in `/proc/*/environ` and
-//!   killed, with or without a cgroup ([`kill_step_processes`]).
+//!   a step without a cgroup the processes still carrying its marker are found in
+//!   `/proc/*/environ` and killed ([`kill_step_processes`]); with a cgroup they are still in
+//!   it and are killed with it. The next zkprof finds by the marker what a killed one left.
 //! - The step's leader gets `PR_SET_PDEATHSIG(SIGKILL)` ([`die_with_parent`]): when zkprof
 //!   dies, however it dies (SIGKILL included), the kernel kills the leader.
 //! - What a killed zkprof could not clean up is cleaned when the next zkprof starts
@@ -66,20 +67,31 @@ pub fn marker_in_environ(environ: &[u8]) -> Option<String> {
 /// Every process (other than this one and its ancestors) whose environment carries a step
 /// marker, with the marker. Processes that cannot be read are skipped.
 pub fn marked_processes(proc_root: &Path) -> Vec<(i32, String)> {
+    marked_among(proc_root, &all_pids(proc_root))
+}
+
+/// The pids under `proc_root`.
+fn all_pids(proc_root: &Path) -> Vec<i32> {
+    std::fs::read_dir(proc_root)
+        .map(|rd| {
+            rd.flatten()
+                .filter_map(|e| e.file_name().to_str().and_then(|s| s.parse().ok()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The processes among `pids` whose environment carries a marker (never this process or
+/// its ancestors).
+fn marked_among(proc_root: &Path, pids: &[i32]) -> Vec<(i32, String)> {
     let protected = self_and_ancestors(proc_root);
-    let Ok(entries) = std::fs::read_dir(proc_root) else {
-        return Vec::new();
-    };
     let mut found = Vec::new();
-    for e in entries.flatten() {
-        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-            continue;
-        };
+    for &pid in pids {
         if protected.contains(&pid) {
             continue;
         }
         let mut environ = Vec::new();
-        let read = std::fs::File::open(e.path().join("environ"))
+        let read = std::fs::File::open(proc_root.join(pid.to_string()).join("environ"))
             .and_then(|f| f.take(1 << 20).read_to_end(&mut environ));
         if read.is_err() {
             continue;
@@ -91,34 +103,60 @@ pub fn marked_processes(proc_root: &Path) -> Vec<(i32, String)> {
     found
 }
 
+/// The parent pid of `pid` (field 4 of its `stat`).
+fn ppid(proc_root: &Path, pid: i32) -> Option<i32> {
+    let s = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat")).ok()?;
+    let (_, rest) = s.rsplit_once(')')?;
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Every descendant of this process. zkprof is a child subreaper, so a step's orphans
+/// (daemons whose parents exited) are reparented to it and stay among its descendants;
+/// reading `stat` files to find them is much cheaper than reading every `environ`.
+fn own_descendants(proc_root: &Path) -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let links: Vec<(i32, i32)> = all_pids(proc_root)
+        .into_iter()
+        .filter_map(|p| Some((p, ppid(proc_root, p)?)))
+        .collect();
+    let mut found = vec![me];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            links
+                .iter()
+                .filter(|(p, pp)| *pp == parent && *p != me)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.retain(|&p| p != me);
+    found
+}
+
 /// This process and its ancestors: never signalled, whatever their environment says
 /// (a zkprof started from a step of another zkprof carries that step's marker).
 fn self_and_ancestors(proc_root: &Path) -> Vec<i32> {
     let mut v = vec![std::process::id() as i32];
     let mut pid = v[0];
     while pid > 1 && v.len() < 4096 {
-        let Some(ppid) = std::fs::read_to_string(proc_root.join(pid.to_string()).join("stat"))
-            .ok()
-            .and_then(|s| {
-                let (_, rest) = s.rsplit_once(')')?;
-                rest.split_whitespace().nth(1)?.parse::<i32>().ok()
-            })
-        else {
+        let Some(parent) = ppid(proc_root, pid) else {
             break;
         };
-        v.push(ppid);
-        pid = ppid;
+        v.push(parent);
+        pid = parent;
     }
     v
 }
 
-/// SIGKILLs every process still carrying `marker` (a step's escaped daemons) and reaps
-/// those that were reparented to zkprof. Returns the pids killed. Repeats a few times so
-/// that a process forking while it is killed is caught too.
+/// SIGKILLs every descendant of zkprof still carrying `marker` (a step's escaped daemons:
+/// zkprof is a child subreaper, so they are its descendants) and reaps them. Returns the
+/// pids killed. Repeats a few times so that a process forking while it is killed is caught.
 pub fn kill_step_processes(proc_root: &Path, marker: &str) -> Vec<i32> {
     let mut killed: Vec<i32> = Vec::new();
     for _ in 0..5 {
-        let now: Vec<i32> = marked_processes(proc_root)
+        let now: Vec<i32> = marked_among(proc_root, &own_descendants(proc_root))
             .into_iter()
             .filter(|(_, m)| m == marker)
             .map(|(p, _)| p)

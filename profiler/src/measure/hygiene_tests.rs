@@ -30,6 +30,9 @@ fn markers_parse_and_name_their_owner() {
 
 #[test]
 fn an_escaped_daemon_is_found_by_its_marker_and_killed() {
+    // As zkprof does (`Runner::new`): orphans come back to this process.
+    // SAFETY: prctl with integer arguments.
+    unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     let marker = new_step_marker(&proc_root());
     let dir = tempfile::tempdir().unwrap();
     let pidfile = dir.path().join("pid");

@@ -262,13 +262,29 @@ impl Runner {
             .map_err(|_| RunError::Sampler(std::io::Error::other("sampler thread panicked")))?;
         drop(child);
 
+        // Live processes left in the cgroup (the leader is reaped): also ones that left the
+        // tree's lineage, which `reap_leftovers` kills with the cgroup but does not count.
+        let in_cgroup = cgroup.as_ref().map_or(0, |cg| {
+            cg.pids()
+                .into_iter()
+                .filter(|&p| crate::output::pid_alive(p))
+                .count() as u32
+        });
         let (leftover_killed, leftover_usage) =
             reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
-        let known = sampled.tracker.known_pids();
-        let escaped = super::hygiene::kill_step_processes(&self.config.roots.proc, &marker)
-            .into_iter()
-            .filter(|p| !known.contains(p))
-            .count() as u32;
+        let leftover_killed = leftover_killed.max(in_cgroup);
+        // Without a cgroup, daemons that left the process group and session are found by
+        // their marker (a cgroup holds them, and `reap_leftovers` killed its members).
+        let escaped = match cgroup {
+            Some(_) => 0,
+            None => {
+                let known = sampled.tracker.known_pids();
+                super::hygiene::kill_step_processes(&self.config.roots.proc, &marker)
+                    .into_iter()
+                    .filter(|p| !known.contains(p))
+                    .count() as u32
+            }
+        };
         let leftover_killed = leftover_killed + escaped;
         let elapsed = spawned_at.elapsed();
         let mut readings: Vec<Reading> = Vec::new();

@@ -120,6 +120,31 @@ fn escaped_daemons_are_killed_and_recorded_without_a_cgroup() {
             .any(|w| w.as_str().unwrap_or("").contains("outlived"));
         assert!(warned, "{case}: no warning: {}", v["warnings"]);
     }
+    // With a cgroup the daemon is killed with it, and counted too.
+    if crate::support::cgroup_available() {
+        let pidfile = dir.path().join("cg.pid");
+        let script = daemon_script(&pidfile, "exit 0");
+        let out = run(&[
+            "exec",
+            "-n",
+            "1",
+            "--json",
+            "--memory-method",
+            "cgroup",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        let daemon = wait_for_pid(&pidfile, Duration::from_secs(5));
+        assert!(wait_dead(daemon, Duration::from_secs(5)), "{}", text(&out));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            v["runs"][0]["leftover_killed"].as_u64() >= Some(1),
+            "{}",
+            v["runs"][0]
+        );
+    }
     // In a suite, the cell says so.
     let pidfile = dir.path().join("cell.pid");
     let s = write(
