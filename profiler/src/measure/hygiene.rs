@@ -46,6 +46,16 @@ pub fn new_step_marker(proc_root: &Path) -> String {
     )
 }
 
+/// `<pid>.<start time>` of this process (from the real `/proc`), which names it also
+/// across pid reuse; step cgroups carry it in their names.
+pub fn self_tag() -> &'static str {
+    static TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    TAG.get_or_init(|| {
+        let pid = std::process::id() as i32;
+        format!("{pid}.{}", starttime(Path::new("/proc"), pid).unwrap_or(0))
+    })
+}
+
 /// The zkprof (pid, start time) a marker names.
 pub fn marker_owner(marker: &str) -> Option<(i32, u64)> {
     let mut parts = marker.split('.');
@@ -229,7 +239,7 @@ pub fn clean_stale(roots: &Roots) -> Cleaned {
     let mut cleaned = Cleaned::default();
     for (pid, marker) in marked_processes(&roots.proc) {
         let owner_gone = match marker_owner(&marker) {
-            Some((owner, start)) => starttime(&roots.proc, owner) != Some(start),
+            Some((owner, start)) => !owner_alive(&roots.proc, owner, Some(start)),
             None => false,
         };
         // SAFETY: kill(2) has no memory-safety preconditions.
@@ -242,10 +252,11 @@ pub fn clean_stale(roots: &Roots) -> Cleaned {
             continue;
         };
         for e in entries.flatten() {
-            let Some(owner) = e.file_name().to_str().and_then(step_cgroup_owner) else {
+            let Some((owner, start)) = e.file_name().to_str().and_then(step_cgroup_tag) else {
                 continue;
             };
-            if owner == std::process::id() as i32 || starttime(&roots.proc, owner).is_some() {
+            let owner_alive = owner_alive(&roots.proc, owner, start);
+            if owner == std::process::id() as i32 || owner_alive {
                 continue;
             }
             if remove_cgroup(&e.path()) {
@@ -263,12 +274,36 @@ pub fn clean_stale(roots: &Roots) -> Cleaned {
     cleaned
 }
 
-/// The zkprof pid in a step cgroup's name (`zkprof-<pid>-<n>`), if it is one.
+/// Whether the zkprof `pid` that started at `start` (clock ticks after boot) still runs.
+/// Without a start time (older names, or 0 when it could not be read) a live process with
+/// that pid counts as the owner: a stale entry is then kept rather than a live one removed.
+fn owner_alive(proc_root: &Path, pid: i32, start: Option<u64>) -> bool {
+    match (start, starttime(proc_root, pid)) {
+        (_, None) => false,
+        (Some(s), Some(now)) if s != 0 => s == now,
+        _ => true,
+    }
+}
+
+/// The zkprof pid in a step cgroup's name (`zkprof-<pid>.<start time>-<n>`, or
+/// `zkprof-<pid>-<n>` from older versions), if it is one.
 pub fn step_cgroup_owner(name: &str) -> Option<i32> {
+    step_cgroup_tag(name).map(|(pid, _)| pid)
+}
+
+/// The zkprof pid and (in current names) start time in a step cgroup's name.
+fn step_cgroup_tag(name: &str) -> Option<(i32, Option<u64>)> {
     let rest = name.strip_prefix("zkprof-")?;
-    let (pid, n) = rest.split_once('-')?;
+    let (tag, n) = rest.split_once('-')?;
     n.parse::<u32>().ok()?;
-    pid.parse::<i32>().ok().filter(|&p| p > 0)
+    let (pid, start) = match tag.split_once('.') {
+        Some((pid, start)) => (pid, Some(start.parse::<u64>().ok()?)),
+        None => (tag, None),
+    };
+    pid.parse::<i32>()
+        .ok()
+        .filter(|&p| p > 0)
+        .map(|p| (p, start))
 }
 
 /// The directories zkprof's step cgroups are made in (see `cgroup.rs`): its own memory and

@@ -24,6 +24,14 @@ fn markers_parse_and_name_their_owner() {
     );
     assert_eq!(marker_in_environ(b"XZKPROF_STEP_ID=5.6.7\0"), None);
     assert_eq!(step_cgroup_owner("zkprof-123-4"), Some(123));
+    assert_eq!(step_cgroup_owner("zkprof-123.456-4"), Some(123));
+    assert_eq!(step_cgroup_tag("zkprof-123.456-4"), Some((123, Some(456))));
+    assert_eq!(step_cgroup_owner("zkprof-123.x-4"), None);
+    let tag = self_tag();
+    assert!(
+        tag.starts_with(&format!("{}.", std::process::id())),
+        "{tag}"
+    );
     assert_eq!(step_cgroup_owner("zkprof-123-"), None);
     assert_eq!(step_cgroup_owner("docker-123-4"), None);
 }
