@@ -458,3 +458,32 @@ fn csv_export_neutralises_formulas() {
         "{csv}"
     );
 }
+
+/// Found by the suite property test: huge model widths (or a huge kernel with no
+/// convolution) overflowed the parameter count and panicked while the suite was read.
+#[test]
+fn huge_model_dimensions_are_input_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let fw = "[[framework]]\nname = \"f\"\nkind = \"command\"\nsteps = { prove = [\"true\"] }\n";
+    let s = write(
+        dir.path(),
+        "h.toml",
+        &format!("[suite]\nname = \"x\"\n[[model]]\nname = \"m\"\nkind = \"mlp\"\nhidden = [9223372036854775807, 4294967296]\n{fw}"),
+    );
+    assert_exit2(
+        &run_suite(dir.path(), &s),
+        &["h.toml:6:10", "hidden", "at most"],
+    );
+    let s = write(
+        dir.path(),
+        "k.toml",
+        &format!("[suite]\nname = \"x\"\n[[model]]\nname = \"m\"\nkind = \"cnn\"\nkernel = 9223372036854775807\nconv = []\n{fw}"),
+    );
+    let o = run(&["list", &s]);
+    assert!(matches!(o.status.code(), Some(0 | 2)), "{}", text(&o));
+    assert!(
+        !String::from_utf8_lossy(&o.stderr).contains("panicked"),
+        "{}",
+        text(&o)
+    );
+}

@@ -457,6 +457,6 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
         "kill test: {n} kills in {kills_s:.1} s; results.json present and parsed after {parsed} of them; \
          left behind by the kills (cleaned by the next start): {left_procs} step process(es), \
          {left_cgroups} cgroup(s), {left_temps} temporary file(s); {finished_before} of 40 cells \
-         recorded by the killed runs, the last --resume completed the rest"
+         were recorded before the final --resume, which completed the suite"
     );
 }
