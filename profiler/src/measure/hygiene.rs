@@ -36,12 +36,12 @@ pub fn starttime(proc_root: &Path, pid: i32) -> Option<u64> {
     rest.split_whitespace().nth(19)?.parse().ok()
 }
 
-/// A new marker for one step of this process.
-pub fn new_step_marker(proc_root: &Path) -> String {
-    let pid = std::process::id() as i32;
+/// A new marker for one step of this process: `<pid>.<start time>.<n>` (the start time
+/// from the real `/proc`, whatever `proc_root` a runner reads, since it names this process).
+pub fn new_step_marker(_proc_root: &Path) -> String {
     format!(
-        "{pid}.{}.{}",
-        starttime(proc_root, pid).unwrap_or(0),
+        "{}.{}",
+        self_tag(),
         STEP_COUNTER.fetch_add(1, Ordering::Relaxed)
     )
 }

@@ -90,6 +90,20 @@ fn steps_of_a_dead_zkprof_are_killed_at_the_next_start_and_live_ones_kept() {
         .env(STEP_ENV, new_step_marker(&proc_root()))
         .spawn()
         .unwrap();
+    // The environment shows in /proc a moment after spawn returns (the kernel sets it up
+    // after waking the parent of a vfork).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    for child in [&orphan, &live] {
+        let environ = proc_root().join(child.id().to_string()).join("environ");
+        while std::fs::read(&environ).map_or(true, |e| marker_in_environ(&e).is_none()) {
+            assert!(
+                Instant::now() < deadline,
+                "no marker in {}",
+                environ.display()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
     let roots = Roots {
         proc: proc_root(),
         cgroup: PathBuf::from("/nonexistent-cgroup-root"),
