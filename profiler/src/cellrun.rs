@@ -84,6 +84,9 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         result.reason = Some(stop.reason);
     }
     result.summary = summarize_steps(&result.repetitions);
+    result
+        .warnings
+        .extend(leftover_warnings(&result.repetitions));
     let energy = crate::score::cell_energy_metrics(&result);
     result.metrics.extend(energy);
     for (step, s) in &result.summary {
@@ -289,6 +292,21 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
         }
         Err(e) => Err(format!("model `{}`: {e}", cell.model.name)),
     }
+}
+
+/// One warning per step whose processes outlived it and had to be killed (daemons,
+/// background jobs): the step's own numbers are kept, but they may miss that work.
+pub fn leftover_warnings(reps: &[Repetition]) -> Vec<String> {
+    reps.iter()
+        .flat_map(|rep| rep.steps.iter().map(move |s| (rep.index, s)))
+        .filter(|(_, s)| s.leftover_killed > 0)
+        .map(|(i, s)| {
+            format!(
+                "{} (repetition {i}): {} process(es) outlived the step and were killed",
+                s.step, s.leftover_killed
+            )
+        })
+        .collect()
 }
 
 /// A directory name for a cell id.
