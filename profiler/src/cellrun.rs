@@ -84,6 +84,9 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         result.reason = Some(stop.reason);
     }
     result.summary = summarize_steps(&result.repetitions);
+    result
+        .warnings
+        .extend(leftover_warnings(&result.repetitions));
     let energy = crate::score::cell_energy_metrics(&result);
     result.metrics.extend(energy);
     for (step, s) in &result.summary {
@@ -110,6 +113,9 @@ fn run_into(
     })?;
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
+    if let Some(kind) = framework.proof_kind() {
+        result.info.insert("proof_kind".into(), kind.into());
+    }
     result.info.extend(framework.provision(cell, workdir)?);
     let runtime_err =
         |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
@@ -222,7 +228,9 @@ fn run_repetition(
                 }
             })
         } else {
-            None
+            framework
+                .step_failure(&run)
+                .map(|why| Stop::failed(format!("{}: {why}", step.name)))
         };
         done.push(run);
         if stop.is_some() {
@@ -294,6 +302,21 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
         }
         Err(e) => Err(format!("model `{}`: {e}", cell.model.name)),
     }
+}
+
+/// One warning per step whose processes outlived it and had to be killed (daemons,
+/// background jobs): the step's own numbers are kept, but they may miss that work.
+pub fn leftover_warnings(reps: &[Repetition]) -> Vec<String> {
+    reps.iter()
+        .flat_map(|rep| rep.steps.iter().map(move |s| (rep.index, s)))
+        .filter(|(_, s)| s.leftover_killed > 0)
+        .map(|(i, s)| {
+            format!(
+                "{} (repetition {i}): {} process(es) outlived the step and were killed",
+                s.step, s.leftover_killed
+            )
+        })
+        .collect()
 }
 
 /// A directory name for a cell id.

@@ -5,6 +5,7 @@
 //! suite file becomes cells) and `results` (what is written).
 
 pub mod cache;
+pub mod cache_marker;
 pub mod cellrun;
 pub mod cli;
 pub mod commands;
@@ -13,9 +14,13 @@ pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
 pub mod frontier;
+pub mod input;
+pub mod limits;
 pub mod measure;
 pub mod merge;
 pub mod model;
+pub mod outlock;
+pub mod output;
 pub mod paths;
 pub mod report;
 pub mod results;
@@ -27,4 +32,5 @@ pub mod shard;
 pub mod stats;
 pub mod store;
 pub mod suite;
+pub mod terminal;
 pub mod units;

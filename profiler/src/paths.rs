@@ -5,7 +5,15 @@ use std::path::PathBuf;
 /// The cache directory: `$ZKPROF_CACHE`, else `$XDG_CACHE_HOME/zkprof`, else `~/.cache/zkprof`,
 /// else `.zkprof-cache` in the working directory. Environments (venvs, npm trees),
 /// datasets, trained models and proving artifacts live below it, one subdirectory each.
+/// Made (with zkprof's cache marker, see [`crate::cache_marker`]) when missing.
 pub fn cache_dir() -> PathBuf {
+    let dir = cache_dir_path();
+    crate::cache_marker::ensure_marked(&dir);
+    dir
+}
+
+/// Where the cache is, without making it (for `cache ls` and `cache clear`).
+pub fn cache_dir_path() -> PathBuf {
     if let Some(p) = std::env::var_os("ZKPROF_CACHE").filter(|v| !v.is_empty()) {
         return PathBuf::from(p);
     }

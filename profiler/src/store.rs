@@ -2,21 +2,14 @@
 
 use crate::error::UserError;
 use crate::results::{ResultsFile, RESULTS_SCHEMA};
-use std::io::Write;
 use std::path::Path;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync,
-/// then rename. A reader never sees a half-written file; a crash leaves the old one.
+/// Writes `bytes` to `path` by the rules of [`crate::output`]: a regular file (or nothing)
+/// is replaced atomically (temporary file, fsync, rename; a reader never sees a
+/// half-written file, a crash leaves the old one); a symlink, device or FIFO is written
+/// through; `-` is stdout. New files get `0666` less the umask.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+    crate::output::write_file(path, bytes)
 }
 
 /// Checks that `dir` exists or can be made, and that a file can be written in it.
@@ -27,7 +20,7 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), UserError> {
             dir.display()
         ))
     })?;
-    tempfile::NamedTempFile::new_in(dir).map(drop).map_err(|e| {
+    crate::output::temp_file_in(dir).map(drop).map_err(|e| {
         UserError::Input(format!(
             "output directory {} is not writable: {e}; choose another with --out",
             dir.display()
@@ -36,7 +29,19 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<(), UserError> {
 }
 
 /// Checks that the file `path` can be written (its directory exists or can be made).
+/// A target that is written through (`-`, a symlink, device or FIFO) is not probed: no
+/// file is made beside it (as root, beside `/dev/null` would be `/dev`).
 pub fn ensure_writable_file(path: &Path) -> Result<(), UserError> {
+    match crate::output::classify(path) {
+        Ok(crate::output::Target::Replace) | Err(_) => {}
+        Ok(crate::output::Target::Directory) => {
+            return Err(UserError::Input(format!(
+                "cannot write {}: it is a directory; name a file",
+                path.display()
+            )))
+        }
+        Ok(_) => return Ok(()),
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
@@ -51,9 +56,11 @@ pub fn ensure_writable_file(path: &Path) -> Result<(), UserError> {
 
 /// Loads a results file, with errors that name the file and say what is wrong.
 pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        UserError::Input(format!("cannot read results file {}: {e}", path.display()))
-    })?;
+    let text =
+        crate::input::read_capped_text(path, crate::limits::MAX_RESULTS_BYTES, "results file")
+            .map_err(|e| {
+                UserError::Input(format!("cannot read results file {}: {e}", path.display()))
+            })?;
     if text.trim().is_empty() {
         return Err(UserError::Input(format!(
             "{}: empty file, not a zkprof results file",

@@ -20,6 +20,8 @@
 //! steps = { setup = ["sh", "-c", "..."], prove = ["./prove", "{model_path}", "{setting.level}"] }
 //! image = "ezkl"              # docker/nix runtimes: the environment (defaults to the kind)
 //! cpuset = "0-3"              # docker runtime: CPUs a step container may use
+//! home = "../opml"            # external frameworks (opml): the user's own build, relative
+//!                             # to the suite file (else `ZKPROF_<KIND>_HOME`)
 //! ```
 //!
 //! Every error names `file:line:col`, the field, and the valid values.
@@ -37,7 +39,7 @@ pub mod phases;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 4] = ["command", "ezkl", "circom", "zkml"];
+pub const FRAMEWORK_KINDS: [&str; 5] = ["command", "ezkl", "circom", "zkml", "opml"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
@@ -224,10 +226,11 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 impl Suite {
     /// Reads and validates a suite file.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path).map_err(|source| SuiteError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text = crate::input::read_capped_text(path, crate::limits::MAX_SUITE_BYTES, "suite")
+            .map_err(|source| SuiteError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?;
         Suite::parse(path, &text)
     }
 
@@ -246,12 +249,10 @@ impl Suite {
             toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
         let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
         let h = &raw.suite;
-        if h.repetitions == 0 {
-            return Err(invalid(
-                find(text, "repetitions"),
-                "suite.repetitions must be at least 1".into(),
-            ));
-        }
+        crate::limits::count("suite.repetitions", h.repetitions, 1)
+            .map_err(|m| invalid(find(text, "repetitions"), m))?;
+        crate::limits::count("suite.warmup", h.warmup, 0)
+            .map_err(|m| invalid(find(text, "warmup"), m))?;
         let suite_timeout = check_timeout(&h.timeout_s, &invalid)?;
         let suite_limit = check_limit(&h.memory_limit, &invalid)?;
         let mut runtimes = Vec::new();
@@ -278,6 +279,15 @@ impl Suite {
                         return Err(invalid(
                             Some(p.span()),
                             format!("model.onnx: file {} does not exist", abs.display()),
+                        ));
+                    }
+                    if !abs.is_file() {
+                        return Err(invalid(
+                            Some(p.span()),
+                            format!(
+                                "model.onnx: {} is not a regular file; give the path of an .onnx file",
+                                abs.display()
+                            ),
                         ));
                     }
                     Some(abs)
@@ -429,6 +439,7 @@ impl Suite {
                 }
             }
         }
+        checks::check(&raw, &models, &frameworks, &runtimes, &invalid)?;
         Ok(Suite {
             path: path.to_path_buf(),
             name: h.name.clone(),
@@ -627,14 +638,9 @@ fn check_timeout<E>(
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<Option<f64>, E> {
     match t {
-        Some(v) if !(v.get_ref().is_finite() && *v.get_ref() > 0.0) => Err(invalid(
-            Some(v.span()),
-            format!(
-                "timeout_s: {} is not a positive number of seconds",
-                v.get_ref()
-            ),
-        )),
-        Some(v) => Ok(Some(*v.get_ref())),
+        Some(v) => crate::limits::timeout_s(*v.get_ref())
+            .map(|_| Some(*v.get_ref()))
+            .map_err(|m| invalid(Some(v.span()), format!("timeout_s: {m}"))),
         None => Ok(None),
     }
 }
@@ -644,17 +650,9 @@ fn check_limit<E>(
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<Option<u64>, E> {
     match t {
-        Some(v) => crate::units::parse_bytes(v.get_ref())
+        Some(v) => crate::limits::memory_limit(v.get_ref())
             .map(Some)
-            .ok_or_else(|| {
-                invalid(
-                    Some(v.span()),
-                    format!(
-                        "memory_limit: `{}` is not a size; use e.g. \"512M\" or \"8G\"",
-                        v.get_ref()
-                    ),
-                )
-            }),
+            .map_err(|m| invalid(Some(v.span()), format!("memory_limit: {m}"))),
         None => Ok(None),
     }
 }
@@ -715,6 +713,9 @@ fn check_cpuset<E>(
         None => Ok(None),
     }
 }
+
+#[path = "suite_checks.rs"]
+mod checks;
 
 #[cfg(test)]
 #[path = "suite_tests.rs"]

@@ -150,3 +150,21 @@ fn image_and_cpuset_of_a_framework() {
         3
     );
 }
+
+#[test]
+fn home_of_an_external_framework_is_relative_to_the_suite() {
+    let text = GOOD.replace(
+        "kind = \"command\"",
+        "kind = \"command\"\nhome = \"../opml\"",
+    );
+    let s = Suite::parse(Path::new("/x/suites/s.toml"), &text).unwrap();
+    assert_eq!(
+        s.frameworks[0].home.as_deref(),
+        Some(Path::new("/x/suites/../opml"))
+    );
+    let s = Suite::parse(Path::new("/x/suites/s.toml"), GOOD).unwrap();
+    assert_eq!(s.frameworks[0].home, None);
+    // `opml` is a known kind; a misspelling lists it.
+    let e = err(&GOOD.replace("kind = \"command\"", "kind = \"opm\""));
+    assert!(e.contains("opml"), "{e}");
+}

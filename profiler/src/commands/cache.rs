@@ -33,7 +33,7 @@ pub enum CacheAction {
 }
 
 pub fn run(args: &CacheArgs) -> anyhow::Result<i32> {
-    let dir = crate::paths::cache_dir();
+    let dir = crate::paths::cache_dir_path();
     let artifacts = dir.join("artifacts");
     match &args.action {
         CacheAction::Ls { verify, json } => {
@@ -94,25 +94,45 @@ pub fn run(args: &CacheArgs) -> anyhow::Result<i32> {
             }
             Ok(0)
         }
-        CacheAction::Clear { framework, all } => {
-            let target = match framework {
-                Some(f) => artifacts.join(f),
-                None => artifacts.clone(),
-            };
-            let mut freed = 0;
-            for p in std::iter::once(target).chain(all.then(|| dir.join("envs"))) {
-                if p.exists() {
-                    freed += cache::dir_bytes(&p);
-                    std::fs::remove_dir_all(&p)
-                        .map_err(|e| anyhow::anyhow!("cannot remove {}: {e}", p.display()))?;
-                }
-            }
-            println!(
-                "removed {} from {}",
-                format_bytes(freed as f64),
-                dir.display()
-            );
-            Ok(0)
-        }
+        CacheAction::Clear { framework, all } => clear(&dir, framework.as_deref(), *all),
     }
+}
+
+/// The names `cache clear --framework` accepts: the framework kinds and the shared
+/// artifact kinds (`ezkl-srs`, `ptau`).
+pub fn clearable_kinds() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = crate::suite::FRAMEWORK_KINDS.to_vec();
+    v.extend(["ezkl-srs", "ptau"]);
+    v
+}
+
+/// `cache clear`: deletes only inside the marked cache (see `crate::cache_marker`).
+fn clear(dir: &std::path::Path, framework: Option<&str>, all: bool) -> anyhow::Result<i32> {
+    use crate::error::UserError;
+    let rel = match framework {
+        Some(f) if clearable_kinds().contains(&f) => format!("artifacts/{f}"),
+        Some(f) => {
+            return Err(UserError::Input(format!(
+                "cache clear --framework `{f}`: unknown; known: {}",
+                clearable_kinds().join(", ")
+            ))
+            .into())
+        }
+        None => "artifacts".into(),
+    };
+    if !dir.exists() {
+        println!("nothing to remove: {} does not exist", dir.display());
+        return Ok(0);
+    }
+    let mut freed = 0;
+    for rel in std::iter::once(rel.as_str()).chain(all.then_some("envs")) {
+        freed += crate::cache_marker::remove_inside(dir, std::path::Path::new(rel))
+            .map_err(|e| UserError::Input(e.to_string()))?;
+    }
+    println!(
+        "removed {} from {}",
+        format_bytes(freed as f64),
+        dir.display()
+    );
+    Ok(0)
 }

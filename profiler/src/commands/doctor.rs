@@ -17,10 +17,11 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let host = Host::detect(&roots);
     let sensors = crate::sensors::statuses(&roots);
     let runtimes = runtime_statuses();
-    let frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
+    let mut frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
         .iter()
         .map(|e| e.status())
         .collect();
+    frameworks.extend(framework_statuses());
     if args.json {
         let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });
         println!("{}", serde_json::to_string_pretty(&v)?);
@@ -64,6 +65,16 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
         );
     }
     Ok(0)
+}
+
+/// External frameworks found through `ZKPROF_<KIND>_HOME` (a suite's `home` wins at run time).
+fn framework_statuses() -> Vec<SensorStatus> {
+    let (ok, line) = crate::frameworks::opml::install::doctor_status(None);
+    vec![if ok {
+        SensorStatus::available_with("opml", line)
+    } else {
+        SensorStatus::unavailable("opml", line)
+    }]
 }
 
 /// Whether each runtime can run steps here, and why not (same shape as a sensor status).

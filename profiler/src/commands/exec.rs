@@ -6,7 +6,7 @@ use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig, StepSpec};
 use crate::results::{ExecReport, ExecSummary, StepRun, EXEC_SCHEMA};
 use crate::stats::{mad_outliers, Summary};
-use crate::units::{format_bytes, format_seconds, parse_bytes};
+use crate::units::{format_bytes, format_seconds};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -46,25 +46,20 @@ pub struct ExecArgs {
 
 pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
-    if args.runs == 0 {
-        return Err(UserError::Input("--runs must be at least 1".into()).into());
-    }
+    crate::limits::count("--runs", args.runs, 1).map_err(UserError::Input)?;
+    crate::limits::count("--warmup", args.warmup, 0).map_err(UserError::Input)?;
     let memory_limit = match &args.memory_limit {
-        Some(text) => Some(parse_bytes(text).ok_or_else(|| {
-            UserError::Input(format!(
-                "--memory-limit {text}: not a size; use e.g. 512M or 2G"
-            ))
-        })?),
+        Some(text) => Some(
+            crate::limits::memory_limit(text)
+                .map_err(|m| UserError::Input(format!("--memory-limit {text}: {m}")))?,
+        ),
         None => None,
     };
     let timeout = match args.timeout {
-        Some(t) if !(t.is_finite() && t > 0.0) => {
-            return Err(UserError::Input(format!(
-                "--timeout {t}: must be a positive number of seconds"
-            ))
-            .into())
-        }
-        Some(t) => Some(Duration::from_secs_f64(t)),
+        Some(t) => Some(
+            crate::limits::timeout_s(t)
+                .map_err(|m| UserError::Input(format!("--timeout {t}: {m}")))?,
+        ),
         None => None,
     };
     if let Some(out) = &args.out {
@@ -72,6 +67,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     }
     let sensors = crate::sensors::statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
+    crate::measure::hygiene::clean_stale(&roots);
     let log_dir = args.log_dir.clone().unwrap_or_else(|| {
         std::env::temp_dir().join(format!(
             "zkprof-exec-{}-{}",
@@ -130,6 +126,15 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         warnings.push(format!(
             "no cgroup: {note}; peak memory is sampled from /proc"
         ));
+    }
+    for (i, r) in runs.iter().enumerate() {
+        if r.leftover_killed > 0 {
+            warnings.push(format!(
+                "run {}: {} process(es) outlived the command and were killed",
+                i + 1,
+                r.leftover_killed
+            ));
+        }
     }
     let walls: Vec<f64> = runs.iter().map(|r| r.wall_s).collect();
     for i in mad_outliers(&walls) {
@@ -208,7 +213,10 @@ pub fn progress(len: u64, quiet: bool) -> indicatif::ProgressBar {
 
 fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
     let s = &report.summary;
-    println!("Command: {}", report.command.join(" "));
+    println!(
+        "Command: {}",
+        crate::terminal::escape(&report.command.join(" "))
+    );
     println!(
         "  Time (median ± σ):   {} ± {}    [User: {}, System: {}]",
         format_seconds(s.wall_s.median),
@@ -234,7 +242,7 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
     for r in report.runs.iter().filter(|r| !r.succeeded()) {
         println!("  A run ended with: {}", r.outcome());
         for line in r.stderr_tail.iter().rev().take(5).rev() {
-            println!("    stderr: {line}");
+            println!("    stderr: {}", crate::terminal::escape(line));
         }
     }
     // Sensor readings: the median over runs of each (sensor, metric).

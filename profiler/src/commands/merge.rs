@@ -52,9 +52,11 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
     let mut inputs = Vec::new();
     for given in &args.inputs {
         let path = results_path(given);
-        let bytes = std::fs::read(&path).map_err(|e| {
-            UserError::Input(format!("cannot read results file {}: {e}", path.display()))
-        })?;
+        let bytes =
+            crate::input::read_capped(&path, crate::limits::MAX_RESULTS_BYTES, "results file")
+                .map_err(|e| {
+                    UserError::Input(format!("cannot read results file {}: {e}", path.display()))
+                })?;
         let canonical = std::fs::canonicalize(&path).unwrap_or_else(|_| path.clone());
         let digest = hex::encode(Sha256::digest(&bytes));
         for key in [

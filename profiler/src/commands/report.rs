@@ -4,7 +4,6 @@ use crate::cli::GlobalArgs;
 use crate::error::UserError;
 use crate::report::{self, Format, Loaded};
 use clap::Args;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -94,14 +93,10 @@ pub fn load_all(paths: &[PathBuf]) -> Result<Vec<Loaded>, UserError> {
         .collect()
 }
 
-/// Writes `bytes` to `path` (atomically), or to stdout for `-`.
+/// Writes `bytes` to `path` by the rules of [`crate::output`]: stdout for `-`, written
+/// through for a symlink, device or FIFO, else an atomic replace; new files get `0666`
+/// less the umask, like a file made by `>`.
 pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    if path.as_os_str() == "-" {
-        let mut out = std::io::stdout().lock();
-        out.write_all(bytes)?;
-        out.flush()?;
-        return Ok(());
-    }
     crate::store::ensure_writable_file(path)?;
     crate::store::write_atomic(path, bytes).map_err(|e| {
         UserError::Input(format!(
@@ -109,11 +104,6 @@ pub fn write_output(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
             path.display()
         ))
     })?;
-    // Reports are meant to be shared: readable by others, like a file made by `>`.
-    use std::os::unix::fs::PermissionsExt;
-    if let Err(e) = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)) {
-        tracing::warn!("cannot make {} readable by others: {e}", path.display());
-    }
     Ok(())
 }
 

@@ -39,6 +39,9 @@ pub struct RunArgs {
     /// timeout or runs out of memory on a model, its larger models are recorded as skipped).
     #[arg(long)]
     pub no_frontier: bool,
+    /// Replace DIR/results.json even when it holds another suite's results.
+    #[arg(long, conflicts_with = "resume")]
+    pub force: bool,
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
@@ -72,8 +75,8 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             p.canonicalize().unwrap_or_else(|_| p.clone()),
         );
     }
-    if args.reps == Some(0) {
-        return Err(UserError::Input("--reps must be at least 1".into()).into());
+    if let Some(reps) = args.reps {
+        crate::limits::count("--reps", reps, 1).map_err(UserError::Input)?;
     }
     let cells = suite.plan(&PlanOptions {
         frameworks: args.frameworks.clone(),
@@ -84,6 +87,13 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let (cells, shard) = select_shard(cells, args)?;
     crate::store::ensure_writable_dir(&args.out)?;
     let results_path = args.out.join("results.json");
+    // Held until the run returns; a second run into DIR exits 2 naming this one.
+    let _lock = crate::outlock::OutLock::acquire(&args.out)?;
+    if !args.resume {
+        crate::outlock::check_replace(&results_path, &suite.name, args.force)?;
+    }
+    crate::output::remove_stale_temp_files(&args.out);
+    crate::measure::hygiene::clean_stale(&roots);
     let sensors = crate::sensors::statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
     let host = Host::detect(&roots);
@@ -183,7 +193,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     };
     let bar = super::exec::progress(todo.len() as u64, args.json);
     for cell in todo {
-        bar.set_message(cell.id.clone());
+        bar.set_message(crate::terminal::escape(&cell.id));
         let skip = (!args.no_frontier)
             .then(|| frontier.skip_reason(cell))
             .flatten();
@@ -227,7 +237,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     } else {
         print_table(&results);
         for line in crate::frontier::lines(&crate::frontier::summarize(&results)) {
-            println!("{line}");
+            println!("{}", crate::terminal::escape(&line));
         }
         println!("results: {}", results_path.display());
     }
@@ -265,12 +275,14 @@ fn select_shard(
     };
     let costs = match &args.shard_costs {
         Some(path) => {
-            let bytes = std::fs::read(path).map_err(|e| {
-                UserError::Input(format!(
-                    "--shard-costs: cannot read {}: {e}",
-                    path.display()
-                ))
-            })?;
+            let bytes =
+                crate::input::read_capped(path, crate::limits::MAX_RESULTS_BYTES, "results file")
+                    .map_err(|e| {
+                    UserError::Input(format!(
+                        "--shard-costs: cannot read {}: {e}",
+                        path.display()
+                    ))
+                })?;
             let earlier = crate::store::load_results(path)?;
             let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
             crate::shard::Costs::from_results(&earlier, &sha)
@@ -284,10 +296,11 @@ fn select_shard(
 }
 
 fn print_table(results: &ResultsFile) {
+    use crate::terminal::escape;
     let w = results
         .cells
         .iter()
-        .map(|c| c.id.len())
+        .map(|c| escape(&c.id).chars().count())
         .max()
         .unwrap_or(4)
         .max(4);
@@ -314,14 +327,17 @@ fn print_table(results: &ResultsFile) {
         let status = format!("{:?}", c.status).to_lowercase();
         println!(
             "{:w$}  {:12}  {:>22}  {:>12}",
-            c.id,
+            escape(&c.id),
             status,
             time,
             mem,
             w = w
         );
+        if let Some(label) = crate::report::view::proof_label(c) {
+            println!("{:w$}  └ {label}", "", w = w);
+        }
         if let Some(reason) = &c.reason {
-            println!("{:w$}  └ {reason}", "", w = w);
+            println!("{:w$}  └ {}", "", escape(reason), w = w);
         }
     }
 }

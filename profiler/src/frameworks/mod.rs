@@ -13,6 +13,7 @@ pub mod external;
 pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
+pub mod opml;
 pub mod provision;
 pub mod zkml;
 
@@ -102,6 +103,17 @@ pub trait Framework {
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
+    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
+    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
+    /// failed cell is labelled in the reports.
+    fn proof_kind(&self) -> Option<&'static str> {
+        None
+    }
+    /// A step that exited 0 but whose output shows it did not do its work (opML's VM exits 0
+    /// when its guest halts early): the reason, and the cell fails with it.
+    fn step_failure(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
 }
 
 /// `p` made absolute against the working directory (steps run in other directories).
@@ -130,6 +142,7 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
         "circom" => Some(Box::new(circom::Circom::default())),
         "zkml" => Some(Box::new(zkml::Zkml::default())),
+        "opml" => Some(Box::new(opml::Opml::default())),
         _ => None,
     }
 }

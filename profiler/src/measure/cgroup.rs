@@ -108,9 +108,11 @@ impl StepCgroup {
         let self_cgroup = std::fs::read_to_string(roots.proc.join("self/cgroup"))
             .map_err(|e| format!("cannot read {}/self/cgroup: {e}", roots.proc.display()))?;
         let entries = parse_proc_cgroup(&self_cgroup);
+        // `zkprof-<pid>.<start time>-<n>`: the next zkprof tells a dead owner's cgroups
+        // from a live one's, also across pid reuse (see `hygiene::clean_stale`).
         let name = format!(
             "zkprof-{}-{}",
-            std::process::id(),
+            super::hygiene::self_tag(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let v1_path = |controller: &str| {

@@ -9,6 +9,7 @@
 //! - `phases.rs`: phases of one step from its output markers (and the prover's timers).
 
 pub mod cgroup;
+pub mod hygiene;
 pub mod lines;
 pub mod phases;
 pub mod proctree;

@@ -185,6 +185,14 @@ impl Runner {
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);
         }
+        // Marks the tree (escaped daemons are found by it) and ties the leader's life to
+        // zkprof's; see `hygiene`.
+        let marker = super::hygiene::new_step_marker(&self.config.roots.proc);
+        cmd.env(super::hygiene::STEP_ENV, &marker);
+        // SAFETY: die_with_parent only makes async-signal-safe calls.
+        unsafe {
+            cmd.pre_exec(super::hygiene::die_with_parent(std::process::id() as i32));
+        }
         if !procs_files.is_empty() {
             // SAFETY: the closure only calls async-signal-safe functions (open, write,
             // close, getpid) on memory allocated before fork.
@@ -287,8 +295,31 @@ impl Runner {
             .map_err(|_| RunError::Sampler(std::io::Error::other("sampler thread panicked")))?;
         drop(child);
 
+        // Live processes left in the cgroup (the leader is reaped): also ones that left the
+        // tree's lineage, which `reap_leftovers` kills with the cgroup but does not count.
+        let in_cgroup = cgroup.as_ref().map_or(0, |cg| {
+            cg.pids()
+                .into_iter()
+                .filter(|&p| crate::output::pid_alive(p))
+                .count() as u32
+        });
         let (leftover_killed, leftover_usage) =
             reap_leftovers(&reader, &sampled.tracker, pid, cgroup.as_deref());
+        let leftover_killed = leftover_killed.max(in_cgroup);
+        // Before waiting for the output readers (an escaped daemon may hold a pipe open).
+        // Without a cgroup, daemons that left the process group and session are found by
+        // their marker (a cgroup holds them, and `reap_leftovers` killed its members).
+        let escaped = match cgroup {
+            Some(_) => 0,
+            None => {
+                let known = sampled.tracker.known_pids();
+                super::hygiene::kill_step_processes(&self.config.roots.proc, &marker)
+                    .into_iter()
+                    .filter(|p| !known.contains(p))
+                    .count() as u32
+            }
+        };
+        let leftover_killed = leftover_killed + escaped;
         let (_, _lines, log_errors) = readers.finish(Duration::from_secs(2));
         notes.extend(log_errors);
         // The tracker holds the cgroup: take its boundaries and let it go.

@@ -57,6 +57,10 @@ fn positive<E>(
     }
 }
 
+/// The widest layer (units or channels) a suite may ask for: far beyond what any prover
+/// handles, and small enough that parameter counts cannot overflow.
+const MAX_WIDTH: usize = 1 << 20;
+
 fn widths<E>(
     v: &Spanned<Vec<i64>>,
     field: &str,
@@ -65,10 +69,12 @@ fn widths<E>(
     v.get_ref()
         .iter()
         .map(|w| match usize::try_from(*w) {
-            Ok(n) if n > 0 => Ok(n),
+            Ok(n) if n > 0 && n <= MAX_WIDTH => Ok(n),
             _ => Err(invalid(
                 Some(v.span()),
-                format!("model.{field}: width {w} must be a positive integer"),
+                format!(
+                    "model.{field}: width {w} must be a positive integer of at most {MAX_WIDTH}"
+                ),
             )),
         })
         .collect()
@@ -323,9 +329,9 @@ steps = { prove = ["true"] }
                 ("28_6_16_120_84_10_5", Some(44_426)),
             ]
         );
-        // EZKL (two modes) and circom everywhere; zkml on the three dense models.
+        // EZKL (two modes) and circom everywhere; zkml and opML on the three dense models.
         let plan = s.plan(&PlanOptions::default()).unwrap();
-        assert_eq!(plan.len(), 6 * 3 + 3);
+        assert_eq!(plan.len(), 6 * 3 + 3 + 3);
         let zkml: Vec<&str> = plan
             .iter()
             .filter(|c| c.framework.kind == "zkml")

@@ -133,7 +133,8 @@ pub fn prepare(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared
 pub fn import(path: &Path) -> Result<Prepared, ModelError> {
     let info = onnx::info(path)?;
     reference::Reference::load(path, &info.input_shape)?;
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let bytes = crate::input::read_capped(path, crate::limits::MAX_ONNX_BYTES, "ONNX model")
+        .map_err(|e| ModelError::io(path, e))?;
     Ok(Prepared {
         onnx_path: path.to_path_buf(),
         input_shape: info.input_shape,

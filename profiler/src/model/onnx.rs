@@ -255,7 +255,8 @@ pub fn cnn_to_onnx(cnn: &super::cnn::Cnn, doc: &str) -> Vec<u8> {
 
 /// Decodes an ONNX file.
 pub fn read_proto(path: &Path) -> Result<pb::ModelProto, ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let bytes = crate::input::read_capped(path, crate::limits::MAX_ONNX_BYTES, "ONNX model")
+        .map_err(|e| ModelError::io(path, e))?;
     pb::ModelProto::decode(&bytes[..]).map_err(|e| {
         ModelError::onnx(
             path,

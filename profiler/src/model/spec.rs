@@ -132,6 +132,14 @@ impl Default for ModelSpec {
     }
 }
 
+/// Weights and biases of a dense layer `inputs -> outputs` (saturating: a suite's widths
+/// are capped, so this never saturates in practice).
+fn dense_params(inputs: usize, outputs: usize) -> u64 {
+    (inputs as u64)
+        .saturating_mul(outputs as u64)
+        .saturating_add(outputs as u64)
+}
+
 impl ModelSpec {
     /// Side of the model's input image.
     pub fn side(&self) -> usize {
@@ -158,8 +166,8 @@ impl ModelSpec {
         (self.kind == ModelKind::Mlp).then(|| {
             self.widths()
                 .windows(2)
-                .map(|w| (w[0] * w[1] + w[1]) as u64)
-                .sum()
+                .map(|w| dense_params(w[0], w[1]))
+                .fold(0u64, u64::saturating_add)
         })
     }
 
@@ -189,22 +197,25 @@ impl ModelSpec {
             ModelKind::Onnx => None,
             ModelKind::Cnn => {
                 let shapes = self.cnn_shapes()?;
-                let k2 = self.kernel * self.kernel;
+                let k2 = self.kernel.saturating_mul(self.kernel);
                 let mut ch = self.dataset.map_or(1, Dataset::channels);
                 let mut total = 0u64;
                 for &(c, _) in &shapes {
-                    total += (c * ch * k2 + c) as u64;
+                    let conv = (c as u64)
+                        .saturating_mul(ch as u64)
+                        .saturating_mul(k2 as u64)
+                        .saturating_add(c as u64);
+                    total = total.saturating_add(conv);
                     ch = c;
                 }
                 let side = shapes.last().map_or(self.side(), |s| s.1);
-                let mut w = vec![ch * side * side];
+                let mut w = vec![ch.saturating_mul(side).saturating_mul(side)];
                 w.extend(&self.hidden);
                 w.push(self.dataset.map_or(10, Dataset::classes));
                 Some(
-                    total
-                        + w.windows(2)
-                            .map(|w| (w[0] * w[1] + w[1]) as u64)
-                            .sum::<u64>(),
+                    w.windows(2)
+                        .map(|w| dense_params(w[0], w[1]))
+                        .fold(total, u64::saturating_add),
                 )
             }
         }

@@ -167,7 +167,8 @@ pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
             let ow = o.and_then(view::prove_wall);
             let bm = b.and_then(view::prove_peak);
             let om = o.and_then(view::prove_peak);
-            let note = [side_note("baseline", b), side_note("other", o)]
+            let label = b.or(o).and_then(view::proof_label).map(String::from);
+            let note = [label, side_note("baseline", b), side_note("other", o)]
                 .into_iter()
                 .flatten()
                 .collect::<Vec<_>>()

@@ -40,12 +40,28 @@ impl Exporter for CsvExporter {
         let mut w = ::csv::Writer::from_writer(Vec::new());
         w.write_record(HEADER).map_err(err)?;
         for row in view::rows(files) {
-            w.write_record(record(&row)).map_err(err)?;
+            let fields: Vec<String> = record(&row)
+                .iter()
+                .map(|f| neutralise(f).into_owned())
+                .collect();
+            w.write_record(fields).map_err(err)?;
         }
         w.into_inner().map_err(|e| ReportError::Serialize {
             format: "csv",
             message: e.to_string(),
         })
+    }
+}
+
+/// A field a spreadsheet would read as a formula (it starts with `=`, `+`, `-`, `@`, a tab
+/// or a carriage return, and is not a plain number) gets a leading `'`, as OWASP's CSV
+/// injection guidance recommends: `=cmd|' /C calc'!A0` becomes `'=cmd|' /C calc'!A0`.
+pub fn neutralise(field: &str) -> std::borrow::Cow<'_, str> {
+    let risky = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && field.trim().parse::<f64>().is_err() {
+        std::borrow::Cow::Owned(format!("'{field}"))
+    } else {
+        std::borrow::Cow::Borrowed(field)
     }
 }
 
@@ -78,7 +94,7 @@ pub fn record(row: &Row) -> Vec<String> {
     };
     notes.push(format!("host: {host}"));
     vec![
-        c.framework.clone(),
+        view::framework_label(c),
         c.model.clone(),
         opt(view::metric(c, view::LAYERS), 0),
         opt(view::metric(c, view::PARAMS), 0),
@@ -90,4 +106,26 @@ pub fn record(row: &Row) -> Vec<String> {
         opt(prove.map(|p| p.wall_s.stddev), 6),
         notes.join(" | "),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise;
+
+    #[test]
+    fn formulas_are_neutralised_and_numbers_kept() {
+        for f in [
+            "=cmd|' /C calc'!A0",
+            "@SUM(A1:A2)",
+            "+1+1",
+            "-2+3",
+            "\t=1",
+            "\r=1",
+        ] {
+            assert_eq!(neutralise(f), format!("'{f}"));
+        }
+        for f in ["ezkl", "-0.25", "+3", "1e5", "", "mnist-196"] {
+            assert_eq!(neutralise(f), f);
+        }
+    }
 }

@@ -213,7 +213,7 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
                 host_id: view::host_id(row).to_string(),
                 model: c.model.clone(),
                 span: 1,
-                framework: c.framework.clone(),
+                framework: view::framework_label(c),
                 settings: if settings == "default" {
                     String::new()
                 } else {

@@ -34,7 +34,7 @@ pub(super) fn plot(chart: Chart, why: impl Into<String>) -> Plot {
 /// The series a row belongs to: its framework and settings, with the file and host when
 /// there are several.
 pub(super) fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
-    let mut name = row.cell.framework.clone();
+    let mut name = view::framework_label(row.cell);
     let settings = view::settings_short(row.cell);
     if !settings.is_empty() {
         name = format!("{name} {settings}");

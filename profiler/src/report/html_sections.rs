@@ -228,12 +228,11 @@ pub(super) fn matrix(rows: &[Row]) -> (Vec<String>, Vec<MatrixRow>) {
         if !models.contains(&r.cell.model) {
             models.push(r.cell.model.clone());
         }
-        if !frameworks.contains(&r.cell.framework) {
-            frameworks.push(r.cell.framework.clone());
+        let fw = view::framework_label(r.cell);
+        if !frameworks.contains(&fw) {
+            frameworks.push(fw.clone());
         }
-        by.entry((r.cell.framework.clone(), r.cell.model.clone()))
-            .or_default()
-            .push(r);
+        by.entry((fw, r.cell.model.clone())).or_default().push(r);
     }
     let matrix = frameworks
         .iter()

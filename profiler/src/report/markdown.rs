@@ -109,7 +109,7 @@ fn table_row(row: &Row) -> String {
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
         escape(&c.model),
-        escape(&c.framework),
+        escape(&view::framework_label(c)),
         escape(&view::settings_label(c)),
         view::status_word(c.status),
         or_dash(prove),

@@ -101,6 +101,9 @@ pub struct Line {
     pub accuracy_loss_diff_pp: Option<f64>,
     /// `ok`, or why there are no numbers of ours.
     pub status: String,
+    /// Set for rows that are no zero-knowledge proof (opML's fraud proofs, published or ours).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof_label: Option<&'static str>,
 }
 
 /// The whole comparison.
@@ -136,6 +139,10 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                 memory_ratio: None,
                 accuracy_loss_diff_pp: None,
                 status: String::new(),
+                proof_label: chosen
+                    .and_then(|r| view::proof_label(r.cell))
+                    .or((family(&p.framework) == "opml")
+                        .then_some(crate::frameworks::opml::PROOF_LABEL)),
             };
             match chosen {
                 None if files.is_empty() => line.status = "not run: no results file given".into(),
@@ -230,7 +237,10 @@ pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
             let p = &l.published;
             vec![
                 l.kind.to_string(),
-                p.framework.clone(),
+                match l.proof_label {
+                    Some(label) => format!("{} [{label}]", p.framework),
+                    None => p.framework.clone(),
+                },
                 p.dims().unwrap_or_else(|| p.architecture.clone()),
                 p.testing_size.to_string(),
                 p.notes.clone(),

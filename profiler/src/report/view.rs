@@ -46,6 +46,22 @@ pub const KNOWN_METRICS: [&str; 16] = [
     "energy_j",
 ];
 
+/// The label of a cell whose framework makes no zero-knowledge proof (opML: a fraud proof,
+/// `info["proof_kind"] = "fraud_proof"`); reports print it beside every figure of the cell.
+pub fn proof_label(cell: &CellResult) -> Option<&'static str> {
+    (cell.info.get("proof_kind").map(String::as_str) == Some(crate::frameworks::opml::PROOF_KIND))
+        .then_some(crate::frameworks::opml::PROOF_LABEL)
+}
+
+/// The framework's name as reports show it: with [`proof_label`] in brackets when there is one
+/// (`opml [fraud proof (optimistic): no zero-knowledge proof]`).
+pub fn framework_label(cell: &CellResult) -> String {
+    match proof_label(cell) {
+        Some(l) => format!("{} [{l}]", cell.framework),
+        None => cell.framework.clone(),
+    }
+}
+
 /// One cell with the file it came from.
 #[derive(Clone, Copy, Debug)]
 pub struct Row<'a> {

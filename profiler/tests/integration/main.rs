@@ -3,6 +3,9 @@
 
 mod bad_input;
 mod exec;
+mod fuzz;
+mod hostile;
+mod hygiene;
 mod memory;
 mod phases;
 mod run;

@@ -3,9 +3,13 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-/// The `zkprof` binary under test.
+/// The `zkprof` binary under test: this build's, or `$ZKPROF_TEST_BIN` (to run these
+/// tests against another build, e.g. to show that a test fails on an older one).
 pub fn zkprof() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    match std::env::var_os("ZKPROF_TEST_BIN").filter(|v| !v.is_empty()) {
+        Some(bin) => Command::new(bin),
+        None => Command::new(env!("CARGO_BIN_EXE_zkprof")),
+    }
 }
 
 /// Runs zkprof with `args` and returns its output.
