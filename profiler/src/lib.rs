@@ -16,6 +16,8 @@ pub mod measure;
 pub mod merge;
 pub mod model;
 pub mod paths;
+pub mod phase;
+pub mod ptau;
 pub mod report;
 pub mod results;
 pub mod roots;

@@ -9,6 +9,7 @@ pub mod fingerprint;
 pub mod images;
 pub mod list;
 pub mod merge;
+pub mod ptau;
 pub mod report;
 pub mod reproduce;
 pub mod run;
