@@ -13,6 +13,7 @@ pub mod ptau;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod run_table;
 pub mod zkscore;
 
 use crate::error::UserError;
