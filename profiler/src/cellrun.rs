@@ -94,6 +94,11 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         }
     }
     result.finished_at = chrono::Utc::now().to_rfc3339();
+    tracing::info!(
+        "cell {}: {}",
+        result.id,
+        crate::report::view::status_word(result.status)
+    );
     result
 }
 

@@ -184,7 +184,9 @@ fn cell_ctx(row: &Row, labels: &[String]) -> CellCtx {
                 "energy",
             ),
             Val::of(
-                view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2))),
+                view::metric(c, view::ACCURACY_LOSS)
+                    .map(|a| format!("{} %", view::num(a, 2)))
+                    .or_else(|| view::accuracy_not_measured(c).map(|_| "not measured".into())),
                 row,
                 "accuracy",
             ),
