@@ -256,11 +256,10 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             });
         }
     }
-    tracing::info!(
+    let phase = crate::phase::Phase::start(&format!(
         "model {}: training a {:?} on {source}",
-        model.name,
-        spec.kind
-    );
+        model.name, spec.kind
+    ));
     let xs = inputs_of(spec, &images, images.len());
     let cfg = train::TrainConfig {
         seed: spec.seed,
@@ -290,6 +289,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             .count();
         100.0 * right as f64 / tx.len().max(1) as f64
     });
+    phase.finish("done");
     let bytes = trained.to_onnx(&format!("zkprof {spec_json}; trained on {source_kind}"));
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     let meta = serde_json::json!({

@@ -74,7 +74,8 @@ pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError>
     let dir = crate::paths::cache_dir()
         .join("envs")
         .join(format!("circom-{tag}"));
-    let took = provision::ensure_env(&dir, |dir| {
+    let what = format!("circom: installing {TOOLS} with npm ci (first use)");
+    let took = provision::ensure_env(&dir, &what, |dir| {
         provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
         provision::write_if_changed(&dir.join("package-lock.json"), PACKAGE_LOCK)?;
         let npm = npm.display().to_string();
