@@ -134,8 +134,8 @@ impl Series {
     }
 }
 
-/// Writes a `.ptau` file of `2^power` powers for `secrets` to `path` (through a `.part`
-/// file renamed at the end). `prepared`: with the Lagrange sections 12-15 that Groth16
+/// Writes a `.ptau` file of `2^power` powers for `secrets` to `path` (through a
+/// `.ptau.part<pid>` file renamed at the end). `prepared`: with the Lagrange sections 12-15 that Groth16
 /// setup needs (as `snarkjs powersoftau prepare phase2`); without them the file is what
 /// one contribution to `snarkjs powersoftau new` would give. `progress(done, total)`
 /// counts points.
@@ -195,7 +195,8 @@ pub fn generate(
     let g1 = BatchMulPreprocessing::new(G1Projective::generator(), n_g1);
     let g2 = BatchMulPreprocessing::new(G2Projective::generator(), n_g2);
 
-    let part = path.with_extension("ptau.part");
+    // Per process, so that two runs making the same file at once never write into one.
+    let part = path.with_extension(format!("ptau.part{}", std::process::id()));
     let io = |e| PtauError::io(&part, e);
     let file = std::fs::File::create(&part).map_err(io)?;
     let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -363,7 +364,8 @@ mod tests {
         assert_eq!(size(12), 31 * 64);
         assert_eq!(size(13), 15 * 128);
         assert_eq!(g.bytes, std::fs::metadata(&path).unwrap().len());
-        assert!(!path.with_extension("ptau.part").exists());
+        let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1, "only the finished file remains");
         let text = std::fs::read(&path).unwrap();
         let name = INSECURE_NAME.as_bytes();
         assert!(text.windows(name.len()).any(|w| w == name));
