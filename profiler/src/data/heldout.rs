@@ -2,7 +2,7 @@
 //! 10,000 real training digits split into a training part and a disjoint held-out part.
 //!
 //! Every [`HELD_OUT_EVERY`]-th digit of each class (positions 4, 9, 14, ... within the
-//! class) is held out: 2,000 images with the classes in their original proportions. The
+//! class) is held out: 1,996 of the 10,000, the classes in their original proportions. The
 //! held-out images are put in a fixed pseudo-random order (SplitMix64, seed
 //! [`ORDER_SEED`]) so that the first `n` of them, which cells use, mix all classes.
 
@@ -11,7 +11,10 @@ use super::Images;
 /// One digit in this many, per class, is held out (20%).
 pub const HELD_OUT_EVERY: usize = 5;
 /// Seed of the fixed order of the held-out images.
-pub const ORDER_SEED: u64 = 0x6d6e_6973_74; // "mnist"
+pub const ORDER_SEED: u64 = 0x006d_6e69_7374; // "mnist"
+
+/// Ends the description of a training set from which digits were held out.
+pub const TRAIN_MARK: &str = "held out for testing";
 
 /// What the held-out images are, for results and logs.
 pub fn description(held_out: usize, trained_on: usize) -> String {

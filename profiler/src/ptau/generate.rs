@@ -52,6 +52,16 @@ impl Secrets {
     }
 }
 
+impl Drop for Secrets {
+    /// Overwrites the secrets (volatile writes, so the compiler keeps them) when done.
+    fn drop(&mut self) {
+        for f in [&mut self.tau, &mut self.alpha, &mut self.beta] {
+            // SAFETY: `f` is a valid, aligned, exclusive reference to an initialized Fr.
+            unsafe { std::ptr::write_volatile(f, Fr::zero()) };
+        }
+    }
+}
+
 /// What [`generate`] made.
 #[derive(Clone, Debug)]
 pub struct Generated {
@@ -149,7 +159,7 @@ pub fn generate(
     if !(1..=MAX_POWER).contains(&power) {
         return Err(PtauError::Power(power));
     }
-    let Secrets { tau, alpha, beta } = secrets.clone();
+    let (tau, alpha, beta) = (secrets.tau, secrets.alpha, secrets.beta);
     // tau inside a Lagrange domain would divide by zero (probability about 2^-226).
     if tau.pow([1u64 << (power + 1)]) == Fr::one() {
         return Err(PtauError::Random(
@@ -258,7 +268,7 @@ pub fn generate(
 }
 
 /// `v[i] * base` for every scalar, split over the available cores (std threads).
-fn parallel_mul<T: ScalarMul>(table: &BatchMulPreprocessing<T>, v: &[Fr]) -> Vec<T::MulBase>
+fn parallel_mul<T>(table: &BatchMulPreprocessing<T>, v: &[Fr]) -> Vec<T::MulBase>
 where
     T: ScalarMul<ScalarField = Fr>,
     BatchMulPreprocessing<T>: Sync,
