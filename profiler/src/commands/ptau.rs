@@ -45,9 +45,13 @@ pub fn run(_global: &GlobalArgs, a: &PtauArgs) -> anyhow::Result<i32> {
     drop(secrets);
     let made = match made {
         Ok(m) => m,
-        Err(e @ PtauError::Io { .. }) => {
+        Err(PtauError::Io { source, .. }) => {
             phase.finish("failed");
-            return Err(UserError::Input(e.to_string()).into());
+            return Err(UserError::Input(format!(
+                "cannot write {}: {source}; give a writable --out",
+                out.display()
+            ))
+            .into());
         }
         Err(e) => {
             phase.finish("failed");
