@@ -21,6 +21,8 @@ pub mod model;
 pub mod outlock;
 pub mod output;
 pub mod paths;
+pub mod phase;
+pub mod ptau;
 pub mod report;
 pub mod results;
 pub mod roots;

