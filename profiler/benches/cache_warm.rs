@@ -5,8 +5,8 @@
 //!
 //!   cargo bench -p zkprof --bench cache_warm
 //!
-//! Uses the shared 2^14 ptau (`shared/ptau`) when present, else a local ceremony (cached, and
-//! slow: minutes at 2^14). Needs python3, node/npm and network access to PyPI/npm when cold.
+//! Uses the shared 2^14 ptau (`shared/ptau`) when present, else a native one (cached; about
+//! a second at 2^14). Needs python3, node/npm and network access to PyPI/npm when cold.
 
 use std::path::Path;
 use std::process::Command;

@@ -97,6 +97,11 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         }
     }
     result.finished_at = chrono::Utc::now().to_rfc3339();
+    tracing::info!(
+        "cell {}: {}",
+        result.id,
+        crate::report::view::status_word(result.status)
+    );
     result
 }
 
@@ -106,6 +111,9 @@ fn run_into(
     workdir: &Path,
     result: &mut CellResult,
 ) -> Result<(), Stop> {
+    // Unmeasured work (model training, toolchains, a powers of tau): its own wall time.
+    let t = std::time::Instant::now();
+    let mut provisioned = 0.0;
     let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
     let framework = frameworks::for_kind(&cell.framework.kind).ok_or_else(|| Stop {
         status: CellStatus::Unsupported,
@@ -123,11 +131,23 @@ fn run_into(
     result
         .info
         .extend(runtime.provision(cell, workdir).map_err(runtime_err)?);
+    provisioned += t.elapsed().as_secs_f64();
+    record_provisioning(result, provisioned);
     for rep in 0..env.warmup + env.reps {
         let ctx = CellContext { cell, workdir, rep };
         let steps = framework.steps(&ctx)?;
-        let (done, stopped) =
-            run_repetition(env, runtime.as_mut(), framework.as_ref(), &ctx, steps);
+        let mut facts = BTreeMap::new();
+        let (done, stopped) = run_repetition(
+            env,
+            runtime.as_mut(),
+            framework.as_ref(),
+            &ctx,
+            steps,
+            &mut facts,
+            &mut provisioned,
+        );
+        result.info.extend(facts);
+        record_provisioning(result, provisioned);
         for s in &done {
             for w in s.headline.iter().flat_map(|h| &h.warnings) {
                 let w = format!("repetition {rep}: {}: {w}", s.step);
@@ -176,17 +196,42 @@ fn run_into(
     Ok(())
 }
 
+/// Records the unmeasured provisioning seconds so far (`provision_s`: model preparation,
+/// toolchain installs, keys material such as a powers of tau; never part of a step).
+fn record_provisioning(result: &mut CellResult, seconds: f64) {
+    result.metrics.insert("provision_s".into(), seconds);
+}
+
 /// Runs the steps of one repetition in order; the first step that does not succeed stops
-/// it. Returns the steps that ran and, if one stopped the cell, why.
+/// it. Returns the steps that ran and, if one stopped the cell, why. Facts from the
+/// adapter's unmeasured provisioning between steps go to `facts`, its seconds to `provisioned`.
 fn run_repetition(
     env: &CellEnv,
     runtime: &mut dyn Runtime,
     framework: &dyn Framework,
     ctx: &CellContext,
     steps: Vec<PlannedStep>,
+    facts: &mut BTreeMap<String, String>,
+    provisioned: &mut f64,
 ) -> (Vec<StepRun>, Option<Stop>) {
     let mut done: Vec<StepRun> = Vec::new();
-    for step in steps {
+    for mut step in steps {
+        let t = std::time::Instant::now();
+        match framework.before_step(ctx, &mut step) {
+            Ok(info) => {
+                *provisioned += t.elapsed().as_secs_f64();
+                facts.extend(info);
+            }
+            Err(e) => {
+                return (
+                    done,
+                    Some(Stop::failed(format!(
+                        "provisioning before {}: {e}",
+                        step.name
+                    ))),
+                )
+            }
+        }
         let phases = framework.phases(ctx.cell, &step.name);
         let spec = StepSpec {
             name: step.name.clone(),

@@ -79,6 +79,8 @@ pub enum Command {
     Reproduce(commands::reproduce::ReproduceArgs),
     /// Datasets: `data fetch mnist|cifar10`.
     Data(commands::data::DataArgs),
+    /// Make a BN254 powers of tau for Groth16 (snarkjs format), natively; insecure, for benchmarks.
+    Ptau(commands::ptau::PtauArgs),
 }
 
 /// Measurement options shared by `run` and `exec`.
@@ -143,6 +145,7 @@ pub fn main() -> i32 {
         Command::Compare(a) => commands::compare::run(&cli.global, a),
         Command::Reproduce(a) => commands::reproduce::run(&cli.global, a),
         Command::Data(a) => commands::data::run(&cli.global, a),
+        Command::Ptau(a) => commands::ptau::run(&cli.global, a),
     };
     match result {
         Ok(code) => code,
@@ -184,8 +187,11 @@ fn init_tracing(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("ZKPROF_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    // Colour codes only for a terminal: logs written to a file or a pipe stay plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .try_init();
 }

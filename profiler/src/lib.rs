@@ -22,6 +22,8 @@ pub mod model;
 pub mod outlock;
 pub mod output;
 pub mod paths;
+pub mod phase;
+pub mod ptau;
 pub mod report;
 pub mod results;
 pub mod roots;

@@ -141,8 +141,18 @@ fn ezkl_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     assert_eq!(m["verified"], 1.0);
     assert!(m["proof_size_bytes"].as_f64().unwrap() > 100.0, "{m}");
     assert!(m["logrows"].as_f64().unwrap() >= 1.0, "{m}");
-    assert_eq!(m["accuracy_samples"], 10.0);
-    assert!(m["accuracy_loss_pct"].as_f64().unwrap() <= 20.0, "{m}");
+    // The tiny model has no dataset: its inputs would be synthetic, so no accuracy.
+    assert!(m.get("accuracy_loss_pct").is_none(), "{m}");
+    assert!(
+        c["info"]["accuracy_not_measured"].as_str().is_some(),
+        "{}",
+        c["info"]
+    );
+    assert!(
+        c["info"]["srs_provisioned_s"].as_str().is_some(),
+        "{}",
+        c["info"]
+    );
     assert!(
         c["info"]["srs"]
             .as_str()
@@ -243,9 +253,9 @@ fn circom_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     assert!(
         m["constraints_total"].as_f64().unwrap() >= m["constraints_nonlinear"].as_f64().unwrap()
     );
-    assert_eq!(
-        m["accuracy_loss_pct"], 0.0,
-        "10^6 fixed point keeps the argmax of this tiny model: {m}"
+    assert!(
+        m.get("accuracy_loss_pct").is_none() && c["info"]["accuracy_not_measured"].is_string(),
+        "no accuracy on the synthetic inputs of a model without a dataset: {m}"
     );
     assert!(
         c["info"]["ptau"].as_str().unwrap().contains("insecure"),

@@ -167,7 +167,8 @@ fn runs_measures_and_labels_a_fraud_proof() {
     let home = fake_install(dir.path());
     std::fs::write(
         dir.path().join("m.onnx"),
-        write_mlp(&[layer(6, 4, true), layer(10, 6, false)]),
+        // 196 inputs: MNIST's test images (14x14) are its real inputs when present.
+        write_mlp(&[layer(6, 196, true), layer(10, 6, false)]),
     )
     .unwrap();
     let r = zkprof(
@@ -191,13 +192,18 @@ fn runs_measures_and_labels_a_fraud_proof() {
         c["info"]["state_root"],
         "0x4a29759a27abf300aedd755e1b6616a9f6d2e0d69c6d1c779d24615d60659d8c"
     );
-    assert_eq!(c["metrics"]["accuracy_samples"], 3.0);
-    let loss = c["metrics"]["accuracy_loss_pct"].as_f64().unwrap();
-    assert!((0.0..=100.0).contains(&loss));
-    assert!(c["info"]["accuracy_method"]
-        .as_str()
-        .unwrap()
-        .contains("one mlvm run per input"));
+    if zkprof::paths::shared_dir().is_none() && std::env::var("CI").as_deref() != Ok("true") {
+        // No real test images here: accuracy is never computed on synthetic inputs.
+        assert!(c["info"]["accuracy_not_measured"].is_string(), "{c}");
+    } else {
+        assert_eq!(c["metrics"]["accuracy_samples"], 3.0, "{c}");
+        let loss = c["metrics"]["accuracy_loss_pct"].as_f64().unwrap();
+        assert!((0.0..=100.0).contains(&loss));
+        assert!(c["info"]["accuracy_method"]
+            .as_str()
+            .unwrap()
+            .contains("one mlvm run per input"));
+    }
     assert!(c["info"]["opml_home"].as_str().unwrap().ends_with("opml"));
     // The guest was built for MIPS into the artifact cache; the duplicate checkpoint is gone.
     let cached: Vec<_> = walk(&dir.path().join("cache/artifacts/opml"));

@@ -86,6 +86,13 @@ def srs_for(a, logrows):
     return path, label
 
 
+def cmd_srs(a):
+    """Provisioning before the setup step (unmeasured): the SRS for the settings' logrows."""
+    with open(a.settings) as f:
+        logrows = json.load(f)["run_args"]["logrows"]
+    print(srs_for(a, logrows)[1])
+
+
 def cmd_setup(a):
     with open(a.settings) as f:
         logrows = json.load(f)["run_args"]["logrows"]
@@ -173,6 +180,11 @@ def main():
         c.add_argument("--" + k, required=True)
     c.add_argument("--srs-mode", default="auto", choices=["auto", "public", "test"])
     c.set_defaults(f=cmd_setup)
+    c = sub.add_parser("srs")
+    for k in ("settings", "srs-dir"):
+        c.add_argument("--" + k, required=True)
+    c.add_argument("--srs-mode", default="auto", choices=["auto", "public", "test"])
+    c.set_defaults(f=cmd_srs)
     c = sub.add_parser("witness")
     for k in ("data", "compiled", "out"):
         c.add_argument("--" + k, required=True)

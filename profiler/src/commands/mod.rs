@@ -9,9 +9,11 @@ pub mod fingerprint;
 pub mod images;
 pub mod list;
 pub mod merge;
+pub mod ptau;
 pub mod report;
 pub mod reproduce;
 pub mod run;
+pub mod run_table;
 pub mod zkscore;
 
 use crate::error::UserError;

@@ -6,7 +6,6 @@ use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig};
 use crate::results::{CellStatus, ResultsFile, SuiteRef, RESULTS_SCHEMA};
 use crate::suite::{Cell, PlanOptions, Suite};
-use crate::units::{format_bytes, format_seconds};
 use clap::Args;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -256,7 +255,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         EXIT_INTERRUPTED
     } else if failed > 0 {
         eprintln!(
-            "{failed} cell(s) failed; see their reasons above and the logs in {}",
+            "{failed} cell(s) failed; their reasons are above, under the table, and the logs in {}",
             args.out.display()
         );
         EXIT_FAILED
@@ -296,48 +295,5 @@ fn select_shard(
 }
 
 fn print_table(results: &ResultsFile) {
-    use crate::terminal::escape;
-    let w = results
-        .cells
-        .iter()
-        .map(|c| escape(&c.id).chars().count())
-        .max()
-        .unwrap_or(4)
-        .max(4);
-    println!(
-        "{:w$}  {:12}  {:>22}  {:>12}",
-        "cell",
-        "status",
-        "prove (median ± σ)",
-        "peak memory",
-        w = w
-    );
-    for c in &results.cells {
-        let (time, mem) = match c.summary.get("prove") {
-            Some(p) => (
-                format!(
-                    "{} ± {}",
-                    format_seconds(p.wall_s.median),
-                    format_seconds(p.wall_s.stddev)
-                ),
-                format_bytes(p.peak_tree_bytes.median),
-            ),
-            None => ("-".into(), "-".into()),
-        };
-        let status = format!("{:?}", c.status).to_lowercase();
-        println!(
-            "{:w$}  {:12}  {:>22}  {:>12}",
-            escape(&c.id),
-            status,
-            time,
-            mem,
-            w = w
-        );
-        if let Some(label) = crate::report::view::proof_label(c) {
-            println!("{:w$}  └ {label}", "", w = w);
-        }
-        if let Some(reason) = &c.reason {
-            println!("{:w$}  └ {}", "", escape(reason), w = w);
-        }
-    }
+    print!("{}", super::run_table::render(results));
 }

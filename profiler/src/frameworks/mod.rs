@@ -79,6 +79,16 @@ pub trait Framework {
     }
     /// The steps of one repetition, in order. Steps whose artifacts are cached are left out.
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError>;
+    /// Unmeasured provisioning right before `step` runs, for what depends on an earlier
+    /// step's output (e.g. a powers of tau sized from the compiled circuit); it runs under
+    /// no step timeout and may complete the step's arguments. Returns facts for the results.
+    fn before_step(
+        &self,
+        _ctx: &CellContext,
+        _step: &mut PlannedStep,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        Ok(BTreeMap::new())
+    }
     /// Cell-level metrics after a successful repetition (proof size, constraints, ...).
     fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<Collected, FrameworkError> {
         Ok(Collected::default())

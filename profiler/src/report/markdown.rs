@@ -104,7 +104,9 @@ fn table_row(row: &Row) -> String {
     });
     let mem = view::prove_peak(c).map(|m| format_bytes(m.median));
     let size = view::metric(c, view::PROOF_SIZE).map(format_bytes);
-    let acc = view::metric(c, view::ACCURACY_LOSS).map(|a| format!("{} %", view::num(a, 2)));
+    let acc = view::metric(c, view::ACCURACY_LOSS)
+        .map(|a| format!("{} %", view::num(a, 2)))
+        .or_else(|| view::accuracy_not_measured(c).map(|_| "not measured".into()));
     let energy = view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3)));
     format!(
         "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",

@@ -316,6 +316,14 @@ pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
     }
 }
 
+/// Why the cell's accuracy was deliberately not measured (no real test images: accuracy is
+/// never computed on synthetic inputs), when it was not.
+pub fn accuracy_not_measured(cell: &CellResult) -> Option<&str> {
+    cell.info
+        .get(crate::frameworks::inputs::ACCURACY_NOT_MEASURED)
+        .map(String::as_str)
+}
+
 /// Why a known metric is absent from a cell, in words for a tooltip or footnote.
 pub fn absent_reason(row: &Row, what: &str) -> String {
     let cell = row.cell;
@@ -324,10 +332,14 @@ pub fn absent_reason(row: &Row, what: &str) -> String {
     }
     match what {
         "energy" => energy_absent_reason(&row.results.sensors),
-        "accuracy" if synthetic_inputs(cell) => {
-            "accuracy not measured: the test inputs were synthetic (no labelled data set)".into()
-        }
-        "accuracy" => "the framework adapter recorded no accuracy loss for this cell".into(),
+        "accuracy" => match accuracy_not_measured(cell) {
+            Some(why) => format!("not measured: {why}"),
+            None if synthetic_inputs(cell) => {
+                "accuracy not measured: the test inputs were synthetic (no labelled data set)"
+                    .into()
+            }
+            None => "the framework adapter recorded no accuracy loss for this cell".into(),
+        },
         "layers" => "the model's layer count is not in the results (metric `layers`)".into(),
         "proof_size" => "the framework adapter recorded no proof size".into(),
         "circuit" => "the framework adapter recorded no circuit size".into(),

@@ -2,7 +2,8 @@
 //!
 //! Toolchain: npm `circom2`, `snarkjs`, `circomlib-ml` at exact versions from a lock file
 //! (`assets/circom/`), installed by `npm ci` into `<cache>/envs/`. Steps: compile
-//! (`circom2 --r1cs --wasm --O2`) -> setup (ptau + Groth16 keys, `zkprof_circom.js`) ->
+//! (`circom2 --r1cs --wasm --O2`) -> [unmeasured: a powers of tau sized from the circuit,
+//! see [`ptau`]] -> setup (Groth16 keys, `zkprof_circom.js`) ->
 //! witness (the circuit's wasm) -> prove / verify (`snarkjs groth16`). compile and setup
 //! write into a cache entry keyed by the tool lock, the circuit source and the settings.
 //!
@@ -11,6 +12,7 @@
 //! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell), `accuracy_samples`.
 
 mod conv;
+pub mod ptau;
 pub mod transpile;
 
 use super::provision::{self, setting_str, setting_u64};
@@ -73,7 +75,8 @@ pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError>
     let dir = crate::paths::cache_dir()
         .join("envs")
         .join(format!("circom-{tag}"));
-    let took = provision::ensure_env(&dir, |dir| {
+    let what = format!("circom: installing {TOOLS} with npm ci (first use)");
+    let took = provision::ensure_env(&dir, &what, |dir| {
         provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
         provision::write_if_changed(&dir.join("package-lock.json"), PACKAGE_LOCK)?;
         let npm = npm.display().to_string();
@@ -310,13 +313,7 @@ impl Framework for Circom {
             ] {
                 a.extend([format!("--{k}"), e(v)]);
             }
-            a.extend([
-                "--ptau-dir".into(),
-                p(&crate::paths::cache_dir().join("artifacts/ptau")),
-            ]);
-            if let Some(pt) = &st.ptau {
-                a.extend(["--ptau".into(), p(pt)]);
-            }
+            // `--ptau FILE --ptau-label TEXT` are added by `before_step`, unmeasured.
             step("setup", a);
         }
         step(
@@ -355,6 +352,26 @@ impl Framework for Circom {
             ],
         );
         Ok(steps)
+    }
+
+    fn before_step(
+        &self,
+        _ctx: &CellContext,
+        step: &mut PlannedStep,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        if step.name != "setup" {
+            return Ok(BTreeMap::new());
+        }
+        let st = self.state()?;
+        let dir = crate::paths::cache_dir().join("artifacts/ptau");
+        let (chosen, info) = ptau::prepare(&st.entry.path("model.r1cs"), st.ptau.as_deref(), &dir)?;
+        step.argv.extend([
+            "--ptau".into(),
+            chosen.path.display().to_string(),
+            "--ptau-label".into(),
+            chosen.label,
+        ]);
+        Ok(info)
     }
 
     fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
@@ -436,6 +453,9 @@ impl Framework for Circom {
         }
         let st = self.state()?;
         let set = inputs::test_set_for(&cell.model, st.mlp.input_shape.iter().product(), n);
+        if let Some(c) = inputs::unmeasured(&set) {
+            return Ok(c);
+        }
         let items: Vec<serde_json::Value> = set
             .inputs
             .iter()

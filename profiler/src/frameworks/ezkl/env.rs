@@ -44,7 +44,8 @@ pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
     let dir = crate::paths::cache_dir()
         .join("envs")
         .join(format!("ezkl-{EZKL_VERSION}-{tag}"));
-    let took = provision::ensure_env(&dir, |dir| {
+    let what = format!("ezkl: installing ezkl=={EZKL_VERSION} into a venv (first use)");
+    let took = provision::ensure_env(&dir, &what, |dir| {
         let venv = dir.join("venv");
         let (py, venv_s) = (python.display().to_string(), venv.display().to_string());
         provision::run(

@@ -376,6 +376,9 @@ impl Framework for Ezkl {
         }
         let st = self.state()?;
         let set = inputs::test_set_for(&cell.model, st.input_len, n);
+        if let Some(c) = inputs::unmeasured(&set) {
+            return Ok(c);
+        }
         let in_path = workdir.join("accuracy-inputs.json");
         let out_path = workdir.join("accuracy-outputs.json");
         std::fs::write(
@@ -427,6 +430,65 @@ impl Framework for Ezkl {
         ))
     }
 
+    /// Before the setup step, unmeasured: the SRS for the compiled circuit's logrows
+    /// (cached; downloaded or generated on first use), so that setup only makes keys.
+    fn before_step(
+        &self,
+        _ctx: &CellContext,
+        step: &mut PlannedStep,
+    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        if step.name != "setup" {
+            return Ok(BTreeMap::new());
+        }
+        let st = self.state()?;
+        let arg = |k: &str| {
+            step.argv
+                .iter()
+                .position(|a| a == k)
+                .and_then(|i| step.argv.get(i + 1))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let (settings, dir, mode) = (arg("--settings"), arg("--srs-dir"), arg("--srs-mode"));
+        let (py, script) = (
+            st.python.display().to_string(),
+            st.script.display().to_string(),
+        );
+        let home = st.ezkl_home.display().to_string();
+        let t = std::time::Instant::now();
+        let mut phase = None;
+        if !srs_cached(&settings, &dir) {
+            phase = Some(crate::phase::Phase::start(
+                "ezkl: preparing the SRS for this circuit (first use of its size)",
+            ));
+        }
+        let argv = [
+            py.as_str(),
+            &script,
+            "srs",
+            "--settings",
+            &settings,
+            "--srs-dir",
+            &dir,
+            "--srs-mode",
+            &mode,
+        ];
+        let out = provision::run_env(&argv, None, &[("EZKL_REPO_PATH".into(), home)], "EZKL SRS");
+        if let Some(p) = phase {
+            p.finish(if out.is_ok() { "done" } else { "failed" });
+        }
+        let label = out?.lines().last().unwrap_or_default().to_string();
+        let mut info = BTreeMap::new();
+        info.insert(
+            "srs_provisioned_s".into(),
+            format!("{:.2}", t.elapsed().as_secs_f64()),
+        );
+        if !label.is_empty() {
+            info.insert("srs".into(), label);
+        }
+        Ok(info)
+    }
+
     fn unsupported_reason(&self, step: &StepRun) -> Option<String> {
         if step.step != "compile" {
             return None;
@@ -440,6 +502,19 @@ impl Framework for Ezkl {
         unsupported_line(&log)
             .map(|l| format!("EZKL {EZKL_VERSION} cannot compile this model: {l}"))
     }
+}
+
+/// Whether the SRS directory already holds a finished SRS for the logrows in `settings`.
+fn srs_cached(settings: &str, srs_dir: &str) -> bool {
+    let logrows = std::fs::read_to_string(settings)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .and_then(|v| v["run_args"]["logrows"].as_u64());
+    logrows.is_some_and(|k| {
+        Path::new(srs_dir)
+            .join(format!("k{k}/zkprof-cache.json"))
+            .is_file()
+    })
 }
 
 impl Ezkl {

@@ -127,29 +127,33 @@ pub(super) fn converter_python(cell: &Cell) -> Result<(PathBuf, String), Framewo
     let dir = crate::paths::cache_dir()
         .join("envs")
         .join(format!("zkml-converter-{tag}"));
-    provision::ensure_env(&dir, |dir| {
-        let venv = dir.join("venv").display().to_string();
-        let py = base.display().to_string();
-        provision::run(
-            &[&py, "-m", "venv", &venv],
-            None,
-            "creating the zkml converter venv",
-        )?;
-        let pip = dir.join("venv/bin/pip").display().to_string();
-        let mut argv = vec![
-            pip.as_str(),
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-        ];
-        argv.extend(CONVERTER_PACKAGES);
-        provision::run(
-            &argv,
-            None,
-            "installing zkml's converter packages from PyPI",
-        )?;
-        Ok(())
-    })?;
+    provision::ensure_env(
+        &dir,
+        "zkml converter venv (tensorflow-cpu, from PyPI)",
+        |dir| {
+            let venv = dir.join("venv").display().to_string();
+            let py = base.display().to_string();
+            provision::run(
+                &[&py, "-m", "venv", &venv],
+                None,
+                "creating the zkml converter venv",
+            )?;
+            let pip = dir.join("venv/bin/pip").display().to_string();
+            let mut argv = vec![
+                pip.as_str(),
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+            ];
+            argv.extend(CONVERTER_PACKAGES);
+            provision::run(
+                &argv,
+                None,
+                "installing zkml's converter packages from PyPI",
+            )?;
+            Ok(())
+        },
+    )?;
     Ok((
         dir.join("venv/bin/python"),
         format!("venv in the cache ({})", CONVERTER_PACKAGES.join(", ")),
