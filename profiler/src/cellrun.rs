@@ -298,6 +298,10 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
             .iter()
             .any(|(_, argv)| argv.iter().any(|a| a.contains("{model_path}")));
     if !uses_model {
+        // The size a suite declares is still the cell's size (sweeps and their frontier).
+        if let Some(p) = cell.model.params {
+            result.metrics.insert("params".into(), p as f64);
+        }
         return Ok(cell);
     }
     let cache = crate::paths::cache_dir();
@@ -319,6 +323,12 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
         Ok(p) => {
             result.metrics.insert("params".into(), p.params as f64);
             result.metrics.insert("layers".into(), f64::from(p.layers));
+            if let Some(acc) = p.float_test_accuracy_pct {
+                result.metrics.insert("float_test_accuracy_pct".into(), acc);
+            }
+            if let Some(d) = &p.training_data {
+                result.info.insert("training_data".into(), d.clone());
+            }
             result
                 .info
                 .insert("model_sha256".into(), p.content_hash.clone());

@@ -13,6 +13,7 @@ pub mod data;
 pub mod error;
 pub mod fingerprint;
 pub mod frameworks;
+pub mod frontier;
 pub mod input;
 pub mod limits;
 pub mod measure;

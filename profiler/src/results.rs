@@ -264,12 +264,16 @@ pub enum CellStatus {
     Unsupported,
     /// The user stopped zkprof during this cell; `--resume` runs it again.
     Interrupted,
+    /// Not run: a smaller model of the same framework already hit a timeout or ran out of
+    /// memory (the sweep's frontier, see `frontier.rs`); the reason names that cell.
+    Skipped,
 }
 
 impl CellStatus {
-    /// A finished cell is skipped by `--resume`.
+    /// A finished cell is skipped by `--resume`. Interrupted cells run again; skipped ones
+    /// are decided again (the frontier skips them again, `--no-frontier` runs them).
     pub fn is_finished(self) -> bool {
-        !matches!(self, CellStatus::Interrupted)
+        !matches!(self, CellStatus::Interrupted | CellStatus::Skipped)
     }
 }
 

@@ -317,6 +317,37 @@ fn circom_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     );
 }
 
+/// A CNN (conv 3x3, ReLU, 2x2 max pooling, dense) through circom: the generated circuit
+/// compiles with circomlib-ml's templates, its witness satisfies the constraints, and the
+/// Groth16 proof verifies.
+#[test]
+fn circom_proves_a_cnn() {
+    let d = tempfile::tempdir().unwrap();
+    let cache = d.path().join("cache");
+    let mut rng = zkprof::model::train::SplitMix64::new(5);
+    let cnn = zkprof::model::cnn::Cnn::init(1, 6, &[1], 3, &[], 2, &mut rng);
+    std::fs::write(
+        d.path().join("cnn.onnx"),
+        zkprof::model::onnx::cnn_to_onnx(&cnn, "test"),
+    )
+    .unwrap();
+    let ptau = shared_ptau()
+        .map(|p| format!(", ptau = \"{}\"", p.display()))
+        .unwrap_or_default();
+    let suite = format!(
+        "[suite]\nname = \"t\"\nrepetitions = 1\n[[model]]\nname = \"cnn\"\nonnx = \"cnn.onnx\"\n\
+         [[framework]]\nname = \"circom\"\nsettings = [{{ decimals = 6{ptau} }}]\n"
+    );
+    let r = zkprof(d.path(), &cache, &suite, &[]);
+    let c = cell(&r, "cnn/circom");
+    ok(c);
+    let m = &c["metrics"];
+    assert_eq!(m["verified"], 1.0, "{m}");
+    let nonlinear = m["constraints_nonlinear"].as_f64().unwrap();
+    // 16 ReLUs and 4 max-pool windows of 254-bit comparisons dominate.
+    assert!(nonlinear > 5000.0, "{m}");
+}
+
 #[test]
 fn unsupported_ops_are_reported_per_cell_and_the_suite_goes_on() {
     let d = tempfile::tempdir().unwrap();

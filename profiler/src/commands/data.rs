@@ -58,7 +58,18 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
     let from = a.from.as_deref().map_or(Source::Default, Source::parse);
     let result = match a.dataset {
         DatasetArg::Mnist => fetch::fetch_mnist(&dir, &from),
-        DatasetArg::Cifar10 => fetch::fetch_cifar10(&dir, &from),
+        DatasetArg::Cifar10 => fetch::fetch_cifar10(&dir, &from).or_else(|e| {
+            // Offline: the repository's shared copy (a partial set) is the fallback, as for
+            // MNIST; the files say exactly which images they hold.
+            let shared = crate::paths::shared_dir().map(|s| s.join("datasets/cifar10"));
+            match (&e, from == Source::Default, shared) {
+                (DataError::Download { .. }, true, Some(s)) if s.is_dir() => {
+                    eprintln!("{e}\ntaking the partial copy in {} instead", s.display());
+                    fetch::copy_cifar10_batches(&s, &dir)
+                }
+                _ => Err(e),
+            }
+        }),
     };
     let files = result.map_err(|e| match e {
         // A network failure is not bad input; everything else (corrupt, missing, wrong hash) is.

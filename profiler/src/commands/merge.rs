@@ -104,7 +104,7 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
     let m = &out.merged;
     let count = |s: CellStatus| m.cells.iter().filter(|c| c.status == s).count();
     println!(
-        "merged {} file(s) into {}: {} cells (ok {}, failed {}, unsupported {}, interrupted {}) from {} host(s)",
+        "merged {} file(s) into {}: {} cells (ok {}, failed {}, unsupported {}, interrupted {}, skipped {}) from {} host(s)",
         inputs.len(),
         args.output.display(),
         m.cells.len(),
@@ -112,6 +112,7 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
         count(CellStatus::Failed),
         count(CellStatus::Unsupported),
         count(CellStatus::Interrupted),
+        count(CellStatus::Skipped),
         1 + m.other_hosts.len()
     );
     if !out.identical_duplicates.is_empty() {

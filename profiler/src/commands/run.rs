@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Keep DIR/results.json and skip the cells it already finished.
     #[arg(long)]
     pub resume: bool,
+    /// Run every cell even past a framework's frontier (by default, once a framework hits a
+    /// timeout or runs out of memory on a model, its larger models are recorded as skipped).
+    #[arg(long)]
+    pub no_frontier: bool,
     /// Replace DIR/results.json even when it holds another suite's results.
     #[arg(long, conflicts_with = "resume")]
     pub force: bool,
@@ -172,10 +176,31 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         host_id: &host.fingerprint_id,
         interrupt: &interrupt,
     };
+    // The sweep's frontier: smallest models first, and what earlier runs (--resume) hit.
+    let mut frontier = crate::frontier::Frontier::default();
+    let planned: BTreeMap<&str, Option<u64>> = cells
+        .iter()
+        .map(|c| (c.id.as_str(), c.model.params))
+        .collect();
+    for r in &results.cells {
+        frontier.observe(r, planned.get(r.id.as_str()).copied().flatten());
+    }
+    let todo = if args.no_frontier {
+        todo
+    } else {
+        crate::frontier::by_size(&todo)
+    };
     let bar = super::exec::progress(todo.len() as u64, args.json);
     for cell in todo {
         bar.set_message(crate::terminal::escape(&cell.id));
-        let result = crate::cellrun::run_cell(&env, cell);
+        let skip = (!args.no_frontier)
+            .then(|| frontier.skip_reason(cell))
+            .flatten();
+        let result = match skip {
+            Some(reason) => crate::frontier::skipped_result(cell, reason, &host.fingerprint_id),
+            None => crate::cellrun::run_cell(&env, cell),
+        };
+        frontier.observe(&result, cell.model.params);
         results.cells.retain(|c| c.id != result.id);
         results.cells.push(result);
         results.updated_at = chrono::Utc::now().to_rfc3339();
@@ -210,6 +235,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         println!("{}", serde_json::to_string_pretty(&results)?);
     } else {
         print_table(&results);
+        for line in crate::frontier::lines(&crate::frontier::summarize(&results)) {
+            println!("{}", crate::terminal::escape(&line));
+        }
         println!("results: {}", results_path.display());
     }
     let interrupted = interrupt.load(Ordering::Relaxed)

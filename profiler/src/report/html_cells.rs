@@ -105,6 +105,7 @@ fn the_cell(status: CellStatus) -> String {
         CellStatus::Failed => "the cell failed".into(),
         CellStatus::Unsupported => "the cell is unsupported".into(),
         CellStatus::Interrupted => "the cell was interrupted".into(),
+        CellStatus::Skipped => "the cell was skipped past its framework's frontier".into(),
     }
 }
 

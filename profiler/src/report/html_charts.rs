@@ -169,6 +169,63 @@ fn host_bars(rows: &[&Row]) -> Chart {
     }
 }
 
+/// Where each framework's sweep stopped, as vertical marks at the parameters of the first
+/// model it did not finish (`ezkl stops: prove: timeout`).
+fn frontier_marks(files: &[Loaded]) -> Vec<(f64, String)> {
+    files
+        .iter()
+        .flat_map(|f| crate::frontier::summarize(&f.results))
+        .filter(|l| l.resource_limit)
+        .filter_map(|l| {
+            let (_, params, why) = l.stopped_at?;
+            let why = why.strip_prefix("skipped: ").unwrap_or(&why);
+            let short: String = why.chars().take(40).collect();
+            Some((params as f64, format!("{} stops: {short}", l.framework)))
+        })
+        .collect()
+}
+
+/// Prove time and memory against depth, when the successful cells' models have more than
+/// one layer count (a depth sweep). Markers only: models of one depth may differ in width.
+fn layer_charts(files: &[Loaded], rows: &[Row], ok: &[&Row]) -> Vec<Plot> {
+    let layers = |r: &Row| view::metric(r.cell, view::LAYERS);
+    let mut depths: Vec<u64> = ok
+        .iter()
+        .filter_map(|r| layers(r))
+        .map(f64::to_bits)
+        .collect();
+    depths.sort_unstable();
+    depths.dedup();
+    if depths.len() < 2 {
+        return Vec::new();
+    }
+    let chart = |title: &str, y: &str, f: &dyn Fn(&Row) -> Option<f64>| Chart {
+        title: title.into(),
+        x_label: "layers".into(),
+        y_label: y.into(),
+        x_integer: true,
+        y_log: true,
+        series: grouped(files, rows, |r| Some((layers(r)?, f(r)?))),
+        ..Chart::default()
+    };
+    vec![
+        plot(
+            chart("Prove time vs layers", "prove time, median (s)", &|r| {
+                Some(view::prove_wall(r.cell)?.median)
+            }),
+            "no successful cell has a layer count (metric `layers`)",
+        ),
+        plot(
+            chart(
+                "Peak memory of the prove step vs layers",
+                "peak tree memory, median (MiB)",
+                &|r| Some(view::prove_peak(r.cell)?.median / MIB),
+            ),
+            "no successful cell has a layer count (metric `layers`)",
+        ),
+    ]
+}
+
 /// Every chart of the report, drawn or with the reason it is not.
 pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
     let ok: Vec<&Row> = rows
@@ -215,6 +272,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
     xs.dedup();
     let scaling = models.iter().any(|(_, ms)| ms.len() > 1) && xs.len() > 1;
     if scaling {
+        let marks = frontier_marks(files);
         let line = |title: &str, y: &str, f: &dyn Fn(&Row) -> Option<f64>| Chart {
             title: title.into(),
             x_label: "parameters".into(),
@@ -222,6 +280,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             x_log: true,
             y_log: true,
             lines: true,
+            marks: marks.clone(),
             series: grouped(files, rows, |r| Some((params(r)?, f(r)?))),
             ..Chart::default()
         };
@@ -247,6 +306,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             ),
             no_energy.clone(),
         ));
+        out.extend(layer_charts(files, rows, &ok));
     } else if ok.len() > MAX_BARS {
         out.push(Plot::Omitted {
             title: "Prove time by cell".into(),

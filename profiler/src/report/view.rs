@@ -252,13 +252,14 @@ pub fn host_name(row: &Row) -> String {
     }
 }
 
-/// `ok`, `failed`, `unsupported`, `interrupted`.
+/// `ok`, `failed`, `unsupported`, `interrupted`, `skipped`.
 pub fn status_word(status: CellStatus) -> &'static str {
     match status {
         CellStatus::Ok => "ok",
         CellStatus::Failed => "failed",
         CellStatus::Unsupported => "unsupported",
         CellStatus::Interrupted => "interrupted",
+        CellStatus::Skipped => "skipped",
     }
 }
 

@@ -235,3 +235,95 @@ steps = { prove = ["sh", "-c", "test -s {model_path} && echo {model_path}"] }
         "{onnx}"
     );
 }
+
+/// A sweep meets its frontier: the mid-size model times out, so the large one of the same
+/// framework is recorded as skipped (naming the mid one), while another framework runs every
+/// size; `--resume --no-frontier` then runs the skipped cell.
+#[test]
+fn sweep_skips_models_past_a_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = suite(
+        dir.path(),
+        r#"
+[suite]
+name = "sweep"
+timeout_s = 1
+
+[[model]]
+name = "large"
+kind = "mlp"
+dataset = "mnist"
+hidden = [64]
+[[model]]
+name = "small"
+kind = "mlp"
+dataset = "mnist"
+hidden = [4]
+[[model]]
+name = "mid"
+kind = "mlp"
+dataset = "mnist"
+hidden = [16]
+
+[[framework]]
+name = "slow"
+kind = "command"
+steps = { prove = ["sh", "-c", "case {model} in small) exit 0;; *) sleep 30;; esac"] }
+
+[[framework]]
+name = "fast"
+kind = "command"
+steps = { prove = ["true"] }
+"#,
+    );
+    let out_dir = dir.path().join("out");
+    let out = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r = results(&out_dir);
+    let status = |id: &str| {
+        let c = r["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap_or_else(|| panic!("no {id}"));
+        (
+            c["status"].as_str().unwrap().to_string(),
+            c["reason"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    assert_eq!(status("small/slow/default/native").0, "ok");
+    assert_eq!(status("mid/slow/default/native").0, "failed");
+    let (st, why) = status("large/slow/default/native");
+    assert_eq!(st, "skipped");
+    assert!(
+        why.contains("larger than mid/slow/default/native which hit prove: timeout"),
+        "{why}"
+    );
+    for m in ["small", "mid", "large"] {
+        assert_eq!(status(&format!("{m}/fast/default/native")).0, "ok");
+    }
+    // The file keeps the plan's order; the terminal names the frontier.
+    assert_eq!(r["cells"][0]["id"], "large/slow/default/native");
+    let t = text(&out);
+    assert!(t.contains("frontier") && t.contains("next mid"), "{t}");
+
+    let out = run(&[
+        "run",
+        &s,
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--resume",
+        "--no-frontier",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let r2 = results(&out_dir);
+    let large = r2["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "large/slow/default/native")
+        .unwrap();
+    assert_eq!(large["status"], "failed", "{large}");
+    assert_eq!(large["repetitions"][0]["steps"][0]["timed_out"], true);
+}

@@ -116,9 +116,10 @@ fn html_is_deterministic_self_contained_and_escaped() {
     ] {
         assert!(a.contains(section), "missing section {section}");
     }
-    // Three models per framework: scaling lines of time and memory, and the memory series;
-    // energy and power are not drawn, with the reason.
-    assert_eq!(a.matches("<svg").count(), 3, "charts missing");
+    // Three models per framework: scaling lines of time and memory, time and memory against
+    // depth (3 and 4 layers), and the memory series; energy and power are not drawn, with
+    // the reason.
+    assert_eq!(a.matches("<svg").count(), 5, "charts missing");
     assert!(a.contains("Not drawn: <strong>Energy per proof vs parameters</strong>: not measured: no energy sensor"));
     assert!(
         a.contains("not measured: no energy sensor"),
@@ -260,7 +261,11 @@ fn energy_and_power_render_when_present() {
     }
     let files = vec![a];
     let html = String::from_utf8(exporter(Format::Html).render(&files).unwrap()).unwrap();
-    assert_eq!(html.matches("<svg").count(), 5, "all five charts drawn");
+    assert_eq!(
+        html.matches("<svg").count(),
+        7,
+        "all seven charts drawn (five, and two against depth)"
+    );
     assert!(!html.contains("Not drawn:"), "every chart has data");
     assert!(html.contains("Energy per proof vs parameters"));
     assert!(html.contains("Power during one prove step"));
@@ -479,4 +484,38 @@ fn huge_values_render_without_hanging() {
     for (title, x, y) in chart_ticks(&html) {
         assert!(x.len() <= 12 && y.len() <= 12, "{title}: {x:?} {y:?}");
     }
+}
+
+/// A sweep whose largest circom cell timed out: the report names each framework's frontier
+/// in a table, marks it on the scaling charts, and draws the depth charts (3 and 4 layers).
+#[test]
+fn sweep_frontier_is_named_and_marked() {
+    let mut files = crate::cases::sweep();
+    let cell = files[0]
+        .results
+        .cells
+        .iter_mut()
+        .find(|c| c.id == "mnist-784_56_10/circom/default/native")
+        .unwrap();
+    cell.status = zkprof::results::CellStatus::Failed;
+    cell.reason = Some("prove: timeout".into());
+    for rep in &mut cell.repetitions {
+        for s in rep.steps.iter_mut().filter(|s| s.step == "prove") {
+            s.timed_out = true;
+        }
+    }
+    let html = render_files(Format::Html, &files);
+    assert!(
+        html.contains("Where each framework stops"),
+        "no frontier table"
+    );
+    assert!(html.contains("<td>mnist-784_56_10 (44543)</td><td>prove: timeout</td>"));
+    assert!(
+        html.contains("circom stops: prove: timeout"),
+        "no frontier mark"
+    );
+    assert!(html.contains("<title>Prove time vs layers</title>"));
+    // Every model of every framework finished: no frontier table.
+    let all_ok = render_files(Format::Html, &crate::cases::sweep());
+    assert!(!all_ok.contains("Where each framework stops"));
 }

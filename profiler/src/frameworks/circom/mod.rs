@@ -11,6 +11,7 @@
 //! `input_visibility` (`public`/`private`, default public), `ptau` (a finished powers-of-tau
 //! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell), `accuracy_samples`.
 
+mod conv;
 pub mod ptau;
 pub mod transpile;
 
@@ -201,6 +202,8 @@ impl Framework for Circom {
             }
             onnx::OnnxError::Malformed(why) => failed(format!("{}: {why}", onnx_path.display())),
         })?;
+        conv::check(&mlp.convs)
+            .map_err(|why| FrameworkError::Unsupported(format!("circom transpiler: {why}")))?;
         let (node, env, took) = ensure_tools()?;
         let mut info = BTreeMap::new();
         info.insert("tools".into(), TOOLS.into());
@@ -228,7 +231,7 @@ impl Framework for Circom {
                 (false, BTreeMap::new())
             }
         };
-        let n_in = mlp.layers[0].inputs();
+        let n_in: usize = mlp.input_shape.iter().product();
         let first = inputs::test_set_for(&cell.model, n_in, 1);
         let mut input = transpile::params_json(&mlp, scaling);
         input.extend(transpile::input_json(&mlp, scaling, &first.inputs[0]).0);
@@ -449,7 +452,7 @@ impl Framework for Circom {
             return Ok(Collected::default());
         }
         let st = self.state()?;
-        let set = inputs::test_set_for(&cell.model, st.mlp.layers[0].inputs(), n);
+        let set = inputs::test_set_for(&cell.model, st.mlp.input_shape.iter().product(), n);
         if let Some(c) = inputs::unmeasured(&set) {
             return Ok(c);
         }

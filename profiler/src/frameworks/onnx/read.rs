@@ -28,11 +28,14 @@ impl DenseLayer {
     }
 }
 
-/// A dense network read from ONNX.
+/// A network read from ONNX: optional convolution blocks, then dense layers.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mlp {
-    /// Input shape without the batch dimension (e.g. `[196]`).
+    /// Input shape without the batch dimension (e.g. `[196]`, or `[1, 14, 14]` for a CNN).
     pub input_shape: Vec<usize>,
+    /// Convolution blocks before the dense layers (empty for a dense network); their output
+    /// is flattened in ONNX's channel-major order.
+    pub convs: Vec<super::conv::ConvLayer>,
     pub layers: Vec<DenseLayer>,
     /// The graph ends in a Softmax that was dropped (argmax is unchanged by it).
     pub dropped_softmax: bool,
@@ -122,18 +125,20 @@ fn text(b: &[u8]) -> String {
 }
 
 #[derive(Default)]
-struct Node {
-    op: String,
-    name: String,
-    inputs: Vec<String>,
-    outputs: Vec<String>,
-    ints: BTreeMap<String, i64>,
-    floats: BTreeMap<String, f32>,
+pub(super) struct Node {
+    pub(super) op: String,
+    pub(super) name: String,
+    pub(super) inputs: Vec<String>,
+    pub(super) outputs: Vec<String>,
+    pub(super) ints: BTreeMap<String, i64>,
+    pub(super) floats: BTreeMap<String, f32>,
+    /// List attributes (`kernel_shape`, `strides`, `pads`, ...).
+    pub(super) int_lists: BTreeMap<String, Vec<i64>>,
 }
 
-struct Tensor {
-    dims: Vec<usize>,
-    data: Vec<f32>,
+pub(super) struct Tensor {
+    pub(super) dims: Vec<usize>,
+    pub(super) data: Vec<f32>,
 }
 
 fn tensor(buf: &[u8]) -> Result<(String, Tensor), OnnxError> {
@@ -183,13 +188,25 @@ fn node(buf: &[u8]) -> Result<Node, OnnxError> {
             (4, Field::Bytes(b)) => n.op = text(b),
             (5, Field::Bytes(b)) => {
                 let (mut name, mut i, mut fl) = (String::new(), None, None);
+                let mut list: Vec<i64> = Vec::new();
                 for (an, af) in fields(b)? {
                     match (an, af) {
                         (1, Field::Bytes(s)) => name = text(s),
                         (2, Field::Fixed32(v)) => fl = Some(f32::from_bits(v)),
                         (3, Field::Varint(v)) => i = Some(v as i64),
+                        // `ints`: unpacked (one varint per field) or packed (one bytes field).
+                        (8, Field::Varint(v)) => list.push(v as i64),
+                        (8, Field::Bytes(packed)) => {
+                            let mut pos = 0;
+                            while pos < packed.len() {
+                                list.push(varint(packed, &mut pos)? as i64);
+                            }
+                        }
                         _ => {}
                     }
+                }
+                if !list.is_empty() {
+                    n.int_lists.insert(name.clone(), list);
                 }
                 if let Some(i) = i {
                     n.ints.insert(name.clone(), i);
@@ -251,7 +268,7 @@ pub fn op_types(bytes: &[u8]) -> Result<Vec<String>, OnnxError> {
     Ok(nodes.into_iter().map(|n| n.op).collect())
 }
 
-type Graph = (
+pub(super) type Graph = (
     Vec<Node>,
     BTreeMap<String, Tensor>,
     Vec<(String, Vec<usize>)>,
@@ -281,20 +298,27 @@ fn graph(bytes: &[u8]) -> Result<Graph, OnnxError> {
     Ok((nodes, inits, inputs))
 }
 
+/// `inits` by name, or an error naming the node that needs it.
+pub(super) fn constant<'a>(
+    inits: &'a BTreeMap<String, Tensor>,
+    name: &str,
+    node: &Node,
+) -> Result<&'a Tensor, OnnxError> {
+    inits.get(name).ok_or_else(|| {
+        OnnxError::Unsupported(format!(
+            "node `{}` ({}): input `{name}` is not a constant",
+            node.name, node.op
+        ))
+    })
+}
+
 /// Reads a dense + ReLU network.
 pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
     let input_shape = input_shape(bytes)?;
     let (nodes, inits, _) = graph(bytes)?;
     let (mut layers, mut dropped_softmax): (Vec<DenseLayer>, bool) = (Vec::new(), false);
-    let get = |name: &str, node: &Node| {
-        inits.get(name).ok_or_else(|| {
-            OnnxError::Unsupported(format!(
-                "node `{}` ({}): input `{name}` is not a constant",
-                node.name, node.op
-            ))
-        })
-    };
-    let mut i = 0;
+    let get = |name: &str, node: &Node| constant(&inits, name, node);
+    let (convs, mut i) = super::conv::read_convs(&nodes, &inits, &input_shape)?;
     while i < nodes.len() {
         let n = &nodes[i];
         let last = i + 1 == nodes.len();
@@ -344,8 +368,10 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
     if layers.is_empty() {
         return Err(OnnxError::Unsupported("no dense layer in the graph".into()));
     }
-    let n_in: usize = input_shape.iter().product();
-    let mut width = n_in;
+    let mut width: usize = match convs.last() {
+        Some(c) => c.output_len(),
+        None => input_shape.iter().product(),
+    };
     for (k, l) in layers.iter().enumerate() {
         if l.inputs() != width {
             return Err(OnnxError::Unsupported(format!(
@@ -357,6 +383,7 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
     }
     Ok(Mlp {
         input_shape,
+        convs,
         layers,
         dropped_softmax,
     })
@@ -407,7 +434,7 @@ fn bias_from(t: &Tensor, outputs: usize, node: &str) -> Result<Vec<f32>, OnnxErr
 
 /// Float inference of the network on one input (the reference the circuits are compared with).
 pub fn forward(mlp: &Mlp, input: &[f32]) -> Vec<f32> {
-    let mut x = input.to_vec();
+    let mut x = super::conv::forward_convs(&mlp.convs, input);
     for l in &mlp.layers {
         x = l
             .weights

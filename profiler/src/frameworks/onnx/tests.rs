@@ -60,3 +60,62 @@ fn reads_the_2024_pytorch_export() {
     assert_eq!(dims, vec![(196, 25, true), (25, 10, false)]);
     assert!(mlp.dropped_softmax);
 }
+
+/// A CNN with random weights in the 2024 shapes (14x14 input, two 3x3 conv blocks with max
+/// pooling, two dense layers; and 28x28 with 5x5 kernels), written by zkprof's exporter.
+pub(crate) fn cnn_onnx(side: usize, conv: &[usize], k: usize, hidden: &[usize]) -> Vec<u8> {
+    let mut rng = crate::model::train::SplitMix64::new(7);
+    let cnn = crate::model::cnn::Cnn::init(1, side, conv, k, hidden, 10, &mut rng);
+    crate::model::onnx::cnn_to_onnx(&cnn, "test")
+}
+
+/// The conv blocks read from ONNX compute what tract computes (an independent ONNX runtime).
+#[test]
+fn conv_blocks_match_tract() {
+    for (side, conv, k, hidden) in [(14, vec![5, 11], 3, vec![80]), (28, vec![6, 16], 5, vec![])] {
+        let bytes = cnn_onnx(side, &conv, k, &hidden);
+        let net = read_mlp(&bytes).unwrap();
+        assert_eq!(net.input_shape, vec![1, side, side]);
+        assert_eq!(net.convs.len(), 2);
+        assert!(net.convs.iter().all(|c| c.relu && c.pool.is_some()));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cnn.onnx");
+        std::fs::write(&path, &bytes).unwrap();
+        let tract = crate::model::reference::Reference::load(&path, &[1, 1, side, side]).unwrap();
+        for seed in 0..3u64 {
+            let mut rng = crate::model::train::SplitMix64::new(seed);
+            let x: Vec<f32> = (0..side * side).map(|_| rng.next_f32()).collect();
+            let ours = forward(&net, &x);
+            let theirs = tract.run(&x).unwrap();
+            assert_eq!(ours.len(), 10);
+            for (a, b) in ours.iter().zip(&theirs) {
+                assert!(
+                    (a - b).abs() < 1e-4 * (1.0 + b.abs()),
+                    "{ours:?} vs {theirs:?}"
+                );
+            }
+        }
+    }
+}
+
+/// Padding and strided convolutions are refused by name (valid padding only).
+#[test]
+fn padded_convolutions_are_unsupported() {
+    let bytes = cnn_onnx(8, &[2], 3, &[]);
+    // Patch the written `pads = [0,0,0,0]` to `[1,1,1,1]`: the attribute name is followed by
+    // its packed ints in the bytes.
+    let at = bytes
+        .windows(4)
+        .position(|w| w == b"pads")
+        .expect("pads attribute");
+    let mut patched = bytes.clone();
+    let tail = &mut patched[at + 4..];
+    let zeros = tail.iter().position(|b| *b == 0).unwrap();
+    for b in &mut tail[zeros..zeros + 4] {
+        *b = 1;
+    }
+    match read_mlp(&patched) {
+        Err(OnnxError::Unsupported(why)) => assert!(why.contains("pads"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

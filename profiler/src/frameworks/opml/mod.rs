@@ -101,6 +101,13 @@ impl Framework for Opml {
                 "opML's MLP guests run dense + ReLU networks only: {e}"
             )),
         })?;
+        if !mlp.convs.is_empty() {
+            return Err(FrameworkError::Unsupported(format!(
+                "opML's MLP guests run dense + ReLU networks only: {} has {} convolution block(s)",
+                onnx_path.display(),
+                mlp.convs.len()
+            )));
+        }
         let model = workdir.join("model.ggml");
         let ggml_bytes = ggml::write(&mlp);
         write_bytes(&model, &ggml_bytes)?;

@@ -336,6 +336,7 @@ mod tests {
         };
         let mlp = onnx::Mlp {
             input_shape: vec![196],
+            convs: Vec::new(),
             layers: vec![layer(25, 196), layer(10, 25)],
             dropped_softmax: true,
         };
