@@ -9,12 +9,14 @@
 
 pub mod circom;
 pub mod command;
+pub mod deepprove;
 pub mod external;
 pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
 pub mod provision;
 pub mod zkml;
+pub mod zktorch;
 
 use crate::results::StepRun;
 use crate::suite::Cell;
@@ -130,6 +132,8 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
         "circom" => Some(Box::new(circom::Circom::default())),
         "zkml" => Some(Box::new(zkml::Zkml::default())),
+        "zktorch" => Some(Box::new(zktorch::ZkTorch::default())),
+        "deepprove" => Some(Box::new(deepprove::DeepProve::default())),
         _ => None,
     }
 }
