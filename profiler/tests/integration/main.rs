@@ -7,4 +7,6 @@ mod memory;
 mod phases;
 mod run;
 mod support;
+mod deepprove;
 mod zkml;
+mod zktorch;

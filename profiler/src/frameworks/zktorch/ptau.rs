@@ -286,7 +286,26 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("challenge");
         write_challenge(&p, 7, &out).unwrap();
-        let len = std::fs::metadata(&out).unwrap().len();
-        assert_eq!(len, 64 + 64 * 255 + 128 * 128);
+        let b = std::fs::read(&out).unwrap();
+        assert_eq!(b.len(), 64 + 64 * 255 + 128 * 128);
+        // The points are on the curve and are powers of one tau: e(tau G1, G2) = e(G1, tau G2).
+        use ark_ec::pairing::Pairing;
+        let fq = |at: usize| Fq::from_be_bytes_mod_order(&b[at..at + 32]);
+        let g1 = |i: usize| {
+            let p = ark_bn254::G1Affine::new_unchecked(fq(64 + 64 * i), fq(96 + 64 * i));
+            assert!(p.is_on_curve() && p.is_in_correct_subgroup_assuming_on_curve());
+            p
+        };
+        let g2 = |i: usize| {
+            let at = 64 + 64 * 255 + 128 * i;
+            let x = ark_bn254::Fq2::new(fq(at + 32), fq(at));
+            let y = ark_bn254::Fq2::new(fq(at + 96), fq(at + 64));
+            let p = ark_bn254::G2Affine::new_unchecked(x, y);
+            assert!(p.is_on_curve() && p.is_in_correct_subgroup_assuming_on_curve());
+            p
+        };
+        let e = ark_bn254::Bn254::pairing;
+        assert_eq!(e(g1(1), g2(0)), e(g1(0), g2(1)));
+        assert_eq!(e(g1(200), g2(0)), e(g1(73), g2(127)));
     }
 }

@@ -1,0 +1,1 @@
+//! The zkTorch adapter against a fake installation (filled in below).
