@@ -222,7 +222,9 @@ fn run_repetition(
                 }
             })
         } else {
-            None
+            framework
+                .silent_failure(&run)
+                .map(|why| Stop::failed(format!("{}: exit 0, but {why}", step.name)))
         };
         done.push(run);
         if stop.is_some() {

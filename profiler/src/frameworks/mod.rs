@@ -99,6 +99,11 @@ pub trait Framework {
     fn failure_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
+    /// A step that exited 0 although its output shows it failed (a prover that prints an
+    /// error or a rejected proof and still exits 0): the reason, which fails the cell.
+    fn silent_failure(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
     /// A failed step whose output shows the framework cannot handle the model: the reason
     /// (the cell is then `unsupported`, not `failed`).
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {

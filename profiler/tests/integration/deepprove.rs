@@ -39,13 +39,21 @@ pub fn fake_home(dir: &Path) -> PathBuf {
 pub fn model(dir: &Path) -> PathBuf {
     let layer = |o: usize, i: usize, relu| DenseLayer {
         weights: (0..o)
-            .map(|r| (0..i).map(|c| ((r * 7 + c * 3) % 5) as f32 / 50.0).collect())
+            .map(|r| {
+                (0..i)
+                    .map(|c| ((r * 7 + c * 3) % 5) as f32 / 50.0)
+                    .collect()
+            })
             .collect(),
         bias: vec![0.0; o],
         relu,
     };
     let onnx = dir.join("mlp.onnx");
-    std::fs::write(&onnx, write_mlp(&[layer(12, 196, true), layer(10, 12, false)])).unwrap();
+    std::fs::write(
+        &onnx,
+        write_mlp(&[layer(12, 196, true), layer(10, 12, false)]),
+    )
+    .unwrap();
     onnx
 }
 
@@ -112,7 +120,16 @@ fn fake_deepprove_proves_with_live_phases_and_its_csv() {
     let names: Vec<&str> = phases.iter().map(|p| p["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["load", "accuracy", "setup", "inference", "check", "prove", "verify", "exit"]
+        [
+            "load",
+            "accuracy",
+            "setup",
+            "inference",
+            "check",
+            "prove",
+            "verify",
+            "exit"
+        ]
     );
     let h = &prove["headline"];
     assert_eq!(h["phase"], "prove");
@@ -158,7 +175,10 @@ fn doctor_lists_deepprove_and_where_to_get_it() {
         .lines()
         .find(|l| l.trim_start().starts_with("no   deepprove"))
         .unwrap_or_else(|| panic!("no deepprove line in doctor: {t}"));
-    assert!(line.contains("ZKPROF_DEEPPROVE_HOME") && line.contains("testing and evaluation only"), "{line}");
+    assert!(
+        line.contains("ZKPROF_DEEPPROVE_HOME") && line.contains("testing and evaluation only"),
+        "{line}"
+    );
     let home = fake_home(dir.path());
     let out = zkprof()
         .arg("doctor")
@@ -167,7 +187,8 @@ fn doctor_lists_deepprove_and_where_to_get_it() {
         .unwrap();
     let t = text(&out);
     assert!(
-        t.lines().any(|l| l.trim_start().starts_with("yes  deepprove")),
+        t.lines()
+            .any(|l| l.trim_start().starts_with("yes  deepprove")),
         "{t}"
     );
 }

@@ -2,11 +2,11 @@
 //! temporary directory per test.
 
 mod bad_input;
+mod deepprove;
 mod exec;
 mod memory;
 mod phases;
 mod run;
 mod support;
-mod deepprove;
 mod zkml;
 mod zktorch;

@@ -59,12 +59,28 @@ pub fn phase_spec() -> PhaseSpec {
     };
     PhaseSpec {
         phases: vec![
-            rule("load", "== Reading model metrics:", Some("process start, reading io.json, loading and quantising the ONNX model")),
-            rule("accuracy", "== Accuracy metrics:", Some("the float model on the input")),
-            rule("setup", "== Context creation metrics:", Some("DeepProve's context (its setup)")),
+            rule(
+                "load",
+                "== Reading model metrics:",
+                Some("process start, reading io.json, loading and quantising the ONNX model"),
+            ),
+            rule(
+                "accuracy",
+                "== Accuracy metrics:",
+                Some("the float model on the input"),
+            ),
+            rule(
+                "setup",
+                "== Context creation metrics:",
+                Some("DeepProve's context (its setup)"),
+            ),
             rule("inference", "== Running model metrics:", None),
             rule("check", "== Checking accuracy metrics:", None),
-            rule("prove", "== Proving metrics:", Some("proving and serialising the proof (MessagePack), as DeepProve times it")),
+            rule(
+                "prove",
+                "== Proving metrics:",
+                Some("proving and serialising the proof (MessagePack), as DeepProve times it"),
+            ),
             rule("verify", "== Verifier metrics:", None),
         ],
         tail: "exit".into(),
@@ -111,7 +127,11 @@ impl Framework for DeepProve {
         cell: &Cell,
         workdir: &Path,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
-        if let Some(k) = cell.settings.keys().find(|k| !SETTINGS.contains(&k.as_str())) {
+        if let Some(k) = cell
+            .settings
+            .keys()
+            .find(|k| !SETTINGS.contains(&k.as_str()))
+        {
             return Err(failed(format!(
                 "unknown setting `{k}` for deepprove; known settings: {}",
                 SETTINGS.join(", ")
@@ -228,7 +248,9 @@ impl Framework for DeepProve {
             }
         }
         if sum.proofs == 0 {
-            return Err(failed("DeepProve's bench CSV has no `Proving` row: no proof was made"));
+            return Err(failed(
+                "DeepProve's bench CSV has no `Proving` row: no proof was made",
+            ));
         }
         // `bench` panics on a proof that does not verify, before writing the Verify row.
         m.insert(

@@ -153,7 +153,10 @@ pub fn summarize(spans: &[Span]) -> Summary {
     let add = |slot: &mut Option<f64>, v: f64| *slot = Some(slot.unwrap_or(0.0) + v);
     let mut matched = (0usize, 0usize);
     for sp in spans {
-        let kind = sp.name.trim_end_matches(|c: char| c.is_ascii_digit()).trim();
+        let kind = sp
+            .name
+            .trim_end_matches(|c: char| c.is_ascii_digit())
+            .trim();
         match kind {
             "Model loading" => add(&mut s.load_s, sp.elapsed_s),
             "Context creation" => add(&mut s.setup_s, sp.elapsed_s),
@@ -162,7 +165,8 @@ pub fn summarize(spans: &[Span]) -> Summary {
                 add(&mut s.prove_s, sp.elapsed_s);
                 s.proofs += 1;
                 if s.proof_size_bytes.is_none() {
-                    s.proof_size_bytes = sp.values.get("proof_size").map(|kb| (kb * 1024.0).round());
+                    s.proof_size_bytes =
+                        sp.values.get("proof_size").map(|kb| (kb * 1024.0).round());
                 }
             }
             "Verify" => {

@@ -120,14 +120,14 @@ impl Settings {
             match setting_u64(cell, k)? {
                 None => Ok(d),
                 Some(v) if (1..=28).contains(&v) => Ok(v as u32),
-                Some(v) => Err(failed(format!(
-                    "zktorch setting `{k}` = {v}: use 1 to 28"
-                ))),
+                Some(v) => Err(failed(format!("zktorch setting `{k}` = {v}: use 1 to 28"))),
             }
         };
         let s = Settings {
             ptau: super::absolute(&ptau),
-            pow_len_log: setting_u64(cell, "pow_len_log")?.map(|_| small("pow_len_log", 0)).transpose()?,
+            pow_len_log: setting_u64(cell, "pow_len_log")?
+                .map(|_| small("pow_len_log", 0))
+                .transpose()?,
             loaded_pow_len_log: setting_u64(cell, "loaded_pow_len_log")?
                 .map(|_| small("loaded_pow_len_log", 0))
                 .transpose()?,
@@ -227,8 +227,8 @@ fn challenge(
     info: &mut BTreeMap<String, String>,
 ) -> Result<PathBuf, FrameworkError> {
     let root = crate::paths::cache_dir().join("artifacts");
-    let (sha, _) = hash_file(&s.ptau)
-        .map_err(|e| failed(format!("cannot read {}: {e}", s.ptau.display())))?;
+    let (sha, _) =
+        hash_file(&s.ptau).map_err(|e| failed(format!("cannot read {}: {e}", s.ptau.display())))?;
     let key = cache_key(&["zktorch-challenge", &sha, &pow.to_string()]);
     let entry = Entry::new(&root, "zktorch", &key[..32]);
     let mut cinfo = BTreeMap::new();
@@ -451,6 +451,20 @@ impl Framework for ZkTorch {
             c.info.insert("input_label".into(), l.to_string());
         }
         Ok(c)
+    }
+
+    fn silent_failure(&self, step: &StepRun) -> Option<String> {
+        let out = parse::output(
+            &read_log(step.stdout_path.as_ref()),
+            &read_log(step.stderr_path.as_ref()),
+        );
+        if let Some(e) = out.cq_error {
+            return Some(format!(
+                "zkTorch printed `CQ Error: {e}` and made no proof (a quantised value left a lookup table: raise cq_range_log or lower scale_factor_log)"
+            ));
+        }
+        (out.verified == Some(false))
+            .then(|| "zkTorch's verifier printed `Is verification successful? false`".to_string())
     }
 
     fn failure_reason(&self, step: &StepRun) -> Option<String> {

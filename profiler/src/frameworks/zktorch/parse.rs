@@ -115,8 +115,9 @@ mod tests {
 
     #[test]
     fn timing_lines_with_depth() {
-        let t = timer("[2026-12-01T17:00:00Z DEBUG plonky2::util::timing] | | 0.0123s to prove Gemm_0")
-            .unwrap();
+        let t =
+            timer("[2026-12-01T17:00:00Z DEBUG plonky2::util::timing] | | 0.0123s to prove Gemm_0")
+                .unwrap();
         assert_eq!(
             t,
             Timer {
@@ -144,7 +145,10 @@ mod tests {
         assert_eq!(o.top("prove"), Some(0.75));
         assert_eq!(o.verified, None);
         assert!(!o.finished);
-        let o = output("Is verification successful? false\nCargo run was successful.\n", "");
+        let o = output(
+            "Is verification successful? false\nCargo run was successful.\n",
+            "",
+        );
         assert_eq!(o.verified, Some(false));
         assert!(o.finished);
     }

@@ -98,7 +98,10 @@ pub fn info(path: &Path) -> Result<PtauInfo, String> {
         if l < points * size {
             return Err(bad(
                 path,
-                format!("section {kind} holds {l} bytes, power {power} needs {}", points * size),
+                format!(
+                    "section {kind} holds {l} bytes, power {power} needs {}",
+                    points * size
+                ),
             ));
         }
         Ok((s, l))
@@ -267,7 +270,10 @@ mod tests {
         let junk = d.path().join("junk.ptau");
         std::fs::write(&junk, b"not a ptau at all").unwrap();
         let e = info(&junk).unwrap_err();
-        assert!(e.contains("junk.ptau") && e.contains("no `ptau` magic"), "{e}");
+        assert!(
+            e.contains("junk.ptau") && e.contains("no `ptau` magic"),
+            "{e}"
+        );
         let mut b = std::fs::read(&ptau).unwrap();
         b.truncate(b.len() - 10);
         std::fs::write(&junk, b).unwrap();
