@@ -61,10 +61,17 @@ fn ptau(dir: &Path) -> PathBuf {
     h.extend(ark_bn254::Fq::MODULUS.to_bytes_le());
     h.extend(power.to_le_bytes());
     h.extend(power.to_le_bytes());
+    // alphaTauG1, betaTauG1, betaG2: any points of the right count.
+    let n = 1usize << power;
+    let (s4, s5, s6) = (
+        s2[..64 * n].to_vec(),
+        s2[..64 * n].to_vec(),
+        s3[..128].to_vec(),
+    );
     let mut f = b"ptau".to_vec();
     f.extend(1u32.to_le_bytes());
-    f.extend(3u32.to_le_bytes());
-    for (kind, body) in [(1u32, &h), (2, &s2), (3, &s3)] {
+    f.extend(6u32.to_le_bytes());
+    for (kind, body) in [(1u32, &h), (2, &s2), (3, &s3), (4, &s4), (5, &s5), (6, &s6)] {
         f.extend(kind.to_le_bytes());
         f.extend((body.len() as u64).to_le_bytes());
         f.extend(body);
@@ -95,7 +102,7 @@ fn run_suite(dir: &Path, home: &Path, out: &str, envs: &[(&str, &str)]) -> Value
         .arg(ptau(dir))
         .env("ZKPROF_CACHE", dir.join("cache"))
         .env("ZKTORCH_FAKE_FIXTURES", fixtures())
-        .env("ZKTORCH_FAKE_SCALE", "0.2")
+        .env("ZKTORCH_FAKE_SCALE", "1.0")
         .env("ZKTORCH_FAKE_PROVE_MIB", "64")
         .env_remove("ZKPROF_ZKTORCH_HOME");
     for (k, v) in envs {
@@ -156,7 +163,7 @@ fn fake_zktorch_proves_and_reports_its_own_timers_and_sizes() {
         .to_string();
     assert_eq!(
         std::fs::metadata(&challenge).unwrap().len(),
-        64 + 64 * 255 + 128 * 128
+        64 + 64 * 255 + 128 * 128 + 2 * 64 * 128 + 128
     );
 
     let m = &cell["metrics"];

@@ -229,7 +229,7 @@ fn challenge(
     let root = crate::paths::cache_dir().join("artifacts");
     let (sha, _) =
         hash_file(&s.ptau).map_err(|e| failed(format!("cannot read {}: {e}", s.ptau.display())))?;
-    let key = cache_key(&["zktorch-challenge", &sha, &pow.to_string()]);
+    let key = cache_key(&["zktorch-challenge-full", &sha, &pow.to_string()]);
     let entry = Entry::new(&root, "zktorch", &key[..32]);
     let mut cinfo = BTreeMap::new();
     if entry.lookup(&key, &mut cinfo).map_err(failed)?.is_none() {

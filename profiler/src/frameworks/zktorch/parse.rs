@@ -135,6 +135,26 @@ mod tests {
     }
 
     #[test]
+    fn captured_sample_run() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/zktorch");
+        let read = |f: &str| std::fs::read_to_string(format!("{dir}/{f}")).unwrap();
+        let o = output(&read("sample.stdout"), &read("sample.stderr"));
+        assert_eq!(o.verified, Some(true));
+        assert!(o.finished);
+        assert_eq!(o.cq_error, None);
+        assert_eq!(o.total(), Some(1.7454));
+        assert_eq!(
+            o.top_summary(),
+            "run witness generation=0.0002s, setup and encode models=1.4050s, encode inputs=0.0036s, encode outputs=0.0037s, prove=0.1581s, verify=0.0431s"
+        );
+        // Per-block timers sit below the top level; labels may run over several lines.
+        assert!(o.timers.iter().any(|t| t.depth == 2
+            && t.name
+                .starts_with("Op /lin1/MatMul | proving 4 CQLinBasicBlock")));
+        assert_eq!(o.timers.iter().filter(|t| t.depth == 1).count(), 6);
+    }
+
+    #[test]
     fn verdicts_and_errors() {
         let o = output(
             "CQ Error: \"value 300 out of range\"\n",

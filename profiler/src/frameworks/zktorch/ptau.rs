@@ -1,12 +1,13 @@
 //! A snarkjs powers-of-tau file (`.ptau`) rewritten as the uncompressed "challenge" layout
 //! that zkTorch reads (`src/ptau.rs` upstream): 64 bytes zkTorch skips (snarkjs puts the
 //! previous response's hash there; zkprof writes zeros), then `2^(n+1) - 1` G1 points
-//! `[tau^i]G1` and `2^n` G2 points `[tau^i]G2`, each coordinate 32 bytes big-endian in
-//! normal form (G2: `x.c1, x.c0, y.c1, y.c0`). The `.ptau` file holds the same points in
-//! sections 2 and 3, little-endian in Montgomery form.
-//!
-//! Only these two sections are written: zkTorch reads nothing else. The first G1 and G2
-//! points must be the generators (`tau^0`), which is checked.
+//! `[tau^i]G1`, `2^n` G2 points `[tau^i]G2`, then `2^n` G1 points `[alpha tau^i]G1`, `2^n`
+//! G1 points `[beta tau^i]G1` and `[beta]G2` (what `snarkjs powersoftau export challenge`
+//! writes), each coordinate 32 bytes big-endian in normal form (G2: `x.c1, x.c0, y.c1,
+//! y.c0`). The `.ptau` file holds the same points in sections 2 to 6, little-endian in
+//! Montgomery form. zkTorch reads the tau powers, and one byte past them (so the sections
+//! after them must be there). The first G1 and G2 points must be the generators (`tau^0`),
+//! which is checked.
 
 use ark_ff::{BigInt, BigInteger, Fp, PrimeField};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -23,6 +24,9 @@ pub struct PtauInfo {
     /// Byte offset and length of section 2 (tauG1) and section 3 (tauG2).
     tau_g1: (u64, u64),
     tau_g2: (u64, u64),
+    alpha_g1: (u64, u64),
+    beta_g1: (u64, u64),
+    beta_g2: (u64, u64),
 }
 
 fn bad(path: &Path, what: impl std::fmt::Display) -> String {
@@ -110,6 +114,9 @@ pub fn info(path: &Path) -> Result<PtauInfo, String> {
         power,
         tau_g1: need(2, (1u64 << (power + 1)) - 1, 64)?,
         tau_g2: need(3, 1u64 << power, 128)?,
+        alpha_g1: need(4, 1u64 << power, 64)?,
+        beta_g1: need(5, 1u64 << power, 64)?,
+        beta_g2: need(6, 1, 128)?,
     })
 }
 
@@ -139,39 +146,44 @@ pub fn write_challenge(path: &Path, n: u32, out: &Path) -> Result<(), String> {
     let mut w = std::io::BufWriter::new(file);
     let werr = |e: std::io::Error| format!("{}: {e}", out.display());
     w.write_all(&[0u8; 64]).map_err(werr)?;
-    // G1: x, y.
-    let g1_points = (1u64 << (n + 1)) - 1;
-    f.seek(SeekFrom::Start(info.tau_g1.0))
-        .map_err(|e| bad(path, e))?;
-    let mut r = std::io::BufReader::new(&mut f);
-    let mut p = [0u8; 64];
-    let mut buf = Vec::with_capacity(128);
-    for i in 0..g1_points {
-        r.read_exact(&mut p).map_err(|e| bad(path, e))?;
-        buf.clear();
-        coordinate(&p[..32], &mut buf);
-        coordinate(&p[32..], &mut buf);
-        if i == 0 && !is_g1_generator(&buf) {
-            return Err(bad(path, "its first tauG1 point is not the generator"));
+    let g1 = 1u64 << n;
+    for (what, (at, _), points, is_g2) in [
+        ("tauG1", info.tau_g1, 2 * g1 - 1, false),
+        ("tauG2", info.tau_g2, g1, true),
+        ("alphaTauG1", info.alpha_g1, g1, false),
+        ("betaTauG1", info.beta_g1, g1, false),
+        ("betaG2", info.beta_g2, 1, true),
+    ] {
+        f.seek(SeekFrom::Start(at)).map_err(|e| bad(path, e))?;
+        let mut r = std::io::BufReader::new(&mut f);
+        let size = if is_g2 { 128 } else { 64 };
+        let mut p = [0u8; 128];
+        let mut buf = Vec::with_capacity(128);
+        for i in 0..points {
+            r.read_exact(&mut p[..size]).map_err(|e| bad(path, e))?;
+            buf.clear();
+            if is_g2 {
+                // (x.c0, x.c1, y.c0, y.c1) in, (x.c1, x.c0, y.c1, y.c0) out.
+                for k in [1, 0, 3, 2] {
+                    coordinate(&p[k * 32..k * 32 + 32], &mut buf);
+                }
+            } else {
+                coordinate(&p[..32], &mut buf);
+                coordinate(&p[32..64], &mut buf);
+            }
+            let generator = match what {
+                "tauG1" => Some(is_g1_generator(&buf)),
+                "tauG2" => Some(is_g2_generator(&buf)),
+                _ => None,
+            };
+            if i == 0 && generator == Some(false) {
+                return Err(bad(
+                    path,
+                    format!("its first {what} point is not the generator"),
+                ));
+            }
+            w.write_all(&buf).map_err(werr)?;
         }
-        w.write_all(&buf).map_err(werr)?;
-    }
-    drop(r);
-    // G2: (x.c0, x.c1, y.c0, y.c1) in, (x.c1, x.c0, y.c1, y.c0) out.
-    f.seek(SeekFrom::Start(info.tau_g2.0))
-        .map_err(|e| bad(path, e))?;
-    let mut r = std::io::BufReader::new(&mut f);
-    let mut p = [0u8; 128];
-    for i in 0..(1u64 << n) {
-        r.read_exact(&mut p).map_err(|e| bad(path, e))?;
-        buf.clear();
-        for k in [1, 0, 3, 2] {
-            coordinate(&p[k * 32..k * 32 + 32], &mut buf);
-        }
-        if i == 0 && !is_g2_generator(&buf) {
-            return Err(bad(path, "its first tauG2 point is not the generator"));
-        }
-        w.write_all(&buf).map_err(werr)?;
     }
     w.flush().map_err(werr)?;
     Ok(())
@@ -225,10 +237,14 @@ mod tests {
         h.extend(Fq::MODULUS.to_bytes_le());
         h.extend(1u32.to_le_bytes());
         h.extend(1u32.to_le_bytes());
+        // alphaTauG1, betaTauG1 (two G1 points each), betaG2 (one G2 point).
+        let s4 = s2[..128].to_vec();
+        let s5 = s2[64..].to_vec();
+        let s6 = s3[128..].to_vec();
         let mut f = b"ptau".to_vec();
         f.extend(1u32.to_le_bytes());
-        f.extend(3u32.to_le_bytes());
-        for (kind, body) in [(1u32, &h), (2, &s2), (3, &s3)] {
+        f.extend(6u32.to_le_bytes());
+        for (kind, body) in [(1u32, &h), (2, &s2), (3, &s3), (4, &s4), (5, &s5), (6, &s6)] {
             f.extend(kind.to_le_bytes());
             f.extend((body.len() as u64).to_le_bytes());
             f.extend(body);
@@ -247,7 +263,15 @@ mod tests {
         let out = d.path().join("challenge");
         write_challenge(&ptau, 1, &out).unwrap();
         let b = std::fs::read(&out).unwrap();
-        assert_eq!(b.len(), 64 + 3 * 64 + 2 * 128);
+        assert_eq!(b.len(), 64 + 3 * 64 + 2 * 128 + 2 * 64 + 2 * 64 + 128);
+        // betaTauG1 point 1 is the fixture's 3*G again; betaG2 is 2*G2.
+        let p3 = (ark_bn254::G1Affine::generator() * ark_bn254::Fr::from(3u64)).into_affine();
+        let at = 64 + 3 * 64 + 2 * 128 + 2 * 64 + 64;
+        assert_eq!(&b[at..at + 64], [be_of(p3.x), be_of(p3.y)].concat());
+        assert_eq!(
+            &b[b.len() - 128..],
+            &b[64 + 3 * 64 + 128..64 + 3 * 64 + 256]
+        );
         // G1 point 2 (3*G) as zkTorch reads it: x then y, big-endian.
         let p = (ark_bn254::G1Affine::generator() * ark_bn254::Fr::from(3u64)).into_affine();
         assert_eq!(&b[64 + 128..64 + 192], [be_of(p.x), be_of(p.y)].concat());
@@ -293,7 +317,7 @@ mod tests {
         let out = d.path().join("challenge");
         write_challenge(&p, 7, &out).unwrap();
         let b = std::fs::read(&out).unwrap();
-        assert_eq!(b.len(), 64 + 64 * 255 + 128 * 128);
+        assert_eq!(b.len(), 64 + 64 * 255 + 128 * 128 + 2 * 64 * 128 + 128);
         // The points are on the curve and are powers of one tau: e(tau G1, G2) = e(G1, tau G2).
         use ark_ec::pairing::Pairing;
         let fq = |at: usize| Fq::from_be_bytes_mod_order(&b[at..at + 32]);
