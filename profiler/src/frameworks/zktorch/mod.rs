@@ -47,8 +47,9 @@ pub const EXTERNAL: External = External {
     files: &[],
 };
 
-const SETTINGS: [&str; 7] = [
+const SETTINGS: [&str; 8] = [
     "ptau",
+    "input_json",
     "pow_len_log",
     "loaded_pow_len_log",
     "scale_factor_log",
@@ -81,6 +82,8 @@ pub struct Settings {
     pub cq_range_log: u32,
     pub cq_range_lower_log: u32,
     pub input_index: usize,
+    /// A zkTorch input file (`{"input_data": [[...]]}`) to use instead of a test input.
+    pub input_json: Option<PathBuf>,
 }
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
@@ -135,7 +138,14 @@ impl Settings {
             cq_range_log: small("cq_range_log", 6)?,
             cq_range_lower_log: small("cq_range_lower_log", 5)?,
             input_index: setting_u64(cell, "input_index")?.unwrap_or(0) as usize,
+            input_json: setting_str(cell, "input_json").map(|p| super::absolute(Path::new(&p))),
         };
+        if let Some(p) = s.input_json.as_ref().filter(|p| !p.is_file()) {
+            return Err(failed(format!(
+                "zktorch setting input_json: {} does not exist",
+                p.display()
+            )));
+        }
         if s.cq_range_lower_log >= s.cq_range_log {
             return Err(failed(format!(
                 "zktorch settings: cq_range_lower_log ({}) must be below cq_range_log ({})",
@@ -300,32 +310,44 @@ impl Framework for ZkTorch {
         }
         let challenge = challenge(&s, pow, &mut info)?;
 
-        // One real test input, as zkTorch's JSON.
-        let len: usize = crate::model::onnx::info(&onnx)
-            .map(|i| i.input_shape.iter().product())
-            .map_err(|e| failed(format!("cannot read the model's input shape: {e}")))?;
-        let set = inputs::test_set_for(&cell.model, len, s.input_index + 1);
-        let values = set.inputs.get(s.input_index).ok_or_else(|| {
-            failed(format!(
-                "no test input {} for `{}`",
-                s.input_index, cell.model.name
-            ))
-        })?;
         let run_dir = workdir.join("run");
         std::fs::create_dir_all(&run_dir)
             .map_err(|e| failed(format!("cannot create {}: {e}", run_dir.display())))?;
         let input = run_dir.join("input.json");
-        let json = serde_json::json!({ "input_data": [values] });
-        std::fs::write(&input, json.to_string())
-            .map_err(|e| failed(format!("cannot write {}: {e}", input.display())))?;
-        let label = set
-            .labels
-            .as_ref()
-            .and_then(|l| l.get(s.input_index))
-            .copied();
-        info.insert("input".into(), format!("{} #{}", set.source, s.input_index));
-        if let Some(l) = label {
-            info.insert("input_label".into(), l.to_string());
+        let mut label = None;
+        if let Some(given) = &s.input_json {
+            std::fs::copy(given, &input).map_err(|e| {
+                failed(format!(
+                    "cannot copy {} to {}: {e}",
+                    given.display(),
+                    input.display()
+                ))
+            })?;
+            info.insert("input".into(), given.display().to_string());
+        } else {
+            // One real test input, as zkTorch's JSON.
+            let len: usize = crate::model::onnx::info(&onnx)
+                .map(|i| i.input_shape.iter().product())
+                .map_err(|e| failed(format!("cannot read the model's input shape: {e}")))?;
+            let set = inputs::test_set_for(&cell.model, len, s.input_index + 1);
+            let values = set.inputs.get(s.input_index).ok_or_else(|| {
+                failed(format!(
+                    "no test input {} for `{}`",
+                    s.input_index, cell.model.name
+                ))
+            })?;
+            let json = serde_json::json!({ "input_data": [values] });
+            std::fs::write(&input, json.to_string())
+                .map_err(|e| failed(format!("cannot write {}: {e}", input.display())))?;
+            label = set
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(s.input_index))
+                .copied();
+            info.insert("input".into(), format!("{} #{}", set.source, s.input_index));
+            if let Some(l) = label {
+                info.insert("input_label".into(), l.to_string());
+            }
         }
         let yaml = config_yaml(&onnx, &input, &challenge, pow, loaded, &s);
         std::fs::write(run_dir.join("config.yaml"), &yaml)

@@ -68,6 +68,7 @@ fn config_yaml_has_upstream_keys_and_quoted_paths() {
         cq_range_log: 12,
         cq_range_lower_log: 6,
         input_index: 0,
+        input_json: None,
     };
     let y = config_yaml(
         Path::new("/m dir/model.onnx"),
