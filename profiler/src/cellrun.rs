@@ -274,8 +274,8 @@ fn run_repetition(
             })
         } else {
             framework
-                .step_failure(&run)
-                .map(|why| Stop::failed(format!("{}: {why}", step.name)))
+                .silent_failure(&run)
+                .map(|why| Stop::failed(format!("{}: exit 0, but {why}", step.name)))
         };
         done.push(run);
         if stop.is_some() {

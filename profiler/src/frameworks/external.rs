@@ -33,7 +33,11 @@ pub struct External {
 }
 
 /// The external frameworks this build has adapters for.
-pub const EXTERNALS: [&External; 1] = [&super::zkml::EXTERNAL];
+pub const EXTERNALS: [&External; 3] = [
+    &super::zkml::EXTERNAL,
+    &super::zktorch::EXTERNAL,
+    &super::deepprove::EXTERNAL,
+];
 
 /// A found installation.
 #[derive(Clone, Debug, PartialEq)]

@@ -9,6 +9,7 @@
 
 pub mod circom;
 pub mod command;
+pub mod deepprove;
 pub mod external;
 pub mod ezkl;
 pub mod inputs;
@@ -16,6 +17,7 @@ pub mod onnx;
 pub mod opml;
 pub mod provision;
 pub mod zkml;
+pub mod zktorch;
 
 use crate::results::StepRun;
 use crate::suite::Cell;
@@ -108,6 +110,12 @@ pub trait Framework {
     fn failure_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
+    /// A step that exited 0 although its output shows it failed (a prover that prints an
+    /// error or a rejected proof and still exits 0, opML's VM halting early): the reason,
+    /// which fails the cell.
+    fn silent_failure(&self, _step: &StepRun) -> Option<String> {
+        None
+    }
     /// A failed step whose output shows the framework cannot handle the model: the reason
     /// (the cell is then `unsupported`, not `failed`).
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
@@ -117,11 +125,6 @@ pub trait Framework {
     /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
     /// failed cell is labelled in the reports.
     fn proof_kind(&self) -> Option<&'static str> {
-        None
-    }
-    /// A step that exited 0 but whose output shows it did not do its work (opML's VM exits 0
-    /// when its guest halts early): the reason, and the cell fails with it.
-    fn step_failure(&self, _step: &StepRun) -> Option<String> {
         None
     }
 }
@@ -153,6 +156,8 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "circom" => Some(Box::new(circom::Circom::default())),
         "zkml" => Some(Box::new(zkml::Zkml::default())),
         "opml" => Some(Box::new(opml::Opml::default())),
+        "zktorch" => Some(Box::new(zktorch::ZkTorch::default())),
+        "deepprove" => Some(Box::new(deepprove::DeepProve::default())),
         _ => None,
     }
 }

@@ -2,6 +2,7 @@
 //! temporary directory per test.
 
 mod bad_input;
+mod deepprove;
 mod exec;
 mod fuzz;
 mod hostile;
@@ -11,3 +12,4 @@ mod phases;
 mod run;
 mod support;
 mod zkml;
+mod zktorch;

@@ -285,7 +285,7 @@ impl Framework for Opml {
         Some(PROOF_KIND)
     }
 
-    fn step_failure(&self, step: &StepRun) -> Option<String> {
+    fn silent_failure(&self, step: &StepRun) -> Option<String> {
         if !matches!(step.step.as_str(), "prove" | "verify") {
             return None;
         }
