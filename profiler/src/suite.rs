@@ -37,7 +37,7 @@ pub mod phases;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 4] = ["command", "ezkl", "circom", "zkml"];
+pub const FRAMEWORK_KINDS: [&str; 5] = ["command", "ezkl", "circom", "zkml", "orion"];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 

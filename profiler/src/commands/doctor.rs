@@ -20,6 +20,7 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
         .iter()
         .map(|e| e.status())
+        .chain([crate::frameworks::orion::backend::status()])
         .collect();
     if args.json {
         let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });

@@ -33,7 +33,13 @@ pub struct External {
 }
 
 /// The external frameworks this build has adapters for.
-pub const EXTERNALS: [&External; 1] = [&super::zkml::EXTERNAL];
+pub const EXTERNALS: [&External; 5] = [
+    &super::zkml::EXTERNAL,
+    &super::orion::EXTERNAL,
+    &super::orion::CUBIT,
+    &super::orion::ALEXANDRIA,
+    &super::orion::CORELIB,
+];
 
 /// A found installation.
 #[derive(Clone, Debug, PartialEq)]

@@ -13,6 +13,7 @@ pub mod external;
 pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
+pub mod orion;
 pub mod provision;
 pub mod zkml;
 
@@ -130,6 +131,7 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
         "circom" => Some(Box::new(circom::Circom::default())),
         "zkml" => Some(Box::new(zkml::Zkml::default())),
+        "orion" => Some(Box::new(orion::Orion::default())),
         _ => None,
     }
 }
