@@ -107,7 +107,11 @@ pub fn status() -> SensorStatus {
     let built = tool
         .as_ref()
         .ok()
-        .and_then(|t| std::fs::read_to_string(dir.join(BUILT)).ok().map(|k| (k, t)))
+        .and_then(|t| {
+            std::fs::read_to_string(dir.join(BUILT))
+                .ok()
+                .map(|k| (k, t))
+        })
         .is_some_and(|(k, t)| k.trim() == sources_key(*t) && bin.is_file());
     match (built, tool) {
         (true, _) => SensorStatus::available_with(name, format!("built: {}", bin.display())),
@@ -133,20 +137,24 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
                 p.display()
             )));
         }
-        return Ok((p.clone(), vec![("backend".into(), format!("{} (from {from})", p.display()))]));
+        return Ok((
+            p.clone(),
+            vec![("backend".into(), format!("{} (from {from})", p.display()))],
+        ));
     }
     let tool = toolchain().map_err(failed)?;
     let dir = env_dir();
     let bin = dir.join("target/release").join(BINARY);
     let key = sources_key(tool);
-    let mut facts = vec![("backend".into(), format!("{} (built by zkprof)", bin.display()))];
+    let mut facts = vec![(
+        "backend".into(),
+        format!("{} (built by zkprof)", bin.display()),
+    )];
     let patched = dir.join(PATCHED).is_file();
     if patched {
         facts.push(("backend_patch".into(), patch_fact()));
     }
-    if bin.is_file()
-        && std::fs::read_to_string(dir.join(BUILT)).is_ok_and(|k| k.trim() == key)
-    {
+    if bin.is_file() && std::fs::read_to_string(dir.join(BUILT)).is_ok_and(|k| k.trim() == key) {
         return Ok((bin, facts));
     }
     for (name, text) in SOURCES {
@@ -209,7 +217,9 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
 }
 
 fn patch_fact() -> String {
-    format!("{PATCHED_CRATE}: Mask::to_int() -> to_simd() in src/prover_types/simd.rs (newer nightly)")
+    format!(
+        "{PATCHED_CRATE}: Mask::to_int() -> to_simd() in src/prover_types/simd.rs (newer nightly)"
+    )
 }
 
 /// Copies stwo-cairo-common from cargo's registry into `dir/patched/` and renames the call.
@@ -227,7 +237,11 @@ fn patch_registry_crate(dir: &Path, tool: Option<&str>) -> Result<(), FrameworkE
         .filter_map(|e| e.ok())
         .map(|e| e.path().join(PATCHED_CRATE))
         .find(|p| p.is_dir())
-        .ok_or_else(|| failed(format!("{PATCHED_CRATE} is not in cargo's registry sources")))?;
+        .ok_or_else(|| {
+            failed(format!(
+                "{PATCHED_CRATE} is not in cargo's registry sources"
+            ))
+        })?;
     let dst = dir.join("patched").join(PATCHED_CRATE);
     let _ = std::fs::remove_dir_all(&dst);
     copy_dir(&src, &dst)?;
@@ -257,7 +271,9 @@ fn copy_dir(src: &Path, dst: &Path) -> Result<(), FrameworkError> {
         } else {
             std::fs::copy(&from, &to).map_err(|e| err(&from, e))?;
             // Registry sources are read-only; the copy must be writable.
-            let mut perm = std::fs::metadata(&to).map_err(|e| err(&to, e))?.permissions();
+            let mut perm = std::fs::metadata(&to)
+                .map_err(|e| err(&to, e))?
+                .permissions();
             #[allow(clippy::permissions_set_readonly_false)]
             perm.set_readonly(false);
             std::fs::set_permissions(&to, perm).map_err(|e| err(&to, e))?;

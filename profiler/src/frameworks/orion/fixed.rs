@@ -105,7 +105,11 @@ fn exp2_wide(a: Fx) -> Result<Fx, String> {
         return Ok(Fx::ONE);
     }
     let (int_part, frac_part) = (a.mag / ONE, a.mag % ONE);
-    let lut = if int_part <= 16 { 1u64 << int_part } else { 65536 };
+    let lut = if int_part <= 16 {
+        1u64 << int_part
+    } else {
+        65536
+    };
     let mut res = Fx::new(fits(lut as u128 * ONE as u128, w, "exp2")?, false);
     if frac_part != 0 {
         let frac = Fx::new(frac_part, false);
@@ -140,7 +144,13 @@ pub fn softmax(x: &[Fx]) -> Result<Vec<Fx>, String> {
     };
     let sum = narrow(sum, "softmax: the sum of exponentials as FP16x16")?;
     exps.into_iter()
-        .map(|e| div(narrow(e, "softmax: an exponential as FP16x16")?, sum, Width::Narrow))
+        .map(|e| {
+            div(
+                narrow(e, "softmax: an exponential as FP16x16")?,
+                sum,
+                Width::Narrow,
+            )
+        })
         .collect()
 }
 

@@ -113,16 +113,38 @@ pub fn prove_phases() -> PhaseSpec {
     };
     PhaseSpec {
         phases: vec![
-            rule("read_input", "Read prover input", "zkprof_cairo_prover", Some("process start and reading the prover input (JSON)")),
-            rule("twiddles", "Precompute Twiddles", "stwo_cairo_prover::prover", None),
+            rule(
+                "read_input",
+                "Read prover input",
+                "zkprof_cairo_prover",
+                Some("process start and reading the prover input (JSON)"),
+            ),
+            rule(
+                "twiddles",
+                "Precompute Twiddles",
+                "stwo_cairo_prover::prover",
+                None,
+            ),
             rule(
                 "preprocessed_commitment",
                 "Compute preprocessed trace commitment",
                 "stwo_cairo_prover::prover",
-                Some("the preprocessed trace and its commitment: a fixed cost, whatever the program"),
+                Some(
+                    "the preprocessed trace and its commitment: a fixed cost, whatever the program",
+                ),
             ),
-            rule("prove_cairo", "prove_cairo", "stwo_cairo_prover::prover", Some("the program's traces, their commitments and the STARK proof")),
-            rule("serialize", "Serialize proof", "cairo_air::utils", Some("writing the proof (JSON)")),
+            rule(
+                "prove_cairo",
+                "prove_cairo",
+                "stwo_cairo_prover::prover",
+                Some("the program's traces, their commitments and the STARK proof"),
+            ),
+            rule(
+                "serialize",
+                "Serialize proof",
+                "cairo_air::utils",
+                Some("writing the proof (JSON)"),
+            ),
         ],
         tail: "exit".into(),
         headline: None,
@@ -216,7 +238,13 @@ impl Framework for Orion {
             ),
             step(
                 "prove",
-                a(&["prove", "--prover-input", &p(&s.prover_input), "--proof", &p(&s.proof)]),
+                a(&[
+                    "prove",
+                    "--prover-input",
+                    &p(&s.prover_input),
+                    "--proof",
+                    &p(&s.proof),
+                ]),
             ),
             step("verify", a(&["verify", "--proof", &p(&s.proof)])),
         ])
@@ -261,7 +289,9 @@ impl Framework for Orion {
                 "zkprof's FP16x16 interpreter predicted {:?}, the program printed {outputs:?}",
                 p.iter().map(|f| f.value()).collect::<Vec<_>>()
             )),
-            Err(e) => c.warnings.push(format!("zkprof's FP16x16 interpreter: {e}")),
+            Err(e) => c
+                .warnings
+                .push(format!("zkprof's FP16x16 interpreter: {e}")),
         }
         if let Some(prove) = log_of(steps, "prove") {
             for (name, secs) in parse::prover_phases(&prove) {
@@ -273,8 +303,10 @@ impl Framework for Orion {
         }
         if let Ok(md) = std::fs::metadata(&s.proof) {
             m.insert("proof_size_bytes".into(), md.len() as f64);
-            c.info
-                .insert("proof_format".into(), "stwo-cairo JSON (Blake2s channel)".into());
+            c.info.insert(
+                "proof_format".into(),
+                "stwo-cairo JSON (Blake2s channel)".into(),
+            );
         }
         if let Some(v) = log_of(steps, "verify") {
             match parse::verified(&v) {
@@ -303,10 +335,14 @@ impl Framework for Orion {
             let msg = lines.get(i + 1).map(|m| m.trim()).unwrap_or("");
             return Some(format!("{} panicked: {msg}", step.step));
         }
-        lines
-            .iter()
-            .position(|l| l.starts_with("Error:"))
-            .map(|i| lines[i..].iter().take(4).map(|l| l.trim()).collect::<Vec<_>>().join(" "))
+        lines.iter().position(|l| l.starts_with("Error:")).map(|i| {
+            lines[i..]
+                .iter()
+                .take(4)
+                .map(|l| l.trim())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
     }
 }
 

@@ -124,7 +124,11 @@ pub fn provision(
         format!(
             "{} (Orion Gemm{} FP16x16, {} layers)",
             src.join("lib.cairo").display(),
-            if plan.softmax { ", Relu, Softmax;" } else { ", Relu;" },
+            if plan.softmax {
+                ", Relu, Softmax;"
+            } else {
+                ", Relu;"
+            },
             plan.layers.len()
         ),
     );
@@ -233,8 +237,7 @@ pub fn accuracy(
     );
     c.info.insert(
         "accuracy_method".into(),
-        "the compiled program executed by the Cairo backend (cairo-vm) per input, no proof"
-            .into(),
+        "the compiled program executed by the Cairo backend (cairo-vm) per input, no proof".into(),
     );
     Ok(c)
 }

@@ -171,7 +171,10 @@ fn orion_overflows_are_errors_not_numbers() {
 
 #[test]
 fn args_and_outputs_are_serialized_fp16x16_arrays() {
-    assert_eq!(cairo::args(&[0.5, -1.0, 0.0]), [3, 32768, 0, 65536, 1, 0, 0]);
+    assert_eq!(
+        cairo::args(&[0.5, -1.0, 0.0]),
+        [3, 32768, 0, 65536, 1, 0, 0]
+    );
     let felts: Vec<String> = ["2", "32768", "0", "65536", "1"]
         .iter()
         .map(|s| s.to_string())
@@ -318,7 +321,8 @@ fn unknown_settings_are_refused() {
         settings: BTreeMap::new(),
         runtime: "native".into(),
     };
-    cell.settings.insert("logrows".into(), serde_json::json!(17));
+    cell.settings
+        .insert("logrows".into(), serde_json::json!(17));
     let e = setup::provision(&cell, Path::new("/nonexistent"))
         .unwrap_err()
         .to_string();
