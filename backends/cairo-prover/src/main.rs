@@ -250,7 +250,7 @@ fn execute(executable: &Path, args: &[PathBuf], prover_input: Option<&Path>) -> 
             disable_trace_padding: true,
             ..Default::default()
         };
-        let runner = cairo_run_program(&program, &config, &mut hint_processor)
+        let mut runner = cairo_run_program(&program, &config, &mut hint_processor)
             .map_err(|e| anyhow::anyhow!("{e}"))
             .with_context(|| match hint_processor.markers.last() {
                 Some(panic) => format!("the program panicked: {panic:?}"),

@@ -40,7 +40,25 @@ fn found(
     setting: Option<&Path>,
     info: &mut BTreeMap<String, String>,
 ) -> Result<PathBuf, FrameworkError> {
-    let i = ext.locate(setting).map_err(FrameworkError::Failed)?;
+    let i = ext.locate(setting).map_err(|e| {
+        // Orion's dependencies come from settings of the orion framework, not its `home`.
+        let e = if ext.kind == EXTERNAL.kind {
+            e
+        } else {
+            e.replace(
+                "no `home` for it in the suite",
+                &format!("no setting `{}_home` in the suite", ext.kind),
+            )
+            .replace(
+                "set `home` of the framework in the suite",
+                &format!(
+                    "set `{}_home` of the orion framework in the suite",
+                    ext.kind
+                ),
+            )
+        };
+        FrameworkError::Failed(e)
+    })?;
     info.insert(format!("{}_home", ext.kind), i.home.display().to_string());
     info.insert(
         format!("{}_commit", ext.kind),
