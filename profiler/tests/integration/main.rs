@@ -4,6 +4,7 @@
 mod bad_input;
 mod exec;
 mod memory;
+mod orion;
 mod phases;
 mod run;
 mod support;
