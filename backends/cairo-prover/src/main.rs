@@ -13,6 +13,7 @@
 //! Output lines are plain text (no colours); tracing spans print `enter` and
 //! `close time.busy=...` lines, which zkprof reads as the prover's own phase timings.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -30,8 +31,11 @@ use cairo_lang_executable_plugin::executable_plugin_suite;
 use cairo_lang_filesystem::cfg::{Cfg, CfgSet};
 use cairo_lang_filesystem::db::init_dev_corelib;
 use cairo_lang_filesystem::ids::CrateInput;
+use cairo_lang_casm::hints::Hint;
+use cairo_lang_runner::casm_run::format_for_panic;
 use cairo_lang_runner::{build_hints_dict, Arg, CairoHintProcessor};
 use cairo_vm::cairo_run::{cairo_run_program, CairoRunConfig};
+use cairo_vm::types::builtin_name::BuiltinName;
 use cairo_vm::types::layout_name::LayoutName;
 use cairo_vm::types::program::Program;
 use cairo_vm::types::relocatable::MaybeRelocatable;
@@ -225,60 +229,83 @@ fn execute(executable: &Path, args: &[PathBuf], prover_input: Option<&Path>) -> 
     } else {
         args.iter().map(Some).collect()
     };
+    let several = runs.len() > 1;
     for run in runs {
-        let user_args = match run {
-            Some(p) => read_args(p)?,
-            None => Vec::new(),
-        };
-        let mut hint_processor = CairoHintProcessor {
-            runner: None,
-            user_args: vec![vec![Arg::Array(user_args)]],
-            string_to_hint: string_to_hint.clone(),
-            starknet_state: Default::default(),
-            run_resources: Default::default(),
-            syscalls_used_resources: Default::default(),
-            no_temporary_segments: false,
-            markers: Default::default(),
-            panic_traceback: Default::default(),
-        };
-        let config = CairoRunConfig {
-            trace_enabled: prover_input.is_some(),
-            relocate_trace: false,
-            layout: LayoutName::all_cairo_stwo,
-            fill_holes: true,
-            proof_mode: true,
-            disable_trace_padding: true,
-            ..Default::default()
-        };
-        let mut runner = cairo_run_program(&program, &config, &mut hint_processor)
-            .map_err(|e| anyhow::anyhow!("{e}"))
-            .with_context(|| match hint_processor.markers.last() {
-                Some(panic) => format!("the program panicked: {panic:?}"),
-                None => "the run failed".to_string(),
-            })?;
         if let Some(p) = run {
             println!("Input: {}", p.display());
         }
-        let steps = runner.get_execution_resources()?.n_steps;
-        println!("Steps: {steps}");
-        let mut out = String::new();
-        runner.vm.write_output(&mut out)?;
-        print!("Program Output:\n{out}");
-        if let Some(path) = prover_input {
-            let mut input: ProverInput = adapt(&runner)?;
-            // A standalone program's public segments are its own builtins (the adapter
-            // assumes a bootloader run, which uses all of them).
-            input.public_segment_context = PublicSegmentContext::new(&entrypoint.builtins);
-            let _s = span!(Level::INFO, "Write prover input").entered();
-            serde_json::to_writer(
-                std::io::BufWriter::new(
-                    File::create(path)
-                        .with_context(|| format!("cannot create {}", path.display()))?,
-                ),
-                &input,
-            )?;
-            info!("prover input: {}", path.display());
+        let result = run_one(&program, &string_to_hint, run, prover_input, &entrypoint.builtins);
+        match result {
+            // One failing input of several (e.g. an overflow the program panics on) does not
+            // stop the others.
+            Err(e) if several => println!("Run failed: {}", format!("{e:#}").replace('\n', " ")),
+            other => other?,
         }
+    }
+    Ok(())
+}
+
+fn run_one(
+    program: &Program,
+    string_to_hint: &HashMap<String, Hint>,
+    run: Option<&PathBuf>,
+    prover_input: Option<&Path>,
+    builtins: &[BuiltinName],
+) -> Result<()> {
+    let user_args = match run {
+        Some(p) => read_args(p)?,
+        None => Vec::new(),
+    };
+    let mut hint_processor = CairoHintProcessor {
+        runner: None,
+        user_args: vec![vec![Arg::Array(user_args)]],
+        string_to_hint: string_to_hint.clone(),
+        starknet_state: Default::default(),
+        run_resources: Default::default(),
+        syscalls_used_resources: Default::default(),
+        no_temporary_segments: false,
+        markers: Default::default(),
+        panic_traceback: Default::default(),
+    };
+    let config = CairoRunConfig {
+        trace_enabled: prover_input.is_some(),
+        relocate_trace: false,
+        layout: LayoutName::all_cairo_stwo,
+        fill_holes: true,
+        proof_mode: true,
+        disable_trace_padding: true,
+        ..Default::default()
+    };
+    let mut runner = match cairo_run_program(program, &config, &mut hint_processor) {
+        Ok(r) => r,
+        Err(e) => {
+            return Err(match hint_processor.markers.last() {
+                Some(panic) => anyhow::anyhow!(
+                    "the program panicked: {}",
+                    format_for_panic(panic.iter().copied())
+                ),
+                None => anyhow::anyhow!("the run failed: {e}"),
+            })
+        }
+    };
+    let steps = runner.get_execution_resources()?.n_steps;
+    println!("Steps: {steps}");
+    let mut out = String::new();
+    runner.vm.write_output(&mut out)?;
+    print!("Program Output:\n{out}");
+    if let Some(path) = prover_input {
+        let mut input: ProverInput = adapt(&runner)?;
+        // A standalone program's public segments are its own builtins (the adapter assumes
+        // a bootloader run, which uses all of them).
+        input.public_segment_context = PublicSegmentContext::new(builtins);
+        let _s = span!(Level::INFO, "Write prover input").entered();
+        serde_json::to_writer(
+            std::io::BufWriter::new(
+                File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+            ),
+            &input,
+        )?;
+        info!("prover input: {}", path.display());
     }
     Ok(())
 }

@@ -39,6 +39,8 @@ pub struct Execution {
     pub input: Option<String>,
     pub steps: Option<u64>,
     pub output: Vec<String>,
+    /// Why the run failed (`Run failed: ...`, e.g. the program panicked), when it did.
+    pub failed: Option<String>,
 }
 
 /// The executions in an `execute` log, in order. Each `Program Output:` block runs until
@@ -64,6 +66,9 @@ pub fn executions(text: &str) -> Vec<Execution> {
         }
         if let Some(p) = t.strip_prefix("Input:") {
             cur.input = Some(p.trim().to_string());
+        } else if let Some(why) = t.strip_prefix("Run failed:") {
+            cur.failed = Some(why.trim().to_string());
+            runs.push(std::mem::take(&mut cur));
         } else if let Some(s) = t.strip_prefix("Steps:") {
             cur.steps = s.trim().parse().ok();
         } else if t == "Program Output:" {

@@ -232,30 +232,74 @@ pub fn accuracy(
             runs.len()
         )));
     }
-    let mut circuit = Vec::new();
-    for r in &runs {
+    // None: the program panicked on that input (Orion's FP16x16 softmax overflows past a
+    // logit of ~11); it counts as a wrong class.
+    let mut circuit: Vec<Option<usize>> = Vec::new();
+    let mut panics = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        if let Some(why) = &r.failed {
+            panics.push(format!("#{i}: {why}"));
+            circuit.push(None);
+            continue;
+        }
         let v = cairo::output_values(&r.output).map_err(failed)?;
-        circuit.push(v.iter().map(|&x| x as f32).collect::<Vec<f32>>());
+        let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        circuit.push(Some(crate::frameworks::onnx::argmax(&v)));
     }
     let reference = crate::model::reference::Reference::load(&onnx, &shape).ok();
-    let float: Option<Vec<Vec<f32>>> = reference.and_then(|r| {
+    let float: Option<Vec<usize>> = reference.and_then(|r| {
         set.inputs
             .iter()
-            .map(|x| r.run(x).ok())
+            .map(|x| r.run(x).ok().map(|v| crate::frameworks::onnx::argmax(&v)))
             .collect::<Option<Vec<_>>>()
     });
     for i in 0..set.inputs.len() {
         let _ = std::fs::remove_file(dir.join(format!("input-{i}.json")));
     }
-    let mut c = inputs::accuracy(
-        float.as_deref(),
-        &circuit,
-        set.labels.as_deref(),
-        &format!("{} (Cairo executions, no proof)", set.source),
+    let n = circuit.len();
+    let pct = |k: usize| 100.0 * k as f64 / n as f64;
+    let mut c = Collected::default();
+    let m = &mut c.metrics;
+    m.insert("accuracy_samples".into(), n as f64);
+    m.insert("execution_panics".into(), panics.len() as f64);
+    if let Some(labels) = &set.labels {
+        let right = |cls: &[Option<usize>]| {
+            cls.iter()
+                .zip(labels)
+                .filter(|(c, l)| **c == Some(usize::from(**l)))
+                .count()
+        };
+        m.insert("circuit_accuracy_pct".into(), pct(right(&circuit)));
+        if let Some(f) = &float {
+            let f: Vec<Option<usize>> = f.iter().copied().map(Some).collect();
+            m.insert("float_accuracy_pct".into(), pct(right(&f)));
+        }
+    }
+    match &float {
+        Some(f) => {
+            let differ = f
+                .iter()
+                .zip(&circuit)
+                .filter(|(a, b)| Some(**a) != **b)
+                .count();
+            m.insert("accuracy_loss_pct".into(), pct(differ));
+        }
+        None => c.warnings.push(
+            "no float reference (tract could not run the ONNX file): accuracy loss not computed"
+                .into(),
+        ),
+    }
+    if !panics.is_empty() {
+        c.info.insert("execution_panics".into(), panics.join("; "));
+    }
+    c.info.insert(
+        "accuracy_inputs".into(),
+        format!("{} (Cairo executions, no proof)", set.source),
     );
     c.info.insert(
         "accuracy_method".into(),
-        "the compiled program executed by the Cairo backend (cairo-vm) per input, no proof".into(),
+        "the compiled program executed by the Cairo backend (cairo-vm) per input, no proof; a run that panics counts as a wrong class"
+            .into(),
     );
     Ok(c)
 }

@@ -2,6 +2,7 @@
 //! project file, and the parsers on captured real output of the Cairo toolchain.
 
 use super::*;
+use crate::frameworks::inputs;
 use crate::measure::phases::BoundaryTracker;
 use crate::model::train::SplitMix64;
 use crate::model::DenseLayer;
@@ -230,9 +231,13 @@ fn captured_compile_and_execute_output() {
     assert_eq!(runs[0].output[..4], ["11", "1", "0", "48183"]);
     assert_eq!(runs[0].steps, None);
     // zkprof's backend prints the steps and one block per input.
-    let ours = "Entry point builtins: [output, range_check]\nInput: a.json\nSteps: 710725\nProgram Output:\n1\n5\n0\nInput: b.json\nSteps: 9\nProgram Output:\n1\n7\n1\n";
+    let ours = "Entry point builtins: [output, range_check]\nInput: a.json\nSteps: 710725\nProgram Output:\n1\n5\n0\nInput: c.json\nRun failed: the program panicked: 'Option::unwrap failed.'\nInput: b.json\nSteps: 9\nProgram Output:\n1\n7\n1\n";
     let runs = parse::executions(ours);
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
+    assert_eq!(runs[1].input.as_deref(), Some("c.json"));
+    assert!(runs[1].failed.as_deref().unwrap().contains("panicked"));
+    assert!(runs[1].output.is_empty() && runs[0].failed.is_none());
+    let runs = [runs[0].clone(), runs[2].clone()];
     assert_eq!(runs[0].steps, Some(710725));
     assert_eq!(runs[1].input.as_deref(), Some("b.json"));
     assert_eq!(runs[1].output, ["1", "7", "1"]);
@@ -327,4 +332,52 @@ fn unknown_settings_are_refused() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("unknown setting `logrows` for orion"), "{e}");
+}
+
+#[test]
+fn the_2024_model_as_an_orion_program_classifies_like_the_float_model() {
+    let Some(shared) = crate::paths::shared_dir() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs the shared data directory"
+        );
+        return;
+    };
+    let onnx = shared.join("reference/zkml-benchmark-2024/models/input-dense-dense/196_25_10.onnx");
+    let layers = crate::model::dense_layers(&onnx).unwrap();
+    let ops = crate::model::onnx::info(&onnx).unwrap().ops;
+    let plan = cairo::Plan {
+        layers,
+        softmax: ops.last().is_some_and(|o| o == "Softmax"),
+    };
+    assert_eq!(plan.inputs(), 196);
+    let prog = fixed::Program::parse(&cairo::program(&plan)).unwrap();
+    let n = 100;
+    let set = inputs::test_set(196, n);
+    assert_eq!(set.labels.as_ref().map(Vec::len), Some(n), "real MNIST");
+    let reference = crate::model::reference::Reference::load(&onnx, &[1, 196]).unwrap();
+    let (mut agree, mut panics) = (0, Vec::new());
+    for (i, x) in set.inputs.iter().enumerate() {
+        let fp: Vec<i64> = x.iter().map(|&v| cairo::to_fp(v)).collect();
+        let float = reference.run(x).unwrap();
+        match prog.run(&fp) {
+            Ok(out) => {
+                let out: Vec<f32> = out.iter().map(|f| f.value() as f32).collect();
+                let same = super::super::onnx::argmax(&out) == super::super::onnx::argmax(&float);
+                agree += usize::from(same);
+            }
+            Err(e) => {
+                assert!(e.contains("softmax"), "{e}");
+                panics.push(i);
+            }
+        }
+    }
+    eprintln!("{agree} of {n} agree; Orion's softmax overflows on inputs {panics:?}");
+    // Fixed point at 2^-16 rarely changes a class; Orion's FP16x16 softmax panics when the
+    // sum of exponentials passes 2^16 (a logit above ~11), which some images reach.
+    assert!(
+        agree + panics.len() >= n - 1,
+        "{agree} agree, {} panic",
+        panics.len()
+    );
 }
