@@ -39,7 +39,7 @@ pub mod phases;
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
 /// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 7] = [
+pub const FRAMEWORK_KINDS: [&str; 8] = [
     "command",
     "ezkl",
     "circom",
@@ -47,6 +47,7 @@ pub const FRAMEWORK_KINDS: [&str; 7] = [
     "opml",
     "zktorch",
     "deepprove",
+    "orion",
 ];
 /// The runtimes this build knows.
 pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];

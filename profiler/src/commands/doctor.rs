@@ -20,6 +20,7 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let mut frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
         .iter()
         .map(|e| e.status())
+        .chain([crate::frameworks::orion::backend::status()])
         .collect();
     frameworks.extend(framework_statuses());
     if args.json {

@@ -88,6 +88,43 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
         not_run.len()
     ));
     out.push_str("time × and memory × are ours / published; Δ loss is ours − published, percentage points.\n");
+    if !r.unpublished.is_empty() {
+        out.push_str("\nOurs without a published row:\n\n");
+        let o = |v: Option<f64>, d: usize, unit: &str| {
+            v.map_or("—".to_string(), |x| {
+                format!("{}{unit}", crate::report::view::num(x, d))
+            })
+        };
+        let rows: Vec<Vec<String>> = r
+            .unpublished
+            .iter()
+            .map(|u| {
+                vec![
+                    u.framework.clone(),
+                    u.model.clone(),
+                    o(u.ours_prove_s, 3, " s"),
+                    o(u.ours_peak_mib, 1, ""),
+                    o(u.ours_accuracy_loss_pct, 2, ""),
+                    u.status.clone(),
+                    u.why.clone(),
+                ]
+            })
+            .collect();
+        let header = [
+            "framework",
+            "model",
+            "ours prove",
+            "ours MiB",
+            "ours loss %",
+            "status",
+            "no published row because",
+        ];
+        out.push_str(&if md {
+            table::markdown(&header, &rows)
+        } else {
+            table::text(&header, &rows)
+        });
+    }
     if !r.caveats.is_empty() {
         out.push_str("\nCaveats of the published numbers:\n");
         for c in &r.caveats {

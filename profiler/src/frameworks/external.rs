@@ -33,10 +33,14 @@ pub struct External {
 }
 
 /// The external frameworks this build has adapters for.
-pub const EXTERNALS: [&External; 3] = [
+pub const EXTERNALS: [&External; 7] = [
     &super::zkml::EXTERNAL,
     &super::zktorch::EXTERNAL,
     &super::deepprove::EXTERNAL,
+    &super::orion::EXTERNAL,
+    &super::orion::CUBIT,
+    &super::orion::ALEXANDRIA,
+    &super::orion::CORELIB,
 ];
 
 /// A found installation.

@@ -15,6 +15,7 @@ pub mod ezkl;
 pub mod inputs;
 pub mod onnx;
 pub mod opml;
+pub mod orion;
 pub mod provision;
 pub mod zkml;
 pub mod zktorch;
@@ -158,6 +159,7 @@ pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
         "opml" => Some(Box::new(opml::Opml::default())),
         "zktorch" => Some(Box::new(zktorch::ZkTorch::default())),
         "deepprove" => Some(Box::new(deepprove::DeepProve::default())),
+        "orion" => Some(Box::new(orion::Orion::default())),
         _ => None,
     }
 }

@@ -329,15 +329,17 @@ steps = { prove = ["true"] }
                 ("28_6_16_120_84_10_5", Some(44_426)),
             ]
         );
-        // EZKL (two modes) and circom everywhere; zkml and opML on the three dense models.
+        // EZKL (two modes) and circom everywhere; zkml, opML and Orion on the three dense models.
         let plan = s.plan(&PlanOptions::default()).unwrap();
-        assert_eq!(plan.len(), 6 * 3 + 3 + 3);
-        let zkml: Vec<&str> = plan
-            .iter()
-            .filter(|c| c.framework.kind == "zkml")
-            .map(|c| c.model.name.as_str())
-            .collect();
-        assert_eq!(zkml, ["196_25_10", "784_56_10", "196_24_14_10"]);
+        assert_eq!(plan.len(), 6 * 3 + 3 + 3 + 3);
+        for kind in ["zkml", "opml", "orion"] {
+            let models: Vec<&str> = plan
+                .iter()
+                .filter(|c| c.framework.kind == kind)
+                .map(|c| c.model.name.as_str())
+                .collect();
+            assert_eq!(models, ["196_25_10", "784_56_10", "196_24_14_10"], "{kind}");
+        }
     }
 
     fn fmt_thousands(n: u64) -> String {

@@ -114,6 +114,31 @@ pub struct Reproduction {
     pub our_hardware: Vec<String>,
     pub caveats: Vec<String>,
     pub lines: Vec<Line>,
+    /// Our cells of frameworks the published table has no row for (e.g. Orion in 2024).
+    #[serde(default)]
+    pub unpublished: Vec<Unpublished>,
+}
+
+/// One of our cells that no published row can match, and why the table has none.
+#[derive(Debug, Serialize)]
+pub struct Unpublished {
+    pub cell: String,
+    pub framework: String,
+    pub model: String,
+    pub ours_prove_s: Option<f64>,
+    pub ours_peak_mib: Option<f64>,
+    pub ours_accuracy_loss_pct: Option<f64>,
+    /// `ok`, or the cell's status and reason.
+    pub status: String,
+    pub why: String,
+}
+
+/// Why a published table has no row for a framework family.
+pub fn why_unpublished(fam: &str) -> String {
+    match fam {
+        "orion" => "Orion was excluded from the 2024 benchmark: its prover was Giza's hosted service, with no local prover to measure".into(),
+        _ => format!("the published table has no {fam} row"),
+    }
 }
 
 /// Matches every published row against the cells of `files` (none: every row is "not run").
@@ -189,7 +214,38 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
             line
         })
         .collect();
+    let published: Vec<String> = reference
+        .rows
+        .iter()
+        .map(|r| family(&r.framework))
+        .collect();
+    let unpublished = rows
+        .iter()
+        .filter(|r| !published.contains(&family(&r.cell.framework)))
+        .filter(|r| family(&r.cell.framework) == "orion")
+        .map(|r| {
+            let c = r.cell;
+            let ok = c.status == CellStatus::Ok;
+            Unpublished {
+                cell: c.id.clone(),
+                framework: c.framework.clone(),
+                model: c.model.clone(),
+                ours_prove_s: ok.then(|| view::prove_wall(c).map(|s| s.median)).flatten(),
+                ours_peak_mib: ok
+                    .then(|| view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64))
+                    .flatten(),
+                ours_accuracy_loss_pct: ok.then(|| view::metric(c, view::ACCURACY_LOSS)).flatten(),
+                status: if ok {
+                    "ok".into()
+                } else {
+                    view::status_with_reason(c)
+                },
+                why: why_unpublished(&family(&c.framework)),
+            }
+        })
+        .collect();
     Reproduction {
+        unpublished,
         source: reference.source.clone(),
         published_hardware: reference.hardware.clone(),
         our_hardware: files

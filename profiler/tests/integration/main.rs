@@ -8,6 +8,7 @@ mod fuzz;
 mod hostile;
 mod hygiene;
 mod memory;
+mod orion;
 mod phases;
 mod run;
 mod support;

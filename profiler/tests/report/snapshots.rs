@@ -519,3 +519,24 @@ fn sweep_frontier_is_named_and_marked() {
     let all_ok = render_files(Format::Html, &crate::cases::sweep());
     assert!(!all_ok.contains("Where each framework stops"));
 }
+
+#[test]
+fn reproduce_lists_orion_cells_without_a_published_row() {
+    let reference =
+        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+    assert!(reference
+        .rows
+        .iter()
+        .all(|r| reproduce::family(&r.framework) != "orion"));
+    let mut file = load("a.json");
+    let cell = &mut file.results.cells[0];
+    cell.framework = "orion".into();
+    let id = cell.id.clone();
+    let r = reproduce::reproduce(&reference, &[file]);
+    assert_eq!(r.unpublished.len(), 1);
+    assert_eq!(r.unpublished[0].cell, id);
+    assert!(r.unpublished[0].why.contains("Giza's hosted service"));
+    let text = zkprof::commands::reproduce::render(&r, TableFormat::Text).unwrap();
+    assert!(text.contains("Ours without a published row:"), "{text}");
+    assert!(text.contains("no local prover"));
+}

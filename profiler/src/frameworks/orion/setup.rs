@@ -1,0 +1,305 @@
+//! What the Orion adapter prepares before its steps: the checkouts, the backend, the
+//! generated Cairo project, one real test input; and the accuracy evaluation.
+
+use super::{backend, cairo, failed, fixed, parse, ALEXANDRIA, CORELIB, CUBIT, EXTERNAL};
+use crate::frameworks::external::External;
+use crate::frameworks::provision::{self, setting_str, setting_u64, write_if_changed};
+use crate::frameworks::{inputs, model_onnx, Collected, FrameworkError};
+use crate::suite::Cell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The settings the adapter knows.
+pub const SETTINGS: [&str; 6] = [
+    "accuracy_samples",
+    "input_index",
+    "backend",
+    "cubit_home",
+    "alexandria_home",
+    "cairo_home",
+];
+
+/// A provisioned cell.
+#[derive(Clone, Debug)]
+pub struct State {
+    pub backend: PathBuf,
+    pub corelib: PathBuf,
+    pub project: PathBuf,
+    pub run_dir: PathBuf,
+    pub args: PathBuf,
+    pub executable: PathBuf,
+    pub prover_input: PathBuf,
+    pub proof: PathBuf,
+    pub label: Option<u8>,
+    /// The interpreter's outputs for the cell's input (or why it could not run).
+    pub predicted: Result<Vec<fixed::Fx>, String>,
+}
+
+fn found(
+    ext: &External,
+    setting: Option<&Path>,
+    info: &mut BTreeMap<String, String>,
+) -> Result<PathBuf, FrameworkError> {
+    let i = ext.locate(setting).map_err(|e| {
+        // Orion's dependencies come from settings of the orion framework, not its `home`.
+        let e = if ext.kind == EXTERNAL.kind {
+            e
+        } else {
+            e.replace(
+                "no `home` for it in the suite",
+                &format!("no setting `{}_home` in the suite", ext.kind),
+            )
+            .replace(
+                "set `home` of the framework in the suite",
+                &format!(
+                    "set `{}_home` of the orion framework in the suite",
+                    ext.kind
+                ),
+            )
+        };
+        FrameworkError::Failed(e)
+    })?;
+    info.insert(format!("{}_home", ext.kind), i.home.display().to_string());
+    info.insert(
+        format!("{}_commit", ext.kind),
+        i.commit.clone().unwrap_or_else(|| "unknown".into()),
+    );
+    if let Some(w) = i.warning {
+        info.insert(format!("{}_warning", ext.kind), w);
+    }
+    Ok(i.home)
+}
+
+/// The dense model of the cell as Orion will run it.
+pub fn plan_of(cell: &Cell) -> Result<cairo::Plan, FrameworkError> {
+    let (onnx, _) = model_onnx(cell, "Orion's program is generated from the ONNX graph")?;
+    let unsupported = |e: String| {
+        FrameworkError::Unsupported(format!(
+            "zkprof generates Orion programs for dense models (Gemm/MatMul+Add, Relu, a final Softmax): {e}"
+        ))
+    };
+    let layers = crate::model::dense_layers(&onnx).map_err(|e| unsupported(e.to_string()))?;
+    let ops = crate::model::onnx::info(&onnx)
+        .map_err(|e| unsupported(e.to_string()))?
+        .ops;
+    Ok(cairo::Plan {
+        layers,
+        softmax: ops.last().is_some_and(|o| o == "Softmax"),
+    })
+}
+
+fn json_args(input: &[f32]) -> String {
+    let v: Vec<String> = cairo::args(input).iter().map(u64::to_string).collect();
+    format!("[{}]\n", v.join(","))
+}
+
+/// Finds the checkouts and the backend, writes the Cairo project and the input.
+pub fn provision(
+    cell: &Cell,
+    workdir: &Path,
+) -> Result<(State, BTreeMap<String, String>), FrameworkError> {
+    if let Some(k) = cell
+        .settings
+        .keys()
+        .find(|k| !SETTINGS.contains(&k.as_str()))
+    {
+        return Err(failed(format!(
+            "unknown setting `{k}` for orion; known settings: {}",
+            SETTINGS.join(", ")
+        )));
+    }
+    let plan = plan_of(cell)?;
+    let mut info = BTreeMap::new();
+    let path_setting = |k: &str| setting_str(cell, k).map(PathBuf::from);
+    let orion = found(&EXTERNAL, cell.framework.home.as_deref(), &mut info)?;
+    let cubit = found(&CUBIT, path_setting("cubit_home").as_deref(), &mut info)?;
+    let alexandria = found(
+        &ALEXANDRIA,
+        path_setting("alexandria_home").as_deref(),
+        &mut info,
+    )?;
+    let cairo_home = found(&CORELIB, path_setting("cairo_home").as_deref(), &mut info)?;
+    let (bin, facts) = backend::ensure(setting_str(cell, "backend"))?;
+    info.extend(facts);
+
+    let project = workdir.join("cairo");
+    let src = project.join("src");
+    std::fs::create_dir_all(&src)
+        .map_err(|e| failed(format!("cannot create {}: {e}", src.display())))?;
+    let program = cairo::program(&plan);
+    write_if_changed(&src.join("lib.cairo"), &program)?;
+    let sources = cairo::Sources {
+        orion: &orion,
+        cubit: &cubit,
+        alexandria: &alexandria,
+    };
+    write_if_changed(
+        &project.join("cairo_project.toml"),
+        &cairo::project_toml(&sources),
+    )?;
+    info.insert(
+        "program".into(),
+        format!(
+            "{} (Orion Gemm{} FP16x16, {} layers)",
+            src.join("lib.cairo").display(),
+            if plan.softmax {
+                ", Relu, Softmax;"
+            } else {
+                ", Relu;"
+            },
+            plan.layers.len()
+        ),
+    );
+
+    let run_dir = workdir.join("run");
+    std::fs::create_dir_all(&run_dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", run_dir.display())))?;
+    let index = setting_u64(cell, "input_index")?.unwrap_or(0) as usize;
+    let set = inputs::test_set_for(&cell.model, plan.inputs(), index + 1);
+    let x = set
+        .inputs
+        .get(index)
+        .ok_or_else(|| failed(format!("no test input {index} for `{}`", cell.model.name)))?;
+    let args = run_dir.join("input.json");
+    write_if_changed(&args, &json_args(x))?;
+    let label = set.labels.as_ref().and_then(|l| l.get(index)).copied();
+    info.insert("input".into(), format!("{} #{index}", set.source));
+    if let Some(l) = label {
+        info.insert("input_label".into(), l.to_string());
+    }
+    let fp: Vec<i64> = x.iter().map(|&v| cairo::to_fp(v)).collect();
+    let predicted = fixed::Program::parse(&program).and_then(|p| p.run(&fp));
+    Ok((
+        State {
+            backend: bin,
+            corelib: cairo_home.join("corelib/src"),
+            project,
+            executable: run_dir.join("model.executable.json"),
+            prover_input: run_dir.join("prover_input.json"),
+            proof: run_dir.join("proof.json"),
+            run_dir,
+            args,
+            label,
+            predicted,
+        },
+        info,
+    ))
+}
+
+/// Accuracy loss over `n` test images: one unmeasured `execute` of the compiled program on
+/// all of them (no proving), compared with the float model (tract on the ONNX file).
+pub fn accuracy(
+    cell: &Cell,
+    workdir: &Path,
+    st: &State,
+    n: usize,
+) -> Result<Collected, FrameworkError> {
+    if !st.executable.is_file() {
+        return Err(failed(format!(
+            "accuracy needs the compiled program {}, which the compile step did not leave",
+            st.executable.display()
+        )));
+    }
+    let (onnx, _) = model_onnx(cell, "accuracy needs the float model")?;
+    let shape = crate::model::onnx::info(&onnx)
+        .map_err(|e| failed(format!("cannot read {}: {e}", onnx.display())))?
+        .input_shape;
+    let len: usize = shape.iter().product();
+    let set = inputs::test_set_for(&cell.model, len, n);
+    let dir = workdir.join("accuracy");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| failed(format!("cannot create {}: {e}", dir.display())))?;
+    let mut argv = vec![
+        st.backend.display().to_string(),
+        "execute".into(),
+        "--executable".into(),
+        st.executable.display().to_string(),
+    ];
+    for (i, x) in set.inputs.iter().enumerate() {
+        let p = dir.join(format!("input-{i}.json"));
+        std::fs::write(&p, json_args(x))
+            .map_err(|e| failed(format!("cannot write {}: {e}", p.display())))?;
+        argv.push("--args".into());
+        argv.push(p.display().to_string());
+    }
+    let refs: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let text = provision::run(&refs, Some(&dir), "the Cairo backend's execute (accuracy)")?;
+    let runs = parse::executions(&text);
+    if runs.len() != set.inputs.len() {
+        return Err(failed(format!(
+            "accuracy: {} inputs but {} program outputs",
+            set.inputs.len(),
+            runs.len()
+        )));
+    }
+    // None: the program panicked on that input (Orion's FP16x16 softmax overflows past a
+    // logit of ~11); it counts as a wrong class.
+    let mut circuit: Vec<Option<usize>> = Vec::new();
+    let mut panics = Vec::new();
+    for (i, r) in runs.iter().enumerate() {
+        if let Some(why) = &r.failed {
+            panics.push(format!("#{i}: {why}"));
+            circuit.push(None);
+            continue;
+        }
+        let v = cairo::output_values(&r.output).map_err(failed)?;
+        let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
+        circuit.push(Some(crate::frameworks::onnx::argmax(&v)));
+    }
+    let reference = crate::model::reference::Reference::load(&onnx, &shape).ok();
+    let float: Option<Vec<usize>> = reference.and_then(|r| {
+        set.inputs
+            .iter()
+            .map(|x| r.run(x).ok().map(|v| crate::frameworks::onnx::argmax(&v)))
+            .collect::<Option<Vec<_>>>()
+    });
+    for i in 0..set.inputs.len() {
+        let _ = std::fs::remove_file(dir.join(format!("input-{i}.json")));
+    }
+    let n = circuit.len();
+    let pct = |k: usize| 100.0 * k as f64 / n as f64;
+    let mut c = Collected::default();
+    let m = &mut c.metrics;
+    m.insert("accuracy_samples".into(), n as f64);
+    m.insert("execution_panics".into(), panics.len() as f64);
+    if let Some(labels) = &set.labels {
+        let right = |cls: &[Option<usize>]| {
+            cls.iter()
+                .zip(labels)
+                .filter(|(c, l)| **c == Some(usize::from(**l)))
+                .count()
+        };
+        m.insert("circuit_accuracy_pct".into(), pct(right(&circuit)));
+        if let Some(f) = &float {
+            let f: Vec<Option<usize>> = f.iter().copied().map(Some).collect();
+            m.insert("float_accuracy_pct".into(), pct(right(&f)));
+        }
+    }
+    match &float {
+        Some(f) => {
+            let differ = f
+                .iter()
+                .zip(&circuit)
+                .filter(|(a, b)| Some(**a) != **b)
+                .count();
+            m.insert("accuracy_loss_pct".into(), pct(differ));
+        }
+        None => c.warnings.push(
+            "no float reference (tract could not run the ONNX file): accuracy loss not computed"
+                .into(),
+        ),
+    }
+    if !panics.is_empty() {
+        c.info.insert("execution_panics".into(), panics.join("; "));
+    }
+    c.info.insert(
+        "accuracy_inputs".into(),
+        format!("{} (Cairo executions, no proof)", set.source),
+    );
+    c.info.insert(
+        "accuracy_method".into(),
+        "the compiled program executed by the Cairo backend (cairo-vm) per input, no proof; a run that panics counts as a wrong class"
+            .into(),
+    );
+    Ok(c)
+}

@@ -1,0 +1,241 @@
+//! The Orion adapter against fake checkouts and a stand-in for zkprof's Cairo backend that
+//! replays output captured from real runs (tests/fixtures/orion): the four measured steps,
+//! stwo's spans as the prove step's phases, the metrics, the interpreter's check of the
+//! program's outputs, a failed verification's reason, and `doctor`'s lines. The real backend
+//! and a real proof are a manual check (docs/orion.md).
+
+use crate::support::{text, zkprof};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
+use zkprof::frameworks::orion;
+
+fn asset() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/orion-fake/zkprof-cairo-prover")
+}
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/orion")
+}
+
+/// Checkouts with the files zkprof checks, at the pinned commits.
+fn fake_checkouts(dir: &Path) -> Vec<(&'static str, PathBuf)> {
+    [
+        &orion::EXTERNAL,
+        &orion::CUBIT,
+        &orion::ALEXANDRIA,
+        &orion::CORELIB,
+    ]
+    .iter()
+    .map(|e| {
+        let home = dir.join(e.kind);
+        for f in e.files {
+            let p = home.join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "// fake\n").unwrap();
+        }
+        std::fs::create_dir_all(home.join(".git")).unwrap();
+        std::fs::write(home.join(".git/HEAD"), format!("{}\n", e.commit)).unwrap();
+        (e.kind, home)
+    })
+    .collect()
+}
+
+fn model(dir: &Path) -> PathBuf {
+    let layer = |o: usize, i: usize, relu| DenseLayer {
+        weights: (0..o)
+            .map(|r| {
+                (0..i)
+                    .map(|c| ((r * 7 + c * 3) % 5) as f32 / 10.0)
+                    .collect()
+            })
+            .collect(),
+        bias: vec![0.1; o],
+        relu,
+    };
+    let onnx = dir.join("4_3_2.onnx");
+    std::fs::write(&onnx, write_mlp(&[layer(3, 4, true), layer(2, 3, false)])).unwrap();
+    onnx
+}
+
+fn run_suite(dir: &Path, envs: &[(&str, &str)]) -> Value {
+    let homes = fake_checkouts(dir);
+    let home = |k: &str| {
+        homes
+            .iter()
+            .find(|(n, _)| *n == k)
+            .unwrap()
+            .1
+            .display()
+            .to_string()
+    };
+    let suite = dir.join("suite.toml");
+    std::fs::write(
+        &suite,
+        format!(
+            r#"
+[suite]
+name = "orion-fake"
+repetitions = 1
+timeout_s = 120
+
+[[model]]
+name = "4_3_2"
+onnx = "{}"
+
+[[framework]]
+name = "orion"
+kind = "orion"
+home = "{}"
+settings = [{{ cubit_home = "{}", alexandria_home = "{}", cairo_home = "{}", backend = "{}" }}]
+"#,
+            model(dir).display(),
+            home("orion"),
+            home("cubit"),
+            home("alexandria"),
+            home("cairo"),
+            asset().display()
+        ),
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let mut cmd = zkprof();
+    cmd.arg("run")
+        .arg(&suite)
+        .arg("--out")
+        .arg(&out_dir)
+        .env("ZKPROF_CACHE", dir.join("cache"))
+        .env("ORION_FAKE_FIXTURES", fixtures())
+        .env("ORION_FAKE_OUTPUT", "2 32768 0 32768 0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let output = cmd.output().unwrap();
+    let bytes = std::fs::read(out_dir.join("results.json"))
+        .unwrap_or_else(|_| panic!("no results.json: {}", text(&output)));
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[test]
+fn four_measured_steps_with_stwo_phases_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite(dir.path(), &[]);
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "ok", "{cell:#}");
+    assert_eq!(cell["info"]["orion_commit"], orion::EXTERNAL.commit);
+    let steps = cell["repetitions"][0]["steps"].as_array().unwrap();
+    let names: Vec<&str> = steps.iter().map(|s| s["step"].as_str().unwrap()).collect();
+    assert_eq!(names, ["compile", "execute", "prove", "verify"]);
+    let argv: Vec<&str> = steps[0]["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(
+        argv.contains(&"--crate") && argv.contains(&"zkprof_model"),
+        "{argv:?}"
+    );
+    let phases: Vec<&str> = steps[2]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    // Upstream's log has no "Read prover input" span: that phase is folded into the next.
+    assert_eq!(
+        phases,
+        [
+            "twiddles",
+            "preprocessed_commitment",
+            "prove_cairo",
+            "serialize",
+            "exit"
+        ]
+    );
+    let m = &cell["metrics"];
+    assert_eq!(m["bytecode_felts"], 35838.0);
+    assert_eq!(m["cairo_steps"], 710725.0);
+    assert_eq!(m["verified"], 1.0);
+    assert_eq!(m["proof_size_bytes"], 16900.0);
+    assert_eq!(m["stwo_total_s"], 49.5);
+    assert_eq!(m["stwo_prove_cairo_s"], 9.05);
+    assert_eq!(m["proof_size_estimate_bytes"], 729464.0);
+    assert_eq!(m["predicted_class"], 0.0);
+    // The stand-in prints [0.5, 0.5], which this model does not compute: the interpreter says so.
+    let warnings = cell["warnings"].to_string();
+    assert!(warnings.contains("interpreter predicted"), "{cell:#}");
+    // The generated program is in the cell's directory.
+    let program = cell["info"]["program"].as_str().unwrap();
+    let path = program.split(' ').next().unwrap();
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(text.contains("NNTrait::gemm(x, w1()"), "{text}");
+}
+
+#[test]
+fn a_failed_verification_is_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite(dir.path(), &[("ORION_FAKE_VERIFY", "fail")]);
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "failed", "{cell:#}");
+    let reason = cell["reason"].as_str().unwrap();
+    assert!(reason.contains("ECDSA segment is not empty"), "{reason}");
+}
+
+#[test]
+fn doctor_lists_what_orion_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let vars = [
+        "ZKPROF_ORION_HOME",
+        "ZKPROF_CUBIT_HOME",
+        "ZKPROF_ALEXANDRIA_HOME",
+        "ZKPROF_CAIRO_HOME",
+        "ZKPROF_CAIRO_PROVER",
+    ];
+    let mut cmd = zkprof();
+    cmd.arg("doctor")
+        .env("ZKPROF_CACHE", dir.path().join("cache"));
+    for v in vars {
+        cmd.env_remove(v);
+    }
+    let t = text(&cmd.output().unwrap());
+    for e in [
+        &orion::EXTERNAL,
+        &orion::CUBIT,
+        &orion::ALEXANDRIA,
+        &orion::CORELIB,
+    ] {
+        let line = t
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("no   {} ", e.kind)))
+            .unwrap_or_else(|| panic!("no {} line in doctor: {t}", e.kind));
+        assert!(
+            line.contains(&e.env_var()) && line.contains(e.commit),
+            "{line}"
+        );
+    }
+    assert!(t.lines().any(|l| l.contains("cairo-prover")), "{t}");
+
+    let homes = fake_checkouts(dir.path());
+    let mut cmd = zkprof();
+    cmd.arg("doctor")
+        .env("ZKPROF_CACHE", dir.path().join("cache"))
+        .env("ZKPROF_CAIRO_PROVER", asset());
+    for (kind, home) in &homes {
+        cmd.env(format!("ZKPROF_{}_HOME", kind.to_ascii_uppercase()), home);
+    }
+    let t = text(&cmd.output().unwrap());
+    for (kind, _) in &homes {
+        assert!(
+            t.lines()
+                .any(|l| l.trim_start().starts_with(&format!("yes  {kind}"))),
+            "{kind}: {t}"
+        );
+    }
+    assert!(
+        t.lines()
+            .any(|l| l.trim_start().starts_with("yes  cairo-prover")
+                && l.contains("ZKPROF_CAIRO_PROVER")),
+        "{t}"
+    );
+}
