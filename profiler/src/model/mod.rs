@@ -243,8 +243,14 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     })?;
     let (images, source_kind, source) = training_images(dataset)?;
     let spec_json = serde_json::to_string(spec).map_err(|e| ModelError::Input(e.to_string()))?;
+    let lr = dataset.mlp_learning_rate();
+    // MNIST keeps its keys (and cached models); other data sets name their learning rate.
+    let lr_key = match dataset {
+        Dataset::Mnist => String::new(),
+        _ => format!("|lr={lr}"),
+    };
     let key = data::sha256_hex(
-        format!("{spec_json}|trainer={TRAINER_VERSION}|data={source_kind}").as_bytes(),
+        format!("{spec_json}|trainer={TRAINER_VERSION}|data={source_kind}{lr_key}").as_bytes(),
     );
     let dir = cache_dir.join("models").join(&key[..16]);
     let onnx_path = dir.join("model.onnx");
@@ -284,6 +290,7 @@ fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepare
     let cfg = train::TrainConfig {
         seed: spec.seed,
         epochs: spec.epochs,
+        learning_rate: lr,
         ..train::TrainConfig::default()
     };
     let trained = match spec.kind {

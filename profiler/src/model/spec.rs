@@ -64,6 +64,15 @@ impl Dataset {
     pub fn classes(self) -> usize {
         10
     }
+    /// The MLP trainer's initial learning rate. CIFAR-10's dense inputs (every pixel lit)
+    /// make MNIST's 0.1 diverge to a constant class (10.3 % test accuracy for 768-16-10 on
+    /// batches 1-2, against 34.8 % at 0.003).
+    pub fn mlp_learning_rate(self) -> f32 {
+        match self {
+            Dataset::Mnist => 0.1,
+            Dataset::Cifar10 => 0.003,
+        }
+    }
 }
 
 /// How an image is shrunk to `input_side`.

@@ -400,3 +400,33 @@ fn exported_cnn_runs_in_tract_like_the_trainer() {
         "{e}"
     );
 }
+
+/// A CIFAR-10 MLP trained with the data set's learning rate learns (MNIST's rate left every
+/// CIFAR model at chance, ~10 %): 5,000 real training images, the first 1,000 test images.
+#[test]
+fn cifar_mlp_learns_above_chance() {
+    let Some(shared) = shared() else { return };
+    let dir = shared.join("datasets/cifar10");
+    let (train, _) = crate::data::cifar10::load_split(&dir, true).unwrap();
+    let (test, _) = crate::data::cifar10::load_split(&dir, false).unwrap();
+    let prep = |imgs: &crate::data::Images, n: usize| -> Vec<Vec<f32>> {
+        (0..n.min(imgs.len()))
+            .map(|i| spec::preprocess(imgs.image(i), 32, 3, 16, spec::Resize::Area))
+            .collect()
+    };
+    let (xs, tx) = (prep(&train, 5000), prep(&test, 1000));
+    let cfg = train::TrainConfig {
+        learning_rate: Dataset::Cifar10.mlp_learning_rate(),
+        ..train::TrainConfig::default()
+    };
+    let m = train::train_mlp(&[768, 16, 10], &xs, &train.labels[..5000], &cfg);
+    let right = tx
+        .iter()
+        .zip(&test.labels)
+        .filter(|(x, y)| train::argmax(&m.forward(x)) == **y as usize)
+        .count();
+    assert!(
+        right > 200,
+        "{right} of 1000 test images right: no better than chance"
+    );
+}
