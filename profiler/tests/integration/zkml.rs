@@ -167,8 +167,11 @@ fn fake_installation_proves_with_phases_and_metrics() {
                 p["prover_timer_s"].is_number() || p["name"] == "params",
                 "{p}"
             );
-            assert_eq!(p["timer_disagrees"], false, "{p}");
         }
+        // The replayed prove phase is long enough that a scheduling delay on a loaded
+        // machine cannot flip the 5% + 100 ms comparison; the short ones (verify: 0.2 ms
+        // replayed) can, so only the prove phase must agree.
+        assert_eq!(phases[4]["timer_disagrees"], false, "{}", phases[4]);
         let h = &prove["headline"];
         assert_eq!(h["phase"], "prove");
         assert_eq!(h["prove_source"], "prover_timer");
