@@ -87,14 +87,10 @@ onnx = "{}"
 name = "orion"
 kind = "orion"
 home = "{}"
-settings = [{{ cubit_home = "{}", alexandria_home = "{}", cairo_home = "{}", backend = "{}" }}]
+settings = [{{}}]
 "#,
             model(dir).display(),
             home("orion"),
-            home("cubit"),
-            home("alexandria"),
-            home("cairo"),
-            asset().display()
         ),
     )
     .unwrap();
@@ -105,6 +101,12 @@ settings = [{{ cubit_home = "{}", alexandria_home = "{}", cairo_home = "{}", bac
         .arg("--out")
         .arg(&out_dir)
         .env("ZKPROF_CACHE", dir.join("cache"))
+        // The dependencies and the backend through the environment: as settings, their
+        // absolute paths would make the cell id as long as the temporary directory's path.
+        .env("ZKPROF_CUBIT_HOME", home("cubit"))
+        .env("ZKPROF_ALEXANDRIA_HOME", home("alexandria"))
+        .env("ZKPROF_CAIRO_HOME", home("cairo"))
+        .env("ZKPROF_CAIRO_PROVER", asset())
         .env("ORION_FAKE_FIXTURES", fixtures())
         .env("ORION_FAKE_OUTPUT", "2 32768 0 32768 0");
     for (k, v) in envs {
