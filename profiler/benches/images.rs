@@ -11,14 +11,14 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use zkprof::measure::{Runner, RunnerConfig, StepSpec};
+use zkprof::runtime::docker::image::{self, LOCAL_BASE};
 use zkprof::runtime::docker::{
     run_in_container, ContainerSettings, Engine, CONTAINER_USER_WHEN_ROOT,
 };
-use zkprof::runtime::image::{self, LOCAL_BASE};
 
 /// The median (the library's own statistics).
 fn median(v: Vec<f64>) -> f64 {
-    zkprof::stats::Summary::of(&v).median
+    zkprof::results::Summary::of(&v).median
 }
 
 fn main() {

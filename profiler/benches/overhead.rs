@@ -10,7 +10,7 @@ use std::time::Instant;
 
 /// The median (the library's own statistics).
 fn median(v: Vec<f64>) -> f64 {
-    zkprof::stats::Summary::of(&v).median
+    zkprof::results::Summary::of(&v).median
 }
 
 fn real_python() -> String {

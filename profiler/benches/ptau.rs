@@ -23,7 +23,7 @@ fn env_num(key: &str, default: usize) -> usize {
 }
 
 fn median(v: &[f64]) -> f64 {
-    zkprof::stats::Summary::of(v).median
+    zkprof::results::Summary::of(v).median
 }
 
 fn native(dir: &std::path::Path, power: u32) -> f64 {

@@ -16,8 +16,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use zkprof::measure::{Runner, RunnerConfig, StepSpec};
+use zkprof::results::GpuInfo;
 use zkprof::roots::Roots;
-use zkprof::sensors::nvml::{FakeGpus, GpuInfo, GpuSample, NvmlSensor};
+use zkprof::sensors::nvml::{FakeGpus, GpuSample, NvmlSensor};
 use zkprof::sensors::rapl::RaplSensor;
 use zkprof::sensors::{Sensor, Target};
 

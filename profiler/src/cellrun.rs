@@ -6,10 +6,11 @@
 
 use crate::frameworks::{self, CellContext, Framework, FrameworkError, PlannedStep};
 use crate::measure::{Runner, StepSpec};
+use crate::results::Summary;
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
 use crate::runtime::Runtime;
-use crate::stats::{mad_outliers, Summary};
+use crate::stats::mad_outliers;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;

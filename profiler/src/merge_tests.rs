@@ -1,7 +1,7 @@
 //! Unit tests of `merge` on hand-built results files.
 
 use super::*;
-use crate::fingerprint::Host;
+use crate::results::Host;
 use crate::results::{CellStatus, SuiteRef};
 use crate::shard::{partition, plan_sha256, Costs};
 
@@ -288,7 +288,7 @@ fn no_inputs_is_an_error() {
 
 #[test]
 fn differing_sensors_are_flagged() {
-    use crate::sensors::SensorStatus;
+    use crate::results::SensorStatus;
     let mut shards = three_shards();
     assert!(!merge(&shards, &MergeOptions::default())
         .unwrap()

@@ -74,7 +74,7 @@ pub fn cell_energy_metrics(cell: &CellResult) -> BTreeMap<String, f64> {
     }
     let mut out: BTreeMap<String, f64> = samples
         .into_iter()
-        .map(|(k, v)| (k, crate::stats::Summary::of(&v).median))
+        .map(|(k, v)| (k, crate::results::Summary::of(&v).median))
         .collect();
     if let Some(&j) = out.get("prove.energy_j") {
         if j > 0.0 {

@@ -134,7 +134,7 @@ impl Costs {
         if v.is_empty() {
             return 1.0;
         }
-        crate::stats::Summary::of(&v).median
+        crate::results::Summary::of(&v).median
     }
 }
 

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use zkprof::measure::{Runner, RunnerConfig, StepSpec};
 use zkprof::results::MemoryMethod;
-use zkprof::runtime::context::Context;
+use zkprof::runtime::docker::context::Context;
+use zkprof::runtime::docker::image::{self, LOCAL_BASE};
 use zkprof::runtime::docker::{run_in_container, ContainerSettings, Engine};
-use zkprof::runtime::image::{self, LOCAL_BASE};
 
 fn required() -> bool {
     std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1")

@@ -11,8 +11,8 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use zkprof::results::{CellStatus, MemoryMethod, ResultsFile};
+use zkprof::runtime::docker::image::LOCAL_BASE;
 use zkprof::runtime::docker::Engine;
-use zkprof::runtime::image::LOCAL_BASE;
 
 fn skip_or_fail(why: &str) {
     if std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {

@@ -1,7 +1,7 @@
 //! `zkprof compare A.json B.json [...]`: the first file is the baseline; each other file is
 //! compared with it (ratios per cell, noise-aware verdicts, fingerprint differences).
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::error::UserError;
 use crate::report::compare::{self, Comparison};
 use crate::report::table;

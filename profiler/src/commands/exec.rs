@@ -1,11 +1,11 @@
 //! `zkprof exec`: profile any command, like hyperfine but with whole-tree memory.
 
-use crate::cli::{GlobalArgs, MeasureArgs};
+use super::{GlobalArgs, MeasureArgs};
 use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
-use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig, StepSpec};
+use crate::results::Summary;
 use crate::results::{ExecReport, ExecSummary, StepRun, EXEC_SCHEMA};
-use crate::stats::{mad_outliers, Summary};
+use crate::stats::mad_outliers;
 use crate::units::{format_bytes, format_seconds};
 use clap::Args;
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     if let Some(out) = &args.out {
         crate::store::ensure_writable_file(out)?;
     }
-    let sensors = crate::sensors::statuses(&roots);
+    let sensors = crate::measure::sensor_statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
     crate::measure::hygiene::clean_stale(&roots);
     let log_dir = args.log_dir.clone().unwrap_or_else(|| {
@@ -153,7 +153,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         summary: summarize(&runs),
         runs,
         sensors,
-        host: Host::detect(&roots),
+        host: crate::fingerprint::detect(&roots),
         warnings,
     };
     let json = serde_json::to_string_pretty(&report)?;
@@ -266,7 +266,7 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
         };
         println!("  {:<28} {shown}", format!("{sensor} {metric}:"));
     }
-    let off: Vec<&crate::sensors::SensorStatus> =
+    let off: Vec<&crate::results::SensorStatus> =
         report.sensors.iter().filter(|s| !s.available).collect();
     if !off.is_empty() {
         println!("  Not measured:");

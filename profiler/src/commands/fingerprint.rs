@@ -1,7 +1,7 @@
 //! `zkprof fingerprint`: the host fingerprint that every results file carries under `host`.
 
-use crate::cli::GlobalArgs;
-use crate::fingerprint::Host;
+use super::GlobalArgs;
+use crate::results::Host;
 use crate::units::Bytes;
 use clap::Args;
 
@@ -13,7 +13,7 @@ pub struct FingerprintArgs {
 }
 
 pub fn run(global: &GlobalArgs, args: &FingerprintArgs) -> anyhow::Result<i32> {
-    let host = Host::detect(&global.roots());
+    let host = crate::fingerprint::detect(&global.roots());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&host)?);
         return Ok(0);

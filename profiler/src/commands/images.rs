@@ -1,8 +1,8 @@
 //! `zkprof images base|build|ls`: the pinned framework images of the docker runtime.
 
 use crate::error::{UserError, EXIT_OK};
+use crate::runtime::docker::image::{self, LOCAL_BASE};
 use crate::runtime::docker::Engine;
-use crate::runtime::image::{self, LOCAL_BASE};
 use crate::runtime::RuntimeError;
 use crate::units::format_bytes;
 use clap::{Args, Subcommand};
@@ -63,7 +63,7 @@ fn provision_err(e: RuntimeError) -> anyhow::Error {
     }
 }
 
-pub fn run(_global: &crate::cli::GlobalArgs, args: &ImagesArgs) -> anyhow::Result<i32> {
+pub fn run(_global: &super::GlobalArgs, args: &ImagesArgs) -> anyhow::Result<i32> {
     match &args.action {
         ImagesAction::Base(a) => base(a),
         ImagesAction::Build(a) => build(a),
@@ -95,7 +95,7 @@ fn base(a: &BaseArgs) -> anyhow::Result<i32> {
         a.mirror,
         rootfs.display()
     );
-    let id = crate::runtime::base::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs)
+    let id = crate::runtime::docker::base::make_base(&engine, &a.tag, &a.suite, &a.mirror, &rootfs)
         .map_err(provision_err)?;
     let _ = std::fs::remove_dir_all(&rootfs);
     println!("{} = {id} ({:.1} s)", a.tag, t.elapsed().as_secs_f64());

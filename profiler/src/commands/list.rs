@@ -1,7 +1,7 @@
 //! `zkprof list`: the frameworks and runtimes this build knows, the suites in a
 //! directory, or the cells of one suite.
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::suite::{PlanOptions, Suite, FRAMEWORK_KINDS, RUNTIMES};
 use clap::Args;
 use std::path::PathBuf;

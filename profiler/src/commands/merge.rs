@@ -1,6 +1,6 @@
 //! `zkprof merge FILE... -o OUT`: combine the results of shards or machines into one file.
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::error::{UserError, EXIT_OK};
 use crate::merge::{abbreviate, merge, DuplicatePolicy, MergeInput, MergeOptions};
 use crate::results::CellStatus;

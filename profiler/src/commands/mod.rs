@@ -1,5 +1,7 @@
 //! One file per subcommand. Each exposes its clap `Args` and `run`, returning an exit code.
+//! `args.rs` holds the options several commands share; `cli.rs` only dispatches.
 
+mod args;
 pub mod cache;
 pub mod compare;
 pub mod data;
@@ -16,8 +18,10 @@ pub mod run;
 pub mod run_table;
 pub mod zkscore;
 
+pub use args::{GlobalArgs, MeasureArgs, MemoryMethodArg};
+
 use crate::error::UserError;
-use crate::sensors::SensorStatus;
+use crate::results::SensorStatus;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 

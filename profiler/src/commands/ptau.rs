@@ -1,7 +1,7 @@
 //! `zkprof ptau --power K [--out FILE]`: a phase-2-prepared BN254 powers of tau in
 //! snarkjs's format, made natively from fresh random secrets (insecure: for benchmarks).
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::error::{UserError, EXIT_OK};
 use crate::ptau::{self, PtauError, Secrets};
 use clap::Args;

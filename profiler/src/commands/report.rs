@@ -1,6 +1,6 @@
 //! `zkprof report RESULTS... [-o FILE] [--format ...]`: render results files; nothing is re-run.
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::error::UserError;
 use crate::report::{self, Format, Loaded};
 use clap::Args;

@@ -1,7 +1,7 @@
 //! `zkprof reproduce --reference FILE [RESULTS...]`: a published table against ours.
 
 use super::compare::TableFormat;
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::report::{reference, reproduce, table};
 use clap::Args;
 use std::path::PathBuf;

@@ -1,8 +1,7 @@
 //! `zkprof run SUITE`: run every cell, writing DIR/results.json after each one.
 
-use crate::cli::{GlobalArgs, MeasureArgs};
+use super::{GlobalArgs, MeasureArgs};
 use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
-use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig};
 use crate::results::{CellStatus, ResultsFile, SuiteRef, RESULTS_SCHEMA};
 use crate::suite::{Cell, PlanOptions, Suite};
@@ -93,9 +92,9 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     }
     crate::output::remove_stale_temp_files(&args.out);
     crate::measure::hygiene::clean_stale(&roots);
-    let sensors = crate::sensors::statuses(&roots);
+    let sensors = crate::measure::sensor_statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
-    let host = Host::detect(&roots);
+    let host = crate::fingerprint::detect(&roots);
     let now = chrono::Utc::now().to_rfc3339();
     let mut results = if args.resume && results_path.exists() {
         let r = crate::store::load_results(&results_path)?;

@@ -74,7 +74,7 @@ fn shorten(text: &str, max: usize) -> String {
 }
 
 /// `median ± σ` for several repetitions; the median alone for one (no spread to show).
-pub fn time_text(s: &crate::stats::Summary) -> String {
+pub fn time_text(s: &crate::results::Summary) -> String {
     if s.n > 1 {
         format!(
             "{} ± {}",

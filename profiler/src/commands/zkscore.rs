@@ -1,7 +1,7 @@
 //! `zkprof zkscore`: the ZK-Score calibration of this host (modular multiplications per
 //! second on the BN254 and BLS12-381 scalar fields, per watt where power is measured).
 
-use crate::cli::GlobalArgs;
+use super::GlobalArgs;
 use crate::error::UserError;
 use crate::score::calibration::calibrate;
 use clap::Args;

@@ -1,8 +1,8 @@
 //! The CPU part of the fingerprint: identity, the flags that matter for field arithmetic,
 //! topology, caches and frequency scaling, from /proc/cpuinfo and /sys/devices/system.
 
+use crate::results::{CpuCache, CpuFreq};
 use crate::roots::{read_trimmed, Roots};
-use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
@@ -10,35 +10,6 @@ use std::path::Path;
 /// `adx`/`bmi2` (mulx/adcx/adox, used by arkworks' and blst's assembly), `avx2`,
 /// `avx512f` and `avx512ifma` (52-bit integer multiply-add, used by vectorised MSM/NTT).
 pub const FIELD_FLAGS: [&str; 5] = ["adx", "bmi2", "avx2", "avx512f", "avx512ifma"];
-
-/// One cache level as seen from CPU 0.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CpuCache {
-    pub level: u32,
-    /// `Data`, `Instruction` or `Unified`.
-    pub kind: String,
-    /// Size of one instance, bytes.
-    pub size_bytes: u64,
-    /// Logical CPUs sharing one instance.
-    pub shared_by: u32,
-}
-
-/// Frequency scaling, where the kernel exposes it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct CpuFreq {
-    /// `scaling_driver` of CPU 0 (`intel_pstate`, `amd-pstate-epp`, `acpi-cpufreq`).
-    pub driver: Option<String>,
-    /// `scaling_governor` of CPU 0 (`performance`, `powersave`, `schedutil`).
-    pub governor: Option<String>,
-    /// Turbo/boost enabled.
-    pub boost: Option<bool>,
-    /// `cpuinfo_max_freq`, MHz.
-    pub max_mhz: Option<f64>,
-    /// Why nothing is known, when nothing is.
-    pub note: Option<String>,
-}
 
 /// What /proc/cpuinfo says, parsed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

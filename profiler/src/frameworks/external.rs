@@ -7,7 +7,7 @@
 //! one is a warning, not an error), and `zkprof doctor` says what is found or missing,
 //! with the upstream repository, the pinned commit and upstream's build instructions.
 
-use crate::sensors::SensorStatus;
+use crate::results::SensorStatus;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 

@@ -1,23 +1,28 @@
 //! The measured runner: every step runs as its own process tree, in its own process
 //! group and (where the host allows) its own memory cgroup, watched by a sampler thread.
 //!
-//! - `runner.rs`: spawn, join the cgroup, `wait4`, reap leftovers, build the `StepRun`.
+//! - `runner.rs`: spawn the step, watch it, build the `StepRun`.
+//! - `process.rs`: pipes, `wait4` and rusage, reaping leftovers, joining cgroups, log tails.
 //! - `sampler.rs`: the sampling thread (memory, CPU, other sensors; timeout and Ctrl-C).
 //! - `proctree.rs`: which /proc entries belong to the tree.
-//! - `cgroup.rs`: the per-step cgroup (v1 and v2).
+//! - `cgroup/`: the per-step cgroup (v1 and v2), and the parent cgroup of a step container.
 //! - `lines.rs`: stdout/stderr through pipes, each line timestamped as it arrives.
+//! - `statuses.rs`: what this host can measure (`doctor`, results, `exec --json`).
 //! - `phases.rs`: phases of one step from its output markers (and the prover's timers).
 
 pub mod cgroup;
 pub mod hygiene;
 pub mod lines;
 pub mod phases;
+pub mod process;
 pub mod proctree;
 pub mod runner;
 pub mod sampler;
+mod statuses;
 
 pub use phases::{PhaseRule, PhaseSpec};
 pub use runner::{MemoryPreference, RunError, Runner, RunnerConfig, StepSpec};
+pub use statuses::sensor_statuses;
 
 use cgroup::StepCgroup;
 use proctree::{ProcReader, TreeTracker};

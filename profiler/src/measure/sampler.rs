@@ -46,7 +46,7 @@ pub struct SamplerOutput {
     /// refreshed every `PROC_EVERY` samples).
     pub rss_bytes: Vec<u64>,
     /// Percentiles of the tree memory over every sample (before downsampling).
-    pub tree_bytes_percentiles: Option<crate::stats::SeriesPercentiles>,
+    pub tree_bytes_percentiles: Option<crate::results::SeriesPercentiles>,
     /// Max over samples of the summed RSS of the tree, bytes.
     pub peak_tree_rss: u64,
     /// Max over samples of the RSS of any one process, bytes.

@@ -10,7 +10,7 @@
 use super::view;
 use super::{Exporter, Format, Loaded, ReportError};
 use crate::results::CellStatus;
-use crate::stats::Summary;
+use crate::results::Summary;
 use serde_json::{json, Map, Value};
 
 /// The Bencher exporter.

@@ -11,8 +11,8 @@
 
 use super::view;
 use super::Loaded;
+use crate::results::Summary;
 use crate::results::{CellResult, CellStatus};
-use crate::stats::Summary;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -53,7 +53,7 @@ pub(super) struct HostCard {
     facts: Vec<(&'static str, String, String)>,
 }
 
-fn card(h: &crate::fingerprint::Host, files: String) -> HostCard {
+fn card(h: &crate::results::Host, files: String) -> HostCard {
     use crate::units::format_bytes;
     let or_unknown = |s: &str| {
         if s.trim().is_empty() {

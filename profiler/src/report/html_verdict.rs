@@ -154,7 +154,7 @@ fn host_ratio(ok: &[&Row]) -> Option<String> {
         return None;
     }
     ratios.sort_by(f64::total_cmp);
-    let m = crate::stats::Summary::of(&ratios).median;
+    let m = crate::results::Summary::of(&ratios).median;
     let (fast, slow, x) = if m >= 1.0 {
         (&names[0], &names[1], m)
     } else {

@@ -2,9 +2,9 @@
 //! is absent. Pure functions over the results schema; formatting of units lives in `units`.
 
 use super::Loaded;
+use crate::results::SensorStatus;
+use crate::results::Summary;
 use crate::results::{CellResult, CellStatus, ResultsFile, StepSummary};
-use crate::sensors::SensorStatus;
-use crate::stats::Summary;
 
 /// Metric keys for the energy of one prove step, joules, in order of preference.
 pub const ENERGY_PER_PROOF_KEYS: [&str; 4] = [
@@ -96,7 +96,7 @@ pub fn host_id<'a>(row: &Row<'a>) -> &'a str {
 }
 
 /// The host that ran a row's cell: a merged host by id, else the file's own host.
-pub fn host_of<'a>(row: &Row<'a>) -> &'a crate::fingerprint::Host {
+pub fn host_of<'a>(row: &Row<'a>) -> &'a crate::results::Host {
     row.results
         .other_hosts
         .get(host_id(row))
@@ -394,7 +394,7 @@ pub fn flatten(value: &serde_json::Value) -> Vec<(String, String)> {
 }
 
 /// A host as flat fields (see [`flatten`]).
-pub fn host_fields(host: &crate::fingerprint::Host) -> Vec<(String, String)> {
+pub fn host_fields(host: &crate::results::Host) -> Vec<(String, String)> {
     flatten(&serde_json::to_value(host).unwrap_or(serde_json::Value::Null))
 }
 

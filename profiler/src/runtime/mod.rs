@@ -1,11 +1,12 @@
 //! Runtimes: where a cell's steps run.
 //!
 //! - `native.rs`: a process on the host, measured by [`crate::measure::Runner`].
-//! - `docker.rs`: a container built from `images/<framework>/` (through bollard), with no
+//! - `docker/`: a container built from `images/<framework>/` (through bollard), with no
 //!   network, no capabilities, a read-only root and the cell's directory mounted writable;
-//!   helped by `engine.rs` (connection), `image.rs` (build by content hash), `context.rs`
-//!   (recipe files, hash, tar), `base.rs` (base image without a registry), `container.rs`
-//!   (one measured step) and `cgroup_parent.rs` (the cgroup its numbers are read from).
+//!   `docker/mod.rs` is the runtime, helped by `engine.rs` (connection), `image.rs` (build
+//!   by content hash), `context.rs` (recipe files, hash, tar), `base.rs` (base image
+//!   without a registry) and `container.rs` (one measured step, whose numbers come from
+//!   a parent cgroup: `measure::cgroup::ParentCgroup`).
 //! - `nix.rs`: a host process whose `PATH` comes from the flake's per-framework environment.
 //!
 //! A runtime is made once per cell (`provision` builds or finds its environment and returns
@@ -15,13 +16,7 @@
 //! Adding a runtime: a new file, one match arm in [`for_cell`], one entry in [`KINDS`]
 //! (and in `suite::RUNTIMES`).
 
-pub mod base;
-pub mod cgroup_parent;
-pub mod container;
-pub mod context;
 pub mod docker;
-pub mod engine;
-pub mod image;
 pub mod native;
 pub mod nix;
 

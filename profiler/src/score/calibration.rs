@@ -62,7 +62,7 @@ pub struct ZkScore {
     pub build: String,
     pub fields: Vec<FieldScore>,
     pub power: PowerSource,
-    pub host: crate::fingerprint::Host,
+    pub host: crate::results::Host,
 }
 
 /// Multiplies four independent chains by `b` until `stop`; returns (multiplications, seconds).
@@ -196,7 +196,7 @@ pub fn calibrate(roots: &Roots, seconds: f64, threads: Option<u32>) -> ZkScore {
         .into(),
         fields: vec![bn, bls],
         power,
-        host: crate::fingerprint::Host::detect(roots),
+        host: crate::fingerprint::detect(roots),
     }
 }
 

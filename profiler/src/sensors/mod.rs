@@ -4,52 +4,12 @@
 //! sampler thread, and read out when the tree is gone. An unavailable sensor is a
 //! value with a reason (`SensorStatus`), never an error and never a made-up number.
 
-use crate::results::Reading;
-use serde::{Deserialize, Serialize};
+use crate::results::{Reading, SensorStatus};
 use std::time::Duration;
 
 pub mod nvml;
 pub mod perf;
 pub mod rapl;
-
-/// Whether a sensor works on this host, and why not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SensorStatus {
-    pub name: String,
-    pub available: bool,
-    /// Why it is unavailable (or a caveat when it is available), in words a user can act on.
-    #[serde(default)]
-    pub reason: Option<String>,
-}
-
-impl SensorStatus {
-    /// A working sensor.
-    pub fn available(name: &str) -> SensorStatus {
-        SensorStatus {
-            name: name.into(),
-            available: true,
-            reason: None,
-        }
-    }
-
-    /// A working sensor with a caveat.
-    pub fn available_with(name: &str, note: impl Into<String>) -> SensorStatus {
-        SensorStatus {
-            name: name.into(),
-            available: true,
-            reason: Some(note.into()),
-        }
-    }
-
-    /// A sensor that cannot work here, and why.
-    pub fn unavailable(name: &str, reason: impl Into<String>) -> SensorStatus {
-        SensorStatus {
-            name: name.into(),
-            available: false,
-            reason: Some(reason.into()),
-        }
-    }
-}
 
 /// The process tree a sensor measures.
 #[derive(Clone, Debug)]
@@ -102,32 +62,4 @@ pub fn attachable(roots: &crate::roots::Roots) -> Vec<Box<dyn Sensor>> {
         .into_iter()
         .filter(|s| s.status().available)
         .collect()
-}
-
-/// The status of every sensor, the runner's own included (`doctor`, results, `exec --json`).
-pub fn statuses(roots: &crate::roots::Roots) -> Vec<SensorStatus> {
-    let mut out = Vec::new();
-    let proc_ok = roots.proc.join("self/stat").exists();
-    out.push(if proc_ok {
-        SensorStatus::available_with(
-            "proc",
-            "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
-        )
-    } else {
-        SensorStatus::unavailable(
-            "proc",
-            format!("{}/self/stat is not readable", roots.proc.display()),
-        )
-    });
-    out.push(match crate::measure::cgroup::probe(roots) {
-        None => SensorStatus::available_with(
-            "cgroup",
-            "exact peak memory and CPU time of the whole tree from a per-step cgroup",
-        ),
-        Some(why) => {
-            SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling"))
-        }
-    });
-    out.extend(all(roots).iter().map(|s| s.status()));
-    out
 }

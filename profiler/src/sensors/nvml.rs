@@ -9,32 +9,10 @@
 //! NVML is reached through `GpuBackend`, so the sensor's logic is tested with `FakeGpus`.
 //! GPU power covers the whole card (every process on it), not only the measured tree.
 
-use super::{Sensor, SensorStatus, Target};
-use crate::results::Reading;
-use serde::{Deserialize, Serialize};
+use super::{Sensor, Target};
+use crate::results::{GpuInfo, Reading, SensorStatus};
 use std::collections::BTreeSet;
 use std::time::Duration;
-
-/// A GPU as the fingerprint records it.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
-pub struct GpuInfo {
-    pub index: u32,
-    pub name: String,
-    pub uuid: String,
-    pub driver_version: String,
-    /// `12.4`, from the driver.
-    pub cuda_version: String,
-    /// Enforced power limit, watts.
-    pub power_limit_w: Option<f64>,
-    /// Total memory, bytes.
-    pub memory_bytes: u64,
-    /// PCIe bus id (`00000000:01:00.0`).
-    pub pci_bus_id: String,
-    /// Current PCIe link generation and width.
-    pub pcie_gen: Option<u32>,
-    pub pcie_width: Option<u32>,
-}
 
 /// One reading of one GPU; a field the GPU cannot give is `None`.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]

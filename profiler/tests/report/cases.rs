@@ -11,7 +11,7 @@
 use crate::load;
 use zkprof::report::Loaded;
 use zkprof::results::CellStatus;
-use zkprof::sensors::SensorStatus;
+use zkprof::results::SensorStatus;
 
 fn rapl_nvml_down(l: &mut Loaded) {
     l.results.sensors.push(SensorStatus::unavailable(

@@ -241,7 +241,7 @@ fn energy_and_power_render_when_present() {
     let mut a = load("a.json");
     a.results
         .sensors
-        .push(zkprof::sensors::SensorStatus::available("rapl"));
+        .push(zkprof::results::SensorStatus::available("rapl"));
     for (i, c) in a.results.cells.iter_mut().enumerate() {
         if c.status == zkprof::results::CellStatus::Ok {
             c.metrics

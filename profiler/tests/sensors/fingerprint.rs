@@ -1,7 +1,7 @@
 use super::{copy_fixture, fixture, zkprof};
-use zkprof::fingerprint::Host;
+use zkprof::results::{GpuInfo, Host};
 use zkprof::roots::Roots;
-use zkprof::sensors::nvml::{FakeGpus, GpuInfo};
+use zkprof::sensors::nvml::FakeGpus;
 
 fn no_gpu() -> FakeGpus {
     FakeGpus::new(Err("no NVIDIA driver library (fake)".into()), vec![])
@@ -9,7 +9,7 @@ fn no_gpu() -> FakeGpus {
 
 #[test]
 fn virtual_machine_fixture_matches_expected_fields() {
-    let h = Host::detect_with(&Roots::under(&fixture("host-epyc-vm")), &no_gpu());
+    let h = zkprof::fingerprint::detect_with(&Roots::under(&fixture("host-epyc-vm")), &no_gpu());
     assert_eq!(h.cpu_vendor, "AuthenticAMD");
     assert_eq!(h.cpu_model, "AMD EPYC");
     assert_eq!(
@@ -53,7 +53,7 @@ fn bare_metal_fixture_matches_expected_fields() {
         }]),
         vec![],
     );
-    let h = Host::detect_with(&Roots::under(&fixture("host-xeon-2s")), &gpus);
+    let h = zkprof::fingerprint::detect_with(&Roots::under(&fixture("host-xeon-2s")), &gpus);
     assert_eq!(h.cpu_model, "Intel(R) Xeon(R) Gold 6430");
     assert_eq!(
         (h.sockets, h.cores, h.logical_cpus, h.threads_per_core),
@@ -81,14 +81,14 @@ fn bare_metal_fixture_matches_expected_fields() {
 fn fingerprint_id_is_stable_and_follows_the_cpu_model() {
     let dir = copy_fixture("host-epyc-vm");
     let roots = Roots::under(dir.path());
-    let a = Host::detect_with(&roots, &no_gpu());
-    let b = Host::detect_with(&roots, &no_gpu());
+    let a = zkprof::fingerprint::detect_with(&roots, &no_gpu());
+    let b = zkprof::fingerprint::detect_with(&roots, &no_gpu());
     assert_eq!(a.fingerprint_id, b.fingerprint_id);
     assert_eq!(a.fingerprint_id.len(), 16);
     // Software changes leave it alone.
     std::fs::write(dir.path().join("proc/sys/kernel/osrelease"), "6.19.0\n").unwrap();
     std::fs::write(dir.path().join("proc/sys/kernel/hostname"), "other\n").unwrap();
-    let c = Host::detect_with(&roots, &no_gpu());
+    let c = zkprof::fingerprint::detect_with(&roots, &no_gpu());
     assert_eq!(a.fingerprint_id, c.fingerprint_id);
     assert_ne!(a.kernel, c.kernel);
     // Another CPU model changes it.
@@ -98,7 +98,7 @@ fn fingerprint_id_is_stable_and_follows_the_cpu_model() {
         cpuinfo.replace("AMD EPYC", "AMD EPYC 9654"),
     )
     .unwrap();
-    let d = Host::detect_with(&roots, &no_gpu());
+    let d = zkprof::fingerprint::detect_with(&roots, &no_gpu());
     assert_eq!(d.cpu_model, "AMD EPYC 9654");
     assert_ne!(a.fingerprint_id, d.fingerprint_id);
 }

@@ -2,7 +2,8 @@
 //! plus the real backend's behaviour on a host without the NVIDIA library.
 
 use std::time::Duration;
-use zkprof::sensors::nvml::{FakeGpus, GpuInfo, GpuSample, NvmlSensor};
+use zkprof::results::GpuInfo;
+use zkprof::sensors::nvml::{FakeGpus, GpuSample, NvmlSensor};
 use zkprof::sensors::{Sensor, Target};
 
 fn one_gpu() -> Vec<GpuInfo> {

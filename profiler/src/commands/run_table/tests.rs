@@ -35,7 +35,7 @@ fn results(cells: Vec<CellResult>) -> ResultsFile {
         },
         created_at: String::new(),
         updated_at: String::new(),
-        host: crate::fingerprint::Host::default(),
+        host: crate::results::Host::default(),
         other_hosts: BTreeMap::new(),
         sensors: Vec::new(),
         cells,

@@ -13,7 +13,7 @@
 use crate::cache::cache_key;
 use crate::frameworks::provision::{self, write_if_changed};
 use crate::frameworks::FrameworkError;
-use crate::sensors::SensorStatus;
+use crate::results::SensorStatus;
 use std::path::{Path, PathBuf};
 
 /// The backend's sources, carried in zkprof's binary.

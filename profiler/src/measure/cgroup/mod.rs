@@ -4,6 +4,13 @@
 //! `memory.max_usage_in_bytes`, OOM kills from `memory.oom_control`) and, where the
 //! `cpuacct` controller is mounted, of its `cpuacct` cgroup (`cpuacct.usage_user`/`_sys`).
 //! cgroup v2: a child of zkprof's own cgroup (`memory.peak`, `memory.events`, `cpu.stat`).
+//!
+//! `parent.rs`: the parent cgroup a step container of the docker runtime is put in, read
+//! with the same layout and the same CPU-time readers as a step cgroup.
+
+mod parent;
+
+pub use parent::ParentCgroup;
 
 use crate::results::MemoryMethod;
 use crate::roots::{read_trimmed, read_u64, Roots};
@@ -12,9 +19,10 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+/// Numbers the cgroups this process makes, so their names are unique.
 static COUNTER: AtomicU32 = AtomicU32::new(0);
 
-/// Which cgroup layout the step cgroup uses.
+/// Where a cgroup made by zkprof lives, by cgroup version.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Layout {
     V1 {
@@ -84,12 +92,12 @@ pub fn parse_proc_cgroup(text: &str) -> Vec<(Vec<String>, String)> {
 
 /// Finds the v1 mount directory of `controller` under the cgroup root (`memory`, or a
 /// combined one such as `cpu,cpuacct`).
-fn v1_mount(roots: &Roots, controller: &str) -> Option<PathBuf> {
-    let direct = roots.cgroup.join(controller);
+fn v1_mount(cgroup_root: &Path, controller: &str) -> Option<PathBuf> {
+    let direct = cgroup_root.join(controller);
     if direct.join("cgroup.procs").exists() {
         return Some(direct);
     }
-    std::fs::read_dir(&roots.cgroup).ok()?.find_map(|e| {
+    std::fs::read_dir(cgroup_root).ok()?.find_map(|e| {
         let e = e.ok()?;
         let name = e.file_name().to_str()?.to_string();
         (name.split(',').any(|c| c == controller) && e.path().join("cgroup.procs").exists())
@@ -122,12 +130,12 @@ impl StepCgroup {
                 .map(|(_, p)| p.clone())
         };
         let layout = if let (Some(rel), Some(mount)) =
-            (v1_path("memory"), v1_mount(roots, "memory"))
+            (v1_path("memory"), v1_mount(&roots.cgroup, "memory"))
         {
             let memory = join_rel(&join_rel(&mount, &rel), &name);
             std::fs::create_dir(&memory)
                 .map_err(|e| format!("cannot create memory cgroup {}: {e}", memory.display()))?;
-            let cpuacct = match (v1_path("cpuacct"), v1_mount(roots, "cpuacct")) {
+            let cpuacct = match (v1_path("cpuacct"), v1_mount(&roots.cgroup, "cpuacct")) {
                 (Some(rel), Some(mount)) => {
                     let dir = join_rel(&join_rel(&mount, &rel), &name);
                     std::fs::create_dir(&dir).ok().map(|_| dir)

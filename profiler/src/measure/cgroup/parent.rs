@@ -7,23 +7,10 @@
 //! and CPU to the parent too (hierarchically), and the parent stays until zkprof removes it.
 //! Its peak is the container's peak, since nothing else runs in it.
 
+use super::{v1_cpu_times, v1_mount, v2_cpu_times, Layout, COUNTER};
 use crate::roots::{read_u64, Roots};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
-
-static COUNTER: AtomicU32 = AtomicU32::new(0);
-
-/// Where the parent cgroup lives, by cgroup version.
-#[derive(Clone, Debug, PartialEq, Eq)]
-enum Layout {
-    V1 {
-        memory: PathBuf,
-        cpuacct: Option<PathBuf>,
-    },
-    V2 {
-        dir: PathBuf,
-    },
-}
+use std::sync::atomic::Ordering;
 
 /// The parent cgroup of one step container.
 #[derive(Clone, Debug)]
@@ -113,8 +100,8 @@ impl ParentCgroup {
     /// User and system CPU seconds of everything that ran in the parent.
     pub fn cpu_times(&self) -> Option<(f64, f64)> {
         match &self.layout {
-            Layout::V1 { cpuacct, .. } => crate::measure::cgroup::v1_cpu_times(cpuacct.as_ref()?),
-            Layout::V2 { dir } => crate::measure::cgroup::v2_cpu_times(dir),
+            Layout::V1 { cpuacct, .. } => v1_cpu_times(cpuacct.as_ref()?),
+            Layout::V2 { dir } => v2_cpu_times(dir),
         }
     }
 
@@ -147,19 +134,6 @@ impl ParentCgroup {
     }
 }
 
-/// The v1 mount of `controller` (`cpuacct`, or a combined one such as `cpu,cpuacct`).
-fn v1_mount(cgroup_root: &Path, controller: &str) -> Option<PathBuf> {
-    let direct = cgroup_root.join(controller);
-    if direct.is_dir() {
-        return Some(direct);
-    }
-    std::fs::read_dir(cgroup_root).ok()?.find_map(|e| {
-        let e = e.ok()?;
-        let name = e.file_name().to_str()?.to_string();
-        name.split(',').any(|c| c == controller).then(|| e.path())
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +154,8 @@ mod tests {
             "memory/zkprof/t1/memory.max_usage_in_bytes",
             "201400320\n",
         );
+        // A mounted v1 controller has a `cgroup.procs` at its root.
+        put(cg, "cpu,cpuacct/cgroup.procs", "");
         put(cg, "cpu,cpuacct/zkprof/t1/cpuacct.usage_user", "16000000\n");
         put(cg, "cpu,cpuacct/zkprof/t1/cpuacct.usage_sys", "100000000\n");
         let p = ParentCgroup::named(&roots, "cgroupfs", "t1");

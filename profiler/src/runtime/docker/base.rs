@@ -2,7 +2,7 @@
 //! Debian mirror, then an import of the root file system's tar through the engine.
 
 use super::engine::Engine;
-use super::RuntimeError;
+use crate::runtime::RuntimeError;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 use std::path::Path;
@@ -45,7 +45,7 @@ pub fn make_base(
             _ => fail(format!("cannot run debootstrap: {e}")),
         })?;
     if !out.status.success() {
-        let tail = super::last_lines(&out.stderr, 15);
+        let tail = crate::runtime::last_lines(&out.stderr, 15);
         return Err(fail(format!(
             "debootstrap {suite} from {mirror} failed:\n{}",
             tail.join("\n")

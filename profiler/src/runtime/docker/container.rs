@@ -2,14 +2,14 @@
 //! the same measurements as a native step (host-side sampling of its processes, peak memory
 //! and CPU time from a parent cgroup that holds only this container, logs, OOM, timeout).
 
-use super::cgroup_parent::ParentCgroup;
 use super::engine::Engine;
-use super::RuntimeError;
+use crate::measure::cgroup::ParentCgroup;
+use crate::measure::process::tail_lines;
 use crate::measure::proctree::{ProcReader, TreeTracker};
-use crate::measure::runner::tail_lines;
 use crate::measure::sampler::{self, SamplerSetup};
 use crate::measure::{RunError, Runner, StepSpec};
 use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
+use crate::runtime::RuntimeError;
 use crate::sensors::{Sensor, Target};
 use bollard::models::{ContainerCreateBody, HostConfig};
 use bollard::query_parameters::{

@@ -1,7 +1,7 @@
 //! The connection to a container engine (Docker, or Podman's Docker-compatible socket):
 //! where to find it, the API version agreed with it, and the async runtime bollard needs.
 
-use super::RuntimeError;
+use crate::runtime::RuntimeError;
 use bollard::Docker;
 use std::path::PathBuf;
 

@@ -11,7 +11,7 @@
 
 use super::context::Context;
 use super::engine::Engine;
-use super::RuntimeError;
+use crate::runtime::RuntimeError;
 use bollard::query_parameters::{
     BuildImageOptionsBuilder, CreateImageOptionsBuilder, ListImagesOptionsBuilder,
 };
@@ -71,12 +71,12 @@ impl BuiltImage {
 
 /// The recipe directory of a framework.
 pub fn recipe_dir(framework: &str) -> PathBuf {
-    super::images_dir().join(framework)
+    crate::runtime::images_dir().join(framework)
 }
 
 /// The recipes present (directories of `images/` holding a Dockerfile).
 pub fn recipes() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(super::images_dir())
+    let mut v: Vec<String> = std::fs::read_dir(crate::runtime::images_dir())
         .map(|rd| {
             rd.filter_map(|e| e.ok())
                 .filter(|e| e.path().join("Dockerfile").is_file())

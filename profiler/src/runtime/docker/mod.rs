@@ -8,18 +8,24 @@
 //! container's. Measurements match native runs: the sampler thread watches the
 //! container's processes from the host (series, per-process peak, timeout, Ctrl-C, host
 //! sensors), and peak memory and CPU time come from a parent cgroup holding only this
-//! container (see `cgroup_parent.rs`).
+//! container (see `measure::cgroup::ParentCgroup`).
 
-pub use super::container::{
-    container_body, host_has_nvidia_gpu, run_in_container, split_exit, ContainerSettings,
-};
-pub use super::engine::{engine_address, Engine};
-use super::image::{self, BuiltImage};
+pub mod base;
+pub mod container;
+pub mod context;
+pub mod engine;
+pub mod image;
+
 use super::{environment_name, Runtime, RuntimeError};
 use crate::measure::{Runner, StepSpec};
 use crate::results::StepRun;
 use crate::sensors::Sensor;
 use crate::suite::Cell;
+pub use container::{
+    container_body, host_has_nvidia_gpu, run_in_container, split_exit, ContainerSettings,
+};
+pub use engine::{engine_address, Engine};
+use image::BuiltImage;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

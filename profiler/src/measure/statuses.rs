@@ -1,0 +1,33 @@
+//! What this host can measure: the runner's own sensors (`/proc` sampling, the per-step
+//! cgroup) and every sensor of `crate::sensors`, each with its status.
+
+use crate::results::SensorStatus;
+use crate::roots::Roots;
+
+/// The status of every sensor, the runner's own included (`doctor`, results, `exec --json`).
+pub fn sensor_statuses(roots: &Roots) -> Vec<SensorStatus> {
+    let mut out = Vec::new();
+    let proc_ok = roots.proc.join("self/stat").exists();
+    out.push(if proc_ok {
+        SensorStatus::available_with(
+            "proc",
+            "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
+        )
+    } else {
+        SensorStatus::unavailable(
+            "proc",
+            format!("{}/self/stat is not readable", roots.proc.display()),
+        )
+    });
+    out.push(match super::cgroup::probe(roots) {
+        None => SensorStatus::available_with(
+            "cgroup",
+            "exact peak memory and CPU time of the whole tree from a per-step cgroup",
+        ),
+        Some(why) => {
+            SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling"))
+        }
+    });
+    out.extend(crate::sensors::all(roots).iter().map(|s| s.status()));
+    out
+}
