@@ -6,8 +6,8 @@
 //! Metrics, each the median over the measured repetitions whose step succeeded:
 //! - `{step}.energy_j.{sensor}.{domain}`: joules of one domain (`prove.energy_j.rapl.package-0`,
 //!   `prove.energy_j.nvml.gpu0`);
-//! - `{step}.energy_j`: joules of the step over every measured source that does not count
-//!   twice (RAPL `energy.total` plus NVML `gpu.energy.total`);
+//! - `{step}.energy_j`: joules of the step, [`StepRun::energy_j`] (RAPL `energy.total`
+//!   plus NVML `gpu.energy.total`: every measured source, nothing counted twice);
 //! - `{step}.power_w`: that energy over the step's wall time, watts;
 //! - `proofs_per_kj`: 1000 / `prove.energy_j`.
 //!
@@ -18,9 +18,6 @@ pub mod calibration;
 
 use crate::results::{CellResult, StepRun};
 use std::collections::BTreeMap;
-
-/// Readings that are the non-overlapping totals of one source, by sensor.
-const TOTALS: [(&str, &str); 2] = [("rapl", "energy.total"), ("nvml", "gpu.energy.total")];
 
 /// `energy.package-0` -> `package-0`, `gpu0.energy` -> `gpu0`, `gpu.energy.total` -> `gpu.total`.
 fn domain_of(metric: &str) -> String {
@@ -35,7 +32,6 @@ fn domain_of(metric: &str) -> String {
 /// (`energy_j.rapl.package-0`, `energy_j`, `power_w`).
 pub fn step_energy(run: &StepRun) -> BTreeMap<String, f64> {
     let mut out = BTreeMap::new();
-    let mut total: Option<f64> = None;
     for r in run
         .readings
         .iter()
@@ -45,11 +41,8 @@ pub fn step_energy(run: &StepRun) -> BTreeMap<String, f64> {
             format!("energy_j.{}.{}", r.sensor, domain_of(&r.metric)),
             r.value,
         );
-        if TOTALS.iter().any(|(s, m)| r.sensor == *s && r.metric == *m) {
-            *total.get_or_insert(0.0) += r.value;
-        }
     }
-    if let Some(j) = total {
+    if let Some(j) = run.energy_j() {
         out.insert("energy_j".into(), j);
         if run.wall_s > 0.0 {
             out.insert("power_w".into(), j / run.wall_s);

@@ -1,71 +1,9 @@
-//! Units as types, and the one place that formats them for people.
+//! The one place that formats quantities for people (and parses the sizes they type).
 //!
-//! Every quantity that zkprof records carries its unit in its type (and, in the
-//! results file, in its field name: `_s`, `_bytes`, `_j`, `_w`). Serialized values are
-//! the bare numbers, so the JSON stays easy to read from other tools.
-
-use serde::{Deserialize, Serialize};
-use std::fmt;
-
-/// A count of bytes.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-)]
-#[serde(transparent)]
-pub struct Bytes(pub u64);
-
-impl Bytes {
-    /// One mebibyte (2^20 bytes).
-    pub const MIB: u64 = 1 << 20;
-
-    /// The value in mebibytes.
-    pub fn as_mib(self) -> f64 {
-        self.0 as f64 / Self::MIB as f64
-    }
-}
-
-impl fmt::Display for Bytes {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_bytes(self.0 as f64))
-    }
-}
-
-/// A duration in seconds (f64, monotonic clock unless stated otherwise).
-#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Seconds(pub f64);
-
-impl fmt::Display for Seconds {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&format_seconds(self.0))
-    }
-}
-
-/// Energy in joules.
-#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Joules(pub f64);
-
-impl fmt::Display for Joules {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.abs() >= 1000.0 {
-            write!(f, "{:.2} kJ", self.0 / 1000.0)
-        } else {
-            write!(f, "{:.2} J", self.0)
-        }
-    }
-}
-
-/// Power in watts.
-#[derive(Clone, Copy, Debug, Default, PartialEq, PartialOrd, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct Watts(pub f64);
-
-impl fmt::Display for Watts {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:.1} W", self.0)
-    }
-}
+//! Quantities are plain numbers whose unit is in their name: in the results schema the
+//! field name ends in `_s` (seconds), `_bytes` (bytes), `_j` (joules) or `_w` (watts), and
+//! the doc comment of every field and function says its unit. The JSON holds the bare
+//! numbers, so other tools read it without knowing zkprof's types.
 
 /// Formats a byte count with binary prefixes: `512 B`, `1.5 KiB`, `340.2 MiB`, `1.25 GiB`.
 pub fn format_bytes(bytes: f64) -> String {

@@ -2,7 +2,7 @@
 
 use super::GlobalArgs;
 use crate::results::Host;
-use crate::units::Bytes;
+use crate::units::format_bytes;
 use clap::Args;
 
 #[derive(Debug, Args)]
@@ -77,7 +77,7 @@ pub fn render(h: &Host) -> String {
                 "L{} {} {} (shared by {})",
                 c.level,
                 c.kind,
-                Bytes(c.size_bytes),
+                format_bytes(c.size_bytes as f64),
                 c.shared_by
             )
         })
@@ -109,7 +109,10 @@ pub fn render(h: &Host) -> String {
         (None, Some(n)) => format!(" (DIMM speed unknown: {n})"),
         _ => String::new(),
     };
-    line("memory", format!("{}{speed}", Bytes(h.memory_bytes)));
+    line(
+        "memory",
+        format!("{}{speed}", format_bytes(h.memory_bytes as f64)),
+    );
     line("os", format!("{}, kernel {}, {}", h.os, h.kernel, h.arch));
     line("virtualization", h.virtualization.clone());
     line(
@@ -139,7 +142,7 @@ pub fn render(h: &Host) -> String {
                 "{} ({}), {}, driver {}, CUDA {}, power limit {}, PCIe gen {} x{} at {}",
                 g.name,
                 g.uuid,
-                Bytes(g.memory_bytes),
+                format_bytes(g.memory_bytes as f64),
                 g.driver_version,
                 g.cuda_version,
                 or_unknown(g.power_limit_w.map(|w| format!("{w:.0} W"))),

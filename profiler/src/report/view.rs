@@ -155,7 +155,7 @@ pub fn first_metric(cell: &CellResult, keys: &[&str]) -> Option<f64> {
 }
 
 /// Energy of one prove step, joules: the cell metric, else the median over the measured,
-/// successful prove runs of their top-level energy readings (see [`top_level_energy_j`]).
+/// successful prove runs of their energy ([`crate::results::StepRun::energy_j`]).
 pub fn energy_per_proof(cell: &CellResult) -> Option<f64> {
     first_metric(cell, &ENERGY_PER_PROOF_KEYS).or_else(|| {
         let per_run: Vec<f64> = cell
@@ -164,30 +164,10 @@ pub fn energy_per_proof(cell: &CellResult) -> Option<f64> {
             .filter(|r| !r.warmup)
             .flat_map(|r| r.steps.iter())
             .filter(|s| s.step == "prove" && s.succeeded())
-            .filter_map(top_level_energy_j)
+            .filter_map(|s| s.energy_j())
             .collect();
         (!per_run.is_empty()).then(|| Summary::of(&per_run).median)
     })
-}
-
-/// The energy of a run over domains that do not contain each other, joules: RAPL
-/// `energy.package-N` and `energy.dram*` plus GPU `gpuN.energy` readings in `J`. Sub-domains
-/// (`core`, `uncore`) are inside the package and `psys` contains everything, so they are
-/// left out. `None` when the run has no such reading.
-pub fn top_level_energy_j(run: &crate::results::StepRun) -> Option<f64> {
-    let parts: Vec<f64> = run
-        .readings
-        .iter()
-        .filter(|r| r.unit == "J" && r.value.is_finite())
-        .filter(|r| {
-            let m = r.metric.to_ascii_lowercase();
-            m.starts_with("energy.package")
-                || m.starts_with("energy.dram")
-                || (m.starts_with("gpu") && m.ends_with(".energy"))
-        })
-        .map(|r| r.value)
-        .collect();
-    (!parts.is_empty()).then(|| parts.iter().sum())
 }
 
 /// Proofs per kilojoule: the metric, or 1000 / energy per proof.
@@ -432,35 +412,6 @@ mod tests {
                 ("g[0].n".into(), "gpu".into())
             ]
         );
-    }
-
-    #[test]
-    fn energy_from_readings_skips_nested_domains() {
-        let reading = |metric: &str, value: f64, unit: &str| crate::results::Reading {
-            sensor: "rapl".into(),
-            metric: metric.into(),
-            value,
-            unit: unit.into(),
-            note: None,
-        };
-        let run: crate::results::StepRun = serde_json::from_value(serde_json::json!({
-            "wall_s": 1.0, "user_s": 1.0, "sys_s": 0.0, "peak_tree_bytes": 1, "peak_process_bytes": 1,
-            "memory_method": "proc_sampling", "exit_code": 0, "signal": null, "oom_killed": false,
-            "timed_out": false, "step": "prove"
-        }))
-        .unwrap();
-        let mut run = run;
-        run.readings = vec![
-            reading("energy.package-0", 10.0, "J"),
-            reading("energy.core", 7.0, "J"),
-            reading("energy.dram", 2.0, "J"),
-            reading("gpu0.energy", 30.0, "J"),
-            reading("gpu0.power", 300.0, "W"),
-            reading("energy.psys", 50.0, "J"),
-        ];
-        assert_eq!(top_level_energy_j(&run), Some(42.0));
-        run.readings.clear();
-        assert_eq!(top_level_energy_j(&run), None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Host {
                 &self.cpu_model
             },
             self.logical_cpus,
-            crate::units::Bytes(self.memory_bytes),
+            crate::units::format_bytes(self.memory_bytes as f64),
             self.virtualization
         );
         for g in &self.gpus {

@@ -15,6 +15,7 @@ pub use host::{CpuCache, CpuFreq, GpuInfo, Host};
 pub use sensor::SensorStatus;
 pub use step::{
     CpuMethod, Headline, MemoryMethod, Phase, PhaseMemory, ProveSource, Reading, Series, StepRun,
+    ENERGY_TOTALS,
 };
 pub use summary::{SeriesPercentiles, Summary};
 

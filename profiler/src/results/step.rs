@@ -165,6 +165,51 @@ impl StepRun {
     }
 }
 
+/// The readings that are the energy totals of one source, counting nothing twice, as
+/// (sensor, metric): RAPL packages plus DRAM (or psys alone), and the sum over GPUs.
+pub const ENERGY_TOTALS: [(&str, &str); 2] =
+    [("rapl", "energy.total"), ("nvml", "gpu.energy.total")];
+
+impl StepRun {
+    /// The energy of the step, joules: the sum of its [`ENERGY_TOTALS`] readings. Readings
+    /// that came without a total (from another tool) are summed over the domains that do
+    /// not contain each other instead: `energy.package-N` and `energy.dram*` plus GPU
+    /// `gpuN.energy` (sub-domains `core`/`uncore` are inside their package, `psys`
+    /// contains everything). `None` when the run has no such reading: unmeasured energy
+    /// stays unmeasured.
+    ///
+    /// The one definition of step energy: the `{step}.energy_j` metrics, the reports'
+    /// energy per proof and proofs per kJ all come from it.
+    pub fn energy_j(&self) -> Option<f64> {
+        let joules = || {
+            self.readings
+                .iter()
+                .filter(|r| r.unit == "J" && r.value.is_finite())
+        };
+        let totals: Vec<f64> = joules()
+            .filter(|r| {
+                ENERGY_TOTALS
+                    .iter()
+                    .any(|(s, m)| r.sensor == *s && r.metric == *m)
+            })
+            .map(|r| r.value)
+            .collect();
+        if !totals.is_empty() {
+            return Some(totals.iter().sum());
+        }
+        let parts: Vec<f64> = joules()
+            .filter(|r| {
+                let m = r.metric.to_ascii_lowercase();
+                m.starts_with("energy.package")
+                    || m.starts_with("energy.dram")
+                    || (m.starts_with("gpu") && m.ends_with(".energy"))
+            })
+            .map(|r| r.value)
+            .collect();
+        (!parts.is_empty()).then(|| parts.iter().sum())
+    }
+}
+
 /// One value from a sensor, with its unit.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Reading {
@@ -299,4 +344,63 @@ pub struct Headline {
     /// Disagreements between the two, missing markers.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prove_run() -> StepRun {
+        serde_json::from_value(serde_json::json!({
+            "wall_s": 1.0, "user_s": 1.0, "sys_s": 0.0, "peak_tree_bytes": 1, "peak_process_bytes": 1,
+            "memory_method": "proc_sampling", "exit_code": 0, "signal": null, "oom_killed": false,
+            "timed_out": false, "step": "prove"
+        }))
+        .expect("a minimal step run parses")
+    }
+
+    fn reading(sensor: &str, metric: &str, value: f64, unit: &str) -> Reading {
+        Reading {
+            sensor: sensor.into(),
+            metric: metric.into(),
+            value,
+            unit: unit.into(),
+            note: None,
+        }
+    }
+
+    #[test]
+    fn energy_from_readings_skips_nested_domains() {
+        let mut run = prove_run();
+        run.readings = vec![
+            reading("rapl", "energy.package-0", 10.0, "J"),
+            reading("rapl", "energy.core", 7.0, "J"),
+            reading("rapl", "energy.dram", 2.0, "J"),
+            reading("rapl", "gpu0.energy", 30.0, "J"),
+            reading("rapl", "gpu0.power", 300.0, "W"),
+            reading("rapl", "energy.psys", 50.0, "J"),
+        ];
+        assert_eq!(run.energy_j(), Some(42.0));
+        run.readings.clear();
+        assert_eq!(run.energy_j(), None);
+    }
+
+    #[test]
+    fn energy_is_the_sum_of_the_sensors_totals_when_they_recorded_them() {
+        let mut run = prove_run();
+        run.readings = vec![
+            reading("rapl", "energy.package-0", 49.0, "J"),
+            reading("rapl", "energy.package-0.core", 25.0, "J"),
+            reading("rapl", "energy.total", 50.0, "J"),
+            reading("nvml", "gpu0.energy", 10.0, "J"),
+            reading("nvml", "gpu.energy.total", 10.0, "J"),
+        ];
+        assert_eq!(run.energy_j(), Some(60.0));
+        // psys alone is RAPL's total: it counts, although it is not a top-level package.
+        run.readings = vec![
+            reading("rapl", "energy.psys", 8.0, "J"),
+            reading("rapl", "energy.total", 8.0, "J"),
+        ];
+        assert_eq!(run.energy_j(), Some(8.0));
+    }
 }
