@@ -1,10 +1,17 @@
 //! The versioned results schema (`zkprof/results/v1`) and the `exec` report.
 //!
-//! This module depends on serde only: a results file must re-render on any machine,
-//! without NVML, Docker or a framework installed. Field names ending in `_s` are
-//! seconds, `_bytes` bytes, `_j` joules, `_w` watts. Fields added later carry
-//! `#[serde(default)]` so older files still load; a change that breaks readers
-//! bumps the schema string.
+//! This module imports nothing of the crate but `units` (and serde, sha2 for the host
+//! id): a results file must re-render on any machine, without NVML, Docker or a
+//! framework installed, and the modules that measure (`fingerprint`, `sensors`,
+//! `measure`) import their types from here, never the reverse. Field names ending in
+//! `_s` are seconds, `_bytes` bytes, `_j` joules, `_w` watts. Fields added later carry
+//! `#[serde(default)]` so older files still load; a change that breaks readers bumps
+//! the schema string.
+//!
+//! - `step.rs`: one measured process run (`StepRun`), its readings, series and phases.
+//! - `host.rs`: the host fingerprint (`Host`, its CPU caches, frequency scaling, GPUs).
+//! - `sensor.rs`: whether a sensor works here (`SensorStatus`).
+//! - `summary.rs`: summaries across repetitions and percentiles of a series.
 
 mod host;
 mod sensor;
@@ -192,4 +199,51 @@ pub struct ShardRecord {
     pub plan: Vec<String>,
     /// The cell ids assigned to this shard, sorted.
     pub cells: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Every field of `old` is in `new` with the same value (numbers compared as f64: a
+    /// metric written as `15` reads back as `15.0`). `new` may hold fields added since.
+    fn contains(old: &Value, new: &Value, path: &str) -> Result<(), String> {
+        match (old, new) {
+            (Value::Object(a), Value::Object(b)) => a.iter().try_for_each(|(k, v)| {
+                let p = format!("{path}/{k}");
+                contains(v, b.get(k).ok_or(format!("{p}: dropped"))?, &p)
+            }),
+            (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+                .iter()
+                .zip(b)
+                .enumerate()
+                .try_for_each(|(i, (x, y))| contains(x, y, &format!("{path}[{i}]"))),
+            (Value::Number(a), Value::Number(b)) if a.as_f64() == b.as_f64() => Ok(()),
+            (a, b) if a == b => Ok(()),
+            (a, b) => Err(format!("{path}: {a} became {b}")),
+        }
+    }
+
+    /// Results files written by earlier versions (the report fixtures are real `zkprof run`
+    /// output) load, write back every field they had with its value, and the written file
+    /// loads to the same results: the schema is unchanged.
+    #[test]
+    fn files_written_before_still_load_and_keep_every_field() {
+        for text in [
+            include_str!("../../tests/fixtures/reports/a.json"),
+            include_str!("../../tests/fixtures/reports/b.json"),
+        ] {
+            let original: Value = serde_json::from_str(text).expect("fixture is JSON");
+            let file: ResultsFile = serde_json::from_str(text).expect("fixture loads");
+            assert_eq!(file.schema, RESULTS_SCHEMA);
+            assert!(!file.cells.is_empty());
+            let written = serde_json::to_value(&file).expect("serializes");
+            if let Err(e) = contains(&original, &written, "") {
+                panic!("{e}");
+            }
+            let again: ResultsFile = serde_json::from_value(written).expect("reloads");
+            assert_eq!(again, file);
+        }
+    }
 }
