@@ -2,7 +2,8 @@
 //! group and (where the host allows) its own memory cgroup, watched by a sampler thread.
 //!
 //! - `runner.rs`: spawn the step, watch it, build the `StepRun`.
-//! - `process.rs`: pipes, `wait4` and rusage, reaping leftovers, joining cgroups, log tails.
+//! - `process.rs`: pipes, `wait4` and rusage, killing and reaping a tree, joining cgroups,
+//!   log tails.
 //! - `sampler.rs`: the sampling thread (memory, CPU, other sensors; timeout and Ctrl-C).
 //! - `proctree.rs`: which /proc entries belong to the tree.
 //! - `cgroup/`: the per-step cgroup (v1 and v2), and the parent cgroup of a step container.
@@ -23,23 +24,3 @@ mod statuses;
 pub use phases::{PhaseRule, PhaseSpec};
 pub use runner::{MemoryPreference, RunError, Runner, RunnerConfig, StepSpec};
 pub use statuses::sensor_statuses;
-
-use cgroup::StepCgroup;
-use proctree::{ProcReader, TreeTracker};
-
-/// SIGKILLs the whole tree: its process group, every member seen so far (checked by start
-/// time against pid reuse) and everything in its cgroup.
-pub(crate) fn kill_tree(reader: &ProcReader, tracker: &TreeTracker, cgroup: Option<&StepCgroup>) {
-    // SAFETY: kill(2) has no memory-safety preconditions.
-    unsafe { libc::kill(-tracker.pgid(), libc::SIGKILL) };
-    for pid in tracker.known_pids() {
-        let same = reader.read(pid).map(|p| p.starttime) == tracker.known_starttime(pid);
-        if same {
-            // SAFETY: kill(2) has no memory-safety preconditions.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
-        }
-    }
-    if let Some(cg) = cgroup {
-        cg.kill_all();
-    }
-}

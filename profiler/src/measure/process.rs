@@ -1,5 +1,5 @@
 //! The process plumbing under the runner: the child's pipes, `wait4` and its rusage,
-//! reaping what is left of a tree, joining cgroups between fork and exec, decoding exit
+//! killing a whole tree, reaping what is left of it, joining cgroups between fork and exec, decoding exit
 //! statuses, and the tail of a log file.
 
 use super::cgroup::StepCgroup;
@@ -80,6 +80,23 @@ pub(super) fn wait_child(pid: i32) -> (i32, Usage) {
     }
 }
 
+/// SIGKILLs the whole tree: its process group, every member seen so far (checked by start
+/// time against pid reuse) and everything in its cgroup.
+pub(super) fn kill_tree(reader: &ProcReader, tracker: &TreeTracker, cgroup: Option<&StepCgroup>) {
+    // SAFETY: kill(2) has no memory-safety preconditions.
+    unsafe { libc::kill(-tracker.pgid(), libc::SIGKILL) };
+    for pid in tracker.known_pids() {
+        let same = reader.read(pid).map(|p| p.starttime) == tracker.known_starttime(pid);
+        if same {
+            // SAFETY: kill(2) has no memory-safety preconditions.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+    if let Some(cg) = cgroup {
+        cg.kill_all();
+    }
+}
+
 /// Kills what is left of the tree after the direct child exited and reaps the orphans
 /// that were reparented to zkprof. Returns how many were still alive, and their usage.
 pub(super) fn reap_leftovers(
@@ -101,7 +118,7 @@ pub(super) fn reap_leftovers(
         .collect();
     // SAFETY: kill(2) has no memory-safety preconditions.
     unsafe { libc::kill(-root, libc::SIGKILL) };
-    super::kill_tree(reader, &tracker, cgroup);
+    kill_tree(reader, &tracker, cgroup);
     let mut usage = Usage::default();
     let mut pending: Vec<i32> = tracker
         .known_pids()

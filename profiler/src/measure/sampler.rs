@@ -3,7 +3,7 @@
 //! no cgroup holds the limit) the memory limit by killing the whole tree.
 
 use super::cgroup::StepCgroup;
-use super::kill_tree;
+use super::process::kill_tree;
 use super::proctree::{ProcReader, TreeTracker};
 use crate::results::Series;
 use crate::sensors::Sensor;
