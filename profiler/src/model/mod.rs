@@ -7,7 +7,6 @@
 
 pub mod accuracy;
 pub mod cnn;
-pub mod from_suite;
 pub mod onnx;
 pub mod reference;
 pub mod spec;

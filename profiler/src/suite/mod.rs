@@ -33,7 +33,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-#[path = "suite_phases.rs"]
+pub mod model;
 pub mod phases;
 
 /// The steps a framework can have, in the order they run.
@@ -194,7 +194,7 @@ pub struct FrameworkSpec {
     /// An external framework's installation (the user's own build; relative to the suite
     /// file). Unset: `$ZKPROF_<KIND>_HOME`.
     pub home: Option<PathBuf>,
-    /// For `command`: the phases of a step (see `suite_phases.rs`), by step name.
+    /// For `command`: the phases of a step (see `suite/phases.rs`), by step name.
     pub phases: BTreeMap<String, Vec<crate::measure::PhaseRule>>,
 }
 
@@ -304,7 +304,7 @@ impl Suite {
                 None => None,
             };
             let spec =
-                crate::model::from_suite::model_spec(m_fields(m), onnx.as_deref(), &invalid)?;
+                model::model_spec(m_fields(m), onnx.as_deref(), &invalid)?;
             let params = match spec.kind {
                 crate::model::ModelKind::Onnx => onnx
                     .as_deref()
@@ -602,9 +602,9 @@ pub fn fill_placeholders(template: &str, vars: &BTreeMap<String, String>) -> Str
     out
 }
 
-/// The spec fields of a raw model, for `model::from_suite`.
-fn m_fields(m: &RawModel) -> crate::model::from_suite::RawSpec<'_> {
-    crate::model::from_suite::RawSpec {
+/// The spec fields of a raw model, for `model`.
+fn m_fields(m: &RawModel) -> model::RawSpec<'_> {
+    model::RawSpec {
         name: &m.name,
         kind: m.kind.as_ref(),
         dataset: m.dataset.as_ref(),
@@ -723,9 +723,7 @@ fn check_cpuset<E>(
     }
 }
 
-#[path = "suite_checks.rs"]
 mod checks;
 
 #[cfg(test)]
-#[path = "suite_tests.rs"]
 mod tests;

@@ -1,7 +1,7 @@
 //! The model fields of a suite's `[[model]]` table, checked into a [`ModelSpec`] with
 //! `file:line:col` errors (the suite parser passes its error builder in).
 
-use super::spec::{
+use crate::model::spec::{
     Activation, Dataset, ModelKind, ModelSpec, Resize, ACTIVATIONS, DATASETS, MODEL_KINDS, RESIZES,
 };
 use std::ops::Range;
