@@ -105,7 +105,7 @@ pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
 /// else [`test_set`].
 pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSet {
     if let Some(ds) = model.spec.dataset {
-        match crate::model::test_inputs(model, n) {
+        match crate::model::test_inputs(&model.def(), n) {
             Ok(t) if !t.synthetic && t.inputs.first().is_some_and(|x| x.len() == len) => {
                 return TestSet {
                     inputs: t.inputs,

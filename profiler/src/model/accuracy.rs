@@ -1,6 +1,6 @@
 //! Accuracy loss of a circuit against its float model, the 2024 ZKML-Benchmark way.
 
-use super::train::argmax;
+use super::layers::argmax;
 use serde::{Deserialize, Serialize};
 
 /// Agreement of circuit outputs with float outputs, and accuracy against labels.

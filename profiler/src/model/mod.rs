@@ -7,6 +7,7 @@
 
 pub mod accuracy;
 pub mod cnn;
+pub mod layers;
 pub mod onnx;
 pub mod reference;
 pub mod spec;
@@ -109,9 +110,20 @@ pub struct TestSet {
     pub source: String,
 }
 
+/// A named model as a suite declares it: all that [`prepare`] and [`test_inputs`] need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelDef {
+    /// The model's name in the suite (used in messages and the training phase line).
+    pub name: String,
+    /// Absolute path of its ONNX file, when it has one.
+    pub onnx: Option<PathBuf>,
+    /// Architecture, dataset and training recipe.
+    pub spec: ModelSpec,
+}
+
 /// Prepares a model: trains it (deterministically, cached under `cache_dir/models/<key>`
 /// by the hash of its spec) or imports its ONNX file after checking that tract can run it.
-pub fn prepare(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared, ModelError> {
+pub fn prepare(model: &ModelDef, cache_dir: &Path) -> Result<Prepared, ModelError> {
     let spec = &model.spec;
     let spec_err = |message: String| ModelError::Spec {
         model: model.name.clone(),
@@ -234,7 +246,7 @@ impl Trained {
     }
 }
 
-fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared, ModelError> {
+fn train_cached(model: &ModelDef, cache_dir: &Path) -> Result<Prepared, ModelError> {
     let spec = &model.spec;
     let dataset = spec.dataset.ok_or_else(|| ModelError::Spec {
         model: model.name.clone(),
@@ -347,7 +359,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
 /// The first `n` test inputs of a model's dataset, preprocessed as in training. A model
 /// without a dataset gets `n` random inputs in `[0, 1)` (seeded, so repeatable), flagged
 /// `synthetic` and announced on stderr: accuracy is then unmeasured.
-pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, ModelError> {
+pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
     let mut spec = model.spec.clone();
     if let Some(ds) = spec.dataset {
         // An imported model without `input_side`: take the side from its declared input.

@@ -312,7 +312,7 @@ mod tests {
             decimals: 6,
             public_input: true,
         };
-        let mut rng = crate::model::train::SplitMix64::new(3);
+        let mut rng = crate::data::rng::SplitMix64::new(3);
         for _ in 0..3 {
             let x: Vec<f32> = (0..196).map(|_| rng.next_f32()).collect();
             let (m, outs) = input_json(&net, sc, &x);

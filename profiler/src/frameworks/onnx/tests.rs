@@ -64,7 +64,7 @@ fn reads_the_2024_pytorch_export() {
 /// A CNN with random weights in the 2024 shapes (14x14 input, two 3x3 conv blocks with max
 /// pooling, two dense layers; and 28x28 with 5x5 kernels), written by zkprof's exporter.
 pub(crate) fn cnn_onnx(side: usize, conv: &[usize], k: usize, hidden: &[usize]) -> Vec<u8> {
-    let mut rng = crate::model::train::SplitMix64::new(7);
+    let mut rng = crate::data::rng::SplitMix64::new(7);
     let cnn = crate::model::cnn::Cnn::init(1, side, conv, k, hidden, 10, &mut rng);
     crate::model::onnx::cnn_to_onnx(&cnn, "test")
 }
@@ -83,7 +83,7 @@ fn conv_blocks_match_tract() {
         std::fs::write(&path, &bytes).unwrap();
         let tract = crate::model::reference::Reference::load(&path, &[1, 1, side, side]).unwrap();
         for seed in 0..3u64 {
-            let mut rng = crate::model::train::SplitMix64::new(seed);
+            let mut rng = crate::data::rng::SplitMix64::new(seed);
             let x: Vec<f32> = (0..side * side).map(|_| rng.next_f32()).collect();
             let ours = forward(&net, &x);
             let theirs = tract.run(&x).unwrap();

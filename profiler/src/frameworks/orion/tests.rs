@@ -2,9 +2,9 @@
 //! project file, and the parsers on captured real output of the Cairo toolchain.
 
 use super::*;
+use crate::data::rng::SplitMix64;
 use crate::frameworks::inputs;
 use crate::measure::phases::BoundaryTracker;
-use crate::model::train::SplitMix64;
 use crate::model::DenseLayer;
 use std::sync::Arc;
 
