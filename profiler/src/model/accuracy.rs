@@ -6,15 +6,16 @@ use serde::{Deserialize, Serialize};
 /// Agreement of circuit outputs with float outputs, and accuracy against labels.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct AccuracyReport {
-    /// Inputs compared (pairs of float and circuit outputs).
+    /// Circuit outputs compared (one per input).
     pub n: usize,
-    /// Float model accuracy against the labels, percent; `None` without labels.
+    /// Float model accuracy against the labels, percent; `None` without labels or without
+    /// float outputs for every input.
     pub float_accuracy_pct: Option<f64>,
     /// Circuit accuracy against the labels, percent; `None` without labels.
     pub circuit_accuracy_pct: Option<f64>,
     /// Percent of inputs where the circuit's argmax differs from the float model's
-    /// (the 2024 report's "accuracy loss").
-    pub accuracy_loss_pct: f64,
+    /// (the 2024 report's "accuracy loss"); `None` without float outputs for every input.
+    pub accuracy_loss_pct: Option<f64>,
 }
 
 fn pct(k: usize, n: usize) -> f64 {
@@ -25,27 +26,31 @@ fn pct(k: usize, n: usize) -> f64 {
     }
 }
 
-/// Compares outputs pairwise; extra outputs on either side are ignored (`n` is the shorter
-/// length, and also at most `labels.len()` when labels are given).
+/// Compares the circuit's outputs, one per input, with the labels (when real) and with the
+/// float model's outputs for the same inputs. Float outputs are compared only when there is
+/// one per circuit output: pairs that do not line up are never compared.
 pub fn accuracy(
-    float_outputs: &[Vec<f32>],
+    float_outputs: Option<&[Vec<f32>]>,
     circuit_outputs: &[Vec<f32>],
     labels: Option<&[u8]>,
 ) -> AccuracyReport {
-    let mut n = float_outputs.len().min(circuit_outputs.len());
-    if let Some(l) = labels {
-        n = n.min(l.len());
-    }
-    let fa: Vec<usize> = float_outputs[..n].iter().map(|v| argmax(v)).collect();
-    let ca: Vec<usize> = circuit_outputs[..n].iter().map(|v| argmax(v)).collect();
-    let disagree = fa.iter().zip(&ca).filter(|(a, b)| a != b).count();
+    let n = circuit_outputs.len();
+    let ca: Vec<usize> = circuit_outputs.iter().map(|v| argmax(v)).collect();
+    let fa: Option<Vec<usize>> = float_outputs
+        .filter(|f| f.len() == n)
+        .map(|f| f.iter().map(|v| argmax(v)).collect());
     let right =
         |p: &[usize], l: &[u8]| p.iter().zip(l).filter(|(a, b)| **a == **b as usize).count();
     AccuracyReport {
         n,
-        float_accuracy_pct: labels.map(|l| pct(right(&fa, l), n)),
+        float_accuracy_pct: fa
+            .as_ref()
+            .and_then(|fa| labels.map(|l| pct(right(fa, l), n))),
         circuit_accuracy_pct: labels.map(|l| pct(right(&ca, l), n)),
-        accuracy_loss_pct: pct(disagree, n),
+        accuracy_loss_pct: fa.as_ref().map(|fa| {
+            let disagree = fa.iter().zip(&ca).filter(|(a, b)| a != b).count();
+            pct(disagree, n)
+        }),
     }
 }
 
@@ -67,15 +72,22 @@ mod tests {
             vec![1.0, 5.0],
             vec![1.0, 5.0],
         ];
-        let r = accuracy(&f, &c, Some(&[0, 1, 1, 0]));
+        let r = accuracy(Some(&f), &c, Some(&[0, 1, 1, 0]));
         assert_eq!(r.n, 4);
-        assert_eq!(r.accuracy_loss_pct, 25.0);
+        assert_eq!(r.accuracy_loss_pct, Some(25.0));
         assert_eq!(r.float_accuracy_pct, Some(50.0));
         assert_eq!(r.circuit_accuracy_pct, Some(75.0));
-        let r = accuracy(&f[..2], &c, None);
+        let r = accuracy(Some(&f[..2]), &c[..2], None);
         assert_eq!(
             (r.n, r.accuracy_loss_pct, r.float_accuracy_pct),
-            (2, 0.0, None)
+            (2, Some(0.0), None)
         );
+        // Float outputs that do not line up with the circuit's are not compared.
+        let r = accuracy(Some(&f[..2]), &c, Some(&[0, 1, 1, 0]));
+        assert_eq!(
+            (r.n, r.accuracy_loss_pct, r.float_accuracy_pct),
+            (4, None, None)
+        );
+        assert_eq!(r.circuit_accuracy_pct, Some(75.0));
     }
 }

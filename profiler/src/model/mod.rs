@@ -96,18 +96,32 @@ pub fn dense_layers(onnx: &Path) -> Result<Vec<DenseLayer>, ModelError> {
     onnx::dense_layers(onnx)
 }
 
-/// Test inputs with the preprocessing of training.
+/// Model inputs for measuring accuracy: a dataset's test images with the preprocessing of
+/// training, or synthetic inputs (then without labels: accuracy is unmeasured).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestSet {
     /// Flattened model inputs.
     pub inputs: Vec<Vec<f32>>,
-    /// Labels (empty when synthetic).
-    pub labels: Vec<u8>,
-    /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
-    pub synthetic: bool,
+    /// True class per input; `None` when the inputs are synthetic.
+    pub labels: Option<Vec<u8>>,
     /// Which images these are (`CIFAR-10 test images 0-999`, `MNIST t10k in DIR`, held-out
-    /// digits), or how they were made (synthetic).
+    /// digits), or how they were made (synthetic), for the results.
     pub source: String,
+}
+
+impl TestSet {
+    /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
+    pub fn is_synthetic(&self) -> bool {
+        self.labels.is_none()
+    }
+}
+
+/// `n` deterministic pseudo-random inputs of `len` values in `[0, 1)` (SplitMix64 from `seed`).
+pub fn synthetic_inputs(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = data::rng::SplitMix64::new(seed);
+    (0..n)
+        .map(|_| (0..len).map(|_| rng.next_f32()).collect())
+        .collect()
 }
 
 /// A named model as a suite declares it: all that [`prepare`] and [`test_inputs`] need.
@@ -358,7 +372,7 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
 
 /// The first `n` test inputs of a model's dataset, preprocessed as in training. A model
 /// without a dataset gets `n` random inputs in `[0, 1)` (seeded, so repeatable), flagged
-/// `synthetic` and announced on stderr: accuracy is then unmeasured.
+/// synthetic (no labels) and announced on stderr: accuracy is then unmeasured.
 pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
     let mut spec = model.spec.clone();
     if let Some(ds) = spec.dataset {
@@ -375,8 +389,7 @@ pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
         let labels = images.labels[..inputs.len()].to_vec();
         return Ok(TestSet {
             inputs,
-            labels,
-            synthetic: false,
+            labels: Some(labels),
             source,
         });
     }
@@ -388,14 +401,9 @@ pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
         "model `{}` has no dataset: its proof input is SYNTHETIC (random); accuracy is not measured",
         model.name
     ));
-    let mut rng = train::SplitMix64::new(spec.seed);
-    let inputs = (0..n)
-        .map(|_| (0..len).map(|_| rng.next_f32()).collect())
-        .collect();
     Ok(TestSet {
-        inputs,
-        labels: Vec::new(),
-        synthetic: true,
+        inputs: synthetic_inputs(len, n, spec.seed),
+        labels: None,
         source: format!("synthetic (uniform [0,1), seed {})", spec.seed),
     })
 }

@@ -35,10 +35,10 @@ fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize
 fn float_accuracy(m: &ModelDef, n: usize) -> (Prepared, f64) {
     let p = prepare(m, Path::new("unused")).unwrap();
     let t = test_inputs(m, n).unwrap();
-    assert!(!t.synthetic);
+    assert!(!t.is_synthetic());
     let f = float_outputs(&p, &t.inputs).unwrap();
-    let r = accuracy(&f, &f, Some(&t.labels));
-    assert_eq!(r.accuracy_loss_pct, 0.0);
+    let r = accuracy(Some(&f), &f, t.labels.as_deref());
+    assert_eq!(r.accuracy_loss_pct, Some(0.0));
     (p, r.float_accuracy_pct.unwrap())
 }
 
@@ -242,7 +242,7 @@ fn synthetic_inputs_only_without_dataset() {
         ..ModelDef::default()
     };
     let t = test_inputs(&m, 3).unwrap();
-    assert!(t.synthetic && t.labels.is_empty());
+    assert!(t.is_synthetic() && t.labels.is_none());
     assert_eq!((t.inputs.len(), t.inputs[0].len()), (3, 16));
     assert_eq!(t, test_inputs(&m, 3).unwrap());
 }

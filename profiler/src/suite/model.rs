@@ -378,7 +378,7 @@ steps = { prove = ["true"] }
             let took = t0.elapsed().as_secs_f64();
             let t = crate::model::test_inputs(m, 10_000).unwrap();
             let f = crate::model::float_outputs(&p, &t.inputs).unwrap();
-            let r = crate::model::accuracy(&f, &f, Some(&t.labels));
+            let r = crate::model::accuracy(Some(&f), &f, t.labels.as_deref());
             println!(
                 "{}: sha256 {} params {} layers {} input {:?} float accuracy {:.2}% (n={}) prepared in {took:.1}s",
                 m.name,
