@@ -28,7 +28,6 @@ fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize
             resize,
             ..ModelSpec::default()
         },
-        ..ModelDef::default()
     }
 }
 
