@@ -14,6 +14,7 @@ pub mod spec;
 pub mod train;
 
 pub use accuracy::{accuracy, AccuracyReport};
+pub use onnx::DenseLayer;
 pub use spec::{Dataset, ModelKind, ModelSpec, Resize};
 
 use crate::data::{self, DataError, Images};
@@ -78,17 +79,6 @@ pub struct Prepared {
     /// Float accuracy on the dataset's test images found at training time, percent; `None`
     /// when imported or when no test images were found.
     pub float_test_accuracy_pct: Option<f64>,
-}
-
-/// One dense layer of an MLP ONNX, for transpilers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DenseLayer {
-    /// `[out][in]`.
-    pub weights: Vec<Vec<f32>>,
-    /// `out` values.
-    pub bias: Vec<f32>,
-    /// ReLU follows this layer.
-    pub relu: bool,
 }
 
 /// Reads the dense layers of an MLP ONNX (see [`onnx::dense_layers`]).

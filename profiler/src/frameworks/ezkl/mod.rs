@@ -22,8 +22,9 @@ pub(crate) use logs::skipped_note;
 pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
 use super::provision::{self, setting_u64};
-use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, Manifest};
+use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use env::{json_inputs, read_settings};

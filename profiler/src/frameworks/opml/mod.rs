@@ -29,8 +29,9 @@ pub mod parse;
 mod run;
 
 use super::provision::{setting_str, setting_u64};
-use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, Manifest};
+use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;

@@ -244,13 +244,13 @@ pub fn accuracy(
         }
         let v = cairo::output_values(&r.output).map_err(failed)?;
         let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-        circuit.push(Some(crate::frameworks::onnx::argmax(&v)));
+        circuit.push(Some(crate::model::layers::argmax(&v)));
     }
     let reference = crate::model::reference::Reference::load(&onnx, &shape).ok();
     let float: Option<Vec<usize>> = reference.and_then(|r| {
         set.inputs
             .iter()
-            .map(|x| r.run(x).ok().map(|v| crate::frameworks::onnx::argmax(&v)))
+            .map(|x| r.run(x).ok().map(|v| crate::model::layers::argmax(&v)))
             .collect::<Option<Vec<_>>>()
     });
     for i in 0..set.inputs.len() {

@@ -36,8 +36,14 @@ fn unsupported_and_malformed_models_say_why() {
         other => panic!("{other:?}"),
     }
     assert_eq!(input_shape(&write_with_op("Det", 4)).unwrap(), vec![4]);
+    // Malformed bytes say where the protobuf breaks (prost's words): a field of the wrong
+    // wire type, and a graph whose length runs past the end of the bytes.
     match read_mlp(&[0x0a, 0xff, 0x01]) {
-        Err(OnnxError::Malformed(why)) => assert!(why.contains("past the end"), "{why}"),
+        Err(OnnxError::Malformed(why)) => assert!(why.contains("invalid wire type"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    match read_mlp(&[0x3a, 0xff, 0x01]) {
+        Err(OnnxError::Malformed(why)) => assert!(why.contains("buffer underflow"), "{why}"),
         other => panic!("{other:?}"),
     }
 }
