@@ -122,7 +122,7 @@ pub fn accuracy(
     }
     if r.accuracy_loss_pct.is_none() {
         out.warnings.push(
-            "no float reference for this model (not a dense network): accuracy loss not computed"
+            "no float reference for this model (tract cannot run it): accuracy loss not computed"
                 .into(),
         );
     }

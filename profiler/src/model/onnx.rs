@@ -2,8 +2,7 @@
 //! models, reading of ONNX files (structure, sizes), and the networks the transpilers and
 //! adapters take from them (`read.rs`: dense + ReLU layers after optional convolution blocks,
 //! `conv.rs`; `write.rs`: small graphs for tests). Float inference of a model for accuracy is
-//! tract's ([`super::reference`]); [`forward`] is the transpilers' own arithmetic, checked
-//! against tract in the tests.
+//! tract's only ([`super::reference`]); the reader's plain-f32 `forward` exists for tests.
 //!
 //! Exported graphs are what EZKL and the circom transpiler accept: input `input` of shape
 //! `[1, N]` f32, then per layer `Gemm(transB = 1)` with `fcK.weight` `[out, in]` and `fcK.bias`,
@@ -15,7 +14,9 @@ mod read;
 mod write;
 
 pub use conv::{ConvLayer, Pool, PoolKind};
-pub use read::{forward, input_shape, op_types, read_mlp, DenseLayer, Mlp, OnnxError};
+#[cfg(test)]
+pub use read::forward;
+pub use read::{input_shape, op_types, read_mlp, DenseLayer, Mlp, OnnxError};
 pub use write::{write_mlp, write_with_op};
 
 use super::train;

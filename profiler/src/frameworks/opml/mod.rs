@@ -265,12 +265,15 @@ impl Framework for Opml {
                 }
             }
         }
-        let float: Vec<Vec<f32>> = set
-            .inputs
-            .iter()
-            .map(|x| onnx::forward(&st.mlp, x))
-            .collect();
-        let mut out = inputs::accuracy(Some(&float), &circuit, set.labels.as_deref(), &set.source);
+        let float = cell.model.onnx.as_deref().and_then(|p| {
+            crate::model::reference::float_outputs_of(&super::absolute(p), &set.inputs)
+        });
+        let mut out = inputs::accuracy(
+            float.as_deref(),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        );
         out.info.insert(
             "accuracy_method".into(),
             format!("one mlvm run per input ({}), unmeasured", st.format.name()),

@@ -326,7 +326,9 @@ fn bias_from(t: &Tensor, outputs: usize, node: &str) -> Result<Vec<f32>, OnnxErr
     Ok(t.data.clone())
 }
 
-/// Float inference of the network on one input (the reference the circuits are compared with).
+/// The reader's network evaluated in plain f32 on one input, so tests check the transpilers'
+/// reading of the weights against tract (the float reference of zkprof, `model::reference`).
+#[cfg(test)]
 pub fn forward(mlp: &Mlp, input: &[f32]) -> Vec<f32> {
     let mut x = super::conv::forward_convs(&mlp.convs, input);
     for l in &mlp.layers {
