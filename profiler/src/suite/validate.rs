@@ -2,7 +2,7 @@
 //! naming `file:line:col`, the field and what to write instead. Checks that look across
 //! entries (names, cell ids, settings placeholders) are in `checks.rs`.
 
-use super::schema::{RawModel, RawSuite};
+use super::schema::{RawFramework, RawModel, RawSuite};
 use super::{
     checks, model, phases, FrameworkSpec, Model, Suite, SuiteError, FRAMEWORK_KINDS, RUNTIMES,
     STEP_ORDER,
@@ -61,44 +61,7 @@ impl Suite {
                     format!("model `{}` is defined twice", m.name.get_ref()),
                 ));
             }
-            let onnx = match &m.onnx {
-                Some(p) => {
-                    let abs = base.join(p.get_ref());
-                    if !abs.exists() {
-                        return Err(invalid(
-                            Some(p.span()),
-                            format!("model.onnx: file {} does not exist", abs.display()),
-                        ));
-                    }
-                    if !abs.is_file() {
-                        return Err(invalid(
-                            Some(p.span()),
-                            format!(
-                                "model.onnx: {} is not a regular file; give the path of an .onnx file",
-                                abs.display()
-                            ),
-                        ));
-                    }
-                    Some(abs)
-                }
-                None => None,
-            };
-            let spec = model::model_spec(m_fields(m), onnx.as_deref(), &invalid)?;
-            let params = match spec.kind {
-                crate::model::ModelKind::Onnx => onnx
-                    .as_deref()
-                    .and_then(|p| crate::model::onnx::info(p).ok())
-                    .map(|i| i.params),
-                _ => spec.params(),
-            };
-            models.push(Model {
-                name: m.name.get_ref().clone(),
-                description: m.description.clone(),
-                onnx,
-                spec,
-                params,
-                frameworks: m.frameworks.iter().map(|f| f.get_ref().clone()).collect(),
-            });
+            models.push(model_of(m, &base, &invalid)?);
         }
         if models.is_empty() {
             return Err(invalid(
@@ -116,94 +79,13 @@ impl Suite {
                     format!("framework `{name}` is defined twice"),
                 ));
             }
-            let kind = match &f.kind {
-                Some(k) => {
-                    check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", &invalid)?;
-                    k.get_ref().clone()
-                }
-                None => {
-                    check_one_of(
-                        &f.name,
-                        &FRAMEWORK_KINDS,
-                        "framework.kind (from its name)",
-                        &invalid,
-                    )?;
-                    name.clone()
-                }
-            };
-            let mut steps = Vec::new();
-            let empty = BTreeMap::new();
-            let (step_map, steps_span) = match &f.steps {
-                Some(s) => (s.get_ref(), Some(s.span())),
-                None => (&empty, None),
-            };
-            for (step, argv) in step_map {
-                if !STEP_ORDER.contains(&step.as_str()) {
-                    return Err(invalid(
-                        steps_span.clone(),
-                        format!(
-                            "framework.steps: unknown step `{step}`; valid steps: {}",
-                            STEP_ORDER.join(", ")
-                        ),
-                    ));
-                }
-                if argv.get_ref().is_empty() {
-                    return Err(invalid(
-                        Some(argv.span()),
-                        format!("framework.steps.{step}: empty command"),
-                    ));
-                }
-                for arg in argv.get_ref() {
-                    if let Err(e) = check_placeholders(arg) {
-                        return Err(invalid(
-                            Some(argv.span()),
-                            format!("framework.steps.{step}: {e}"),
-                        ));
-                    }
-                }
-            }
-            for step in STEP_ORDER {
-                if let Some(argv) = step_map.get(step) {
-                    steps.push((step.to_string(), argv.get_ref().clone()));
-                }
-            }
-            if kind == "command" && steps.is_empty() {
-                return Err(invalid(
-                    Some(f.name.span()),
-                    format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
-                ));
-            }
-            let settings: Vec<BTreeMap<String, serde_json::Value>> = if f.settings.is_empty() {
-                vec![BTreeMap::new()]
-            } else {
-                f.settings
-                    .iter()
-                    .map(|t| {
-                        t.iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.clone(),
-                                    serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
-                                )
-                            })
-                            .collect()
-                    })
-                    .collect()
-            };
-            let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
-            let phases = phases::check(&f.phases, &step_names, &invalid)?;
-            frameworks.push(FrameworkSpec {
-                name,
-                kind,
-                settings,
-                steps,
-                timeout_s: check_timeout(&f.timeout_s, &invalid)?.or(suite_timeout),
-                memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
-                image: check_name(&f.image, "framework.image", &invalid)?,
-                cpuset: check_cpuset(&f.cpuset, &invalid)?,
-                home: f.home.as_ref().map(|h| base.join(h.get_ref())),
-                phases,
-            });
+            frameworks.push(framework_of(
+                f,
+                &base,
+                suite_timeout,
+                suite_limit,
+                &invalid,
+            )?);
         }
         if frameworks.is_empty() {
             return Err(invalid(
@@ -241,6 +123,152 @@ impl Suite {
             runtimes,
         })
     }
+}
+
+/// One `[[model]]`: its ONNX file (relative to the suite, must be a regular file) and spec.
+fn model_of<E>(
+    m: &RawModel,
+    base: &Path,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Model, E> {
+    let onnx = match &m.onnx {
+        Some(p) => {
+            let abs = base.join(p.get_ref());
+            if !abs.exists() {
+                return Err(invalid(
+                    Some(p.span()),
+                    format!("model.onnx: file {} does not exist", abs.display()),
+                ));
+            }
+            if !abs.is_file() {
+                return Err(invalid(
+                    Some(p.span()),
+                    format!(
+                        "model.onnx: {} is not a regular file; give the path of an .onnx file",
+                        abs.display()
+                    ),
+                ));
+            }
+            Some(abs)
+        }
+        None => None,
+    };
+    let spec = model::model_spec(m_fields(m), onnx.as_deref(), invalid)?;
+    let params = match spec.kind {
+        crate::model::ModelKind::Onnx => onnx
+            .as_deref()
+            .and_then(|p| crate::model::onnx::info(p).ok())
+            .map(|i| i.params),
+        _ => spec.params(),
+    };
+    Ok(Model {
+        name: m.name.get_ref().clone(),
+        description: m.description.clone(),
+        onnx,
+        spec,
+        params,
+        frameworks: m.frameworks.iter().map(|f| f.get_ref().clone()).collect(),
+    })
+}
+
+/// One `[[framework]]`: kind, steps (known names, non-empty commands, valid placeholders),
+/// settings, limits (the suite's unless its own), environment and phases.
+fn framework_of<E>(
+    f: &RawFramework,
+    base: &Path,
+    suite_timeout: Option<f64>,
+    suite_limit: Option<u64>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<FrameworkSpec, E> {
+    let name = f.name.get_ref().clone();
+    let kind = match &f.kind {
+        Some(k) => {
+            check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", invalid)?;
+            k.get_ref().clone()
+        }
+        None => {
+            check_one_of(
+                &f.name,
+                &FRAMEWORK_KINDS,
+                "framework.kind (from its name)",
+                invalid,
+            )?;
+            name.clone()
+        }
+    };
+    let mut steps = Vec::new();
+    let empty = BTreeMap::new();
+    let (step_map, steps_span) = match &f.steps {
+        Some(s) => (s.get_ref(), Some(s.span())),
+        None => (&empty, None),
+    };
+    for (step, argv) in step_map {
+        if !STEP_ORDER.contains(&step.as_str()) {
+            return Err(invalid(
+                steps_span.clone(),
+                format!(
+                    "framework.steps: unknown step `{step}`; valid steps: {}",
+                    STEP_ORDER.join(", ")
+                ),
+            ));
+        }
+        if argv.get_ref().is_empty() {
+            return Err(invalid(
+                Some(argv.span()),
+                format!("framework.steps.{step}: empty command"),
+            ));
+        }
+        for arg in argv.get_ref() {
+            if let Err(e) = check_placeholders(arg) {
+                return Err(invalid(
+                    Some(argv.span()),
+                    format!("framework.steps.{step}: {e}"),
+                ));
+            }
+        }
+    }
+    for step in STEP_ORDER {
+        if let Some(argv) = step_map.get(step) {
+            steps.push((step.to_string(), argv.get_ref().clone()));
+        }
+    }
+    if kind == "command" && steps.is_empty() {
+        return Err(invalid(
+            Some(f.name.span()),
+            format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
+        ));
+    }
+    let settings: Vec<BTreeMap<String, serde_json::Value>> = if f.settings.is_empty() {
+        vec![BTreeMap::new()]
+    } else {
+        f.settings
+            .iter()
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
+    let phases = phases::check(&f.phases, &step_names, invalid)?;
+    Ok(FrameworkSpec {
+        name,
+        kind,
+        settings,
+        steps,
+        timeout_s: check_timeout(&f.timeout_s, &invalid)?.or(suite_timeout),
+        memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
+        image: check_name(&f.image, "framework.image", &invalid)?,
+        cpuset: check_cpuset(&f.cpuset, &invalid)?,
+        home: f.home.as_ref().map(|h| base.join(h.get_ref())),
+        phases,
+    })
 }
 
 /// The placeholders a command step may use.
