@@ -27,28 +27,44 @@ fn pct(k: usize, n: usize) -> f64 {
 }
 
 /// Compares the circuit's outputs, one per input, with the labels (when real) and with the
-/// float model's outputs for the same inputs. Float outputs are compared only when there is
-/// one per circuit output: pairs that do not line up are never compared.
+/// float model's outputs for the same inputs, by predicted class (argmax); see
+/// [`accuracy_of_classes`].
 pub fn accuracy(
     float_outputs: Option<&[Vec<f32>]>,
     circuit_outputs: &[Vec<f32>],
     labels: Option<&[u8]>,
 ) -> AccuracyReport {
-    let n = circuit_outputs.len();
-    let ca: Vec<usize> = circuit_outputs.iter().map(|v| argmax(v)).collect();
-    let fa: Option<Vec<usize>> = float_outputs
-        .filter(|f| f.len() == n)
-        .map(|f| f.iter().map(|v| argmax(v)).collect());
-    let right =
-        |p: &[usize], l: &[u8]| p.iter().zip(l).filter(|(a, b)| **a == **b as usize).count();
+    let classes = |o: &[Vec<f32>]| -> Vec<usize> { o.iter().map(|v| argmax(v)).collect() };
+    let circuit: Vec<Option<usize>> = classes(circuit_outputs).into_iter().map(Some).collect();
+    let float = float_outputs.map(classes);
+    accuracy_of_classes(float.as_deref(), &circuit, labels)
+}
+
+/// The one accuracy computation: the circuit's predicted class per input (`None`: the run
+/// gave no class, which counts as wrong and as a disagreement), against the labels (when
+/// real) and the float model's classes. Float classes are compared only when there is one
+/// per circuit prediction: pairs that do not line up are never compared.
+pub fn accuracy_of_classes(
+    float: Option<&[usize]>,
+    circuit: &[Option<usize>],
+    labels: Option<&[u8]>,
+) -> AccuracyReport {
+    let n = circuit.len();
+    let float = float.filter(|f| f.len() == n);
+    let right = |p: &mut dyn Iterator<Item = Option<usize>>, l: &[u8]| {
+        p.zip(l).filter(|(a, b)| *a == Some(**b as usize)).count()
+    };
     AccuracyReport {
         n,
-        float_accuracy_pct: fa
-            .as_ref()
-            .and_then(|fa| labels.map(|l| pct(right(fa, l), n))),
-        circuit_accuracy_pct: labels.map(|l| pct(right(&ca, l), n)),
-        accuracy_loss_pct: fa.as_ref().map(|fa| {
-            let disagree = fa.iter().zip(&ca).filter(|(a, b)| a != b).count();
+        float_accuracy_pct: float
+            .and_then(|fa| labels.map(|l| pct(right(&mut fa.iter().map(|&c| Some(c)), l), n))),
+        circuit_accuracy_pct: labels.map(|l| pct(right(&mut circuit.iter().copied(), l), n)),
+        accuracy_loss_pct: float.map(|fa| {
+            let disagree = fa
+                .iter()
+                .zip(circuit)
+                .filter(|(a, b)| Some(**a) != **b)
+                .count();
             pct(disagree, n)
         }),
     }
@@ -89,5 +105,18 @@ mod tests {
             (4, None, None)
         );
         assert_eq!(r.circuit_accuracy_pct, Some(75.0));
+    }
+
+    #[test]
+    fn a_run_without_a_class_is_wrong_and_disagrees() {
+        let r = accuracy_of_classes(
+            Some(&[1, 0, 1]),
+            &[Some(1), None, Some(0)],
+            Some(&[1, 0, 0]),
+        );
+        assert_eq!(r.n, 3);
+        assert_eq!(r.circuit_accuracy_pct, Some(100.0 * 2.0 / 3.0));
+        assert_eq!(r.float_accuracy_pct, Some(100.0 * 2.0 / 3.0));
+        assert_eq!(r.accuracy_loss_pct, Some(100.0 * 2.0 / 3.0));
     }
 }

@@ -13,7 +13,7 @@ pub mod reference;
 pub mod spec;
 pub mod train;
 
-pub use accuracy::{accuracy, AccuracyReport};
+pub use accuracy::{accuracy, accuracy_of_classes, AccuracyReport};
 pub use onnx::DenseLayer;
 pub use spec::{Dataset, ModelKind, ModelSpec, Resize};
 
