@@ -398,13 +398,12 @@ pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
     })
 }
 
-/// Float outputs of a prepared model for each input (tract, f32).
+/// Float outputs of a prepared model for each input (tract, f32; see [`reference`]).
 pub fn float_outputs(
     prepared: &Prepared,
     inputs: &[Vec<f32>],
 ) -> Result<Vec<Vec<f32>>, ModelError> {
-    let r = reference::Reference::load(&prepared.onnx_path, &prepared.input_shape)?;
-    inputs.iter().map(|x| r.run(x)).collect()
+    reference::float_outputs(&prepared.onnx_path, &prepared.input_shape, inputs)
 }
 
 #[cfg(test)]
