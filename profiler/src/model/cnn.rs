@@ -1,7 +1,7 @@
 //! Deterministic training of small CNNs (the 2024 benchmark's LeNet-style models): each
 //! convolution is 'valid' with stride 1, followed by ReLU and 2x2 max pooling (stride 2,
 //! floor), then the flattened maps (channel-major, as ONNX `Flatten` of NCHW) feed dense
-//! layers with ReLU between them. Same recipe and determinism as [`super::train`] (the shared
+//! layers with ReLU between them. Same recipe and determinism as the MLP trainer (the shared
 //! pieces are in [`super::layers`]).
 
 use super::layers::{

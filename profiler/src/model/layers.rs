@@ -1,8 +1,8 @@
 //! The layers both trainers build on (dense and convolution parameters), their shared
 //! pieces (dense forward pass, softmax gradient, dense backpropagation) and the mini-batch
 //! SGD loop. Plain code, single-threaded, fixed order of every floating-point operation, so
-//! a seed gives the same weights bit for bit on every run. [`super::train`] (MLPs) and
-//! [`super::cnn`] (CNNs) both import this; neither imports the other.
+//! a seed gives the same weights bit for bit on every run. `train.rs` (MLPs) and
+//! `cnn.rs` (CNNs) both import this; neither imports the other.
 
 use crate::data::rng::SplitMix64;
 

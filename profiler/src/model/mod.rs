@@ -398,7 +398,7 @@ pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
     })
 }
 
-/// Float outputs of a prepared model for each input (tract, f32; see [`reference`]).
+/// Float outputs of a prepared model for each input (tract, f32; see [`reference::float_outputs`]).
 pub fn float_outputs(
     prepared: &Prepared,
     inputs: &[Vec<f32>],
