@@ -84,7 +84,7 @@ pub fn unmeasured(set: &TestSet) -> Option<super::Collected> {
     Some(out)
 }
 
-/// Accuracy metrics from circuit outputs ([`crate::model::accuracy`]) as a cell's facts:
+/// Accuracy metrics from circuit outputs ([`crate::model::accuracy()`]) as a cell's facts:
 /// `accuracy_samples`, `circuit_accuracy_pct` and `float_accuracy_pct` (against the labels,
 /// when real), and `accuracy_loss_pct`: the share of inputs whose predicted class (argmax)
 /// differs between the float model and the circuit, the definition of the 2024 benchmark.

@@ -3,7 +3,7 @@
 //!
 //! [`prepare`] turns a suite's model into an ONNX file that EZKL and the circom transpiler
 //! accept; [`test_inputs`] gives the test inputs with the same preprocessing as training;
-//! [`float_outputs`] runs the float model on them; [`accuracy`] compares a circuit's outputs.
+//! [`float_outputs`] runs the float model on them; [`accuracy()`] compares a circuit's outputs.
 
 pub mod accuracy;
 pub mod cnn;
