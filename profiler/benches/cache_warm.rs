@@ -11,7 +11,7 @@
 use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
-use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
+use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 fn layer(outputs: usize, inputs: usize, relu: bool) -> DenseLayer {
     DenseLayer {

@@ -306,7 +306,7 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
         return Ok(cell);
     }
     let cache = crate::paths::cache_dir();
-    let mut prepared = crate::model::prepare(&cell.model, &cache);
+    let mut prepared = crate::model::prepare(&cell.model.def(), &cache);
     if let Err(crate::model::ModelError::Data(crate::data::DataError::Missing(_))) = &prepared {
         if cell.model.spec.dataset == Some(crate::model::Dataset::Mnist) {
             // First use on a new machine: fetch the data set once, then try again.
@@ -314,7 +314,7 @@ fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
                 Ok(what) => {
                     eprintln!("{what}");
                     result.warnings.push(what);
-                    prepared = crate::model::prepare(&cell.model, &cache);
+                    prepared = crate::model::prepare(&cell.model.def(), &cache);
                 }
                 Err(e) => result.warnings.push(e.to_string()),
             }
@@ -365,18 +365,8 @@ pub fn leftover_warnings(reps: &[Repetition]) -> Vec<String> {
         .collect()
 }
 
-/// A directory name for a cell id.
-pub fn cell_dir_name(id: &str) -> String {
-    id.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
+/// A directory name for a cell id (defined with the suite, whose checks reject collisions).
+pub use crate::suite::cell_dir_name;
 
 /// Per step name, a summary over the measured (non-warmup) repetitions where the step succeeded.
 pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {

@@ -8,7 +8,7 @@
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use zkprof::frameworks::onnx::{write_mlp, write_with_op, DenseLayer};
+use zkprof::model::onnx::{write_mlp, write_with_op, DenseLayer};
 
 fn layer(outputs: usize, inputs: usize, relu: bool) -> DenseLayer {
     DenseLayer {

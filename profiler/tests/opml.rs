@@ -12,7 +12,7 @@ use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use zkprof::frameworks::onnx::{write_mlp, write_with_op, DenseLayer};
+use zkprof::model::onnx::{write_mlp, write_with_op, DenseLayer};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opml");
 

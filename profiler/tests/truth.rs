@@ -9,7 +9,7 @@
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
-use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
+use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 fn zkprof(cache: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_zkprof"))

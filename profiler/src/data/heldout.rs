@@ -49,7 +49,7 @@ pub fn split(all: &Images) -> (Images, Images) {
         }
     }
     // Fisher-Yates with SplitMix64: the same order on every machine.
-    let mut rng = crate::model::train::SplitMix64::new(ORDER_SEED);
+    let mut rng = crate::data::rng::SplitMix64::new(ORDER_SEED);
     for j in (1..held.len()).rev() {
         let r = (rng.next_u64() % (j as u64 + 1)) as usize;
         held.swap(j, r);

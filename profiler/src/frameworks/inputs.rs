@@ -3,114 +3,23 @@
 //!
 //! MNIST pixels are scaled to [0, 1]. A 196-input model gets the 28x28 image reduced to
 //! 14x14 by averaging 2x2 blocks (a simple resize; other resizes shift accuracy slightly).
+//! The images, the test-set type, the preprocessing and the accuracy computation are the
+//! model pipeline's own (`data::mnist`, `model::TestSet`, `model::spec::preprocess`,
+//! `model::accuracy`); this file only chooses inputs for a cell and renders the results.
 
-use flate2::read::GzDecoder;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-
-/// Inputs for a model, with labels when they are real.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TestSet {
-    pub inputs: Vec<Vec<f32>>,
-    /// True class per input (MNIST only).
-    pub labels: Option<Vec<u8>>,
-    /// Where the inputs came from, for the results (`mnist test set (14x14 by 2x2 mean)`, ...).
-    pub source: String,
-}
-
-/// Where the MNIST test set is looked for: `<cache>/datasets/mnist`, then the repository's
-/// shared data directory.
-pub fn mnist_dirs() -> Vec<PathBuf> {
-    let mut v = vec![crate::paths::cache_dir().join("datasets/mnist")];
-    if let Some(s) = crate::paths::shared_dir() {
-        v.push(s.join("datasets/mnist"));
-    }
-    v
-}
-
-fn gunzip(path: &Path) -> Result<Vec<u8>, String> {
-    let f = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut out = Vec::new();
-    GzDecoder::new(f)
-        .read_to_end(&mut out)
-        .map_err(|e| format!("{}: not a gzip file: {e}", path.display()))?;
-    Ok(out)
-}
-
-fn be32(b: &[u8], at: usize) -> usize {
-    b.get(at..at + 4)
-        .map_or(0, |s| u32::from_be_bytes([s[0], s[1], s[2], s[3]]) as usize)
-}
-
-/// The first `n` MNIST test images (28x28 bytes each) and labels from `dir`.
-pub fn read_mnist(dir: &Path, n: usize) -> Result<(Vec<Vec<u8>>, Vec<u8>), String> {
-    let img = gunzip(&dir.join("t10k-images-idx3-ubyte.gz"))?;
-    let lab = gunzip(&dir.join("t10k-labels-idx1-ubyte.gz"))?;
-    if be32(&img, 0) != 2051 || be32(&lab, 0) != 2049 {
-        return Err(format!("{}: bad IDX magic numbers", dir.display()));
-    }
-    let (count, rows, cols) = (be32(&img, 4), be32(&img, 8), be32(&img, 12));
-    let n = n.min(count).min(be32(&lab, 4));
-    let size = rows * cols;
-    if img.len() < 16 + n * size || lab.len() < 8 + n {
-        return Err(format!(
-            "{}: IDX file shorter than its header says",
-            dir.display()
-        ));
-    }
-    let images = (0..n)
-        .map(|i| img[16 + i * size..16 + (i + 1) * size].to_vec())
-        .collect();
-    Ok((images, lab[8..8 + n].to_vec()))
-}
-
-/// 28x28 bytes to `len` floats in [0, 1]: 784 as is, 196 by 2x2 mean.
-fn shape_image(img: &[u8], len: usize) -> Option<Vec<f32>> {
-    match len {
-        784 => Some(img.iter().map(|&p| f32::from(p) / 255.0).collect()),
-        196 => Some(
-            (0..14)
-                .flat_map(|r| (0..14).map(move |c| (r, c)))
-                .map(|(r, c)| {
-                    let at = |dr: usize, dc: usize| f32::from(img[(2 * r + dr) * 28 + 2 * c + dc]);
-                    (at(0, 0) + at(0, 1) + at(1, 0) + at(1, 1)) / (4.0 * 255.0)
-                })
-                .collect(),
-        ),
-        _ => None,
-    }
-}
-
-/// Deterministic pseudo-random inputs in [0, 1).
-pub fn synthetic(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
-    let mut s = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
-    (0..n)
-        .map(|_| {
-            (0..len)
-                .map(|_| {
-                    s = s
-                        .wrapping_mul(6364136223846793005)
-                        .wrapping_add(1442695040888963407);
-                    ((s >> 40) as f32) / ((1u64 << 24) as f32)
-                })
-                .collect()
-        })
-        .collect()
-}
+use crate::model::spec::{preprocess, Resize};
+pub use crate::model::TestSet;
 
 /// `n` test inputs for a cell's model: its own dataset with the preprocessing it was trained
 /// with (`model::test_inputs`) when the model names a dataset and the input length matches,
 /// else [`test_set`].
 pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSet {
     if let Some(ds) = model.spec.dataset {
-        match crate::model::test_inputs(model, n) {
-            Ok(t) if !t.synthetic && t.inputs.first().is_some_and(|x| x.len() == len) => {
+        match crate::model::test_inputs(&model.def(), n) {
+            Ok(t) if !t.is_synthetic() && t.inputs.first().is_some_and(|x| x.len() == len) => {
                 return TestSet {
-                    inputs: t.inputs,
-                    labels: Some(t.labels),
                     source: format!("{} (the model's own preprocessing)", t.source),
+                    ..t
                 };
             }
             Ok(_) => {}
@@ -128,25 +37,18 @@ pub fn test_set_for(model: &crate::suite::Model, len: usize, n: usize) -> TestSe
 /// (no labels: accuracy is then not measured, see [`accuracy`]).
 pub fn test_set(len: usize, n: usize) -> TestSet {
     if matches!(len, 784 | 196) {
-        let how = if len == 196 {
-            " (14x14 by 2x2 mean)"
+        let (side, how) = if len == 196 {
+            (14, " (14x14 by 2x2 mean)")
         } else {
-            ""
+            (28, "")
         };
-        for dir in mnist_dirs() {
-            if let Ok((images, labels)) = read_mnist(&dir, n) {
-                let inputs = images.iter().filter_map(|i| shape_image(i, len)).collect();
-                return TestSet {
-                    inputs,
-                    labels: Some(labels),
-                    source: format!("MNIST test set{how}"),
-                };
-            }
-        }
         if let Ok((images, source)) = crate::data::mnist::test_set() {
             let k = n.min(images.len());
             let inputs = (0..k)
-                .filter_map(|i| shape_image(images.image(i), len))
+                .map(|i| {
+                    let img = images.image(i);
+                    preprocess(img, images.rows, images.channels, side, Resize::Area)
+                })
                 .collect();
             return TestSet {
                 inputs,
@@ -156,7 +58,7 @@ pub fn test_set(len: usize, n: usize) -> TestSet {
         }
     }
     TestSet {
-        inputs: synthetic(len, n, 7),
+        inputs: crate::model::synthetic_inputs(len, n, 7),
         labels: None,
         source: "synthetic (uniform [0,1), seed 7)".into(),
     }
@@ -182,27 +84,24 @@ pub fn unmeasured(set: &TestSet) -> Option<super::Collected> {
     Some(out)
 }
 
-/// Accuracy metrics from circuit outputs: `accuracy_samples`, `circuit_accuracy_pct` and
-/// `float_accuracy_pct` (against the labels, when real), and `accuracy_loss_pct`: the share
-/// of inputs whose predicted class (argmax) differs between the float model and the circuit,
-/// the definition of the 2024 benchmark.
+/// Accuracy metrics from circuit outputs ([`crate::model::accuracy()`]) as a cell's facts:
+/// `accuracy_samples`, `circuit_accuracy_pct` and `float_accuracy_pct` (against the labels,
+/// when real), and `accuracy_loss_pct`: the share of inputs whose predicted class (argmax)
+/// differs between the float model and the circuit, the definition of the 2024 benchmark.
 pub fn accuracy(
     float: Option<&[Vec<f32>]>,
     circuit: &[Vec<f32>],
     labels: Option<&[u8]>,
     source: &str,
 ) -> super::Collected {
-    use super::onnx::argmax;
+    let mut out = super::Collected::default();
     let Some(labels) = labels else {
-        let mut out = super::Collected::default();
         out.info.insert(
             ACCURACY_NOT_MEASURED.into(),
             format!("no real test images for this model (inputs: {source})"),
         );
         return out;
     };
-    let labels = Some(labels);
-    let mut out = super::Collected::default();
     let n = circuit.len();
     out.metrics.insert("accuracy_samples".into(), n as f64);
     out.info
@@ -210,35 +109,22 @@ pub fn accuracy(
     if n == 0 {
         return out;
     }
-    let pct = |k: usize| 100.0 * k as f64 / n as f64;
-    let circ: Vec<usize> = circuit.iter().map(|v| argmax(v)).collect();
-    if let Some(labels) = labels {
-        let right = circ
-            .iter()
-            .zip(labels)
-            .filter(|(c, l)| **c == usize::from(**l))
-            .count();
-        out.metrics
-            .insert("circuit_accuracy_pct".into(), pct(right));
-    }
-    match float {
-        Some(f) if f.len() == n => {
-            let fl: Vec<usize> = f.iter().map(|v| argmax(v)).collect();
-            let differ = fl.iter().zip(&circ).filter(|(a, b)| a != b).count();
-            out.metrics.insert("accuracy_loss_pct".into(), pct(differ));
-            if let Some(labels) = labels {
-                let right = fl
-                    .iter()
-                    .zip(labels)
-                    .filter(|(c, l)| **c == usize::from(**l))
-                    .count();
-                out.metrics.insert("float_accuracy_pct".into(), pct(right));
-            }
+    let r = crate::model::accuracy(float, circuit, Some(labels));
+    let metrics = [
+        ("circuit_accuracy_pct", r.circuit_accuracy_pct),
+        ("accuracy_loss_pct", r.accuracy_loss_pct),
+        ("float_accuracy_pct", r.float_accuracy_pct),
+    ];
+    for (key, value) in metrics {
+        if let Some(v) = value {
+            out.metrics.insert(key.into(), v);
         }
-        _ => out.warnings.push(
-            "no float reference for this model (not a dense network): accuracy loss not computed"
+    }
+    if r.accuracy_loss_pct.is_none() {
+        out.warnings.push(
+            "no float reference for this model (tract cannot run it): accuracy loss not computed"
                 .into(),
-        ),
+        );
     }
     out
 }
@@ -282,7 +168,7 @@ mod tests {
         assert!(c.metrics.is_empty(), "{:?}", c.metrics);
         assert!(c.info[ACCURACY_NOT_MEASURED].contains("synthetic"));
         let set = TestSet {
-            inputs: synthetic(4, 2, 7),
+            inputs: crate::model::synthetic_inputs(4, 2, 7),
             labels: None,
             source: "synthetic".into(),
         };
@@ -298,8 +184,8 @@ mod tests {
 
     #[test]
     fn synthetic_is_deterministic_and_in_range() {
-        let a = synthetic(5, 3, 1);
-        assert_eq!(a, synthetic(5, 3, 1));
+        let a = crate::model::synthetic_inputs(5, 3, 1);
+        assert_eq!(a, crate::model::synthetic_inputs(5, 3, 1));
         assert_ne!(a[0], a[1]);
         assert!(a.iter().flatten().all(|x| (0.0..1.0).contains(x)));
     }
@@ -309,7 +195,7 @@ mod tests {
         let mut img = vec![0u8; 784];
         img[0] = 255;
         img[1] = 255;
-        let v = shape_image(&img, 196).unwrap();
+        let v = preprocess(&img, 28, 1, 14, Resize::Area);
         assert_eq!(v.len(), 196);
         assert!((v[0] - 0.5).abs() < 1e-6);
         assert_eq!(v[1], 0.0);
@@ -324,8 +210,9 @@ mod tests {
         else {
             return;
         };
-        let (images, labels) = read_mnist(&dir, 3).unwrap();
-        assert_eq!(images.len(), 3);
-        assert_eq!(labels, vec![7, 2, 1]);
+        let _ = dir;
+        let set = test_set(784, 3);
+        assert_eq!(set.inputs.len(), 3);
+        assert_eq!(set.labels, Some(vec![7, 2, 1]));
     }
 }

@@ -13,7 +13,6 @@ pub mod deepprove;
 pub mod external;
 pub mod ezkl;
 pub mod inputs;
-pub mod onnx;
 pub mod opml;
 pub mod orion;
 pub mod provision;

@@ -1,26 +1,18 @@
 //! Deterministic training of small CNNs (the 2024 benchmark's LeNet-style models): each
 //! convolution is 'valid' with stride 1, followed by ReLU and 2x2 max pooling (stride 2,
 //! floor), then the flattened maps (channel-major, as ONNX `Flatten` of NCHW) feed dense
-//! layers with ReLU between them. Same recipe and determinism as [`super::train`].
+//! layers with ReLU between them. Same recipe and determinism as the MLP trainer (the shared
+//! pieces are in [`super::layers`]).
 
-use super::train::{
-    backprop_dense, forward_dense, sgd, softmax_delta, Dense, SplitMix64, TrainConfig,
+use super::layers::{
+    backprop_dense, forward_dense, init_dense, sgd, softmax_delta, Conv, Dense, TrainConfig,
 };
+use crate::data::rng::SplitMix64;
 
 /// Side after a 'valid' convolution of kernel `k` and 2x2/2 max pooling (floor).
 pub fn pooled_side(side: usize, k: usize) -> usize {
     let conv = side + 1 - k;
     conv / 2
-}
-
-/// One convolution: `weights` `[cout][cin][k][k]`, `bias` `[cout]`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Conv {
-    pub cin: usize,
-    pub cout: usize,
-    pub k: usize,
-    pub weights: Vec<f32>,
-    pub bias: Vec<f32>,
 }
 
 /// A trained CNN over `channels` x `side` x `side` inputs (planes first).
@@ -127,7 +119,7 @@ impl Cnn {
         let mut widths = vec![cin * s * s];
         widths.extend(hidden);
         widths.push(classes);
-        let dense = super::train::Mlp::init(&widths, rng).layers;
+        let dense = init_dense(&widths, rng);
         Cnn {
             channels,
             side,
@@ -323,7 +315,7 @@ mod tests {
         let right = tx
             .iter()
             .zip(&ty)
-            .filter(|(x, y)| super::super::train::argmax(&a.forward(x)) == **y as usize)
+            .filter(|(x, y)| super::super::layers::argmax(&a.forward(x)) == **y as usize)
             .count();
         assert!(right >= 170, "{right}/200");
     }

@@ -3,17 +3,18 @@
 //!
 //! [`prepare`] turns a suite's model into an ONNX file that EZKL and the circom transpiler
 //! accept; [`test_inputs`] gives the test inputs with the same preprocessing as training;
-//! [`float_outputs`] runs the float model on them; [`accuracy`] compares a circuit's outputs.
+//! [`float_outputs`] runs the float model on them; [`accuracy()`] compares a circuit's outputs.
 
 pub mod accuracy;
 pub mod cnn;
-pub mod from_suite;
+pub mod layers;
 pub mod onnx;
 pub mod reference;
 pub mod spec;
 pub mod train;
 
-pub use accuracy::{accuracy, AccuracyReport};
+pub use accuracy::{accuracy, accuracy_of_classes, AccuracyReport};
+pub use onnx::DenseLayer;
 pub use spec::{Dataset, ModelKind, ModelSpec, Resize};
 
 use crate::data::{self, DataError, Images};
@@ -80,39 +81,53 @@ pub struct Prepared {
     pub float_test_accuracy_pct: Option<f64>,
 }
 
-/// One dense layer of an MLP ONNX, for transpilers.
-#[derive(Clone, Debug, PartialEq)]
-pub struct DenseLayer {
-    /// `[out][in]`.
-    pub weights: Vec<Vec<f32>>,
-    /// `out` values.
-    pub bias: Vec<f32>,
-    /// ReLU follows this layer.
-    pub relu: bool,
-}
-
 /// Reads the dense layers of an MLP ONNX (see [`onnx::dense_layers`]).
 pub fn dense_layers(onnx: &Path) -> Result<Vec<DenseLayer>, ModelError> {
     onnx::dense_layers(onnx)
 }
 
-/// Test inputs with the preprocessing of training.
+/// Model inputs for measuring accuracy: a dataset's test images with the preprocessing of
+/// training, or synthetic inputs (then without labels: accuracy is unmeasured).
 #[derive(Clone, Debug, PartialEq)]
 pub struct TestSet {
     /// Flattened model inputs.
     pub inputs: Vec<Vec<f32>>,
-    /// Labels (empty when synthetic).
-    pub labels: Vec<u8>,
-    /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
-    pub synthetic: bool,
+    /// True class per input; `None` when the inputs are synthetic.
+    pub labels: Option<Vec<u8>>,
     /// Which images these are (`CIFAR-10 test images 0-999`, `MNIST t10k in DIR`, held-out
-    /// digits), or how they were made (synthetic).
+    /// digits), or how they were made (synthetic), for the results.
     pub source: String,
+}
+
+impl TestSet {
+    /// True when the inputs are random, not a dataset's: accuracy is then unmeasured.
+    pub fn is_synthetic(&self) -> bool {
+        self.labels.is_none()
+    }
+}
+
+/// `n` deterministic pseudo-random inputs of `len` values in `[0, 1)` (SplitMix64 from `seed`).
+pub fn synthetic_inputs(len: usize, n: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = data::rng::SplitMix64::new(seed);
+    (0..n)
+        .map(|_| (0..len).map(|_| rng.next_f32()).collect())
+        .collect()
+}
+
+/// A named model as a suite declares it: all that [`prepare`] and [`test_inputs`] need.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ModelDef {
+    /// The model's name in the suite (used in messages and the training phase line).
+    pub name: String,
+    /// Absolute path of its ONNX file, when it has one.
+    pub onnx: Option<PathBuf>,
+    /// Architecture, dataset and training recipe.
+    pub spec: ModelSpec,
 }
 
 /// Prepares a model: trains it (deterministically, cached under `cache_dir/models/<key>`
 /// by the hash of its spec) or imports its ONNX file after checking that tract can run it.
-pub fn prepare(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared, ModelError> {
+pub fn prepare(model: &ModelDef, cache_dir: &Path) -> Result<Prepared, ModelError> {
     let spec = &model.spec;
     let spec_err = |message: String| ModelError::Spec {
         model: model.name.clone(),
@@ -235,7 +250,7 @@ impl Trained {
     }
 }
 
-fn train_cached(model: &crate::suite::Model, cache_dir: &Path) -> Result<Prepared, ModelError> {
+fn train_cached(model: &ModelDef, cache_dir: &Path) -> Result<Prepared, ModelError> {
     let spec = &model.spec;
     let dataset = spec.dataset.ok_or_else(|| ModelError::Spec {
         model: model.name.clone(),
@@ -347,8 +362,8 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
 
 /// The first `n` test inputs of a model's dataset, preprocessed as in training. A model
 /// without a dataset gets `n` random inputs in `[0, 1)` (seeded, so repeatable), flagged
-/// `synthetic` and announced on stderr: accuracy is then unmeasured.
-pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, ModelError> {
+/// synthetic (no labels) and announced on stderr: accuracy is then unmeasured.
+pub fn test_inputs(model: &ModelDef, n: usize) -> Result<TestSet, ModelError> {
     let mut spec = model.spec.clone();
     if let Some(ds) = spec.dataset {
         // An imported model without `input_side`: take the side from its declared input.
@@ -364,8 +379,7 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         let labels = images.labels[..inputs.len()].to_vec();
         return Ok(TestSet {
             inputs,
-            labels,
-            synthetic: false,
+            labels: Some(labels),
             source,
         });
     }
@@ -377,25 +391,19 @@ pub fn test_inputs(model: &crate::suite::Model, n: usize) -> Result<TestSet, Mod
         "model `{}` has no dataset: its proof input is SYNTHETIC (random); accuracy is not measured",
         model.name
     ));
-    let mut rng = train::SplitMix64::new(spec.seed);
-    let inputs = (0..n)
-        .map(|_| (0..len).map(|_| rng.next_f32()).collect())
-        .collect();
     Ok(TestSet {
-        inputs,
-        labels: Vec::new(),
-        synthetic: true,
+        inputs: synthetic_inputs(len, n, spec.seed),
+        labels: None,
         source: format!("synthetic (uniform [0,1), seed {})", spec.seed),
     })
 }
 
-/// Float outputs of a prepared model for each input (tract, f32).
+/// Float outputs of a prepared model for each input (tract, f32; see [`reference::float_outputs`]).
 pub fn float_outputs(
     prepared: &Prepared,
     inputs: &[Vec<f32>],
 ) -> Result<Vec<Vec<f32>>, ModelError> {
-    let r = reference::Reference::load(&prepared.onnx_path, &prepared.input_shape)?;
-    inputs.iter().map(|x| r.run(x)).collect()
+    reference::float_outputs(&prepared.onnx_path, &prepared.input_shape, inputs)
 }
 
 #[cfg(test)]

@@ -1,21 +1,34 @@
-//! ONNX export of trained MLPs and reading of ONNX files (structure, sizes, dense layers).
+//! The one ONNX codec of zkprof (tract's prost types of onnx.proto): export of trained
+//! models, reading of ONNX files (structure, sizes), and the networks the transpilers and
+//! adapters take from them (`read.rs`: dense + ReLU layers after optional convolution blocks,
+//! `conv.rs`; `write.rs`: small graphs for tests). Float inference of a model for accuracy is
+//! tract's only ([`super::reference`]); the reader's plain-f32 `forward` exists for tests.
 //!
 //! Exported graphs are what EZKL and the circom transpiler accept: input `input` of shape
 //! `[1, N]` f32, then per layer `Gemm(transB = 1)` with `fcK.weight` `[out, in]` and `fcK.bias`,
 //! `Relu` between layers, output `output` = the logits `[1, classes]` (no Softmax: argmax is the
 //! same and circuits stay smaller). Opset 13, IR version 8 — the layout PyTorch writes.
 
-use super::train::Mlp;
-use super::{DenseLayer, ModelError};
+mod conv;
+mod read;
+mod write;
+
+pub use conv::{ConvLayer, Pool, PoolKind};
+#[cfg(test)]
+pub use read::forward;
+pub use read::{input_shape, op_types, read_mlp, DenseLayer, Mlp, OnnxError};
+pub use write::{write_mlp, write_with_op};
+
+use super::train;
+use super::ModelError;
 use prost::Message;
-use std::collections::HashMap;
 use std::path::Path;
 use tract_onnx::pb;
 
 /// ONNX `TensorProto.DataType.FLOAT`.
 const FLOAT: i32 = 1;
 
-fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
+pub(super) fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
     use pb::tensor_shape_proto::{dimension::Value, Dimension};
     pb::ValueInfoProto {
         name: name.into(),
@@ -38,7 +51,7 @@ fn value_info(name: &str, dims: &[i64]) -> pb::ValueInfoProto {
     }
 }
 
-fn tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
+pub(super) fn tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
     pb::TensorProto {
         name: name.into(),
         dims: dims.to_vec(),
@@ -48,7 +61,7 @@ fn tensor(name: &str, dims: &[i64], data: &[f32]) -> pb::TensorProto {
     }
 }
 
-fn attr_int(name: &str, i: i64) -> pb::AttributeProto {
+pub(super) fn attr_int(name: &str, i: i64) -> pb::AttributeProto {
     pb::AttributeProto {
         name: name.into(),
         r#type: pb::attribute_proto::AttributeType::Int as i32,
@@ -67,7 +80,7 @@ fn attr_float(name: &str, f: f32) -> pb::AttributeProto {
 }
 
 /// The ONNX bytes of an MLP (deterministic: same weights, same bytes).
-pub fn mlp_to_onnx(mlp: &Mlp, doc: &str) -> Vec<u8> {
+pub fn mlp_to_onnx(mlp: &train::Mlp, doc: &str) -> Vec<u8> {
     let mut nodes = Vec::new();
     let mut inits = Vec::new();
     let mut prev = "input".to_string();
@@ -144,7 +157,7 @@ fn attr_ints(name: &str, ints: &[i64]) -> pb::AttributeProto {
     }
 }
 
-fn node(
+pub(super) fn node(
     op: &str,
     name: &str,
     inputs: &[&str],
@@ -215,7 +228,7 @@ pub fn cnn_to_onnx(cnn: &super::cnn::Cnn, doc: &str) -> Vec<u8> {
         "/Flatten_output_0",
         vec![attr_int("axis", 1)],
     ));
-    let head = Mlp {
+    let head = train::Mlp {
         layers: cnn.dense.clone(),
     };
     let dense = pb::ModelProto::decode(&mlp_to_onnx(&head, "")[..])
@@ -263,36 +276,6 @@ pub fn read_proto(path: &Path) -> Result<pb::ModelProto, ModelError> {
             format!("not an ONNX model (protobuf decode failed: {e})"),
         )
     })
-}
-
-/// Float values of an initializer (`float_data` or little-endian `raw_data`).
-fn floats(path: &Path, t: &pb::TensorProto) -> Result<Vec<f32>, ModelError> {
-    if t.data_type != FLOAT {
-        return Err(ModelError::onnx(
-            path,
-            format!(
-                "initializer `{}` has data type {}, expected FLOAT (1)",
-                t.name, t.data_type
-            ),
-        ));
-    }
-    if !t.float_data.is_empty() {
-        return Ok(t.float_data.clone());
-    }
-    if !t.raw_data.len().is_multiple_of(4) {
-        return Err(ModelError::onnx(
-            path,
-            format!(
-                "initializer `{}`: raw data of {} bytes is not f32s",
-                t.name,
-                t.raw_data.len()
-            ),
-        ));
-    }
-    Ok(t.raw_data
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-        .collect())
 }
 
 /// What an ONNX file holds: declared input shape, parameter count, layer count, ops.
@@ -361,138 +344,30 @@ pub fn info(path: &Path) -> Result<OnnxInfo, ModelError> {
 }
 
 /// Reads the dense layers of an MLP ONNX (Gemm, or MatMul + Add, with Relu between, an
-/// optional final Softmax; Flatten/Reshape/Identity are passed over).
+/// optional final Softmax; Flatten/Reshape/Identity are passed over) with [`read_mlp`];
+/// a network with convolutions is not a dense MLP.
 pub fn dense_layers(path: &Path) -> Result<Vec<DenseLayer>, ModelError> {
-    let m = read_proto(path)?;
-    let g = m
-        .graph
-        .ok_or_else(|| ModelError::onnx(path, "the model has no graph"))?;
-    let inits: HashMap<&str, &pb::TensorProto> =
-        g.initializer.iter().map(|t| (t.name.as_str(), t)).collect();
-    let weight = |name: &str, node: &str| {
-        inits.get(name).copied().ok_or_else(|| {
-            ModelError::onnx(path, format!("node `{node}`: `{name}` is not an initializer; only constant weights are supported"))
-        })
-    };
-    let mut layers: Vec<DenseLayer> = Vec::new();
-    let last = g.node.len().saturating_sub(1);
-    for (idx, n) in g.node.iter().enumerate() {
-        match n.op_type.as_str() {
-            "Gemm" => {
-                let get = |a: &str| n.attribute.iter().find(|x| x.name == a);
-                let trans_b = get("transB").is_some_and(|a| a.i == 1);
-                let alpha = get("alpha").map_or(1.0, |a| a.f);
-                let beta = get("beta").map_or(1.0, |a| a.f);
-                if get("transA").is_some_and(|a| a.i == 1) {
-                    return Err(ModelError::onnx(path, format!("node `{}`: Gemm with transA = 1 is not supported", n.name)));
-                }
-                let w = weight(n.input.get(1).map_or("", |s| s.as_str()), &n.name)?;
-                let mut layer = matrix(path, w, trans_b, &n.name)?;
-                layer.weights.iter_mut().flatten().for_each(|v| *v *= alpha);
-                if let Some(bn) = n.input.get(2).filter(|s| !s.is_empty()) {
-                    let b = floats(path, weight(bn, &n.name)?)?;
-                    layer.bias = b.iter().map(|v| v * beta).collect();
-                }
-                check_bias(path, &layer, &n.name)?;
-                layers.push(layer);
-            }
-            "MatMul" => {
-                let w = weight(n.input.get(1).map_or("", |s| s.as_str()), &n.name)?;
-                layers.push(matrix(path, w, false, &n.name)?);
-            }
-            "Add" => {
-                let Some(l) = layers.last_mut() else {
-                    return Err(ModelError::onnx(path, format!("node `{}`: Add before any dense layer", n.name)));
-                };
-                let b = n.input.iter().find_map(|i| inits.get(i.as_str())).ok_or_else(|| {
-                    ModelError::onnx(path, format!("node `{}`: Add without a constant bias is not supported", n.name))
-                })?;
-                l.bias = floats(path, b)?;
-                check_bias(path, l, &n.name)?;
-            }
-            "Relu" => match layers.last_mut() {
-                Some(l) if !l.relu => l.relu = true,
-                _ => return Err(ModelError::onnx(path, format!("node `{}`: Relu not after a dense layer", n.name))),
-            },
-            "Softmax" if idx == last => {}
-            "Flatten" | "Reshape" | "Identity" if layers.is_empty() => {}
-            op => {
-                return Err(ModelError::onnx(
-                    path,
-                    format!(
-                        "unsupported op `{op}` (node `{}`) for a dense MLP; supported: Gemm, MatMul, Add, Relu, a final Softmax",
-                        n.name
-                    ),
-                ))
-            }
-        }
-    }
-    if layers.is_empty() {
-        return Err(ModelError::onnx(
-            path,
-            "no dense layers (Gemm or MatMul) in the graph",
-        ));
-    }
-    for w in layers.windows(2) {
-        if w[0].bias.len() != w[1].weights.first().map_or(0, Vec::len) {
-            return Err(ModelError::onnx(
-                path,
-                "consecutive dense layers have mismatched sizes",
-            ));
-        }
-    }
-    Ok(layers)
-}
-
-fn matrix(
-    path: &Path,
-    t: &pb::TensorProto,
-    trans_b: bool,
-    node: &str,
-) -> Result<DenseLayer, ModelError> {
-    if t.dims.len() != 2 {
+    const DENSE: &str = "supported: Gemm, MatMul, Add, Relu, a final Softmax";
+    let bytes = crate::input::read_capped(path, crate::limits::MAX_ONNX_BYTES, "ONNX model")
+        .map_err(|e| ModelError::io(path, e))?;
+    let mlp = read_mlp(&bytes).map_err(|e| ModelError::onnx(path, e.to_string()))?;
+    if !mlp.convs.is_empty() {
         return Err(ModelError::onnx(
             path,
             format!(
-                "node `{node}`: weight `{}` has shape {:?}, expected 2-D",
-                t.name, t.dims
+                "unsupported op `Conv` for a dense MLP (the graph has {} convolution block(s)); {DENSE}",
+                mlp.convs.len()
             ),
         ));
     }
-    let (r, c) = (t.dims[0] as usize, t.dims[1] as usize);
-    let v = floats(path, t)?;
-    if v.len() != r * c {
-        return Err(ModelError::onnx(
-            path,
-            format!("weight `{}`: {} values for shape {r}x{c}", t.name, v.len()),
-        ));
-    }
-    // ONNX Gemm: Y = A * B' (transB) with B [out, in]; else B is [in, out].
-    let weights: Vec<Vec<f32>> = if trans_b {
-        v.chunks_exact(c).map(<[f32]>::to_vec).collect()
-    } else {
-        (0..c)
-            .map(|o| (0..r).map(|i| v[i * c + o]).collect())
-            .collect()
-    };
-    let outs = weights.len();
-    Ok(DenseLayer {
-        weights,
-        bias: vec![0.0; outs],
-        relu: false,
-    })
+    Ok(mlp.layers)
 }
 
-fn check_bias(path: &Path, l: &DenseLayer, node: &str) -> Result<(), ModelError> {
-    if l.bias.len() != l.weights.len() {
-        return Err(ModelError::onnx(
-            path,
-            format!(
-                "node `{node}`: bias of {} values for {} outputs",
-                l.bias.len(),
-                l.weights.len()
-            ),
-        ));
-    }
-    Ok(())
+#[cfg(test)]
+mod tests;
+
+/// Test models shared with the transpilers' tests.
+#[cfg(test)]
+pub(crate) mod tests_support {
+    pub(crate) use super::tests::cnn_onnx;
 }

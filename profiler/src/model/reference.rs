@@ -57,3 +57,22 @@ impl Reference {
         Ok(view.iter().copied().collect())
     }
 }
+
+/// Float outputs of the model in `onnx` for each input, computed by tract: the reference
+/// a circuit's outputs are compared with. `None` when tract cannot load or run the model
+/// (the accuracy loss is then not computed, and the facts say so).
+pub fn float_outputs_of(onnx: &Path, inputs: &[Vec<f32>]) -> Option<Vec<Vec<f32>>> {
+    let shape = super::onnx::info(onnx).ok()?.input_shape;
+    float_outputs(onnx, &shape, inputs).ok()
+}
+
+/// Float outputs (tract) of the model in `onnx`, input fixed to `input_shape` (batch
+/// included), for each input.
+pub fn float_outputs(
+    onnx: &Path,
+    input_shape: &[usize],
+    inputs: &[Vec<f32>],
+) -> Result<Vec<Vec<f32>>, ModelError> {
+    let r = Reference::load(onnx, input_shape)?;
+    inputs.iter().map(|x| r.run(x)).collect()
+}

@@ -2,7 +2,6 @@
 //! 2024 reference models) where present; generated data otherwise.
 
 use super::*;
-use crate::suite::Model;
 
 fn shared() -> Option<PathBuf> {
     let s = crate::paths::shared_dir();
@@ -15,11 +14,11 @@ fn shared() -> Option<PathBuf> {
     s
 }
 
-fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize) -> Model {
+fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize) -> ModelDef {
     let onnx = shared
         .join("reference/zkml-benchmark-2024/models")
         .join(rel);
-    Model {
+    ModelDef {
         name: rel.into(),
         onnx: Some(onnx),
         spec: ModelSpec {
@@ -29,17 +28,16 @@ fn reference_model(shared: &Path, rel: &str, side: Option<usize>, resize: Resize
             resize,
             ..ModelSpec::default()
         },
-        ..Model::default()
     }
 }
 
-fn float_accuracy(m: &Model, n: usize) -> (Prepared, f64) {
+fn float_accuracy(m: &ModelDef, n: usize) -> (Prepared, f64) {
     let p = prepare(m, Path::new("unused")).unwrap();
     let t = test_inputs(m, n).unwrap();
-    assert!(!t.synthetic);
+    assert!(!t.is_synthetic());
     let f = float_outputs(&p, &t.inputs).unwrap();
-    let r = accuracy(&f, &f, Some(&t.labels));
-    assert_eq!(r.accuracy_loss_pct, 0.0);
+    let r = accuracy(Some(&f), &f, t.labels.as_deref());
+    assert_eq!(r.accuracy_loss_pct, Some(0.0));
     (p, r.float_accuracy_pct.unwrap())
 }
 
@@ -232,7 +230,7 @@ fn onnx_with_unsupported_op_names_the_file() {
 
 #[test]
 fn synthetic_inputs_only_without_dataset() {
-    let m = Model {
+    let m = ModelDef {
         name: "nodata".into(),
         spec: ModelSpec {
             kind: ModelKind::Onnx,
@@ -240,10 +238,10 @@ fn synthetic_inputs_only_without_dataset() {
             input_side: Some(4),
             ..ModelSpec::default()
         },
-        ..Model::default()
+        ..ModelDef::default()
     };
     let t = test_inputs(&m, 3).unwrap();
-    assert!(t.synthetic && t.labels.is_empty());
+    assert!(t.is_synthetic() && t.labels.is_none());
     assert_eq!((t.inputs.len(), t.inputs[0].len()), (3, 16));
     assert_eq!(t, test_inputs(&m, 3).unwrap());
 }
@@ -264,7 +262,7 @@ fn training_on_real_digits_is_deterministic() {
             return;
         }
     }
-    let m = Model {
+    let m = ModelDef {
         name: "det".into(),
         spec: ModelSpec {
             input_side: Some(14),
@@ -272,7 +270,7 @@ fn training_on_real_digits_is_deterministic() {
             epochs: 1,
             ..ModelSpec::default()
         },
-        ..Model::default()
+        ..ModelDef::default()
     };
     let (c1, c2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let a = prepare(&m, c1.path()).unwrap();
@@ -300,7 +298,7 @@ fn training_on_real_digits_is_deterministic() {
     // A second prepare in the same cache reuses the file.
     assert_eq!(prepare(&m, c1.path()).unwrap(), a);
     // Another seed gives other weights.
-    let other = Model {
+    let other = ModelDef {
         spec: ModelSpec {
             seed: 2,
             ..m.spec.clone()
@@ -313,45 +311,6 @@ fn training_on_real_digits_is_deterministic() {
     );
     if let Some(acc) = ma["float_test_accuracy_pct"].as_f64() {
         assert!(acc > 70.0, "{acc}");
-    }
-}
-
-/// Prints the figures of the quickstart model and the 2024 suite's models (imported DNNs,
-/// CNNs trained here): `ZKPROF_SHARED=... cargo test -p zkprof --release --lib
-/// model::tests::figures -- --ignored --nocapture`.
-#[test]
-#[ignore = "prints figures for the documentation; trains models"]
-fn figures() {
-    let suites = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites");
-    let mut models = crate::suite::Suite::load(&suites.join("quickstart.toml"))
-        .unwrap()
-        .models;
-    let tmp = tempfile::tempdir().unwrap();
-    if let Some(shared) = shared() {
-        std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
-        std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
-        let text = std::fs::read_to_string(suites.join("zkml-benchmark-2024.toml")).unwrap();
-        let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
-        models.extend(crate::suite::Suite::parse(&as_if, &text).unwrap().models);
-    }
-    let cache = tempfile::tempdir().unwrap();
-    for m in &models {
-        let t0 = std::time::Instant::now();
-        let p = prepare(m, cache.path()).unwrap();
-        let took = t0.elapsed().as_secs_f64();
-        let t = test_inputs(m, 10_000).unwrap();
-        let f = float_outputs(&p, &t.inputs).unwrap();
-        let r = accuracy(&f, &f, Some(&t.labels));
-        println!(
-            "{}: sha256 {} params {} layers {} input {:?} float accuracy {:.2}% (n={}) prepared in {took:.1}s",
-            m.name,
-            p.content_hash,
-            p.params,
-            p.layers,
-            p.input_shape,
-            r.float_accuracy_pct.unwrap(),
-            r.n
-        );
     }
 }
 

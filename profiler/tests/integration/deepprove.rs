@@ -7,7 +7,7 @@ use crate::support::{text, zkprof};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
+use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 const MIB: f64 = 1024.0 * 1024.0;
 

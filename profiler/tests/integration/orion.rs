@@ -7,8 +7,8 @@
 use crate::support::{text, zkprof};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use zkprof::frameworks::onnx::{write_mlp, DenseLayer};
 use zkprof::frameworks::orion;
+use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 fn asset() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/orion-fake/zkprof-cairo-prover")

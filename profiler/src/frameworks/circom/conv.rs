@@ -11,8 +11,8 @@
 //! down, where the float model keeps the fraction). Weights `cw{k}` and biases `cb{k}` are
 //! private inputs, as for the dense layers.
 
-use super::super::onnx::{ConvLayer, PoolKind};
 use super::transpile::{div_floor, fixed, Scaling};
+use crate::model::onnx::{ConvLayer, PoolKind};
 use num_bigint::BigInt;
 use std::fmt::Write;
 
@@ -297,22 +297,22 @@ pub fn witness(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::onnx::{forward, read_mlp};
     use super::super::transpile::{circuit, input_json};
     use super::*;
+    use crate::model::onnx::{forward, read_mlp};
 
     /// The witness of the 2024 14x14 CNN shape (two 3x3 blocks, max pooling, dense 44-80-10)
     /// reproduces the float model within the fixed-point bound, and the circuit wires every
     /// block.
     #[test]
     fn witness_matches_the_float_cnn() {
-        let bytes = super::super::super::onnx::tests_support::cnn_onnx(14, &[5, 11], 3, &[80]);
+        let bytes = crate::model::onnx::tests_support::cnn_onnx(14, &[5, 11], 3, &[80]);
         let net = read_mlp(&bytes).unwrap();
         let sc = Scaling {
             decimals: 6,
             public_input: true,
         };
-        let mut rng = crate::model::train::SplitMix64::new(3);
+        let mut rng = crate::data::rng::SplitMix64::new(3);
         for _ in 0..3 {
             let x: Vec<f32> = (0..196).map(|_| rng.next_f32()).collect();
             let (m, outs) = input_json(&net, sc, &x);
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn average_pooling_rescales_and_max_without_relu_is_refused() {
-        let mut net = read_mlp(&super::super::super::onnx::tests_support::cnn_onnx(
+        let mut net = read_mlp(&crate::model::onnx::tests_support::cnn_onnx(
             8,
             &[2],
             3,
@@ -348,7 +348,7 @@ mod tests {
             decimals: 4,
             public_input: false,
         };
-        net.convs[0].pool = Some(super::super::super::onnx::Pool {
+        net.convs[0].pool = Some(crate::model::onnx::Pool {
             kind: PoolKind::Average,
             size: 2,
             stride: 2,
@@ -363,7 +363,7 @@ mod tests {
         assert!(circuit(&net, sc).contains("SumPooling2D(6, 6, 2, 2, 2)"));
         assert_eq!(check(&net.convs), Ok(()));
         net.convs[0].relu = false;
-        net.convs[0].pool = Some(super::super::super::onnx::Pool {
+        net.convs[0].pool = Some(crate::model::onnx::Pool {
             kind: PoolKind::Max,
             size: 2,
             stride: 2,

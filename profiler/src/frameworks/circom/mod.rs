@@ -16,8 +16,9 @@ pub mod ptau;
 pub mod transpile;
 
 use super::provision::{self, setting_str, setting_u64};
-use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, Manifest};
+use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -495,13 +496,11 @@ impl Framework for Circom {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
-        let float: Vec<Vec<f32>> = set
-            .inputs
-            .iter()
-            .map(|x| onnx::forward(&st.mlp, x))
-            .collect();
+        let float = cell.model.onnx.as_deref().and_then(|p| {
+            crate::model::reference::float_outputs_of(&super::absolute(p), &set.inputs)
+        });
         Ok(inputs::accuracy(
-            Some(&float),
+            float.as_deref(),
             &circuit,
             set.labels.as_deref(),
             &set.source,

@@ -11,7 +11,7 @@
 //! Known limit: `q` itself is not range-checked, so a malicious prover could pick another
 //! `r` and a huge `q`; a benchmark circuit accepts that, a production one would add a check.
 
-use super::super::onnx::Mlp;
+use crate::model::onnx::Mlp;
 use num_bigint::BigInt;
 use std::fmt::Write;
 
@@ -253,8 +253,8 @@ pub fn input_json(
 
 #[cfg(test)]
 mod tests {
-    use super::super::super::onnx::DenseLayer;
     use super::*;
+    use crate::model::onnx::DenseLayer;
 
     fn mlp() -> Mlp {
         Mlp {

@@ -22,8 +22,9 @@ pub(crate) use logs::skipped_note;
 pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
 use super::provision::{self, setting_u64};
-use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, Manifest};
+use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use env::{json_inputs, read_settings};
@@ -414,14 +415,7 @@ impl Framework for Ezkl {
             .ok()
             .and_then(|t| serde_json::from_str(&t).ok())
             .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
-        let bytes =
-            std::fs::read(&st.onnx).map_err(|e| failed(format!("{}: {e}", st.onnx.display())))?;
-        let float = onnx::read_mlp(&bytes).ok().map(|m| {
-            set.inputs
-                .iter()
-                .map(|x| onnx::forward(&m, x))
-                .collect::<Vec<_>>()
-        });
+        let float = crate::model::reference::float_outputs_of(&st.onnx, &set.inputs);
         Ok(inputs::accuracy(
             float.as_deref(),
             &circuit,

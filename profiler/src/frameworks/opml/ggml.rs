@@ -7,7 +7,7 @@
 //! file the 2024 ZKML-Benchmark wrote from a PyTorch `state_dict` (`struct.pack("!i", ..)`,
 //! `astype(">f4")`); the guests check the magic and take the layer sizes from the dims.
 
-use crate::frameworks::onnx::{DenseLayer, Mlp};
+use crate::model::onnx::{DenseLayer, Mlp};
 
 /// The ggml magic, `b"ggml"` read as a big-endian i32.
 pub const MAGIC: u32 = 0x6767_6d6c;
@@ -225,7 +225,7 @@ mod tests {
             let onnx = std::fs::read(refdir.join(format!("models/{arch}/{name}.onnx"))).unwrap();
             let want =
                 std::fs::read(refdir.join(format!("opml-models/ggml-model-{name}.bin"))).unwrap();
-            let mlp = crate::frameworks::onnx::read_mlp(&onnx).unwrap();
+            let mlp = crate::model::onnx::read_mlp(&onnx).unwrap();
             let got = write(&mlp);
             assert_eq!(got.len(), want.len(), "{name}: length");
             let first = got.iter().zip(&want).position(|(a, b)| a != b);

@@ -29,8 +29,9 @@ pub mod parse;
 mod run;
 
 use super::provision::{setting_str, setting_u64};
-use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use crate::cache::{cache_key, Entry, Manifest};
+use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -264,12 +265,15 @@ impl Framework for Opml {
                 }
             }
         }
-        let float: Vec<Vec<f32>> = set
-            .inputs
-            .iter()
-            .map(|x| onnx::forward(&st.mlp, x))
-            .collect();
-        let mut out = inputs::accuracy(Some(&float), &circuit, set.labels.as_deref(), &set.source);
+        let float = cell.model.onnx.as_deref().and_then(|p| {
+            crate::model::reference::float_outputs_of(&super::absolute(p), &set.inputs)
+        });
+        let mut out = inputs::accuracy(
+            float.as_deref(),
+            &circuit,
+            set.labels.as_deref(),
+            &set.source,
+        );
         out.info.insert(
             "accuracy_method".into(),
             format!("one mlvm run per input ({}), unmeasured", st.format.name()),

@@ -3,7 +3,8 @@
 
 use super::{failed, guest_key, guest_manifest, install::Installation, parse};
 use crate::cache::Entry;
-use crate::frameworks::{onnx, provision, FrameworkError, PlannedStep};
+use crate::frameworks::{provision, FrameworkError, PlannedStep};
+use crate::model::onnx;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

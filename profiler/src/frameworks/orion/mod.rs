@@ -271,7 +271,7 @@ impl Framework for Orion {
         }
         let outputs = cairo::output_values(&run.output).map_err(failed)?;
         let out32: Vec<f32> = outputs.iter().map(|&v| v as f32).collect();
-        let class = super::onnx::argmax(&out32);
+        let class = crate::model::layers::argmax(&out32);
         m.insert("predicted_class".into(), class as f64);
         let label = s.label.map(|l| format!(", label {l}")).unwrap_or_default();
         c.info.insert(

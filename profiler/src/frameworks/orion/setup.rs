@@ -244,45 +244,32 @@ pub fn accuracy(
         }
         let v = cairo::output_values(&r.output).map_err(failed)?;
         let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
-        circuit.push(Some(crate::frameworks::onnx::argmax(&v)));
+        circuit.push(Some(crate::model::layers::argmax(&v)));
     }
     let reference = crate::model::reference::Reference::load(&onnx, &shape).ok();
     let float: Option<Vec<usize>> = reference.and_then(|r| {
         set.inputs
             .iter()
-            .map(|x| r.run(x).ok().map(|v| crate::frameworks::onnx::argmax(&v)))
+            .map(|x| r.run(x).ok().map(|v| crate::model::layers::argmax(&v)))
             .collect::<Option<Vec<_>>>()
     });
     for i in 0..set.inputs.len() {
         let _ = std::fs::remove_file(dir.join(format!("input-{i}.json")));
     }
-    let n = circuit.len();
-    let pct = |k: usize| 100.0 * k as f64 / n as f64;
+    let r = crate::model::accuracy_of_classes(float.as_deref(), &circuit, set.labels.as_deref());
     let mut c = Collected::default();
     let m = &mut c.metrics;
-    m.insert("accuracy_samples".into(), n as f64);
+    m.insert("accuracy_samples".into(), r.n as f64);
     m.insert("execution_panics".into(), panics.len() as f64);
-    if let Some(labels) = &set.labels {
-        let right = |cls: &[Option<usize>]| {
-            cls.iter()
-                .zip(labels)
-                .filter(|(c, l)| **c == Some(usize::from(**l)))
-                .count()
-        };
-        m.insert("circuit_accuracy_pct".into(), pct(right(&circuit)));
-        if let Some(f) = &float {
-            let f: Vec<Option<usize>> = f.iter().copied().map(Some).collect();
-            m.insert("float_accuracy_pct".into(), pct(right(&f)));
-        }
+    if let Some(v) = r.circuit_accuracy_pct {
+        m.insert("circuit_accuracy_pct".into(), v);
     }
-    match &float {
-        Some(f) => {
-            let differ = f
-                .iter()
-                .zip(&circuit)
-                .filter(|(a, b)| Some(**a) != **b)
-                .count();
-            m.insert("accuracy_loss_pct".into(), pct(differ));
+    if let Some(v) = r.float_accuracy_pct {
+        m.insert("float_accuracy_pct".into(), v);
+    }
+    match r.accuracy_loss_pct {
+        Some(v) => {
+            m.insert("accuracy_loss_pct".into(), v);
         }
         None => c.warnings.push(
             "no float reference (tract could not run the ONNX file): accuracy loss not computed"

@@ -2,9 +2,9 @@
 //! project file, and the parsers on captured real output of the Cairo toolchain.
 
 use super::*;
+use crate::data::rng::SplitMix64;
 use crate::frameworks::inputs;
 use crate::measure::phases::BoundaryTracker;
-use crate::model::train::SplitMix64;
 use crate::model::DenseLayer;
 use std::sync::Arc;
 
@@ -363,7 +363,8 @@ fn the_2024_model_as_an_orion_program_classifies_like_the_float_model() {
         match prog.run(&fp) {
             Ok(out) => {
                 let out: Vec<f32> = out.iter().map(|f| f.value() as f32).collect();
-                let same = super::super::onnx::argmax(&out) == super::super::onnx::argmax(&float);
+                let same =
+                    crate::model::layers::argmax(&out) == crate::model::layers::argmax(&float);
                 agree += usize::from(same);
             }
             Err(e) => {

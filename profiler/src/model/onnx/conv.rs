@@ -207,7 +207,9 @@ pub(super) fn read_convs(
 }
 
 /// Float inference of the convolution blocks on a channel-major input; returns the
-/// flattened (channel-major) output. No blocks: the input as it is.
+/// flattened (channel-major) output. No blocks: the input as it is. Tests only: the float
+/// reference of zkprof is tract's.
+#[cfg(test)]
 pub fn forward_convs(convs: &[ConvLayer], input: &[f32]) -> Vec<f32> {
     let mut x = input.to_vec();
     for l in convs {
@@ -239,6 +241,7 @@ pub fn forward_convs(convs: &[ConvLayer], input: &[f32]) -> Vec<f32> {
 }
 
 /// Pools a channel-major `[c][h][w]` tensor.
+#[cfg(test)]
 fn pool(x: &[f32], [c, h, w]: [usize; 3], p: Pool) -> Vec<f32> {
     let (oh, ow) = ((h - p.size) / p.stride + 1, (w - p.size) / p.stride + 1);
     let mut out = Vec::with_capacity(c * oh * ow);

@@ -1,7 +1,7 @@
 //! The model fields of a suite's `[[model]]` table, checked into a [`ModelSpec`] with
 //! `file:line:col` errors (the suite parser passes its error builder in).
 
-use super::spec::{
+use crate::model::spec::{
     Activation, Dataset, ModelKind, ModelSpec, Resize, ACTIVATIONS, DATASETS, MODEL_KINDS, RESIZES,
 };
 use std::ops::Range;
@@ -352,5 +352,43 @@ steps = { prove = ["true"] }
             out.push(c);
         }
         out
+    }
+
+    /// Prints the figures of the quickstart model and the 2024 suite's models (imported DNNs,
+    /// CNNs trained here): `ZKPROF_SHARED=... cargo test -p zkprof --release --lib
+    /// suite::model::tests::figures -- --ignored --nocapture`.
+    #[test]
+    #[ignore = "prints figures for the documentation; trains models"]
+    fn figures() {
+        let suites = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites");
+        let mut models = Suite::load(&suites.join("quickstart.toml")).unwrap().models;
+        let tmp = tempfile::tempdir().unwrap();
+        if let Some(shared) = crate::paths::shared_dir() {
+            std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
+            std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
+            let text = std::fs::read_to_string(suites.join("zkml-benchmark-2024.toml")).unwrap();
+            let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
+            models.extend(Suite::parse(&as_if, &text).unwrap().models);
+        }
+        let cache = tempfile::tempdir().unwrap();
+        for m in &models {
+            let m = &m.def();
+            let t0 = std::time::Instant::now();
+            let p = crate::model::prepare(m, cache.path()).unwrap();
+            let took = t0.elapsed().as_secs_f64();
+            let t = crate::model::test_inputs(m, 10_000).unwrap();
+            let f = crate::model::float_outputs(&p, &t.inputs).unwrap();
+            let r = crate::model::accuracy(Some(&f), &f, t.labels.as_deref());
+            println!(
+                "{}: sha256 {} params {} layers {} input {:?} float accuracy {:.2}% (n={}) prepared in {took:.1}s",
+                m.name,
+                p.content_hash,
+                p.params,
+                p.layers,
+                p.input_shape,
+                r.float_accuracy_pct.unwrap(),
+                r.n
+            );
+        }
     }
 }

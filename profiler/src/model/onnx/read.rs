@@ -1,12 +1,13 @@
-//! A minimal ONNX reader (and writer, for tests) for dense + ReLU networks.
-//!
-//! It decodes the protobuf wire format directly: just the fields an MLP needs (graph
-//! nodes, initializers, the input shape). Both adapters use it: EZKL for the input shape
-//! of the data it proves on, circom for the weights it transpiles. Anything that is not
+//! Dense + ReLU networks (after optional convolution blocks) read from ONNX bytes decoded
+//! with the crate's one ONNX codec (tract's prost types of onnx.proto). The adapters use
+//! it: EZKL for the input shape of the data it proves on, circom, opML and Orion for the
+//! weights they transpile. Anything that is not
 //! Gemm/MatMul(+Add)/Relu, with an optional leading Flatten/Reshape and a final Softmax,
 //! is reported as unsupported with the op and node named.
 
+use prost::Message;
 use std::collections::BTreeMap;
+use tract_onnx::pb;
 
 /// One dense layer: `out[o] = sum_i weights[o][i] * in[i] + bias[o]`, then ReLU if `relu`.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,84 +53,11 @@ pub enum OnnxError {
     Unsupported(String),
 }
 
-// ---- protobuf wire format -------------------------------------------------------------
-
-enum Field<'a> {
-    Varint(u64),
-    Fixed32(u32),
-    Fixed64(
-        #[expect(
-            dead_code,
-            reason = "decoded to skip the field; no MLP field is 64-bit fixed"
-        )]
-        u64,
-    ),
-    Bytes(&'a [u8]),
-}
-
-fn varint(buf: &[u8], pos: &mut usize) -> Result<u64, OnnxError> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let b = *buf
-            .get(*pos)
-            .ok_or_else(|| OnnxError::Malformed("truncated varint".into()))?;
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    Err(OnnxError::Malformed("varint too long".into()))
-}
-
-/// The fields of one message, in order.
-fn fields(buf: &[u8]) -> Result<Vec<(u64, Field<'_>)>, OnnxError> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while pos < buf.len() {
-        let key = varint(buf, &mut pos)?;
-        let (num, wire) = (key >> 3, key & 7);
-        let take = |pos: &mut usize, n: usize| -> Result<&[u8], OnnxError> {
-            let end = pos.checked_add(n).filter(|e| *e <= buf.len());
-            let end =
-                end.ok_or_else(|| OnnxError::Malformed(format!("field {num} runs past the end")))?;
-            let s = &buf[*pos..end];
-            *pos = end;
-            Ok(s)
-        };
-        let f = match wire {
-            0 => Field::Varint(varint(buf, &mut pos)?),
-            1 => Field::Fixed64(u64::from_le_bytes(
-                take(&mut pos, 8)?.try_into().unwrap_or([0; 8]),
-            )),
-            2 => {
-                let n = varint(buf, &mut pos)? as usize;
-                Field::Bytes(take(&mut pos, n)?)
-            }
-            5 => Field::Fixed32(u32::from_le_bytes(
-                take(&mut pos, 4)?.try_into().unwrap_or([0; 4]),
-            )),
-            w => {
-                return Err(OnnxError::Malformed(format!(
-                    "unknown wire type {w} for field {num}"
-                )))
-            }
-        };
-        out.push((num, f));
-    }
-    Ok(out)
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
-
 #[derive(Default)]
 pub(super) struct Node {
     pub(super) op: String,
     pub(super) name: String,
     pub(super) inputs: Vec<String>,
-    pub(super) outputs: Vec<String>,
     pub(super) ints: BTreeMap<String, i64>,
     pub(super) floats: BTreeMap<String, f32>,
     /// List attributes (`kernel_shape`, `strides`, `pads`, ...).
@@ -141,112 +69,75 @@ pub(super) struct Tensor {
     pub(super) data: Vec<f32>,
 }
 
-fn tensor(buf: &[u8]) -> Result<(String, Tensor), OnnxError> {
-    let (mut name, mut dims, mut data, mut raw, mut dtype) =
-        (String::new(), Vec::new(), Vec::new(), None, 1);
-    for (num, f) in fields(buf)? {
-        match (num, f) {
-            (1, Field::Varint(v)) => dims.push(v as usize),
-            (1, Field::Bytes(b)) => {
-                let mut p = 0;
-                while p < b.len() {
-                    dims.push(varint(b, &mut p)? as usize);
-                }
-            }
-            (2, Field::Varint(v)) => dtype = v,
-            (4, Field::Bytes(b)) => data.extend(
-                b.chunks_exact(4)
-                    .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])),
-            ),
-            (4, Field::Fixed32(v)) => data.push(f32::from_bits(v)),
-            (8, Field::Bytes(b)) => name = text(b),
-            (9, Field::Bytes(b)) => raw = Some(b),
-            _ => {}
-        }
-    }
-    if dtype != 1 {
+/// An initializer's float values (`float_data` or little-endian `raw_data`); a missing data
+/// type reads as float32.
+fn tensor(t: &pb::TensorProto) -> Result<Tensor, OnnxError> {
+    let (name, dtype) = (&t.name, t.data_type);
+    if dtype != 1 && dtype != 0 {
         return Err(OnnxError::Unsupported(format!(
             "initializer `{name}` has data type {dtype}, only float32 is supported"
         )));
     }
-    if let Some(b) = raw {
-        data = b
+    let data = if t.raw_data.is_empty() {
+        t.float_data.clone()
+    } else {
+        t.raw_data
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-    }
-    Ok((name, Tensor { dims, data }))
+            .collect()
+    };
+    let dims = t.dims.iter().map(|&d| d.max(0) as usize).collect();
+    Ok(Tensor { dims, data })
 }
 
-fn node(buf: &[u8]) -> Result<Node, OnnxError> {
-    let mut n = Node::default();
-    for (num, f) in fields(buf)? {
-        match (num, f) {
-            (1, Field::Bytes(b)) => n.inputs.push(text(b)),
-            (2, Field::Bytes(b)) => n.outputs.push(text(b)),
-            (3, Field::Bytes(b)) => n.name = text(b),
-            (4, Field::Bytes(b)) => n.op = text(b),
-            (5, Field::Bytes(b)) => {
-                let (mut name, mut i, mut fl) = (String::new(), None, None);
-                let mut list: Vec<i64> = Vec::new();
-                for (an, af) in fields(b)? {
-                    match (an, af) {
-                        (1, Field::Bytes(s)) => name = text(s),
-                        (2, Field::Fixed32(v)) => fl = Some(f32::from_bits(v)),
-                        (3, Field::Varint(v)) => i = Some(v as i64),
-                        // `ints`: unpacked (one varint per field) or packed (one bytes field).
-                        (8, Field::Varint(v)) => list.push(v as i64),
-                        (8, Field::Bytes(packed)) => {
-                            let mut pos = 0;
-                            while pos < packed.len() {
-                                list.push(varint(packed, &mut pos)? as i64);
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                if !list.is_empty() {
-                    n.int_lists.insert(name.clone(), list);
-                }
-                if let Some(i) = i {
-                    n.ints.insert(name.clone(), i);
-                }
-                if let Some(f) = fl {
-                    n.floats.insert(name, f);
-                }
+fn node(n: &pb::NodeProto) -> Node {
+    let mut out = Node {
+        op: n.op_type.clone(),
+        name: n.name.clone(),
+        inputs: n.input.clone(),
+        ..Node::default()
+    };
+    for a in &n.attribute {
+        if !a.ints.is_empty() {
+            out.int_lists.insert(a.name.clone(), a.ints.clone());
+        }
+        use pb::attribute_proto::AttributeType;
+        match a.r#type {
+            t if t == AttributeType::Int as i32 => {
+                out.ints.insert(a.name.clone(), a.i);
+            }
+            t if t == AttributeType::Float as i32 => {
+                out.floats.insert(a.name.clone(), a.f);
+            }
+            // Writers that leave the type out: a set scalar says which it is.
+            _ if a.i != 0 => {
+                out.ints.insert(a.name.clone(), a.i);
+            }
+            _ if a.f != 0.0 => {
+                out.floats.insert(a.name.clone(), a.f);
             }
             _ => {}
         }
     }
-    Ok(n)
+    out
 }
 
-/// Shape of a ValueInfoProto (dim_param and unknown dims read as 1).
-fn value_shape(buf: &[u8]) -> Result<(String, Vec<usize>), OnnxError> {
-    let (mut name, mut shape) = (String::new(), Vec::new());
-    for (num, f) in fields(buf)? {
-        match (num, f) {
-            (1, Field::Bytes(b)) => name = text(b),
-            (2, Field::Bytes(ty)) => {
-                for (_, tt) in fields(ty)?.into_iter().filter(|(n, _)| *n == 1) {
-                    let Field::Bytes(tt) = tt else { continue };
-                    for (_, sh) in fields(tt)?.into_iter().filter(|(n, _)| *n == 2) {
-                        let Field::Bytes(sh) = sh else { continue };
-                        for (_, dim) in fields(sh)?.into_iter().filter(|(n, _)| *n == 1) {
-                            let Field::Bytes(dim) = dim else { continue };
-                            let v = fields(dim)?.into_iter().find_map(|(n, f)| match (n, f) {
-                                (1, Field::Varint(v)) => Some(v as usize),
-                                _ => None,
-                            });
-                            shape.push(v.unwrap_or(1).max(1));
-                        }
-                    }
-                }
-            }
-            _ => {}
-        }
-    }
-    Ok((name, shape))
+/// Name and shape of a graph input (dim_param and unknown dims read as 1).
+fn value_shape(v: &pb::ValueInfoProto) -> (String, Vec<usize>) {
+    let dims = v
+        .r#type
+        .as_ref()
+        .and_then(|t| t.value.as_ref())
+        .and_then(|pb::type_proto::Value::TensorType(t)| t.shape.as_ref())
+        .map_or(&[][..], |s| &s.dim[..]);
+    let shape = dims
+        .iter()
+        .map(|d| match d.value {
+            Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)) => (v.max(1)) as usize,
+            _ => 1,
+        })
+        .collect();
+    (v.name.clone(), shape)
 }
 
 /// The shape of the graph's single non-constant input, without the batch dimension.
@@ -275,25 +166,16 @@ pub(super) type Graph = (
 );
 
 fn graph(bytes: &[u8]) -> Result<Graph, OnnxError> {
-    let g = fields(bytes)?
-        .into_iter()
-        .find_map(|(n, f)| match (n, f) {
-            (7, Field::Bytes(b)) => Some(b),
-            _ => None,
-        })
+    let model = pb::ModelProto::decode(bytes).map_err(|e| OnnxError::Malformed(e.to_string()))?;
+    let g = model
+        .graph
         .ok_or_else(|| OnnxError::Malformed("no graph in the model".into()))?;
-    let (mut nodes, mut inits, mut inputs) = (Vec::new(), BTreeMap::new(), Vec::new());
-    for (num, f) in fields(g)? {
-        match (num, f) {
-            (1, Field::Bytes(b)) => nodes.push(node(b)?),
-            (5, Field::Bytes(b)) => {
-                let (name, t) = tensor(b)?;
-                inits.insert(name, t);
-            }
-            (11, Field::Bytes(b)) => inputs.push(value_shape(b)?),
-            _ => {}
-        }
+    let nodes = g.node.iter().map(node).collect();
+    let mut inits = BTreeMap::new();
+    for t in &g.initializer {
+        inits.insert(t.name.clone(), tensor(t)?);
     }
+    let mut inputs: Vec<(String, Vec<usize>)> = g.input.iter().map(value_shape).collect();
     inputs.retain(|(n, _)| !inits.contains_key(n));
     Ok((nodes, inits, inputs))
 }
@@ -326,7 +208,10 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
             "Flatten" | "Reshape" if layers.is_empty() => {}
             "Gemm" => {
                 if n.ints.get("transA").copied().unwrap_or(0) != 0 {
-                    return Err(OnnxError::Unsupported(format!("node `{}`: Gemm with transA=1", n.name)));
+                    return Err(OnnxError::Unsupported(format!(
+                        "node `{}`: Gemm with transA=1",
+                        n.name
+                    )));
                 }
                 let alpha = n.floats.get("alpha").copied().unwrap_or(1.0);
                 let beta = n.floats.get("beta").copied().unwrap_or(1.0);
@@ -335,7 +220,10 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
                 let mut layer = dense_from(w, trans_b, &n.name)?;
                 layer.weights.iter_mut().flatten().for_each(|x| *x *= alpha);
                 if let Some(b) = n.inputs.get(2).filter(|s| !s.is_empty()) {
-                    layer.bias = bias_from(get(b, n)?, layer.outputs(), &n.name)?.iter().map(|x| x * beta).collect();
+                    layer.bias = bias_from(get(b, n)?, layer.outputs(), &n.name)?
+                        .iter()
+                        .map(|x| x * beta)
+                        .collect();
                 }
                 layers.push(layer);
             }
@@ -343,7 +231,12 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
                 let w = get(n.inputs.get(1).map(String::as_str).unwrap_or(""), n)?;
                 let mut layer = dense_from(w, false, &n.name)?;
                 if let Some(add) = nodes.get(i + 1).filter(|a| a.op == "Add") {
-                    let b = add.inputs.iter().find(|s| inits.contains_key(*s)).map(String::as_str).unwrap_or("");
+                    let b = add
+                        .inputs
+                        .iter()
+                        .find(|s| inits.contains_key(*s))
+                        .map(String::as_str)
+                        .unwrap_or("");
                     layer.bias = bias_from(get(b, add)?, layer.outputs(), &add.name)?;
                     i += 1;
                 }
@@ -355,10 +248,11 @@ pub fn read_mlp(bytes: &[u8]) -> Result<Mlp, OnnxError> {
                 }
             }
             "Softmax" if last && !layers.is_empty() => dropped_softmax = true,
+            "Identity" => {}
             op => {
                 return Err(OnnxError::Unsupported(format!(
-                    "op {op} (node `{}`, #{i}) is not supported; the dense transpiler handles Gemm, MatMul+Add, Relu, \
-                     a leading Flatten/Reshape and a final Softmax",
+                    "unsupported op `{op}` (node `{}`, #{i}): op {op} is not one the dense transpiler \
+                     handles (Gemm, MatMul+Add, Relu, a leading Flatten/Reshape and a final Softmax)",
                     n.name
                 )))
             }
@@ -432,7 +326,9 @@ fn bias_from(t: &Tensor, outputs: usize, node: &str) -> Result<Vec<f32>, OnnxErr
     Ok(t.data.clone())
 }
 
-/// Float inference of the network on one input (the reference the circuits are compared with).
+/// The reader's network evaluated in plain f32 on one input, so tests check the transpilers'
+/// reading of the weights against tract (the float reference of zkprof, `model::reference`).
+#[cfg(test)]
 pub fn forward(mlp: &Mlp, input: &[f32]) -> Vec<f32> {
     let mut x = super::conv::forward_convs(&mlp.convs, input);
     for l in &mlp.layers {
@@ -451,18 +347,4 @@ pub fn forward(mlp: &Mlp, input: &[f32]) -> Vec<f32> {
             .collect();
     }
     x
-}
-
-/// Index of the largest value (the first on ties).
-pub fn argmax(v: &[f32]) -> usize {
-    v.iter()
-        .enumerate()
-        .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &x)| {
-            if x > bv {
-                (i, x)
-            } else {
-                (bi, bv)
-            }
-        })
-        .0
 }

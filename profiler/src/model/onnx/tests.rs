@@ -36,8 +36,14 @@ fn unsupported_and_malformed_models_say_why() {
         other => panic!("{other:?}"),
     }
     assert_eq!(input_shape(&write_with_op("Det", 4)).unwrap(), vec![4]);
+    // Malformed bytes say where the protobuf breaks (prost's words): a field of the wrong
+    // wire type, and a graph whose length runs past the end of the bytes.
     match read_mlp(&[0x0a, 0xff, 0x01]) {
-        Err(OnnxError::Malformed(why)) => assert!(why.contains("past the end"), "{why}"),
+        Err(OnnxError::Malformed(why)) => assert!(why.contains("invalid wire type"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    match read_mlp(&[0x3a, 0xff, 0x01]) {
+        Err(OnnxError::Malformed(why)) => assert!(why.contains("buffer underflow"), "{why}"),
         other => panic!("{other:?}"),
     }
 }
@@ -64,7 +70,7 @@ fn reads_the_2024_pytorch_export() {
 /// A CNN with random weights in the 2024 shapes (14x14 input, two 3x3 conv blocks with max
 /// pooling, two dense layers; and 28x28 with 5x5 kernels), written by zkprof's exporter.
 pub(crate) fn cnn_onnx(side: usize, conv: &[usize], k: usize, hidden: &[usize]) -> Vec<u8> {
-    let mut rng = crate::model::train::SplitMix64::new(7);
+    let mut rng = crate::data::rng::SplitMix64::new(7);
     let cnn = crate::model::cnn::Cnn::init(1, side, conv, k, hidden, 10, &mut rng);
     crate::model::onnx::cnn_to_onnx(&cnn, "test")
 }
@@ -83,7 +89,7 @@ fn conv_blocks_match_tract() {
         std::fs::write(&path, &bytes).unwrap();
         let tract = crate::model::reference::Reference::load(&path, &[1, 1, side, side]).unwrap();
         for seed in 0..3u64 {
-            let mut rng = crate::model::train::SplitMix64::new(seed);
+            let mut rng = crate::data::rng::SplitMix64::new(seed);
             let x: Vec<f32> = (0..side * side).map(|_| rng.next_f32()).collect();
             let ours = forward(&net, &x);
             let theirs = tract.run(&x).unwrap();

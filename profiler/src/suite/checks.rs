@@ -3,7 +3,8 @@
 //! the `{setting.KEY}` placeholders of command steps (every settings variant must have
 //! `KEY`). Each error points at the entry that breaks the rule.
 
-use super::{settings_label, FrameworkSpec, Model, RawSuite};
+use super::schema::RawSuite;
+use super::{settings_label, FrameworkSpec, Model};
 use crate::limits;
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -65,7 +66,7 @@ fn check_value(what: &str, v: &serde_json::Value) -> Result<(), String> {
 /// otherwise the placeholder would reach the command literally.
 fn check_setting_placeholders(
     spec: &FrameworkSpec,
-    raw: &super::RawFramework,
+    raw: &super::schema::RawFramework,
 ) -> Result<(), (Range<usize>, String)> {
     let Some(steps) = &raw.steps else {
         return Ok(());
@@ -140,7 +141,7 @@ fn check_cell_ids<E>(
                             format!("cell `{shown}` is made twice (by two models, frameworks or settings variants that print alike); rename one or drop the duplicate settings"),
                         ));
                     }
-                    let dir = crate::cellrun::cell_dir_name(&id);
+                    let dir = super::cell_dir_name(&id);
                     if dir.len() > limits::MAX_CELL_DIR_BYTES {
                         return Err(invalid(
                             span,

@@ -1,0 +1,128 @@
+//! Expansion of a validated suite into cells (models x frameworks x settings x runtimes),
+//! and the names derived from a cell: its settings label, its work directory and the
+//! filled-in argv of a command step.
+
+use super::{Cell, PlanOptions, Suite, SuiteError, RUNTIMES};
+use std::collections::BTreeMap;
+
+impl Suite {
+    /// Expands the suite into cells, in a stable order (models, frameworks, settings, runtimes).
+    pub fn plan(&self, opts: &PlanOptions) -> Result<Vec<Cell>, SuiteError> {
+        let plan_err = |message: String| SuiteError::Plan {
+            path: self.path.clone(),
+            message,
+        };
+        for f in &opts.frameworks {
+            if !self.frameworks.iter().any(|x| &x.name == f || &x.kind == f) {
+                let names: Vec<&str> = self.frameworks.iter().map(|x| x.name.as_str()).collect();
+                return Err(plan_err(format!(
+                    "--framework {f}: not in this suite; its frameworks: {}",
+                    names.join(", ")
+                )));
+            }
+        }
+        let runtimes = match &opts.runtime {
+            Some(r) if !RUNTIMES.contains(&r.as_str()) => {
+                return Err(plan_err(format!(
+                    "--runtime {r}: unknown; valid runtimes: {}",
+                    RUNTIMES.join(", ")
+                )))
+            }
+            Some(r) => vec![r.clone()],
+            None => self.runtimes.clone(),
+        };
+        let mut cells = Vec::new();
+        for model in &self.models {
+            if let (Some(max), Some(p)) = (opts.max_params, model.params) {
+                if p > max {
+                    continue;
+                }
+            }
+            for fw in &self.frameworks {
+                if !model.frameworks.is_empty() && !model.frameworks.contains(&fw.name) {
+                    continue;
+                }
+                if !opts.frameworks.is_empty()
+                    && !opts
+                        .frameworks
+                        .iter()
+                        .any(|f| f == &fw.name || f == &fw.kind)
+                {
+                    continue;
+                }
+                for settings in &fw.settings {
+                    for runtime in &runtimes {
+                        cells.push(Cell {
+                            id: format!(
+                                "{}/{}/{}/{}",
+                                model.name,
+                                fw.name,
+                                settings_label(settings),
+                                runtime
+                            ),
+                            model: model.clone(),
+                            framework: fw.clone(),
+                            settings: settings.clone(),
+                            runtime: runtime.clone(),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(cells)
+    }
+}
+
+/// `default` for no settings, else `k=v,k=v` in key order.
+pub fn settings_label(settings: &BTreeMap<String, serde_json::Value>) -> String {
+    if settings.is_empty() {
+        return "default".into();
+    }
+    settings
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::String(s) => format!("{k}={s}"),
+            other => format!("{k}={other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// A directory name for a cell id: ASCII letters, digits and `-_.=` kept, anything else `_`.
+pub fn cell_dir_name(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Fills the placeholders of an argv template.
+pub fn fill_placeholders(template: &str, vars: &BTreeMap<String, String>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) => {
+                let name = &after[..close];
+                match vars.get(name) {
+                    Some(v) => out.push_str(v),
+                    None => out.push_str(&rest[open..open + close + 2]),
+                }
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push_str(&rest[open..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}

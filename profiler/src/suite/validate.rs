@@ -1,0 +1,424 @@
+//! Validation of a suite file: every field checked against its valid values, every error
+//! naming `file:line:col`, the field and what to write instead. Checks that look across
+//! entries (names, cell ids, settings placeholders) are in `checks.rs`.
+
+use super::schema::{RawFramework, RawModel, RawSuite};
+use super::{
+    checks, model, phases, FrameworkSpec, Model, Suite, SuiteError, FRAMEWORK_KINDS, RUNTIMES,
+    STEP_ORDER,
+};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::Path;
+use toml::Spanned;
+
+/// A byte offset to a 1-based line and column.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rfind('\n').map_or(offset, |nl| offset - nl - 1) + 1;
+    (line, col)
+}
+
+impl Suite {
+    /// Parses suite text; `path` is used in messages and to resolve relative paths.
+    pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
+        let invalid = |span: Option<Range<usize>>, message: String| {
+            let (line, col) = span.map_or((1, 1), |s| line_col(text, s.start));
+            SuiteError::Invalid {
+                path: path.to_path_buf(),
+                line,
+                col,
+                message,
+            }
+        };
+        let raw: RawSuite =
+            toml::from_str(text).map_err(|e| invalid(e.span(), e.message().trim().to_string()))?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let h = &raw.suite;
+        crate::limits::count("suite.repetitions", h.repetitions, 1)
+            .map_err(|m| invalid(find(text, "repetitions"), m))?;
+        crate::limits::count("suite.warmup", h.warmup, 0)
+            .map_err(|m| invalid(find(text, "warmup"), m))?;
+        let suite_timeout = check_timeout(&h.timeout_s, &invalid)?;
+        let suite_limit = check_limit(&h.memory_limit, &invalid)?;
+        let mut runtimes = Vec::new();
+        for r in &h.runtimes {
+            check_one_of(r, &RUNTIMES, "suite.runtimes", &invalid)?;
+            runtimes.push(r.get_ref().clone());
+        }
+        if runtimes.is_empty() {
+            runtimes.push("native".into());
+        }
+
+        let mut models: Vec<Model> = Vec::new();
+        for m in &raw.model {
+            if models.iter().any(|x| &x.name == m.name.get_ref()) {
+                return Err(invalid(
+                    Some(m.name.span()),
+                    format!("model `{}` is defined twice", m.name.get_ref()),
+                ));
+            }
+            models.push(model_of(m, &base, &invalid)?);
+        }
+        if models.is_empty() {
+            return Err(invalid(
+                None,
+                "the suite has no [[model]]; add at least one".into(),
+            ));
+        }
+
+        let mut frameworks: Vec<FrameworkSpec> = Vec::new();
+        for f in &raw.framework {
+            let name = f.name.get_ref().clone();
+            if frameworks.iter().any(|x| x.name == name) {
+                return Err(invalid(
+                    Some(f.name.span()),
+                    format!("framework `{name}` is defined twice"),
+                ));
+            }
+            frameworks.push(framework_of(
+                f,
+                &base,
+                suite_timeout,
+                suite_limit,
+                &invalid,
+            )?);
+        }
+        if frameworks.is_empty() {
+            return Err(invalid(
+                None,
+                "the suite has no [[framework]]; add at least one".into(),
+            ));
+        }
+        for m in &raw.model {
+            for f in &m.frameworks {
+                if !frameworks.iter().any(|x| &x.name == f.get_ref()) {
+                    let names: Vec<&str> = frameworks.iter().map(|x| x.name.as_str()).collect();
+                    return Err(invalid(
+                        Some(f.span()),
+                        format!(
+                            "model `{}`: framework `{}` is not defined in this suite; its frameworks: {}",
+                            m.name.get_ref(),
+                            f.get_ref(),
+                            names.join(", ")
+                        ),
+                    ));
+                }
+            }
+        }
+        checks::check(&raw, &models, &frameworks, &runtimes, &invalid)?;
+        Ok(Suite {
+            path: path.to_path_buf(),
+            name: h.name.clone(),
+            version: h.version,
+            description: h.description.clone(),
+            repetitions: h.repetitions,
+            warmup: h.warmup,
+            sha256: hex::encode(Sha256::digest(text.as_bytes())),
+            models,
+            frameworks,
+            runtimes,
+        })
+    }
+}
+
+/// One `[[model]]`: its ONNX file (relative to the suite, must be a regular file) and spec.
+fn model_of<E>(
+    m: &RawModel,
+    base: &Path,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Model, E> {
+    let onnx = match &m.onnx {
+        Some(p) => {
+            let abs = base.join(p.get_ref());
+            if !abs.exists() {
+                return Err(invalid(
+                    Some(p.span()),
+                    format!("model.onnx: file {} does not exist", abs.display()),
+                ));
+            }
+            if !abs.is_file() {
+                return Err(invalid(
+                    Some(p.span()),
+                    format!(
+                        "model.onnx: {} is not a regular file; give the path of an .onnx file",
+                        abs.display()
+                    ),
+                ));
+            }
+            Some(abs)
+        }
+        None => None,
+    };
+    let spec = model::model_spec(m_fields(m), onnx.as_deref(), invalid)?;
+    let params = match spec.kind {
+        crate::model::ModelKind::Onnx => onnx
+            .as_deref()
+            .and_then(|p| crate::model::onnx::info(p).ok())
+            .map(|i| i.params),
+        _ => spec.params(),
+    };
+    Ok(Model {
+        name: m.name.get_ref().clone(),
+        description: m.description.clone(),
+        onnx,
+        spec,
+        params,
+        frameworks: m.frameworks.iter().map(|f| f.get_ref().clone()).collect(),
+    })
+}
+
+/// One `[[framework]]`: kind, steps (known names, non-empty commands, valid placeholders),
+/// settings, limits (the suite's unless its own), environment and phases.
+fn framework_of<E>(
+    f: &RawFramework,
+    base: &Path,
+    suite_timeout: Option<f64>,
+    suite_limit: Option<u64>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<FrameworkSpec, E> {
+    let name = f.name.get_ref().clone();
+    let kind = match &f.kind {
+        Some(k) => {
+            check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", invalid)?;
+            k.get_ref().clone()
+        }
+        None => {
+            check_one_of(
+                &f.name,
+                &FRAMEWORK_KINDS,
+                "framework.kind (from its name)",
+                invalid,
+            )?;
+            name.clone()
+        }
+    };
+    let mut steps = Vec::new();
+    let empty = BTreeMap::new();
+    let (step_map, steps_span) = match &f.steps {
+        Some(s) => (s.get_ref(), Some(s.span())),
+        None => (&empty, None),
+    };
+    for (step, argv) in step_map {
+        if !STEP_ORDER.contains(&step.as_str()) {
+            return Err(invalid(
+                steps_span.clone(),
+                format!(
+                    "framework.steps: unknown step `{step}`; valid steps: {}",
+                    STEP_ORDER.join(", ")
+                ),
+            ));
+        }
+        if argv.get_ref().is_empty() {
+            return Err(invalid(
+                Some(argv.span()),
+                format!("framework.steps.{step}: empty command"),
+            ));
+        }
+        for arg in argv.get_ref() {
+            if let Err(e) = check_placeholders(arg) {
+                return Err(invalid(
+                    Some(argv.span()),
+                    format!("framework.steps.{step}: {e}"),
+                ));
+            }
+        }
+    }
+    for step in STEP_ORDER {
+        if let Some(argv) = step_map.get(step) {
+            steps.push((step.to_string(), argv.get_ref().clone()));
+        }
+    }
+    if kind == "command" && steps.is_empty() {
+        return Err(invalid(
+            Some(f.name.span()),
+            format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
+        ));
+    }
+    let settings: Vec<BTreeMap<String, serde_json::Value>> = if f.settings.is_empty() {
+        vec![BTreeMap::new()]
+    } else {
+        f.settings
+            .iter()
+            .map(|t| {
+                t.iter()
+                    .map(|(k, v)| {
+                        (
+                            k.clone(),
+                            serde_json::to_value(v).unwrap_or(serde_json::Value::Null),
+                        )
+                    })
+                    .collect()
+            })
+            .collect()
+    };
+    let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
+    let phases = phases::check(&f.phases, &step_names, invalid)?;
+    Ok(FrameworkSpec {
+        name,
+        kind,
+        settings,
+        steps,
+        timeout_s: check_timeout(&f.timeout_s, &invalid)?.or(suite_timeout),
+        memory_limit: check_limit(&f.memory_limit, &invalid)?.or(suite_limit),
+        image: check_name(&f.image, "framework.image", &invalid)?,
+        cpuset: check_cpuset(&f.cpuset, &invalid)?,
+        home: f.home.as_ref().map(|h| base.join(h.get_ref())),
+        phases,
+    })
+}
+
+/// The placeholders a command step may use.
+pub const PLACEHOLDERS: [&str; 6] = [
+    "model",
+    "model_path",
+    "workdir",
+    "rep",
+    "framework",
+    "setting.KEY",
+];
+
+fn check_placeholders(arg: &str) -> Result<(), String> {
+    let mut rest = arg;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let Some(close) = after.find('}') else {
+            return Err(format!("unclosed `{{` in `{arg}`"));
+        };
+        let name = &after[..close];
+        let ok = PLACEHOLDERS[..5].contains(&name)
+            || name.strip_prefix("setting.").is_some_and(|k| !k.is_empty());
+        if !ok {
+            return Err(format!(
+                "unknown placeholder `{{{name}}}`; valid placeholders: {}",
+                PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+            ));
+        }
+        rest = &after[close + 1..];
+    }
+    Ok(())
+}
+
+/// The spec fields of a raw model, for `model`.
+fn m_fields(m: &RawModel) -> model::RawSpec<'_> {
+    model::RawSpec {
+        name: &m.name,
+        kind: m.kind.as_ref(),
+        dataset: m.dataset.as_ref(),
+        input_side: m.input_side.as_ref(),
+        resize: m.resize.as_ref(),
+        hidden: m.hidden.as_ref(),
+        conv: m.conv.as_ref(),
+        kernel: m.kernel.as_ref(),
+        activation: m.activation.as_ref(),
+        seed: m.seed.as_ref(),
+        epochs: m.epochs.as_ref(),
+    }
+}
+
+fn find(text: &str, key: &str) -> Option<Range<usize>> {
+    text.find(key).map(|s| s..s + key.len())
+}
+
+fn check_one_of<E>(
+    value: &Spanned<String>,
+    valid: &[&str],
+    field: &str,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<(), E> {
+    if valid.contains(&value.get_ref().as_str()) {
+        return Ok(());
+    }
+    Err(invalid(
+        Some(value.span()),
+        format!(
+            "{field}: unknown value `{}`; valid values: {}",
+            value.get_ref(),
+            valid.join(", ")
+        ),
+    ))
+}
+
+fn check_timeout<E>(
+    t: &Option<Spanned<f64>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<f64>, E> {
+    match t {
+        Some(v) => crate::limits::timeout_s(*v.get_ref())
+            .map(|_| Some(*v.get_ref()))
+            .map_err(|m| invalid(Some(v.span()), format!("timeout_s: {m}"))),
+        None => Ok(None),
+    }
+}
+
+fn check_limit<E>(
+    t: &Option<Spanned<String>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<u64>, E> {
+    match t {
+        Some(v) => crate::limits::memory_limit(v.get_ref())
+            .map(Some)
+            .map_err(|m| invalid(Some(v.span()), format!("memory_limit: {m}"))),
+        None => Ok(None),
+    }
+}
+
+/// An environment name: letters, digits, `-`, `_`, `.` (it names `images/<name>/`).
+fn check_name<E>(
+    t: &Option<Spanned<String>>,
+    field: &str,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<String>, E> {
+    match t {
+        Some(v) => {
+            let ok = !v.get_ref().is_empty()
+                && !v.get_ref().starts_with('.')
+                && v.get_ref()
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+            if ok {
+                Ok(Some(v.get_ref().clone()))
+            } else {
+                Err(invalid(
+                    Some(v.span()),
+                    format!("{field}: `{}` is not a recipe name; use letters, digits, `-`, `_` (e.g. \"ezkl\")", v.get_ref()),
+                ))
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+/// A cpuset list such as `0-3,6`.
+fn check_cpuset<E>(
+    t: &Option<Spanned<String>>,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Option<String>, E> {
+    match t {
+        Some(v) => {
+            let valid = v.get_ref().split(',').all(|part| {
+                let mut ends = part.splitn(2, '-');
+                let num = |s: Option<&str>| {
+                    s.is_some_and(|s| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()))
+                };
+                let first = ends.next();
+                num(first) && ends.next().is_none_or(|e| num(Some(e)))
+            });
+            if valid {
+                Ok(Some(v.get_ref().clone()))
+            } else {
+                Err(invalid(
+                    Some(v.span()),
+                    format!(
+                        "framework.cpuset: `{}` is not a CPU list; use e.g. \"0-3\" or \"0,2\"",
+                        v.get_ref()
+                    ),
+                ))
+            }
+        }
+        None => Ok(None),
+    }
+}
