@@ -4,7 +4,7 @@
 //! A cell never aborts the suite: whatever stops it (an unsupported model, a failing step,
 //! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
 
-use crate::frameworks::{self, CellContext, Framework, FrameworkError, PlannedStep};
+use crate::frameworks::{CellContext, Framework, FrameworkError, FrameworkKind, PlannedStep};
 use crate::measure::{Runner, StepSpec};
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
@@ -66,7 +66,7 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         model: cell.model.name.clone(),
         framework: cell.framework.name.clone(),
         settings: cell.settings.clone(),
-        runtime: cell.runtime.clone(),
+        runtime: cell.runtime.name().into(),
         status: CellStatus::Ok,
         reason: None,
         repetitions: Vec::new(),
@@ -115,10 +115,7 @@ fn run_into(
     let t = std::time::Instant::now();
     let mut provisioned = 0.0;
     let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
-    let framework = frameworks::for_kind(&cell.framework.kind).ok_or_else(|| Stop {
-        status: CellStatus::Unsupported,
-        reason: format!("no adapter for `{}` in this build", cell.framework.kind),
-    })?;
+    let framework = cell.framework.kind.adapter();
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
     if let Some(kind) = framework.proof_kind() {
@@ -127,7 +124,7 @@ fn run_into(
     result.info.extend(framework.provision(cell, workdir)?);
     let runtime_err =
         |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
-    let mut runtime = crate::runtime::for_cell(&cell.runtime, env.runner).map_err(runtime_err)?;
+    let mut runtime = crate::runtime::for_cell(cell.runtime, env.runner).map_err(runtime_err)?;
     result
         .info
         .extend(runtime.provision(cell, workdir).map_err(runtime_err)?);
@@ -291,7 +288,7 @@ fn run_repetition(
 /// A `command` framework whose steps never name `{model_path}` gets no model.
 fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
     let mut cell = cell.clone();
-    let uses_model = cell.framework.kind != "command"
+    let uses_model = cell.framework.kind != FrameworkKind::Command
         || cell
             .framework
             .steps

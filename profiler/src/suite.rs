@@ -33,25 +33,14 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
+use crate::frameworks::FrameworkKind;
+use crate::runtime::RuntimeKind;
+
 #[path = "suite_phases.rs"]
 pub mod phases;
 
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
-/// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 8] = [
-    "command",
-    "ezkl",
-    "circom",
-    "zkml",
-    "opml",
-    "zktorch",
-    "deepprove",
-    "orion",
-];
-/// The runtimes this build knows.
-pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
-
 /// A suite that could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
 pub enum SuiteError {
@@ -154,7 +143,7 @@ pub struct Suite {
     pub sha256: String,
     pub models: Vec<Model>,
     pub frameworks: Vec<FrameworkSpec>,
-    pub runtimes: Vec<String>,
+    pub runtimes: Vec<RuntimeKind>,
 }
 
 /// A model of a suite.
@@ -177,7 +166,7 @@ pub struct Model {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameworkSpec {
     pub name: String,
-    pub kind: String,
+    pub kind: FrameworkKind,
     /// Settings variants (at least one, possibly empty).
     pub settings: Vec<BTreeMap<String, serde_json::Value>>,
     /// For `command`: step name -> argv template, in `STEP_ORDER`.
@@ -206,7 +195,7 @@ pub struct Cell {
     pub model: Model,
     pub framework: FrameworkSpec,
     pub settings: BTreeMap<String, serde_json::Value>,
-    pub runtime: String,
+    pub runtime: RuntimeKind,
 }
 
 /// Filters and overrides from the command line.
@@ -266,11 +255,10 @@ impl Suite {
         let suite_limit = check_limit(&h.memory_limit, &invalid)?;
         let mut runtimes = Vec::new();
         for r in &h.runtimes {
-            check_one_of(r, &RUNTIMES, "suite.runtimes", &invalid)?;
-            runtimes.push(r.get_ref().clone());
+            runtimes.push(one_of(r, RuntimeKind::NAMES, "suite.runtimes", &invalid)?);
         }
         if runtimes.is_empty() {
-            runtimes.push("native".into());
+            runtimes.push(RuntimeKind::Native);
         }
 
         let mut models: Vec<Model> = Vec::new();
@@ -338,19 +326,13 @@ impl Suite {
                 ));
             }
             let kind = match &f.kind {
-                Some(k) => {
-                    check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", &invalid)?;
-                    k.get_ref().clone()
-                }
-                None => {
-                    check_one_of(
-                        &f.name,
-                        &FRAMEWORK_KINDS,
-                        "framework.kind (from its name)",
-                        &invalid,
-                    )?;
-                    name.clone()
-                }
+                Some(k) => one_of(k, FrameworkKind::NAMES, "framework.kind", &invalid)?,
+                None => one_of(
+                    &f.name,
+                    FrameworkKind::NAMES,
+                    "framework.kind (from its name)",
+                    &invalid,
+                )?,
             };
             let mut steps = Vec::new();
             let empty = BTreeMap::new();
@@ -388,7 +370,7 @@ impl Suite {
                     steps.push((step.to_string(), argv.get_ref().clone()));
                 }
             }
-            if kind == "command" && steps.is_empty() {
+            if kind == FrameworkKind::Command && steps.is_empty() {
                 return Err(invalid(
                     Some(f.name.span()),
                     format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
@@ -470,7 +452,11 @@ impl Suite {
             message,
         };
         for f in &opts.frameworks {
-            if !self.frameworks.iter().any(|x| &x.name == f || &x.kind == f) {
+            if !self
+                .frameworks
+                .iter()
+                .any(|x| &x.name == f || x.kind.name() == f)
+            {
                 let names: Vec<&str> = self.frameworks.iter().map(|x| x.name.as_str()).collect();
                 return Err(plan_err(format!(
                     "--framework {f}: not in this suite; its frameworks: {}",
@@ -479,13 +465,15 @@ impl Suite {
             }
         }
         let runtimes = match &opts.runtime {
-            Some(r) if !RUNTIMES.contains(&r.as_str()) => {
-                return Err(plan_err(format!(
-                    "--runtime {r}: unknown; valid runtimes: {}",
-                    RUNTIMES.join(", ")
-                )))
-            }
-            Some(r) => vec![r.clone()],
+            Some(r) => match RuntimeKind::from_name(r) {
+                Some(k) => vec![k],
+                None => {
+                    return Err(plan_err(format!(
+                        "--runtime {r}: unknown; valid runtimes: {}",
+                        RuntimeKind::NAMES.join(", ")
+                    )))
+                }
+            },
             None => self.runtimes.clone(),
         };
         let mut cells = Vec::new();
@@ -503,7 +491,7 @@ impl Suite {
                     && !opts
                         .frameworks
                         .iter()
-                        .any(|f| f == &fw.name || f == &fw.kind)
+                        .any(|f| f == &fw.name || f == fw.kind.name())
                 {
                     continue;
                 }
@@ -520,7 +508,7 @@ impl Suite {
                             model: model.clone(),
                             framework: fw.clone(),
                             settings: settings.clone(),
-                            runtime: runtime.clone(),
+                            runtime: *runtime,
                         });
                     }
                 }
@@ -623,14 +611,15 @@ fn find(text: &str, key: &str) -> Option<Range<usize>> {
     text.find(key).map(|s| s..s + key.len())
 }
 
-fn check_one_of<E>(
+/// `value` parsed as one of the kinds named in `valid`, else an error listing them.
+fn one_of<K: std::str::FromStr, E>(
     value: &Spanned<String>,
     valid: &[&str],
     field: &str,
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
-) -> Result<(), E> {
-    if valid.contains(&value.get_ref().as_str()) {
-        return Ok(());
+) -> Result<K, E> {
+    if let Ok(k) = value.get_ref().parse() {
+        return Ok(k);
     }
     Err(invalid(
         Some(value.span()),

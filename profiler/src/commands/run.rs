@@ -5,6 +5,7 @@ use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::fingerprint::Host;
 use crate::measure::{Runner, RunnerConfig};
 use crate::results::{CellStatus, ResultsFile, SuiteRef, RESULTS_SCHEMA};
+use crate::runtime::RuntimeKind;
 use crate::suite::{Cell, PlanOptions, Suite};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -163,7 +164,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             cells.len()
         );
     }
-    if todo.iter().any(|c| c.runtime == "docker") {
+    if todo.iter().any(|c| c.runtime == RuntimeKind::Docker) {
         // Fail fast, before any cell: every docker cell would fail the same way.
         crate::runtime::docker::Engine::connect().map_err(|e| UserError::Host(e.to_string()))?;
     }

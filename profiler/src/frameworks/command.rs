@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 pub struct CommandFramework;
 
 impl Framework for CommandFramework {
-    fn kind(&self) -> &'static str {
-        "command"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Command
     }
 
     fn phases(&self, cell: &crate::suite::Cell, step: &str) -> Option<crate::measure::PhaseSpec> {

@@ -5,7 +5,8 @@
 //! repetition reads cell-level metrics (proof size, circuit size, ...). The prove step
 //! is the headline; the others are recorded separately.
 //!
-//! Adding an adapter: a new file, one line in `for_kind`, one entry in `suite::FRAMEWORK_KINDS`.
+//! Adding an adapter: a new file, its `pub mod` line here, one line in the registry of
+//! [`kind`] (variant, suite name, adapter).
 
 pub mod circom;
 pub mod command;
@@ -13,12 +14,15 @@ pub mod deepprove;
 pub mod external;
 pub mod ezkl;
 pub mod inputs;
+pub mod kind;
 pub mod onnx;
 pub mod opml;
 pub mod orion;
 pub mod provision;
 pub mod zkml;
 pub mod zktorch;
+
+pub use kind::FrameworkKind;
 
 use crate::results::StepRun;
 use crate::suite::Cell;
@@ -70,7 +74,7 @@ pub struct Collected {
 /// per-cell state between `provision`, `steps`, `collect` and `evaluate`.
 pub trait Framework {
     /// The kind named in suites (`command`, `ezkl`, ...).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> FrameworkKind;
     /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
     /// needed) and prepares the cell's model; returns facts for the results (`version`, ...).
     fn provision(
@@ -147,19 +151,4 @@ pub fn model_onnx(cell: &Cell, why: &str) -> Result<(PathBuf, Vec<u8>), Framewor
     let bytes = std::fs::read(&path)
         .map_err(|e| FrameworkError::Failed(format!("cannot read {}: {e}", path.display())))?;
     Ok((path, bytes))
-}
-
-/// The adapter for a framework kind.
-pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
-    match kind {
-        "command" => Some(Box::new(command::CommandFramework)),
-        "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
-        "circom" => Some(Box::new(circom::Circom::default())),
-        "zkml" => Some(Box::new(zkml::Zkml::default())),
-        "opml" => Some(Box::new(opml::Opml::default())),
-        "zktorch" => Some(Box::new(zktorch::ZkTorch::default())),
-        "deepprove" => Some(Box::new(deepprove::DeepProve::default())),
-        "orion" => Some(Box::new(orion::Orion::default())),
-        _ => None,
-    }
 }

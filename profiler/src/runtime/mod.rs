@@ -12,8 +12,7 @@
 //! facts for the results, such as the image id), then runs each step of each repetition.
 //! Every runtime returns the same [`StepRun`], so reports never care where a step ran.
 //!
-//! Adding a runtime: a new file, one match arm in [`for_cell`], one entry in [`KINDS`]
-//! (and in `suite::RUNTIMES`).
+//! Adding a runtime: a new file, one variant in [`RuntimeKind`], one match arm in [`for_cell`].
 
 pub mod base;
 pub mod cgroup_parent;
@@ -22,6 +21,7 @@ pub mod context;
 pub mod docker;
 pub mod engine;
 pub mod image;
+pub mod kind;
 pub mod native;
 pub mod nix;
 
@@ -32,8 +32,7 @@ use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The runtime kinds this build knows, in the order `list` shows them.
-pub const KINDS: [&str; 3] = ["native", "docker", "nix"];
+pub use kind::RuntimeKind;
 
 /// Why a runtime cannot run a cell or a step.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +54,7 @@ pub enum RuntimeError {
 /// Where a cell's steps run.
 pub trait Runtime {
     /// The kind recorded in results (`native`, `docker`, `nix`).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> RuntimeKind;
     /// Makes the cell's environment ready (once per cell) and returns facts for
     /// `CellResult.info`: image id and digest, lock hashes, store paths.
     fn provision(
@@ -83,16 +82,15 @@ pub(crate) fn last_lines(output: &[u8], n: usize) -> Vec<String> {
 }
 
 /// The runtime for a cell's `runtime` kind, measuring with `runner`'s settings.
-pub fn for_cell<'a>(kind: &str, runner: &'a Runner) -> Result<Box<dyn Runtime + 'a>, RuntimeError> {
-    match kind {
-        "native" => Ok(Box::new(native::NativeRuntime::new(runner))),
-        "docker" => Ok(Box::new(docker::DockerRuntime::connect(runner)?)),
-        "nix" => Ok(Box::new(nix::NixRuntime::new(runner))),
-        other => Err(RuntimeError::Unavailable(format!(
-            "unknown runtime `{other}`; known runtimes: {}",
-            KINDS.join(", ")
-        ))),
-    }
+pub fn for_cell<'a>(
+    kind: RuntimeKind,
+    runner: &'a Runner,
+) -> Result<Box<dyn Runtime + 'a>, RuntimeError> {
+    Ok(match kind {
+        RuntimeKind::Native => Box::new(native::NativeRuntime::new(runner)),
+        RuntimeKind::Docker => Box::new(docker::DockerRuntime::connect(runner)?),
+        RuntimeKind::Nix => Box::new(nix::NixRuntime::new(runner)),
+    })
 }
 
 /// The directory that holds the image recipes (`images/<framework>/Dockerfile`):
@@ -118,5 +116,5 @@ pub fn environment_name(cell: &Cell) -> &str {
     cell.framework
         .image
         .as_deref()
-        .unwrap_or(&cell.framework.kind)
+        .unwrap_or(cell.framework.kind.name())
 }

@@ -184,8 +184,8 @@ fn strip_ansi(text: &str) -> String {
 }
 
 impl Framework for Circom {
-    fn kind(&self) -> &'static str {
-        "circom"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Circom
     }
 
     fn provision(

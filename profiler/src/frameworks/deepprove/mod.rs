@@ -118,8 +118,8 @@ impl DeepProve {
 }
 
 impl Framework for DeepProve {
-    fn kind(&self) -> &'static str {
-        "deepprove"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::DeepProve
     }
 
     fn provision(

@@ -71,8 +71,8 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
 }
 
 impl Framework for Ezkl {
-    fn kind(&self) -> &'static str {
-        "ezkl"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Ezkl
     }
 
     fn provision(

@@ -70,8 +70,8 @@ struct State {
 }
 
 impl Framework for Opml {
-    fn kind(&self) -> &'static str {
-        "opml"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Opml
     }
 
     fn provision(

@@ -178,8 +178,8 @@ impl Orion {
 }
 
 impl Framework for Orion {
-    fn kind(&self) -> &'static str {
-        "orion"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Orion
     }
 
     fn provision(

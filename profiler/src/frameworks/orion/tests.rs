@@ -313,7 +313,7 @@ fn unknown_settings_are_refused() {
         model: crate::suite::Model::default(),
         framework: crate::suite::FrameworkSpec {
             name: "orion".into(),
-            kind: "orion".into(),
+            kind: crate::frameworks::FrameworkKind::Orion,
             settings: Vec::new(),
             steps: Vec::new(),
             timeout_s: None,
@@ -324,7 +324,7 @@ fn unknown_settings_are_refused() {
             phases: BTreeMap::new(),
         },
         settings: BTreeMap::new(),
-        runtime: "native".into(),
+        runtime: crate::runtime::RuntimeKind::Native,
     };
     cell.settings
         .insert("logrows".into(), serde_json::json!(17));

@@ -155,8 +155,8 @@ impl Zkml {
 }
 
 impl Framework for Zkml {
-    fn kind(&self) -> &'static str {
-        "zkml"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Zkml
     }
 
     fn provision(

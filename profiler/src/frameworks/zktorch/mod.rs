@@ -269,8 +269,8 @@ fn challenge(
 }
 
 impl Framework for ZkTorch {
-    fn kind(&self) -> &'static str {
-        "zktorch"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::ZkTorch
     }
 
     fn provision(

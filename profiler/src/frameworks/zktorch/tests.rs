@@ -8,7 +8,7 @@ fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
         model: crate::suite::Model::default(),
         framework: crate::suite::FrameworkSpec {
             name: "zktorch".into(),
-            kind: "zktorch".into(),
+            kind: crate::frameworks::FrameworkKind::ZkTorch,
             settings: Vec::new(),
             steps: Vec::new(),
             timeout_s: None,
@@ -22,7 +22,7 @@ fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
-        runtime: "native".into(),
+        runtime: crate::runtime::RuntimeKind::Native,
     }
 }
 
