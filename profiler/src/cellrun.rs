@@ -4,7 +4,7 @@
 //! A cell never aborts the suite: whatever stops it (an unsupported model, a failing step,
 //! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
 
-use crate::frameworks::{CellContext, Framework, FrameworkError, FrameworkKind, PlannedStep};
+use crate::frameworks::{CellContext, FrameworkError, FrameworkKind, PlannedStep, PreparedCell};
 use crate::measure::{Runner, StepSpec};
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
@@ -121,7 +121,9 @@ fn run_into(
     if let Some(kind) = framework.proof_kind() {
         result.info.insert("proof_kind".into(), kind.into());
     }
-    result.info.extend(framework.provision(cell, workdir)?);
+    let ready = framework.provision(cell, workdir)?;
+    result.info.extend(ready.info);
+    let mut prepared = ready.cell;
     let runtime_err =
         |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
     let mut runtime = crate::runtime::for_cell(cell.runtime, env.runner).map_err(runtime_err)?;
@@ -132,12 +134,12 @@ fn run_into(
     record_provisioning(result, provisioned);
     for rep in 0..env.warmup + env.reps {
         let ctx = CellContext { cell, workdir, rep };
-        let steps = framework.steps(&ctx)?;
+        let steps = prepared.steps(&ctx)?;
         let mut facts = BTreeMap::new();
         let (done, stopped) = run_repetition(
             env,
             runtime.as_mut(),
-            framework.as_ref(),
+            prepared.as_mut(),
             &ctx,
             steps,
             &mut facts,
@@ -152,7 +154,7 @@ fn run_into(
             }
         }
         if stopped.is_none() {
-            match framework.collect(&ctx, &done) {
+            match prepared.collect(&ctx, &done) {
                 Ok(c) => {
                     result.metrics.extend(c.metrics);
                     result.info.extend(c.info);
@@ -182,7 +184,7 @@ fn run_into(
             });
         }
     }
-    match framework.evaluate(cell, workdir) {
+    match prepared.evaluate(cell, workdir) {
         Ok(c) => {
             result.metrics.extend(c.metrics);
             result.info.extend(c.info);
@@ -205,7 +207,7 @@ fn record_provisioning(result: &mut CellResult, seconds: f64) {
 fn run_repetition(
     env: &CellEnv,
     runtime: &mut dyn Runtime,
-    framework: &dyn Framework,
+    framework: &mut dyn PreparedCell,
     ctx: &CellContext,
     steps: Vec<PlannedStep>,
     facts: &mut BTreeMap<String, String>,

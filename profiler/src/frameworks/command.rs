@@ -1,8 +1,10 @@
 //! The `command` framework: steps are argv templates from the suite.
 
-use super::{CellContext, Framework, FrameworkError, PlannedStep};
+use super::{CellContext, Framework, FrameworkError, PlannedStep, PreparedCell, Provisioned};
 use crate::suite::fill_placeholders;
+use crate::suite::Cell;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Runs the suite's own commands as steps.
 pub struct CommandFramework;
@@ -12,7 +14,14 @@ impl Framework for CommandFramework {
         super::FrameworkKind::Command
     }
 
-    fn phases(&self, cell: &crate::suite::Cell, step: &str) -> Option<crate::measure::PhaseSpec> {
+    fn provision(&self, _cell: &Cell, _workdir: &Path) -> Result<Provisioned, FrameworkError> {
+        Ok(Provisioned::new(CommandFramework))
+    }
+}
+
+/// A `command` cell needs no state: its steps come from the suite.
+impl PreparedCell for CommandFramework {
+    fn phases(&self, cell: &Cell, step: &str) -> Option<crate::measure::PhaseSpec> {
         let rules = cell.framework.phases.get(step)?;
         Some(crate::suite::phases::spec_for(step, rules))
     }

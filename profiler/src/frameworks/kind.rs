@@ -40,13 +40,13 @@ macro_rules! registry {
 
 registry! {
     Command => "command" => super::command::CommandFramework,
-    Ezkl => "ezkl" => super::ezkl::Ezkl::default(),
-    Circom => "circom" => super::circom::Circom::default(),
-    Zkml => "zkml" => super::zkml::Zkml::default(),
-    Opml => "opml" => super::opml::Opml::default(),
-    ZkTorch => "zktorch" => super::zktorch::ZkTorch::default(),
-    DeepProve => "deepprove" => super::deepprove::DeepProve::default(),
-    Orion => "orion" => super::orion::Orion::default(),
+    Ezkl => "ezkl" => super::ezkl::Ezkl,
+    Circom => "circom" => super::circom::Circom,
+    Zkml => "zkml" => super::zkml::Zkml,
+    Opml => "opml" => super::opml::Opml,
+    ZkTorch => "zktorch" => super::zktorch::ZkTorch,
+    DeepProve => "deepprove" => super::deepprove::DeepProve,
+    Orion => "orion" => super::orion::Orion,
 }
 
 impl FrameworkKind {

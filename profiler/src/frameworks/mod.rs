@@ -70,34 +70,63 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
-/// A framework adapter. One value is made per cell (`for_kind`), so an adapter may keep
-/// per-cell state between `provision`, `steps`, `collect` and `evaluate`.
+/// What `provision` hands back: facts for the results and the cell's prepared state.
+pub struct Provisioned {
+    /// Facts for `CellResult.info` (`version`, `tools`, ...).
+    pub info: BTreeMap<String, String>,
+    /// The cell, ready to run: every later call of the cell goes through it.
+    pub cell: Box<dyn PreparedCell>,
+}
+
+impl Provisioned {
+    /// `cell` with no facts.
+    pub fn new(cell: impl PreparedCell + 'static) -> Provisioned {
+        Provisioned {
+            info: BTreeMap::new(),
+            cell: Box::new(cell),
+        }
+    }
+}
+
+/// A framework adapter, stateless: [`FrameworkKind::adapter`] makes one, and
+/// `provision` returns the per-cell state ([`PreparedCell`]) that every later call takes.
 pub trait Framework {
     /// The kind named in suites (`command`, `ezkl`, ...).
     fn kind(&self) -> FrameworkKind;
     /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
-    /// needed) and prepares the cell's model; returns facts for the results (`version`, ...).
-    fn provision(
-        &self,
-        _cell: &Cell,
-        _workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
-        Ok(BTreeMap::new())
+    /// needed) and prepares the cell's model; returns the prepared cell and facts for the
+    /// results (`version`, ...).
+    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError>;
+    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
+    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
+    /// failed cell is labelled in the reports.
+    fn proof_kind(&self) -> Option<&'static str> {
+        None
     }
+}
+
+/// One cell of a framework after `provision`: it owns what the adapter prepared (paths,
+/// parsed model, cache entry) and runs the cell's repetitions.
+pub trait PreparedCell {
     /// The steps of one repetition, in order. Steps whose artifacts are cached are left out.
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError>;
     /// Unmeasured provisioning right before `step` runs, for what depends on an earlier
     /// step's output (e.g. a powers of tau sized from the compiled circuit); it runs under
     /// no step timeout and may complete the step's arguments. Returns facts for the results.
     fn before_step(
-        &self,
+        &mut self,
         _ctx: &CellContext,
         _step: &mut PlannedStep,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         Ok(BTreeMap::new())
     }
-    /// Cell-level metrics after a successful repetition (proof size, constraints, ...).
-    fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<Collected, FrameworkError> {
+    /// Cell-level metrics after a successful repetition (proof size, constraints, ...);
+    /// may update the cell's state (a cache entry sealed after the first repetition).
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        _steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
         Ok(Collected::default())
     }
     /// Once per cell, after every repetition succeeded: unmeasured evaluations such as
@@ -124,12 +153,6 @@ pub trait Framework {
     /// A failed step whose output shows the framework cannot handle the model: the reason
     /// (the cell is then `unsupported`, not `failed`).
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
-        None
-    }
-    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
-    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
-    /// failed cell is labelled in the reports.
-    fn proof_kind(&self) -> Option<&'static str> {
         None
     }
 }

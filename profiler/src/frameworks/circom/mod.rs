@@ -17,12 +17,12 @@ pub mod transpile;
 
 use super::provision::{self, setting_str, setting_u64};
 use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, Entry, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use transpile::Scaling;
 
 /// The pinned tool versions (also in the lock file).
@@ -40,12 +40,10 @@ const ENTRY_FILES: [&str; 6] = [
     "ptau.label",
 ];
 
-/// The circom adapter (one per cell).
-#[derive(Default)]
-pub struct Circom {
-    state: Mutex<Option<State>>,
-}
+/// The circom adapter (stateless: `provision` returns the cell's `State`).
+pub struct Circom;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone)]
 struct State {
     node: PathBuf,
@@ -188,11 +186,7 @@ impl Framework for Circom {
         super::FrameworkKind::Circom
     }
 
-    fn provision(
-        &self,
-        cell: &Cell,
-        workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let (scaling, ptau) = read_settings(cell)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "the circom transpiler reads ONNX")?;
@@ -239,10 +233,7 @@ impl Framework for Circom {
         provision::write_if_changed(&input_json, &serde_json::Value::Object(input).to_string())?;
         info.insert("proof_input".into(), first.source);
         info.insert("fixed_point".into(), format!("10^{}", scaling.decimals));
-        *self
-            .state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+        let prepared = State {
             node,
             env,
             entry,
@@ -253,12 +244,17 @@ impl Framework for Circom {
             ptau,
             input_json,
             meta,
-        });
-        Ok(info)
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let st = self.state()?;
+        let st = self;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         std::fs::create_dir_all(&rep)
             .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
@@ -355,14 +351,14 @@ impl Framework for Circom {
     }
 
     fn before_step(
-        &self,
+        &mut self,
         _ctx: &CellContext,
         step: &mut PlannedStep,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         if step.name != "setup" {
             return Ok(BTreeMap::new());
         }
-        let st = self.state()?;
+        let st = self;
         let dir = crate::paths::cache_dir().join("artifacts/ptau");
         let (chosen, info) = ptau::prepare(&st.entry.path("model.r1cs"), st.ptau.as_deref(), &dir)?;
         step.argv.extend([
@@ -374,8 +370,12 @@ impl Framework for Circom {
         Ok(info)
     }
 
-    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let mut st = self.state()?;
+    fn collect(
+        &mut self,
+        ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let st = self;
         let mut out = Collected::default();
         if !st.cached && steps.iter().any(|s| s.step == "setup") {
             let compile = steps.iter().find(|s| s.step == "compile");
@@ -407,10 +407,6 @@ impl Framework for Circom {
                 .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
             st.cached = true;
             st.meta = meta;
-            *self
-                .state
-                .lock()
-                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         } else if !steps.iter().any(|s| s.step == "compile") {
             out.info
                 .insert("skipped_steps".into(), super::ezkl::skipped_note(st.hit));
@@ -451,7 +447,7 @@ impl Framework for Circom {
         if n == 0 {
             return Ok(Collected::default());
         }
-        let st = self.state()?;
+        let st = self;
         let set = inputs::test_set_for(&cell.model, st.mlp.input_shape.iter().product(), n);
         if let Some(c) = inputs::unmeasured(&set) {
             return Ok(c);
@@ -506,16 +502,6 @@ impl Framework for Circom {
             set.labels.as_deref(),
             &set.source,
         ))
-    }
-}
-
-impl Circom {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))?
-            .clone()
-            .ok_or_else(|| failed("circom adapter used before provision"))
     }
 }
 

@@ -6,6 +6,7 @@ use crate::frameworks::inputs;
 use crate::measure::phases::BoundaryTracker;
 use crate::model::train::SplitMix64;
 use crate::model::DenseLayer;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> String {

@@ -25,12 +25,12 @@ pub mod ptau;
 use super::external::External;
 use super::provision::{setting_str, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, hash_file, Entry, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The commit of uiuc-kang-lab/zk-torch this adapter reads (the newest, 2025-06-30).
 pub const COMMIT: &str = "63b9c68960f3ca84026d89428dd6d8129e930d53";
@@ -201,12 +201,10 @@ pub fn config_yaml(
     y
 }
 
-/// The zkTorch adapter (one per cell).
-#[derive(Default)]
-pub struct ZkTorch {
-    state: Mutex<Option<State>>,
-}
+/// The zkTorch adapter (stateless: `provision` returns the cell's `State`).
+pub struct ZkTorch;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone, Debug)]
 struct State {
     home: PathBuf,
@@ -218,16 +216,6 @@ fn read_log(path: Option<&String>) -> String {
     path.and_then(|p| std::fs::read(p).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
-}
-
-impl ZkTorch {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| failed("zktorch: the cell was not provisioned"))
-    }
 }
 
 /// The challenge file for `ptau` at power `pow`, converted once and cached.
@@ -273,11 +261,7 @@ impl Framework for ZkTorch {
         super::FrameworkKind::ZkTorch
     }
 
-    fn provision(
-        &self,
-        cell: &Cell,
-        workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let s = Settings::of(cell)?;
         let install = EXTERNAL
@@ -359,18 +343,21 @@ impl Framework for ZkTorch {
                 s.scale_factor_log, s.cq_range_log, s.cq_range_lower_log
             ),
         );
-        if let Ok(mut st) = self.state.lock() {
-            *st = Some(State {
-                home: install.home,
-                run_dir,
-                label,
-            });
-        }
-        Ok(info)
+        let prepared = State {
+            home: install.home,
+            run_dir,
+            label,
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, _ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let s = self.state()?;
+        let s = self;
         // Outputs of an earlier repetition must not pass for this one's.
         for f in OUTPUTS {
             let _ = std::fs::remove_file(s.run_dir.join(f));
@@ -389,8 +376,12 @@ impl Framework for ZkTorch {
         }])
     }
 
-    fn collect(&self, _ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let s = self.state()?;
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let s = &*self;
         let prove = steps
             .iter()
             .find(|r| r.step == "prove")
