@@ -4,7 +4,9 @@
 //! A cell never aborts the suite: whatever stops it (an unsupported model, a failing step,
 //! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
 
-use crate::frameworks::{CellContext, FrameworkError, FrameworkKind, PlannedStep, PreparedCell};
+use crate::frameworks::{
+    CellContext, FrameworkError, FrameworkKind, PlannedStep, PreparedCell, RunOptions,
+};
 use crate::measure::{Runner, StepSpec};
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
@@ -29,6 +31,8 @@ pub struct CellEnv<'a> {
     pub host_id: &'a str,
     /// Set by the Ctrl-C handler.
     pub interrupt: &'a AtomicBool,
+    /// Options every adapter receives (a powers-of-tau file, ...).
+    pub options: &'a RunOptions,
 }
 
 /// Why a cell stopped before finishing.
@@ -121,7 +125,7 @@ fn run_into(
     if let Some(kind) = framework.proof_kind() {
         result.info.insert("proof_kind".into(), kind.into());
     }
-    let ready = framework.provision(cell, workdir)?;
+    let ready = framework.provision(cell, workdir, env.options)?;
     result.info.extend(ready.info);
     let mut prepared = ready.cell;
     let runtime_err =

@@ -45,7 +45,8 @@ pub struct RunArgs {
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// A finished powers-of-tau file for Groth16 setups (circom); sets `$ZKPROF_PTAU`.
+    /// A finished powers-of-tau file for Groth16 setups (circom, zkTorch); default
+    /// `$ZKPROF_PTAU`. A cell's `ptau` setting wins.
     #[arg(long, value_name = "FILE")]
     pub ptau: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the plan; `zkprof merge` combines the shards.
@@ -62,19 +63,7 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
     let suite = Suite::load(&args.suite)?;
-    if let Some(p) = &args.ptau {
-        if !p.is_file() {
-            return Err(UserError::Input(format!(
-                "--ptau {}: no such file; give a finished powers-of-tau file",
-                p.display()
-            ))
-            .into());
-        }
-        std::env::set_var(
-            "ZKPROF_PTAU",
-            p.canonicalize().unwrap_or_else(|_| p.clone()),
-        );
-    }
+    let options = run_options(args)?;
     if let Some(reps) = args.reps {
         crate::limits::count("--reps", reps, 1).map_err(UserError::Input)?;
     }
@@ -176,6 +165,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         warmup: suite.warmup,
         host_id: &host.fingerprint_id,
         interrupt: &interrupt,
+        options: &options,
     };
     // The sweep's frontier: smallest models first, and what earlier runs (--resume) hit.
     let mut frontier = crate::frontier::Frontier::default();
@@ -297,4 +287,23 @@ fn select_shard(
 
 fn print_table(results: &ResultsFile) {
     print!("{}", super::run_table::render(results));
+}
+
+/// The options every adapter receives: `--ptau` (checked here), else `$ZKPROF_PTAU`
+/// (checked by the adapters that use it, which name the file).
+fn run_options(args: &RunArgs) -> anyhow::Result<crate::frameworks::RunOptions> {
+    let ptau = match &args.ptau {
+        Some(p) if !p.is_file() => {
+            return Err(UserError::Input(format!(
+                "--ptau {}: no such file; give a finished powers-of-tau file",
+                p.display()
+            ))
+            .into())
+        }
+        Some(p) => Some(p.canonicalize().unwrap_or_else(|_| p.clone())),
+        None => std::env::var_os("ZKPROF_PTAU")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    };
+    Ok(crate::frameworks::RunOptions { ptau })
 }

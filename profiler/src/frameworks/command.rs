@@ -14,7 +14,12 @@ impl Framework for CommandFramework {
         super::FrameworkKind::Command
     }
 
-    fn provision(&self, _cell: &Cell, _workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        _cell: &Cell,
+        _workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         Ok(Provisioned::new(CommandFramework))
     }
 }

@@ -70,6 +70,15 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
+/// Run-wide options that reach every adapter as values (from the command line; the CLI
+/// reads their environment variables once, adapters never do).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOptions {
+    /// A finished powers-of-tau file for every cell that needs one (`--ptau`, else
+    /// `$ZKPROF_PTAU`); a cell's own `ptau` setting wins.
+    pub ptau: Option<PathBuf>,
+}
+
 /// What `provision` hands back: facts for the results and the cell's prepared state.
 pub struct Provisioned {
     /// Facts for `CellResult.info` (`version`, `tools`, ...).
@@ -95,8 +104,13 @@ pub trait Framework {
     fn kind(&self) -> FrameworkKind;
     /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
     /// needed) and prepares the cell's model; returns the prepared cell and facts for the
-    /// results (`version`, ...).
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError>;
+    /// results (`version`, ...). `opts` are the run's options (a powers-of-tau file, ...).
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        opts: &RunOptions,
+    ) -> Result<Provisioned, FrameworkError>;
     /// What the framework's proof is when it is not a zero-knowledge proof (opML:
     /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
     /// failed cell is labelled in the reports.

@@ -9,7 +9,8 @@
 //!
 //! Settings: `decimals` (fixed point `10^d`, default 18 as keras2circom's `-d 18`),
 //! `input_visibility` (`public`/`private`, default public), `ptau` (a finished powers-of-tau
-//! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell), `accuracy_samples`.
+//! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell through [`super::RunOptions`]),
+//! `accuracy_samples`.
 
 mod conv;
 pub mod ptau;
@@ -93,7 +94,11 @@ pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError>
     Ok((node, dir, took))
 }
 
-fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkError> {
+/// The cell's settings; the powers of tau is the cell's `ptau` setting, else the run's.
+fn read_settings(
+    cell: &Cell,
+    opts: &super::RunOptions,
+) -> Result<(Scaling, Option<PathBuf>), FrameworkError> {
     for k in cell.settings.keys() {
         if !SETTINGS.contains(&k.as_str()) {
             return Err(failed(format!(
@@ -118,11 +123,9 @@ fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkErr
             )))
         }
     };
-    let ptau = setting_str(cell, "ptau").map(PathBuf::from).or_else(|| {
-        std::env::var_os("ZKPROF_PTAU")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
+    let ptau = setting_str(cell, "ptau")
+        .map(PathBuf::from)
+        .or_else(|| opts.ptau.clone());
     if let Some(p) = &ptau {
         if !p.is_file() {
             return Err(failed(format!(
@@ -186,9 +189,14 @@ impl Framework for Circom {
         super::FrameworkKind::Circom
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
-        let (scaling, ptau) = read_settings(cell)?;
+        let (scaling, ptau) = read_settings(cell, opts)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "the circom transpiler reads ONNX")?;
         let mlp = onnx::read_mlp(&bytes).map_err(|e| match e {
             onnx::OnnxError::Unsupported(why) => {

@@ -110,7 +110,12 @@ impl Framework for DeepProve {
         super::FrameworkKind::DeepProve
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         if let Some(k) = cell
             .settings
             .keys()

@@ -73,7 +73,12 @@ impl Framework for Ezkl {
         super::FrameworkKind::Ezkl
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let settings = read_settings(cell)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "EZKL proves ONNX models")?;

@@ -72,7 +72,12 @@ impl Framework for Opml {
         super::FrameworkKind::Opml
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let home =
             install::locate(cell.framework.home.as_deref()).map_err(|e| failed(e.to_string()))?;

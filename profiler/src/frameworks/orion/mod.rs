@@ -168,7 +168,12 @@ impl Framework for Orion {
         super::FrameworkKind::Orion
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let (state, info) = setup::provision(cell, workdir)?;
         let prepared = state;
         Ok(Provisioned {

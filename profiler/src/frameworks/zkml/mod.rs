@@ -147,7 +147,12 @@ impl Framework for Zkml {
         super::FrameworkKind::Zkml
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let settings = Settings::of(cell)?;
         let install = EXTERNAL
             .locate(cell.framework.home.as_deref())

@@ -92,7 +92,7 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
 
 impl Settings {
     /// Reads and checks a cell's settings (defaults: upstream's sample `config.yaml`).
-    pub fn of(cell: &Cell) -> Result<Settings, FrameworkError> {
+    pub fn of(cell: &Cell, opts: &super::RunOptions) -> Result<Settings, FrameworkError> {
         if let Some(k) = cell
             .settings
             .keys()
@@ -105,11 +105,7 @@ impl Settings {
         }
         let ptau = setting_str(cell, "ptau")
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("ZKPROF_PTAU")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
+            .or_else(|| opts.ptau.clone())
             .ok_or_else(|| {
                 failed("zkTorch needs a powers-of-tau file: give a snarkjs .ptau with `--ptau`, $ZKPROF_PTAU or the setting `ptau`")
             })?;
@@ -261,9 +257,14 @@ impl Framework for ZkTorch {
         super::FrameworkKind::ZkTorch
     }
 
-    fn provision(&self, cell: &Cell, workdir: &Path) -> Result<Provisioned, FrameworkError> {
+    fn provision(
+        &self,
+        cell: &Cell,
+        workdir: &Path,
+        opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
-        let s = Settings::of(cell)?;
+        let s = Settings::of(cell, opts)?;
         let install = EXTERNAL
             .locate(cell.framework.home.as_deref())
             .map_err(FrameworkError::Failed)?;
