@@ -2,12 +2,15 @@
 
 use crate::cli::GlobalArgs;
 use crate::fingerprint::Host;
+use crate::frameworks::FrameworkKind;
+use crate::runtime::RuntimeKind;
 use crate::sensors::SensorStatus;
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print JSON: `{"host": ..., "sensors": [{"name", "available", "reason"}]}`.
+    /// Print JSON: `{"host": ..., "sensors": [{"name", "available", "reason"}], "runtimes":
+    /// [...], "frameworks": [...]}` (frameworks: every kind, then the parts it needs).
     #[arg(long)]
     pub json: bool,
 }
@@ -17,13 +20,9 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let host = Host::detect(&roots);
     let sensors = crate::sensors::statuses(&roots);
     let runtimes = runtime_statuses();
-    let mut frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
-        .iter()
-        .map(|e| e.status())
-        .chain([crate::frameworks::orion::backend::status()])
-        .collect();
-    frameworks.extend(framework_statuses());
+    let frameworks = framework_statuses();
     if args.json {
+        let frameworks: Vec<&SensorStatus> = frameworks.iter().flat_map(|(_, s)| s).collect();
         let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -56,43 +55,81 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
         );
     }
     println!();
-    println!("Frameworks (external: your own build of upstream):");
-    for f in &frameworks {
-        let mark = if f.available { "yes" } else { "no " };
-        println!(
-            "  {mark}  {:6}  {}",
-            f.name,
-            f.reason.as_deref().unwrap_or("")
-        );
+    println!("Frameworks (external ones: your own build of upstream, found through `ZKPROF_<KIND>_HOME`; a suite's `home` wins at run time):");
+    for (_, statuses) in &frameworks {
+        // The kind's own line, then the parts it needs, indented under it.
+        for (i, f) in statuses.iter().enumerate() {
+            let mark = if f.available { "yes" } else { "no " };
+            let indent = if i == 0 { "  " } else { "      " };
+            println!(
+                "{indent}{mark}  {:9}  {}",
+                f.name,
+                f.reason.as_deref().unwrap_or("")
+            );
+        }
     }
     Ok(0)
 }
 
-/// External frameworks found through `ZKPROF_<KIND>_HOME` (a suite's `home` wins at run time).
-fn framework_statuses() -> Vec<SensorStatus> {
-    let (ok, line) = crate::frameworks::opml::install::doctor_status(None);
-    vec![if ok {
-        SensorStatus::available_with("opml", line)
-    } else {
-        SensorStatus::unavailable("opml", line)
-    }]
+/// Every framework kind this build knows, with its status here (and its parts').
+fn framework_statuses() -> Vec<(FrameworkKind, Vec<SensorStatus>)> {
+    FrameworkKind::ALL
+        .iter()
+        .map(|k| (*k, k.adapter().status()))
+        .collect()
 }
 
 /// Whether each runtime can run steps here, and why not (same shape as a sensor status).
 fn runtime_statuses() -> Vec<SensorStatus> {
-    let docker = match crate::runtime::engine::Engine::connect() {
-        Ok(e) => SensorStatus::available_with(
-            "docker",
-            format!("engine at {}, API {}", e.address, e.api_version),
-        ),
-        Err(e) => SensorStatus::unavailable("docker", e.to_string()),
-    };
-    let nix = match std::process::Command::new("nix").arg("--version").output() {
-        Ok(o) if o.status.success() => SensorStatus::available_with(
-            "nix",
-            String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        ),
-        _ => SensorStatus::unavailable("nix", "`nix` is not installed; see images/README.md"),
-    };
-    vec![SensorStatus::available("native"), docker, nix]
+    RuntimeKind::ALL
+        .iter()
+        .map(|k| {
+            let name = k.name();
+            match k {
+                RuntimeKind::Native => SensorStatus::available(name),
+                RuntimeKind::Docker => match crate::runtime::engine::Engine::connect() {
+                    Ok(e) => SensorStatus::available_with(
+                        name,
+                        format!("engine at {}, API {}", e.address, e.api_version),
+                    ),
+                    Err(e) => SensorStatus::unavailable(name, e.to_string()),
+                },
+                RuntimeKind::Nix => {
+                    match std::process::Command::new("nix").arg("--version").output() {
+                        Ok(o) if o.status.success() => SensorStatus::available_with(
+                            name,
+                            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                        ),
+                        _ => SensorStatus::unavailable(
+                            name,
+                            "`nix` is not installed; see images/README.md",
+                        ),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_framework_kind_has_a_status_line_named_after_it() {
+        let all = framework_statuses();
+        let kinds: Vec<FrameworkKind> = all.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, FrameworkKind::ALL);
+        for (k, statuses) in &all {
+            let first = statuses.first().expect("a status per kind");
+            assert_eq!(first.name, k.name());
+            for s in statuses.iter().filter(|s| !s.available) {
+                // Missing: the line says what to do.
+                assert!(s.reason.as_deref().is_some_and(|r| !r.is_empty()), "{s:?}");
+            }
+        }
+        let runtimes = runtime_statuses();
+        let names: Vec<&str> = runtimes.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, RuntimeKind::NAMES);
+    }
 }

@@ -14,6 +14,13 @@ impl Framework for CommandFramework {
         super::FrameworkKind::Command
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![crate::sensors::SensorStatus::available_with(
+            "command",
+            "runs the suite's own `steps` commands; nothing to install",
+        )]
+    }
+
     fn provision(
         &self,
         _cell: &Cell,

@@ -25,6 +25,7 @@ pub mod zktorch;
 pub use kind::FrameworkKind;
 
 use crate::results::StepRun;
+use crate::sensors::SensorStatus;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -111,6 +112,10 @@ pub trait Framework {
         workdir: &Path,
         opts: &RunOptions,
     ) -> Result<Provisioned, FrameworkError>;
+    /// For `zkprof doctor`: whether the framework can run here (found, installable on
+    /// first use, or missing and what to install). The first entry is the kind itself,
+    /// named like it; further entries are parts it needs (a backend, libraries).
+    fn status(&self) -> Vec<SensorStatus>;
     /// What the framework's proof is when it is not a zero-knowledge proof (opML:
     /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
     /// failed cell is labelled in the reports.

@@ -21,6 +21,7 @@ use super::{inputs, onnx, CellContext, Collected, Framework, FrameworkError, Pla
 use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, Entry, Manifest};
 use crate::results::StepRun;
+use crate::sensors::SensorStatus;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -64,16 +65,49 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
 }
 
-/// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
-pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError> {
+/// `node` and `npm` on PATH, or what to install.
+fn node_and_npm() -> Result<(PathBuf, PathBuf), FrameworkError> {
     let node = provision::which("node")
         .ok_or_else(|| failed("node not found on PATH: the circom adapter needs Node.js >= 18 and npm (Debian: apt-get install nodejs npm)"))?;
     let npm = provision::which("npm")
         .ok_or_else(|| failed("npm not found on PATH: the circom adapter installs its pinned tools with npm (Debian: apt-get install npm)"))?;
+    Ok((node, npm))
+}
+
+/// The directory of the npm tree with the pinned tools (under the cache's `envs/`).
+fn tools_dir() -> PathBuf {
     let tag = &cache_key(&[PACKAGE_LOCK])[..12];
-    let dir = crate::paths::cache_dir()
+    crate::paths::cache_dir()
         .join("envs")
-        .join(format!("circom-{tag}"));
+        .join(format!("circom-{tag}"))
+}
+
+/// For `zkprof doctor`: installed, installable on first use, or what is missing.
+pub fn status() -> SensorStatus {
+    let node = match node_and_npm() {
+        Ok((node, _)) => node,
+        Err(e) => return SensorStatus::unavailable("circom", e.to_string()),
+    };
+    let dir = tools_dir();
+    let why = if dir.join(provision::READY).is_file() {
+        format!(
+            "{TOOLS} installed in {} (node {})",
+            dir.display(),
+            node.display()
+        )
+    } else {
+        format!(
+            "not installed yet: the first circom cell installs {TOOLS} from npm into {}",
+            dir.display()
+        )
+    };
+    SensorStatus::available_with("circom", why)
+}
+
+/// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
+pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError> {
+    let (node, npm) = node_and_npm()?;
+    let dir = tools_dir();
     let what = format!("circom: installing {TOOLS} with npm ci (first use)");
     let took = provision::ensure_env(&dir, &what, |dir| {
         provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
@@ -187,6 +221,10 @@ fn strip_ansi(text: &str) -> String {
 impl Framework for Circom {
     fn kind(&self) -> super::FrameworkKind {
         super::FrameworkKind::Circom
+    }
+
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![status()]
     }
 
     fn provision(

@@ -110,6 +110,10 @@ impl Framework for DeepProve {
         super::FrameworkKind::DeepProve
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![EXTERNAL.status()]
+    }
+
     fn provision(
         &self,
         cell: &Cell,

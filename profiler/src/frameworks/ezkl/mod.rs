@@ -73,6 +73,10 @@ impl Framework for Ezkl {
         super::FrameworkKind::Ezkl
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![env::status()]
+    }
+
     fn provision(
         &self,
         cell: &Cell,

@@ -72,6 +72,15 @@ impl Framework for Opml {
         super::FrameworkKind::Opml
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        let (found, why) = install::doctor_status(None);
+        vec![if found {
+            crate::sensors::SensorStatus::available_with("opml", why)
+        } else {
+            crate::sensors::SensorStatus::unavailable("opml", why)
+        }]
+    }
+
     fn provision(
         &self,
         cell: &Cell,

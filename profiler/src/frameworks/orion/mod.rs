@@ -168,6 +168,14 @@ impl Framework for Orion {
         super::FrameworkKind::Orion
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        [&EXTERNAL, &CUBIT, &ALEXANDRIA, &CORELIB]
+            .iter()
+            .map(|e| e.status())
+            .chain([backend::status()])
+            .collect()
+    }
+
     fn provision(
         &self,
         cell: &Cell,

@@ -147,6 +147,10 @@ impl Framework for Zkml {
         super::FrameworkKind::Zkml
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![EXTERNAL.status()]
+    }
+
     fn provision(
         &self,
         cell: &Cell,

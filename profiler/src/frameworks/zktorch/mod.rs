@@ -257,6 +257,10 @@ impl Framework for ZkTorch {
         super::FrameworkKind::ZkTorch
     }
 
+    fn status(&self) -> Vec<crate::sensors::SensorStatus> {
+        vec![EXTERNAL.status()]
+    }
+
     fn provision(
         &self,
         cell: &Cell,
