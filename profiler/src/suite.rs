@@ -33,8 +33,7 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
-use crate::frameworks::FrameworkKind;
-use crate::runtime::RuntimeKind;
+use crate::kinds::{FrameworkKind, RuntimeKind};
 
 #[path = "suite_phases.rs"]
 pub mod phases;

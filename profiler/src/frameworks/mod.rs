@@ -5,8 +5,8 @@
 //! repetition reads cell-level metrics (proof size, circuit size, ...). The prove step
 //! is the headline; the others are recorded separately.
 //!
-//! Adding an adapter: a new file, its `pub mod` line here, one line in the registry of
-//! [`kind`] (variant, suite name, adapter).
+//! Adding an adapter: a new file (and its `pub mod` line here), one variant in
+//! [`FrameworkKind`] (`kinds.rs`), one match arm in [`FrameworkKind::adapter`].
 
 pub mod circom;
 pub mod command;
@@ -14,7 +14,6 @@ pub mod deepprove;
 pub mod external;
 pub mod ezkl;
 pub mod inputs;
-pub mod kind;
 pub mod onnx;
 pub mod opml;
 pub mod orion;
@@ -22,7 +21,7 @@ pub mod provision;
 pub mod zkml;
 pub mod zktorch;
 
-pub use kind::FrameworkKind;
+pub use crate::kinds::FrameworkKind;
 
 use crate::results::StepRun;
 use crate::sensors::SensorStatus;
@@ -176,6 +175,22 @@ pub trait PreparedCell {
     }
 }
 
+impl FrameworkKind {
+    /// The adapter for this kind (stateless; `provision` returns the cell's state).
+    pub fn adapter(self) -> Box<dyn Framework> {
+        match self {
+            FrameworkKind::Command => Box::new(command::CommandFramework),
+            FrameworkKind::Ezkl => Box::new(ezkl::Ezkl),
+            FrameworkKind::Circom => Box::new(circom::Circom),
+            FrameworkKind::Zkml => Box::new(zkml::Zkml),
+            FrameworkKind::Opml => Box::new(opml::Opml),
+            FrameworkKind::ZkTorch => Box::new(zktorch::ZkTorch),
+            FrameworkKind::DeepProve => Box::new(deepprove::DeepProve),
+            FrameworkKind::Orion => Box::new(orion::Orion),
+        }
+    }
+}
+
 /// `p` made absolute against the working directory (steps run in other directories).
 pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
@@ -193,4 +208,16 @@ pub fn model_onnx(cell: &Cell, why: &str) -> Result<(PathBuf, Vec<u8>), Framewor
     let bytes = std::fs::read(&path)
         .map_err(|e| FrameworkError::Failed(format!("cannot read {}: {e}", path.display())))?;
     Ok((path, bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_adapter() {
+        for k in FrameworkKind::ALL {
+            assert_eq!(k.adapter().kind(), *k);
+        }
+    }
 }

@@ -99,7 +99,7 @@ impl Runtime for DockerRuntime<'_> {
         let cache = crate::paths::cache_dir();
         let cache = cache.canonicalize().unwrap_or(cache);
         let use_cache =
-            cell.framework.kind != crate::frameworks::FrameworkKind::Command && cache.is_dir();
+            cell.framework.kind != crate::kinds::FrameworkKind::Command && cache.is_dir();
         if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
             // A model inside the cache is reached through the cache's own mount.
             let in_cache = use_cache && dir.starts_with(&cache);

@@ -21,7 +21,6 @@ pub mod context;
 pub mod docker;
 pub mod engine;
 pub mod image;
-pub mod kind;
 pub mod native;
 pub mod nix;
 
@@ -32,7 +31,7 @@ use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-pub use kind::RuntimeKind;
+pub use crate::kinds::RuntimeKind;
 
 /// Why a runtime cannot run a cell or a step.
 #[derive(Debug, thiserror::Error)]
