@@ -5,12 +5,13 @@
 //! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
 
 use crate::frameworks::{
-    CellContext, FrameworkError, FrameworkKind, PlannedStep, PreparedCell, RunOptions,
+    CellContext, Framework, FrameworkError, FrameworkKind, PlannedStep, PreparedCell, RunOptions,
 };
+use crate::kinds::RuntimeKind;
 use crate::measure::{Runner, StepSpec};
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeError};
 use crate::stats::{mad_outliers, Summary};
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -63,8 +64,42 @@ impl From<FrameworkError> for Stop {
     }
 }
 
+/// Where a cell's adapter and runtime come from: the registries, or fakes in tests.
+pub trait Parts {
+    /// The adapter for a framework kind.
+    fn framework(&self, kind: FrameworkKind) -> Box<dyn Framework>;
+    /// The runtime for a runtime kind, measuring with `runner`'s settings.
+    fn runtime<'r>(
+        &self,
+        kind: RuntimeKind,
+        runner: &'r Runner,
+    ) -> Result<Box<dyn Runtime + 'r>, RuntimeError>;
+}
+
+/// The adapters and runtimes of this build.
+pub struct Registry;
+
+impl Parts for Registry {
+    fn framework(&self, kind: FrameworkKind) -> Box<dyn Framework> {
+        kind.adapter()
+    }
+
+    fn runtime<'r>(
+        &self,
+        kind: RuntimeKind,
+        runner: &'r Runner,
+    ) -> Result<Box<dyn Runtime + 'r>, RuntimeError> {
+        crate::runtime::for_cell(kind, runner)
+    }
+}
+
 /// Runs one cell to completion (or to what stopped it) and returns its result.
 pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
+    run_cell_with(env, cell, &Registry)
+}
+
+/// [`run_cell`] with the adapter and runtime from `parts`.
+pub fn run_cell_with(env: &CellEnv, cell: &Cell, parts: &dyn Parts) -> CellResult {
     let mut result = CellResult {
         id: cell.id.clone(),
         model: cell.model.name.clone(),
@@ -83,7 +118,7 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         warnings: Vec::new(),
     };
     let workdir = env.out.join("cells").join(cell_dir_name(&cell.id));
-    if let Err(stop) = run_into(env, cell, &workdir, &mut result) {
+    if let Err(stop) = run_into(env, cell, &workdir, &mut result, parts) {
         result.status = stop.status;
         result.reason = Some(stop.reason);
     }
@@ -114,12 +149,13 @@ fn run_into(
     cell: &Cell,
     workdir: &Path,
     result: &mut CellResult,
+    parts: &dyn Parts,
 ) -> Result<(), Stop> {
     // Unmeasured work (model training, toolchains, a powers of tau): its own wall time.
     let t = std::time::Instant::now();
     let mut provisioned = 0.0;
     let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
-    let framework = cell.framework.kind.adapter();
+    let framework = parts.framework(cell.framework.kind);
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
     if let Some(kind) = framework.proof_kind() {
@@ -128,9 +164,10 @@ fn run_into(
     let ready = framework.provision(cell, workdir, env.options)?;
     result.info.extend(ready.info);
     let mut prepared = ready.cell;
-    let runtime_err =
-        |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
-    let mut runtime = crate::runtime::for_cell(cell.runtime, env.runner).map_err(runtime_err)?;
+    let runtime_err = |e: RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
+    let mut runtime = parts
+        .runtime(cell.runtime, env.runner)
+        .map_err(runtime_err)?;
     result
         .info
         .extend(runtime.provision(cell, workdir).map_err(runtime_err)?);
@@ -425,3 +462,7 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
 fn headline_wall(r: &StepRun) -> f64 {
     r.headline.as_ref().map_or(r.wall_s, |h| h.wall_s)
 }
+
+#[cfg(test)]
+#[path = "cellrun_tests.rs"]
+mod tests;

@@ -13,6 +13,8 @@ pub mod command;
 pub mod deepprove;
 pub mod external;
 pub mod ezkl;
+#[cfg(test)]
+pub mod fake;
 pub mod inputs;
 pub mod onnx;
 pub mod opml;

@@ -20,6 +20,8 @@ pub mod container;
 pub mod context;
 pub mod docker;
 pub mod engine;
+#[cfg(test)]
+pub mod fake;
 pub mod image;
 pub mod native;
 pub mod nix;
