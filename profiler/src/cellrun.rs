@@ -93,6 +93,15 @@ impl Parts for Registry {
     }
 }
 
+/// The cells a run still has to do, in plan order: those without a finished result in
+/// `done` (`--resume` redoes interrupted and skipped cells, keeps ok, failed and unsupported).
+pub fn unfinished<'c>(cells: &'c [Cell], done: &[CellResult]) -> Vec<&'c Cell> {
+    cells
+        .iter()
+        .filter(|c| !done.iter().any(|r| r.id == c.id && r.status.is_finished()))
+        .collect()
+}
+
 /// Runs one cell to completion (or to what stopped it) and returns its result.
 pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
     run_cell_with(env, cell, &Registry)

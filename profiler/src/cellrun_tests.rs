@@ -275,3 +275,34 @@ fn an_interrupted_step_and_a_ctrl_c_between_repetitions_interrupt_the_cell() {
     assert_eq!(steps_of(&r), [vec!["prove", "verify"]]);
     assert_eq!(r.metrics["collects"], 1.0);
 }
+
+#[test]
+fn resume_redoes_interrupted_skipped_and_missing_cells_only() {
+    let text = "[suite]\nname = \"t\"\n\n[[model]]\nname = \"m\"\n\n[[framework]]\nname = \"f\"\nkind = \"command\"\nsettings = [{ n = 1 }, { n = 2 }, { n = 3 }, { n = 4 }, { n = 5 }, { n = 6 }]\nsteps = { prove = [\"true\"] }\n";
+    let cells = Suite::parse(Path::new("s.toml"), text)
+        .unwrap()
+        .plan(&PlanOptions::default())
+        .unwrap();
+    let (template, _) = Case::new(&["prove"]).run();
+    let result = |i: usize, status: CellStatus| CellResult {
+        id: cells[i].id.clone(),
+        status,
+        ..template.clone()
+    };
+    let mut stranger = result(0, CellStatus::Ok);
+    stranger.id = "another/plan/cell/native".into();
+    let done = [
+        result(0, CellStatus::Ok),
+        result(1, CellStatus::Failed),
+        result(2, CellStatus::Unsupported),
+        result(3, CellStatus::Interrupted),
+        result(4, CellStatus::Skipped),
+        stranger,
+    ];
+    let todo: Vec<&str> = unfinished(&cells, &done)
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(todo, [&cells[3].id, &cells[4].id, &cells[5].id]);
+    assert_eq!(unfinished(&cells, &[]).len(), 6);
+}

@@ -137,15 +137,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         interrupt.clone(),
     );
     let reps = args.reps.unwrap_or(suite.repetitions);
-    let todo: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| {
-            !results
-                .cells
-                .iter()
-                .any(|r| r.id == c.id && r.status.is_finished())
-        })
-        .collect();
+    let todo: Vec<&Cell> = crate::cellrun::unfinished(&cells, &results.cells);
     if todo.len() < cells.len() {
         eprintln!(
             "resuming: {} of {} cells already finished",
