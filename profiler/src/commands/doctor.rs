@@ -56,13 +56,26 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     }
     println!();
     println!("Frameworks (external ones: your own build of upstream, found through `ZKPROF_<KIND>_HOME`; a suite's `home` wins at run time):");
+    // The kind's own line, then the parts it needs, indented under it.
+    let width = |parts: bool| {
+        let names = frameworks.iter().flat_map(|(_, s)| s.iter().enumerate());
+        names
+            .filter(|(i, _)| (*i > 0) == parts)
+            .map(|(_, s)| s.name.len())
+            .max()
+            .unwrap_or(0)
+    };
+    let (kind_w, part_w) = (width(false), width(true));
     for (_, statuses) in &frameworks {
-        // The kind's own line, then the parts it needs, indented under it.
         for (i, f) in statuses.iter().enumerate() {
             let mark = if f.available { "yes" } else { "no " };
-            let indent = if i == 0 { "  " } else { "      " };
+            let (indent, w) = if i == 0 {
+                ("  ", kind_w)
+            } else {
+                ("      ", part_w)
+            };
             println!(
-                "{indent}{mark}  {:9}  {}",
+                "{indent}{mark}  {:w$}  {}",
                 f.name,
                 f.reason.as_deref().unwrap_or("")
             );
