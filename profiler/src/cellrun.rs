@@ -4,12 +4,15 @@
 //! A cell never aborts the suite: whatever stops it (an unsupported model, a failing step,
 //! Ctrl-C) becomes its status and reason, and the steps that ran are kept.
 
-use crate::frameworks::{self, CellContext, Framework, FrameworkError, PlannedStep};
+use crate::frameworks::{
+    CellContext, Framework, FrameworkError, FrameworkKind, PlannedStep, PreparedCell, RunOptions,
+};
+use crate::kinds::RuntimeKind;
 use crate::measure::{Runner, StepSpec};
 use crate::results::Summary;
 use crate::results::{CellResult, CellStatus, Repetition, StepRun, StepSummary};
 use crate::roots::Roots;
-use crate::runtime::Runtime;
+use crate::runtime::{Runtime, RuntimeError};
 use crate::stats::mad_outliers;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -30,6 +33,8 @@ pub struct CellEnv<'a> {
     pub host_id: &'a str,
     /// Set by the Ctrl-C handler.
     pub interrupt: &'a AtomicBool,
+    /// Options every adapter receives (a powers-of-tau file, ...).
+    pub options: &'a RunOptions,
 }
 
 /// Why a cell stopped before finishing.
@@ -60,14 +65,57 @@ impl From<FrameworkError> for Stop {
     }
 }
 
+/// Where a cell's adapter and runtime come from: the registries, or fakes in tests.
+pub trait Parts {
+    /// The adapter for a framework kind.
+    fn framework(&self, kind: FrameworkKind) -> Box<dyn Framework>;
+    /// The runtime for a runtime kind, measuring with `runner`'s settings.
+    fn runtime<'r>(
+        &self,
+        kind: RuntimeKind,
+        runner: &'r Runner,
+    ) -> Result<Box<dyn Runtime + 'r>, RuntimeError>;
+}
+
+/// The adapters and runtimes of this build.
+pub struct Registry;
+
+impl Parts for Registry {
+    fn framework(&self, kind: FrameworkKind) -> Box<dyn Framework> {
+        kind.adapter()
+    }
+
+    fn runtime<'r>(
+        &self,
+        kind: RuntimeKind,
+        runner: &'r Runner,
+    ) -> Result<Box<dyn Runtime + 'r>, RuntimeError> {
+        crate::runtime::for_cell(kind, runner)
+    }
+}
+
+/// The cells a run still has to do, in plan order: those without a finished result in
+/// `done` (`--resume` redoes interrupted and skipped cells, keeps ok, failed and unsupported).
+pub fn unfinished<'c>(cells: &'c [Cell], done: &[CellResult]) -> Vec<&'c Cell> {
+    cells
+        .iter()
+        .filter(|c| !done.iter().any(|r| r.id == c.id && r.status.is_finished()))
+        .collect()
+}
+
 /// Runs one cell to completion (or to what stopped it) and returns its result.
 pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
+    run_cell_with(env, cell, &Registry)
+}
+
+/// [`run_cell`] with the adapter and runtime from `parts`.
+pub fn run_cell_with(env: &CellEnv, cell: &Cell, parts: &dyn Parts) -> CellResult {
     let mut result = CellResult {
         id: cell.id.clone(),
         model: cell.model.name.clone(),
         framework: cell.framework.name.clone(),
         settings: cell.settings.clone(),
-        runtime: cell.runtime.clone(),
+        runtime: cell.runtime.name().into(),
         status: CellStatus::Ok,
         reason: None,
         repetitions: Vec::new(),
@@ -80,7 +128,7 @@ pub fn run_cell(env: &CellEnv, cell: &Cell) -> CellResult {
         warnings: Vec::new(),
     };
     let workdir = env.out.join("cells").join(cell_dir_name(&cell.id));
-    if let Err(stop) = run_into(env, cell, &workdir, &mut result) {
+    if let Err(stop) = run_into(env, cell, &workdir, &mut result, parts) {
         result.status = stop.status;
         result.reason = Some(stop.reason);
     }
@@ -111,24 +159,25 @@ fn run_into(
     cell: &Cell,
     workdir: &Path,
     result: &mut CellResult,
+    parts: &dyn Parts,
 ) -> Result<(), Stop> {
     // Unmeasured work (model training, toolchains, a powers of tau): its own wall time.
     let t = std::time::Instant::now();
     let mut provisioned = 0.0;
     let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
-    let framework = frameworks::for_kind(&cell.framework.kind).ok_or_else(|| Stop {
-        status: CellStatus::Unsupported,
-        reason: format!("no adapter for `{}` in this build", cell.framework.kind),
-    })?;
+    let framework = parts.framework(cell.framework.kind);
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
     if let Some(kind) = framework.proof_kind() {
         result.info.insert("proof_kind".into(), kind.into());
     }
-    result.info.extend(framework.provision(cell, workdir)?);
-    let runtime_err =
-        |e: crate::runtime::RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
-    let mut runtime = crate::runtime::for_cell(&cell.runtime, env.runner).map_err(runtime_err)?;
+    let ready = framework.provision(cell, workdir, env.options)?;
+    result.info.extend(ready.info);
+    let mut prepared = ready.cell;
+    let runtime_err = |e: RuntimeError| Stop::failed(format!("runtime {}: {e}", cell.runtime));
+    let mut runtime = parts
+        .runtime(cell.runtime, env.runner)
+        .map_err(runtime_err)?;
     result
         .info
         .extend(runtime.provision(cell, workdir).map_err(runtime_err)?);
@@ -136,12 +185,12 @@ fn run_into(
     record_provisioning(result, provisioned);
     for rep in 0..env.warmup + env.reps {
         let ctx = CellContext { cell, workdir, rep };
-        let steps = framework.steps(&ctx)?;
+        let steps = prepared.steps(&ctx)?;
         let mut facts = BTreeMap::new();
         let (done, stopped) = run_repetition(
             env,
             runtime.as_mut(),
-            framework.as_ref(),
+            prepared.as_mut(),
             &ctx,
             steps,
             &mut facts,
@@ -156,7 +205,7 @@ fn run_into(
             }
         }
         if stopped.is_none() {
-            match framework.collect(&ctx, &done) {
+            match prepared.collect(&ctx, &done) {
                 Ok(c) => {
                     result.metrics.extend(c.metrics);
                     result.info.extend(c.info);
@@ -186,7 +235,7 @@ fn run_into(
             });
         }
     }
-    match framework.evaluate(cell, workdir) {
+    match prepared.evaluate(cell, workdir) {
         Ok(c) => {
             result.metrics.extend(c.metrics);
             result.info.extend(c.info);
@@ -209,7 +258,7 @@ fn record_provisioning(result: &mut CellResult, seconds: f64) {
 fn run_repetition(
     env: &CellEnv,
     runtime: &mut dyn Runtime,
-    framework: &dyn Framework,
+    framework: &mut dyn PreparedCell,
     ctx: &CellContext,
     steps: Vec<PlannedStep>,
     facts: &mut BTreeMap<String, String>,
@@ -292,7 +341,7 @@ fn run_repetition(
 /// A `command` framework whose steps never name `{model_path}` gets no model.
 fn prepare_model(cell: &Cell, result: &mut CellResult) -> Result<Cell, String> {
     let mut cell = cell.clone();
-    let uses_model = cell.framework.kind != "command"
+    let uses_model = cell.framework.kind != FrameworkKind::Command
         || cell
             .framework
             .steps
@@ -413,3 +462,7 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
 fn headline_wall(r: &StepRun) -> f64 {
     r.headline.as_ref().map_or(r.wall_s, |h| h.wall_s)
 }
+
+#[cfg(test)]
+#[path = "cellrun_tests.rs"]
+mod tests;

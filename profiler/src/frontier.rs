@@ -89,7 +89,7 @@ impl Frontier {
     /// Why `cell` need not run: a smaller model of its lane already hit a resource limit.
     pub fn skip_reason(&self, cell: &Cell) -> Option<String> {
         let params = cell.model.params?;
-        let key = lane(&cell.framework.name, &cell.settings, &cell.runtime);
+        let key = lane(&cell.framework.name, &cell.settings, cell.runtime.name());
         let hit = self.hits.get(&key)?;
         (params > hit.params && cell.id != hit.cell_id).then(|| {
             format!(
@@ -121,7 +121,7 @@ pub fn skipped_result(cell: &Cell, reason: String, host_id: &str) -> CellResult 
         model: cell.model.name.clone(),
         framework: cell.framework.name.clone(),
         settings: cell.settings.clone(),
-        runtime: cell.runtime.clone(),
+        runtime: cell.runtime.name().into(),
         status: CellStatus::Skipped,
         reason: Some(reason),
         repetitions: Vec::new(),

@@ -15,6 +15,7 @@ pub mod fingerprint;
 pub mod frameworks;
 pub mod frontier;
 pub mod input;
+pub mod kinds;
 pub mod limits;
 pub mod measure;
 pub mod merge;

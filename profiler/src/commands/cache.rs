@@ -101,7 +101,7 @@ pub fn run(args: &CacheArgs) -> anyhow::Result<i32> {
 /// The names `cache clear --framework` accepts: the framework kinds and the shared
 /// artifact kinds (`ezkl-srs`, `ptau`).
 pub fn clearable_kinds() -> Vec<&'static str> {
-    let mut v: Vec<&'static str> = crate::suite::FRAMEWORK_KINDS.to_vec();
+    let mut v: Vec<&'static str> = crate::frameworks::FrameworkKind::NAMES.to_vec();
     v.extend(["ezkl-srs", "ptau"]);
     v
 }

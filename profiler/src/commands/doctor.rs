@@ -1,12 +1,15 @@
 //! `zkprof doctor`: what this host can measure, and why not where it cannot.
 
 use super::GlobalArgs;
+use crate::frameworks::FrameworkKind;
 use crate::results::SensorStatus;
+use crate::runtime::RuntimeKind;
 use clap::Args;
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
-    /// Print JSON: `{"host": ..., "sensors": [{"name", "available", "reason"}]}`.
+    /// Print JSON: `{"host": ..., "sensors": [{"name", "available", "reason"}], "runtimes":
+    /// [...], "frameworks": [...]}` (frameworks: every kind, then the parts it needs).
     #[arg(long)]
     pub json: bool,
 }
@@ -16,13 +19,9 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
     let host = crate::fingerprint::detect(&roots);
     let sensors = crate::measure::sensor_statuses(&roots);
     let runtimes = runtime_statuses();
-    let mut frameworks: Vec<SensorStatus> = crate::frameworks::external::EXTERNALS
-        .iter()
-        .map(|e| e.status())
-        .chain([crate::frameworks::orion::backend::status()])
-        .collect();
-    frameworks.extend(framework_statuses());
+    let frameworks = framework_statuses();
     if args.json {
+        let frameworks: Vec<&SensorStatus> = frameworks.iter().flat_map(|(_, s)| s).collect();
         let v = serde_json::json!({ "host": host, "sensors": sensors, "runtimes": runtimes, "frameworks": frameworks });
         println!("{}", serde_json::to_string_pretty(&v)?);
         return Ok(0);
@@ -55,43 +54,94 @@ pub fn run(global: &GlobalArgs, args: &DoctorArgs) -> anyhow::Result<i32> {
         );
     }
     println!();
-    println!("Frameworks (external: your own build of upstream):");
-    for f in &frameworks {
-        let mark = if f.available { "yes" } else { "no " };
-        println!(
-            "  {mark}  {:6}  {}",
-            f.name,
-            f.reason.as_deref().unwrap_or("")
-        );
+    println!("Frameworks (external ones: your own build of upstream, found through `ZKPROF_<KIND>_HOME`; a suite's `home` wins at run time):");
+    // The kind's own line, then the parts it needs, indented under it.
+    let width = |parts: bool| {
+        let names = frameworks.iter().flat_map(|(_, s)| s.iter().enumerate());
+        names
+            .filter(|(i, _)| (*i > 0) == parts)
+            .map(|(_, s)| s.name.len())
+            .max()
+            .unwrap_or(0)
+    };
+    let (kind_w, part_w) = (width(false), width(true));
+    for (_, statuses) in &frameworks {
+        for (i, f) in statuses.iter().enumerate() {
+            let mark = if f.available { "yes" } else { "no " };
+            let (indent, w) = if i == 0 {
+                ("  ", kind_w)
+            } else {
+                ("      ", part_w)
+            };
+            println!(
+                "{indent}{mark}  {:w$}  {}",
+                f.name,
+                f.reason.as_deref().unwrap_or("")
+            );
+        }
     }
     Ok(0)
 }
 
-/// External frameworks found through `ZKPROF_<KIND>_HOME` (a suite's `home` wins at run time).
-fn framework_statuses() -> Vec<SensorStatus> {
-    let (ok, line) = crate::frameworks::opml::install::doctor_status(None);
-    vec![if ok {
-        SensorStatus::available_with("opml", line)
-    } else {
-        SensorStatus::unavailable("opml", line)
-    }]
+/// Every framework kind this build knows, with its status here (and its parts').
+fn framework_statuses() -> Vec<(FrameworkKind, Vec<SensorStatus>)> {
+    FrameworkKind::ALL
+        .iter()
+        .map(|k| (*k, k.adapter().status()))
+        .collect()
 }
 
 /// Whether each runtime can run steps here, and why not (same shape as a sensor status).
 fn runtime_statuses() -> Vec<SensorStatus> {
-    let docker = match crate::runtime::docker::engine::Engine::connect() {
-        Ok(e) => SensorStatus::available_with(
-            "docker",
-            format!("engine at {}, API {}", e.address, e.api_version),
-        ),
-        Err(e) => SensorStatus::unavailable("docker", e.to_string()),
-    };
-    let nix = match std::process::Command::new("nix").arg("--version").output() {
-        Ok(o) if o.status.success() => SensorStatus::available_with(
-            "nix",
-            String::from_utf8_lossy(&o.stdout).trim().to_string(),
-        ),
-        _ => SensorStatus::unavailable("nix", "`nix` is not installed; see images/README.md"),
-    };
-    vec![SensorStatus::available("native"), docker, nix]
+    RuntimeKind::ALL
+        .iter()
+        .map(|k| {
+            let name = k.name();
+            match k {
+                RuntimeKind::Native => SensorStatus::available(name),
+                RuntimeKind::Docker => match crate::runtime::docker::engine::Engine::connect() {
+                    Ok(e) => SensorStatus::available_with(
+                        name,
+                        format!("engine at {}, API {}", e.address, e.api_version),
+                    ),
+                    Err(e) => SensorStatus::unavailable(name, e.to_string()),
+                },
+                RuntimeKind::Nix => {
+                    match std::process::Command::new("nix").arg("--version").output() {
+                        Ok(o) if o.status.success() => SensorStatus::available_with(
+                            name,
+                            String::from_utf8_lossy(&o.stdout).trim().to_string(),
+                        ),
+                        _ => SensorStatus::unavailable(
+                            name,
+                            "`nix` is not installed; see images/README.md",
+                        ),
+                    }
+                }
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_framework_kind_has_a_status_line_named_after_it() {
+        let all = framework_statuses();
+        let kinds: Vec<FrameworkKind> = all.iter().map(|(k, _)| *k).collect();
+        assert_eq!(kinds, FrameworkKind::ALL);
+        for (k, statuses) in &all {
+            let first = statuses.first().expect("a status per kind");
+            assert_eq!(first.name, k.name());
+            for s in statuses.iter().filter(|s| !s.available) {
+                // Missing: the line says what to do.
+                assert!(s.reason.as_deref().is_some_and(|r| !r.is_empty()), "{s:?}");
+            }
+        }
+        let runtimes = runtime_statuses();
+        let names: Vec<&str> = runtimes.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, RuntimeKind::NAMES);
+    }
 }

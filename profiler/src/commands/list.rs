@@ -2,7 +2,9 @@
 //! directory, or the cells of one suite.
 
 use super::GlobalArgs;
-use crate::suite::{PlanOptions, Suite, FRAMEWORK_KINDS, RUNTIMES};
+use crate::frameworks::FrameworkKind;
+use crate::runtime::RuntimeKind;
+use crate::suite::{PlanOptions, Suite};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -52,11 +54,11 @@ pub fn run(_global: &GlobalArgs, args: &ListArgs) -> anyhow::Result<i32> {
     if args.json {
         println!(
             "{}",
-            serde_json::json!({ "frameworks": FRAMEWORK_KINDS, "runtimes": RUNTIMES, "suites": suites })
+            serde_json::json!({ "frameworks": FrameworkKind::NAMES, "runtimes": RuntimeKind::NAMES, "suites": suites })
         );
     } else {
-        println!("frameworks: {}", FRAMEWORK_KINDS.join(", "));
-        println!("runtimes:   {}", RUNTIMES.join(", "));
+        println!("frameworks: {}", FrameworkKind::NAMES.join(", "));
+        println!("runtimes:   {}", RuntimeKind::NAMES.join(", "));
         println!("suites:");
         for s in &suites {
             println!("  {s}");

@@ -4,6 +4,7 @@ use super::{GlobalArgs, MeasureArgs};
 use crate::error::{UserError, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK};
 use crate::measure::{Runner, RunnerConfig};
 use crate::results::{CellStatus, ResultsFile, SuiteRef, RESULTS_SCHEMA};
+use crate::runtime::RuntimeKind;
 use crate::suite::{Cell, PlanOptions, Suite};
 use clap::Args;
 use std::collections::BTreeMap;
@@ -43,7 +44,8 @@ pub struct RunArgs {
     /// Print the final results file as JSON on stdout.
     #[arg(long)]
     pub json: bool,
-    /// A finished powers-of-tau file for Groth16 setups (circom); sets `$ZKPROF_PTAU`.
+    /// A finished powers-of-tau file for Groth16 setups (circom, zkTorch); default
+    /// `$ZKPROF_PTAU`. A cell's `ptau` setting wins.
     #[arg(long, value_name = "FILE")]
     pub ptau: Option<PathBuf>,
     /// Run only shard I of N (1-based) of the plan; `zkprof merge` combines the shards.
@@ -60,19 +62,7 @@ pub struct RunArgs {
 pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let roots = global.roots();
     let suite = Suite::load(&args.suite)?;
-    if let Some(p) = &args.ptau {
-        if !p.is_file() {
-            return Err(UserError::Input(format!(
-                "--ptau {}: no such file; give a finished powers-of-tau file",
-                p.display()
-            ))
-            .into());
-        }
-        std::env::set_var(
-            "ZKPROF_PTAU",
-            p.canonicalize().unwrap_or_else(|_| p.clone()),
-        );
-    }
+    let options = run_options(args)?;
     if let Some(reps) = args.reps {
         crate::limits::count("--reps", reps, 1).map_err(UserError::Input)?;
     }
@@ -146,15 +136,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         interrupt.clone(),
     );
     let reps = args.reps.unwrap_or(suite.repetitions);
-    let todo: Vec<&Cell> = cells
-        .iter()
-        .filter(|c| {
-            !results
-                .cells
-                .iter()
-                .any(|r| r.id == c.id && r.status.is_finished())
-        })
-        .collect();
+    let todo: Vec<&Cell> = crate::cellrun::unfinished(&cells, &results.cells);
     if todo.len() < cells.len() {
         eprintln!(
             "resuming: {} of {} cells already finished",
@@ -162,7 +144,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             cells.len()
         );
     }
-    if todo.iter().any(|c| c.runtime == "docker") {
+    if todo.iter().any(|c| c.runtime == RuntimeKind::Docker) {
         // Fail fast, before any cell: every docker cell would fail the same way.
         crate::runtime::docker::Engine::connect().map_err(|e| UserError::Host(e.to_string()))?;
     }
@@ -174,6 +156,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         warmup: suite.warmup,
         host_id: &host.fingerprint_id,
         interrupt: &interrupt,
+        options: &options,
     };
     // The sweep's frontier: smallest models first, and what earlier runs (--resume) hit.
     let mut frontier = crate::frontier::Frontier::default();
@@ -295,4 +278,23 @@ fn select_shard(
 
 fn print_table(results: &ResultsFile) {
     print!("{}", super::run_table::render(results));
+}
+
+/// The options every adapter receives: `--ptau` (checked here), else `$ZKPROF_PTAU`
+/// (checked by the adapters that use it, which name the file).
+fn run_options(args: &RunArgs) -> anyhow::Result<crate::frameworks::RunOptions> {
+    let ptau = match &args.ptau {
+        Some(p) if !p.is_file() => {
+            return Err(UserError::Input(format!(
+                "--ptau {}: no such file; give a finished powers-of-tau file",
+                p.display()
+            ))
+            .into())
+        }
+        Some(p) => Some(p.canonicalize().unwrap_or_else(|_| p.clone())),
+        None => std::env::var_os("ZKPROF_PTAU")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from),
+    };
+    Ok(crate::frameworks::RunOptions { ptau })
 }

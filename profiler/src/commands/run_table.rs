@@ -55,7 +55,7 @@ pub fn short_labels(cells: &[CellResult]) -> Vec<String> {
             if !differing.is_empty() {
                 let _ = write!(label, " {}", differing.join(","));
             }
-            if c.runtime != "native" {
+            if c.runtime != crate::runtime::RuntimeKind::Native.name() {
                 let _ = write!(label, " ({})", c.runtime);
             }
             shorten(&crate::terminal::escape(&label), LABEL_MAX)

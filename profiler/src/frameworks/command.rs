@@ -1,18 +1,39 @@
 //! The `command` framework: steps are argv templates from the suite.
 
-use super::{CellContext, Framework, FrameworkError, PlannedStep};
+use super::{CellContext, Framework, FrameworkError, PlannedStep, PreparedCell, Provisioned};
 use crate::suite::fill_placeholders;
+use crate::suite::Cell;
 use std::collections::BTreeMap;
+use std::path::Path;
 
 /// Runs the suite's own commands as steps.
 pub struct CommandFramework;
 
 impl Framework for CommandFramework {
-    fn kind(&self) -> &'static str {
-        "command"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Command
     }
 
-    fn phases(&self, cell: &crate::suite::Cell, step: &str) -> Option<crate::measure::PhaseSpec> {
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![crate::results::SensorStatus::available_with(
+            "command",
+            "runs the suite's own `steps` commands; nothing to install",
+        )]
+    }
+
+    fn provision(
+        &self,
+        _cell: &Cell,
+        _workdir: &Path,
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
+        Ok(Provisioned::new(CommandFramework))
+    }
+}
+
+/// A `command` cell needs no state: its steps come from the suite.
+impl PreparedCell for CommandFramework {
+    fn phases(&self, cell: &Cell, step: &str) -> Option<crate::measure::PhaseSpec> {
         let rules = cell.framework.phases.get(step)?;
         Some(crate::suite::phases::spec_for(step, rules))
     }

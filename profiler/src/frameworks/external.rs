@@ -32,17 +32,6 @@ pub struct External {
     pub files: &'static [&'static str],
 }
 
-/// The external frameworks this build has adapters for.
-pub const EXTERNALS: [&External; 7] = [
-    &super::zkml::EXTERNAL,
-    &super::zktorch::EXTERNAL,
-    &super::deepprove::EXTERNAL,
-    &super::orion::EXTERNAL,
-    &super::orion::CUBIT,
-    &super::orion::ALEXANDRIA,
-    &super::orion::CORELIB,
-];
-
 /// A found installation.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Installation {

@@ -5,13 +5,16 @@
 //! repetition reads cell-level metrics (proof size, circuit size, ...). The prove step
 //! is the headline; the others are recorded separately.
 //!
-//! Adding an adapter: a new file, one line in `for_kind`, one entry in `suite::FRAMEWORK_KINDS`.
+//! Adding an adapter: a new file (and its `pub mod` line here), one variant in
+//! [`FrameworkKind`] (`kinds.rs`), one match arm in [`FrameworkKind::adapter`].
 
 pub mod circom;
 pub mod command;
 pub mod deepprove;
 pub mod external;
 pub mod ezkl;
+#[cfg(test)]
+pub mod fake;
 pub mod inputs;
 pub mod opml;
 pub mod orion;
@@ -19,6 +22,9 @@ pub mod provision;
 pub mod zkml;
 pub mod zktorch;
 
+pub use crate::kinds::FrameworkKind;
+
+use crate::results::SensorStatus;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
@@ -65,34 +71,81 @@ pub struct Collected {
     pub warnings: Vec<String>,
 }
 
-/// A framework adapter. One value is made per cell (`for_kind`), so an adapter may keep
-/// per-cell state between `provision`, `steps`, `collect` and `evaluate`.
+/// Run-wide options that reach every adapter as values (from the command line; the CLI
+/// reads their environment variables once, adapters never do).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunOptions {
+    /// A finished powers-of-tau file for every cell that needs one (`--ptau`, else
+    /// `$ZKPROF_PTAU`); a cell's own `ptau` setting wins.
+    pub ptau: Option<PathBuf>,
+}
+
+/// What `provision` hands back: facts for the results and the cell's prepared state.
+pub struct Provisioned {
+    /// Facts for `CellResult.info` (`version`, `tools`, ...).
+    pub info: BTreeMap<String, String>,
+    /// The cell, ready to run: every later call of the cell goes through it.
+    pub cell: Box<dyn PreparedCell>,
+}
+
+impl Provisioned {
+    /// `cell` with no facts.
+    pub fn new(cell: impl PreparedCell + 'static) -> Provisioned {
+        Provisioned {
+            info: BTreeMap::new(),
+            cell: Box::new(cell),
+        }
+    }
+}
+
+/// A framework adapter, stateless: [`FrameworkKind::adapter`] makes one, and
+/// `provision` returns the per-cell state ([`PreparedCell`]) that every later call takes.
 pub trait Framework {
     /// The kind named in suites (`command`, `ezkl`, ...).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> FrameworkKind;
     /// Makes sure the toolchain exists (installing it into `crate::paths::cache_dir()` if
-    /// needed) and prepares the cell's model; returns facts for the results (`version`, ...).
+    /// needed) and prepares the cell's model; returns the prepared cell and facts for the
+    /// results (`version`, ...). `opts` are the run's options (a powers-of-tau file, ...).
     fn provision(
         &self,
-        _cell: &Cell,
-        _workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
-        Ok(BTreeMap::new())
+        cell: &Cell,
+        workdir: &Path,
+        opts: &RunOptions,
+    ) -> Result<Provisioned, FrameworkError>;
+    /// For `zkprof doctor`: whether the framework can run here (found, installable on
+    /// first use, or missing and what to install). The first entry is the kind itself,
+    /// named like it; further entries are parts it needs (a backend, libraries).
+    fn status(&self) -> Vec<SensorStatus>;
+    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
+    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
+    /// failed cell is labelled in the reports.
+    fn proof_kind(&self) -> Option<&'static str> {
+        None
     }
+}
+
+/// One cell of a framework after `provision`: it owns what the adapter prepared (paths,
+/// parsed model, cache entry) and runs the cell's repetitions.
+pub trait PreparedCell {
     /// The steps of one repetition, in order. Steps whose artifacts are cached are left out.
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError>;
     /// Unmeasured provisioning right before `step` runs, for what depends on an earlier
     /// step's output (e.g. a powers of tau sized from the compiled circuit); it runs under
     /// no step timeout and may complete the step's arguments. Returns facts for the results.
     fn before_step(
-        &self,
+        &mut self,
         _ctx: &CellContext,
         _step: &mut PlannedStep,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         Ok(BTreeMap::new())
     }
-    /// Cell-level metrics after a successful repetition (proof size, constraints, ...).
-    fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<Collected, FrameworkError> {
+    /// Cell-level metrics after a successful repetition (proof size, constraints, ...);
+    /// may update the cell's state (a cache entry sealed after the first repetition).
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        _steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
         Ok(Collected::default())
     }
     /// Once per cell, after every repetition succeeded: unmeasured evaluations such as
@@ -121,11 +174,21 @@ pub trait Framework {
     fn unsupported_reason(&self, _step: &StepRun) -> Option<String> {
         None
     }
-    /// What the framework's proof is when it is not a zero-knowledge proof (opML:
-    /// `fraud_proof`); recorded as `info["proof_kind"]` before anything runs, so that even a
-    /// failed cell is labelled in the reports.
-    fn proof_kind(&self) -> Option<&'static str> {
-        None
+}
+
+impl FrameworkKind {
+    /// The adapter for this kind (stateless; `provision` returns the cell's state).
+    pub fn adapter(self) -> Box<dyn Framework> {
+        match self {
+            FrameworkKind::Command => Box::new(command::CommandFramework),
+            FrameworkKind::Ezkl => Box::new(ezkl::Ezkl),
+            FrameworkKind::Circom => Box::new(circom::Circom),
+            FrameworkKind::Zkml => Box::new(zkml::Zkml),
+            FrameworkKind::Opml => Box::new(opml::Opml),
+            FrameworkKind::ZkTorch => Box::new(zktorch::ZkTorch),
+            FrameworkKind::DeepProve => Box::new(deepprove::DeepProve),
+            FrameworkKind::Orion => Box::new(orion::Orion),
+        }
     }
 }
 
@@ -148,17 +211,14 @@ pub fn model_onnx(cell: &Cell, why: &str) -> Result<(PathBuf, Vec<u8>), Framewor
     Ok((path, bytes))
 }
 
-/// The adapter for a framework kind.
-pub fn for_kind(kind: &str) -> Option<Box<dyn Framework>> {
-    match kind {
-        "command" => Some(Box::new(command::CommandFramework)),
-        "ezkl" => Some(Box::new(ezkl::Ezkl::default())),
-        "circom" => Some(Box::new(circom::Circom::default())),
-        "zkml" => Some(Box::new(zkml::Zkml::default())),
-        "opml" => Some(Box::new(opml::Opml::default())),
-        "zktorch" => Some(Box::new(zktorch::ZkTorch::default())),
-        "deepprove" => Some(Box::new(deepprove::DeepProve::default())),
-        "orion" => Some(Box::new(orion::Orion::default())),
-        _ => None,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_has_its_own_adapter() {
+        for k in FrameworkKind::ALL {
+            assert_eq!(k.adapter().kind(), *k);
+        }
     }
 }

@@ -13,10 +13,11 @@
 //! facts for the results, such as the image id), then runs each step of each repetition.
 //! Every runtime returns the same [`StepRun`], so reports never care where a step ran.
 //!
-//! Adding a runtime: a new file, one match arm in [`for_cell`], one entry in [`KINDS`]
-//! (and in `suite::RUNTIMES`).
+//! Adding a runtime: a new file, one variant in [`RuntimeKind`], one match arm in [`for_cell`].
 
 pub mod docker;
+#[cfg(test)]
+pub mod fake;
 pub mod native;
 pub mod nix;
 
@@ -27,8 +28,7 @@ use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The runtime kinds this build knows, in the order `list` shows them.
-pub const KINDS: [&str; 3] = ["native", "docker", "nix"];
+pub use crate::kinds::RuntimeKind;
 
 /// Why a runtime cannot run a cell or a step.
 #[derive(Debug, thiserror::Error)]
@@ -50,7 +50,7 @@ pub enum RuntimeError {
 /// Where a cell's steps run.
 pub trait Runtime {
     /// The kind recorded in results (`native`, `docker`, `nix`).
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> RuntimeKind;
     /// Makes the cell's environment ready (once per cell) and returns facts for
     /// `CellResult.info`: image id and digest, lock hashes, store paths.
     fn provision(
@@ -78,16 +78,15 @@ pub(crate) fn last_lines(output: &[u8], n: usize) -> Vec<String> {
 }
 
 /// The runtime for a cell's `runtime` kind, measuring with `runner`'s settings.
-pub fn for_cell<'a>(kind: &str, runner: &'a Runner) -> Result<Box<dyn Runtime + 'a>, RuntimeError> {
-    match kind {
-        "native" => Ok(Box::new(native::NativeRuntime::new(runner))),
-        "docker" => Ok(Box::new(docker::DockerRuntime::connect(runner)?)),
-        "nix" => Ok(Box::new(nix::NixRuntime::new(runner))),
-        other => Err(RuntimeError::Unavailable(format!(
-            "unknown runtime `{other}`; known runtimes: {}",
-            KINDS.join(", ")
-        ))),
-    }
+pub fn for_cell<'a>(
+    kind: RuntimeKind,
+    runner: &'a Runner,
+) -> Result<Box<dyn Runtime + 'a>, RuntimeError> {
+    Ok(match kind {
+        RuntimeKind::Native => Box::new(native::NativeRuntime::new(runner)),
+        RuntimeKind::Docker => Box::new(docker::DockerRuntime::connect(runner)?),
+        RuntimeKind::Nix => Box::new(nix::NixRuntime::new(runner)),
+    })
 }
 
 /// The directory that holds the image recipes (`images/<framework>/Dockerfile`):
@@ -113,5 +112,5 @@ pub fn environment_name(cell: &Cell) -> &str {
     cell.framework
         .image
         .as_deref()
-        .unwrap_or(&cell.framework.kind)
+        .unwrap_or(cell.framework.kind.name())
 }

@@ -21,8 +21,8 @@ impl<'a> NativeRuntime<'a> {
 }
 
 impl Runtime for NativeRuntime<'_> {
-    fn kind(&self) -> &'static str {
-        "native"
+    fn kind(&self) -> super::RuntimeKind {
+        super::RuntimeKind::Native
     }
 
     fn provision(

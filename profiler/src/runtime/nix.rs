@@ -60,8 +60,8 @@ pub fn path_with(store_path: &Path, current: Option<&str>) -> String {
 }
 
 impl Runtime for NixRuntime<'_> {
-    fn kind(&self) -> &'static str {
-        "nix"
+    fn kind(&self) -> super::RuntimeKind {
+        super::RuntimeKind::Nix
     }
 
     fn provision(

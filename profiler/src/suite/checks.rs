@@ -14,7 +14,7 @@ pub(super) fn check<E>(
     raw: &RawSuite,
     models: &[Model],
     frameworks: &[FrameworkSpec],
-    runtimes: &[String],
+    runtimes: &[crate::kinds::RuntimeKind],
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<(), E> {
     limits::name("suite.name", &raw.suite.name).map_err(|m| invalid(None, m))?;
@@ -114,7 +114,7 @@ fn check_cell_ids<E>(
     raw: &RawSuite,
     models: &[Model],
     frameworks: &[FrameworkSpec],
-    runtimes: &[String],
+    runtimes: &[crate::kinds::RuntimeKind],
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<(), E> {
     let mut ids: BTreeMap<String, String> = BTreeMap::new();

@@ -2,7 +2,8 @@
 //! and the names derived from a cell: its settings label, its work directory and the
 //! filled-in argv of a command step.
 
-use super::{Cell, PlanOptions, Suite, SuiteError, RUNTIMES};
+use super::{Cell, PlanOptions, Suite, SuiteError};
+use crate::kinds::RuntimeKind;
 use std::collections::BTreeMap;
 
 impl Suite {
@@ -13,7 +14,11 @@ impl Suite {
             message,
         };
         for f in &opts.frameworks {
-            if !self.frameworks.iter().any(|x| &x.name == f || &x.kind == f) {
+            if !self
+                .frameworks
+                .iter()
+                .any(|x| &x.name == f || x.kind.name() == f)
+            {
                 let names: Vec<&str> = self.frameworks.iter().map(|x| x.name.as_str()).collect();
                 return Err(plan_err(format!(
                     "--framework {f}: not in this suite; its frameworks: {}",
@@ -22,13 +27,15 @@ impl Suite {
             }
         }
         let runtimes = match &opts.runtime {
-            Some(r) if !RUNTIMES.contains(&r.as_str()) => {
-                return Err(plan_err(format!(
-                    "--runtime {r}: unknown; valid runtimes: {}",
-                    RUNTIMES.join(", ")
-                )))
-            }
-            Some(r) => vec![r.clone()],
+            Some(r) => match RuntimeKind::from_name(r) {
+                Some(k) => vec![k],
+                None => {
+                    return Err(plan_err(format!(
+                        "--runtime {r}: unknown; valid runtimes: {}",
+                        RuntimeKind::NAMES.join(", ")
+                    )))
+                }
+            },
             None => self.runtimes.clone(),
         };
         let mut cells = Vec::new();
@@ -46,7 +53,7 @@ impl Suite {
                     && !opts
                         .frameworks
                         .iter()
-                        .any(|f| f == &fw.name || f == &fw.kind)
+                        .any(|f| f == &fw.name || f == fw.kind.name())
                 {
                     continue;
                 }
@@ -63,7 +70,7 @@ impl Suite {
                             model: model.clone(),
                             framework: fw.clone(),
                             settings: settings.clone(),
-                            runtime: runtime.clone(),
+                            runtime: *runtime,
                         });
                     }
                 }

@@ -29,21 +29,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use crate::kinds::{FrameworkKind, RuntimeKind};
+
 /// The steps a framework can have, in the order they run.
 pub const STEP_ORDER: [&str; 5] = ["compile", "setup", "witness", "prove", "verify"];
-/// The framework kinds this build knows.
-pub const FRAMEWORK_KINDS: [&str; 8] = [
-    "command",
-    "ezkl",
-    "circom",
-    "zkml",
-    "opml",
-    "zktorch",
-    "deepprove",
-    "orion",
-];
-/// The runtimes this build knows.
-pub const RUNTIMES: [&str; 3] = ["native", "docker", "nix"];
 
 /// A suite that could not be read or is invalid.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +67,7 @@ pub struct Suite {
     pub sha256: String,
     pub models: Vec<Model>,
     pub frameworks: Vec<FrameworkSpec>,
-    pub runtimes: Vec<String>,
+    pub runtimes: Vec<RuntimeKind>,
 }
 
 /// A model of a suite.
@@ -112,7 +101,7 @@ impl Model {
 #[derive(Clone, Debug, PartialEq)]
 pub struct FrameworkSpec {
     pub name: String,
-    pub kind: String,
+    pub kind: FrameworkKind,
     /// Settings variants (at least one, possibly empty).
     pub settings: Vec<BTreeMap<String, serde_json::Value>>,
     /// For `command`: step name -> argv template, in `STEP_ORDER`.
@@ -141,7 +130,7 @@ pub struct Cell {
     pub model: Model,
     pub framework: FrameworkSpec,
     pub settings: BTreeMap<String, serde_json::Value>,
-    pub runtime: String,
+    pub runtime: RuntimeKind,
 }
 
 /// Filters and overrides from the command line.

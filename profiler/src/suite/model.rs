@@ -292,7 +292,7 @@ steps = { prove = ["true"] }
         let s = Suite::load(&suites_dir().join("quickstart.toml")).unwrap();
         assert_eq!((s.repetitions, s.models.len()), (1, 1));
         assert_eq!(s.models[0].params, Some(3322));
-        let kinds: Vec<&str> = s.frameworks.iter().map(|f| f.kind.as_str()).collect();
+        let kinds: Vec<&str> = s.frameworks.iter().map(|f| f.kind.name()).collect();
         assert_eq!(kinds, ["ezkl", "circom"]);
     }
 
@@ -335,7 +335,7 @@ steps = { prove = ["true"] }
         for kind in ["zkml", "opml", "orion"] {
             let models: Vec<&str> = plan
                 .iter()
-                .filter(|c| c.framework.kind == kind)
+                .filter(|c| c.framework.kind.name() == kind)
                 .map(|c| c.model.name.as_str())
                 .collect();
             assert_eq!(models, ["196_25_10", "784_56_10", "196_24_14_10"], "{kind}");

@@ -3,10 +3,8 @@
 //! entries (names, cell ids, settings placeholders) are in `checks.rs`.
 
 use super::schema::{RawFramework, RawModel, RawSuite};
-use super::{
-    checks, model, phases, FrameworkSpec, Model, Suite, SuiteError, FRAMEWORK_KINDS, RUNTIMES,
-    STEP_ORDER,
-};
+use super::{checks, model, phases, FrameworkSpec, Model, Suite, SuiteError, STEP_ORDER};
+use crate::kinds::{FrameworkKind, RuntimeKind};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ops::Range;
@@ -46,11 +44,10 @@ impl Suite {
         let suite_limit = check_limit(&h.memory_limit, &invalid)?;
         let mut runtimes = Vec::new();
         for r in &h.runtimes {
-            check_one_of(r, &RUNTIMES, "suite.runtimes", &invalid)?;
-            runtimes.push(r.get_ref().clone());
+            runtimes.push(one_of(r, RuntimeKind::NAMES, "suite.runtimes", &invalid)?);
         }
         if runtimes.is_empty() {
-            runtimes.push("native".into());
+            runtimes.push(RuntimeKind::Native);
         }
 
         let mut models: Vec<Model> = Vec::new();
@@ -182,19 +179,13 @@ fn framework_of<E>(
 ) -> Result<FrameworkSpec, E> {
     let name = f.name.get_ref().clone();
     let kind = match &f.kind {
-        Some(k) => {
-            check_one_of(k, &FRAMEWORK_KINDS, "framework.kind", invalid)?;
-            k.get_ref().clone()
-        }
-        None => {
-            check_one_of(
-                &f.name,
-                &FRAMEWORK_KINDS,
-                "framework.kind (from its name)",
-                invalid,
-            )?;
-            name.clone()
-        }
+        Some(k) => one_of(k, FrameworkKind::NAMES, "framework.kind", invalid)?,
+        None => one_of(
+            &f.name,
+            FrameworkKind::NAMES,
+            "framework.kind (from its name)",
+            invalid,
+        )?,
     };
     let mut steps = Vec::new();
     let empty = BTreeMap::new();
@@ -232,7 +223,7 @@ fn framework_of<E>(
             steps.push((step.to_string(), argv.get_ref().clone()));
         }
     }
-    if kind == "command" && steps.is_empty() {
+    if kind == FrameworkKind::Command && steps.is_empty() {
         return Err(invalid(
             Some(f.name.span()),
             format!("framework `{name}` of kind `command` needs `steps`, e.g. steps = {{ prove = [\"./prove\"] }}"),
@@ -323,14 +314,15 @@ fn find(text: &str, key: &str) -> Option<Range<usize>> {
     text.find(key).map(|s| s..s + key.len())
 }
 
-fn check_one_of<E>(
+/// `value` parsed as one of the kinds named in `valid`, else an error listing them.
+fn one_of<K: std::str::FromStr, E>(
     value: &Spanned<String>,
     valid: &[&str],
     field: &str,
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
-) -> Result<(), E> {
-    if valid.contains(&value.get_ref().as_str()) {
-        return Ok(());
+) -> Result<K, E> {
+    if let Ok(k) = value.get_ref().parse() {
+        return Ok(k);
     }
     Err(invalid(
         Some(value.span()),

@@ -9,7 +9,8 @@
 //!
 //! Settings: `decimals` (fixed point `10^d`, default 18 as keras2circom's `-d 18`),
 //! `input_visibility` (`public`/`private`, default public), `ptau` (a finished powers-of-tau
-//! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell), `accuracy_samples`.
+//! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell through [`super::RunOptions`]),
+//! `accuracy_samples`.
 
 mod conv;
 pub mod ptau;
@@ -17,13 +18,14 @@ pub mod transpile;
 
 use super::provision::{self, setting_str, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, Entry, Manifest};
 use crate::model::onnx;
+use crate::results::SensorStatus;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 use transpile::Scaling;
 
 /// The pinned tool versions (also in the lock file).
@@ -41,12 +43,10 @@ const ENTRY_FILES: [&str; 6] = [
     "ptau.label",
 ];
 
-/// The circom adapter (one per cell).
-#[derive(Default)]
-pub struct Circom {
-    state: Mutex<Option<State>>,
-}
+/// The circom adapter (stateless: `provision` returns the cell's `State`).
+pub struct Circom;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone)]
 struct State {
     node: PathBuf,
@@ -66,16 +66,49 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
 }
 
-/// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
-pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError> {
+/// `node` and `npm` on PATH, or what to install.
+fn node_and_npm() -> Result<(PathBuf, PathBuf), FrameworkError> {
     let node = provision::which("node")
         .ok_or_else(|| failed("node not found on PATH: the circom adapter needs Node.js >= 18 and npm (Debian: apt-get install nodejs npm)"))?;
     let npm = provision::which("npm")
         .ok_or_else(|| failed("npm not found on PATH: the circom adapter installs its pinned tools with npm (Debian: apt-get install npm)"))?;
+    Ok((node, npm))
+}
+
+/// The directory of the npm tree with the pinned tools (under the cache's `envs/`).
+fn tools_dir() -> PathBuf {
     let tag = &cache_key(&[PACKAGE_LOCK])[..12];
-    let dir = crate::paths::cache_dir()
+    crate::paths::cache_dir()
         .join("envs")
-        .join(format!("circom-{tag}"));
+        .join(format!("circom-{tag}"))
+}
+
+/// For `zkprof doctor`: installed, installable on first use, or what is missing.
+pub fn status() -> SensorStatus {
+    let node = match node_and_npm() {
+        Ok((node, _)) => node,
+        Err(e) => return SensorStatus::unavailable("circom", e.to_string()),
+    };
+    let dir = tools_dir();
+    let why = if dir.join(provision::READY).is_file() {
+        format!(
+            "{TOOLS} installed in {} (node {})",
+            dir.display(),
+            node.display()
+        )
+    } else {
+        format!(
+            "not installed yet: the first circom cell installs {TOOLS} from npm into {}",
+            dir.display()
+        )
+    };
+    SensorStatus::available_with("circom", why)
+}
+
+/// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
+pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError> {
+    let (node, npm) = node_and_npm()?;
+    let dir = tools_dir();
     let what = format!("circom: installing {TOOLS} with npm ci (first use)");
     let took = provision::ensure_env(&dir, &what, |dir| {
         provision::write_if_changed(&dir.join("package.json"), PACKAGE_JSON)?;
@@ -96,7 +129,11 @@ pub fn ensure_tools() -> Result<(PathBuf, PathBuf, Option<f64>), FrameworkError>
     Ok((node, dir, took))
 }
 
-fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkError> {
+/// The cell's settings; the powers of tau is the cell's `ptau` setting, else the run's.
+fn read_settings(
+    cell: &Cell,
+    opts: &super::RunOptions,
+) -> Result<(Scaling, Option<PathBuf>), FrameworkError> {
     for k in cell.settings.keys() {
         if !SETTINGS.contains(&k.as_str()) {
             return Err(failed(format!(
@@ -121,11 +158,9 @@ fn read_settings(cell: &Cell) -> Result<(Scaling, Option<PathBuf>), FrameworkErr
             )))
         }
     };
-    let ptau = setting_str(cell, "ptau").map(PathBuf::from).or_else(|| {
-        std::env::var_os("ZKPROF_PTAU")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    });
+    let ptau = setting_str(cell, "ptau")
+        .map(PathBuf::from)
+        .or_else(|| opts.ptau.clone());
     if let Some(p) = &ptau {
         if !p.is_file() {
             return Err(failed(format!(
@@ -185,17 +220,22 @@ fn strip_ansi(text: &str) -> String {
 }
 
 impl Framework for Circom {
-    fn kind(&self) -> &'static str {
-        "circom"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Circom
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![status()]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
-        let (scaling, ptau) = read_settings(cell)?;
+        let (scaling, ptau) = read_settings(cell, opts)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "the circom transpiler reads ONNX")?;
         let mlp = onnx::read_mlp(&bytes).map_err(|e| match e {
             onnx::OnnxError::Unsupported(why) => {
@@ -240,10 +280,7 @@ impl Framework for Circom {
         provision::write_if_changed(&input_json, &serde_json::Value::Object(input).to_string())?;
         info.insert("proof_input".into(), first.source);
         info.insert("fixed_point".into(), format!("10^{}", scaling.decimals));
-        *self
-            .state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+        let prepared = State {
             node,
             env,
             entry,
@@ -254,12 +291,17 @@ impl Framework for Circom {
             ptau,
             input_json,
             meta,
-        });
-        Ok(info)
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let st = self.state()?;
+        let st = self;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         std::fs::create_dir_all(&rep)
             .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
@@ -356,14 +398,14 @@ impl Framework for Circom {
     }
 
     fn before_step(
-        &self,
+        &mut self,
         _ctx: &CellContext,
         step: &mut PlannedStep,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         if step.name != "setup" {
             return Ok(BTreeMap::new());
         }
-        let st = self.state()?;
+        let st = self;
         let dir = crate::paths::cache_dir().join("artifacts/ptau");
         let (chosen, info) = ptau::prepare(&st.entry.path("model.r1cs"), st.ptau.as_deref(), &dir)?;
         step.argv.extend([
@@ -375,8 +417,12 @@ impl Framework for Circom {
         Ok(info)
     }
 
-    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let mut st = self.state()?;
+    fn collect(
+        &mut self,
+        ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let st = self;
         let mut out = Collected::default();
         if !st.cached && steps.iter().any(|s| s.step == "setup") {
             let compile = steps.iter().find(|s| s.step == "compile");
@@ -408,10 +454,6 @@ impl Framework for Circom {
                 .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
             st.cached = true;
             st.meta = meta;
-            *self
-                .state
-                .lock()
-                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         } else if !steps.iter().any(|s| s.step == "compile") {
             out.info
                 .insert("skipped_steps".into(), super::ezkl::skipped_note(st.hit));
@@ -452,7 +494,7 @@ impl Framework for Circom {
         if n == 0 {
             return Ok(Collected::default());
         }
-        let st = self.state()?;
+        let st = self;
         let set = inputs::test_set_for(&cell.model, st.mlp.input_shape.iter().product(), n);
         if let Some(c) = inputs::unmeasured(&set) {
             return Ok(c);
@@ -505,16 +547,6 @@ impl Framework for Circom {
             set.labels.as_deref(),
             &set.source,
         ))
-    }
-}
-
-impl Circom {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))?
-            .clone()
-            .ok_or_else(|| failed("circom adapter used before provision"))
     }
 }
 

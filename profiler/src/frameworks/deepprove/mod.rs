@@ -21,12 +21,12 @@ pub mod parse;
 use super::external::External;
 use super::provision::setting_u64;
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::measure::{PhaseRule, PhaseSpec};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The commit of Lagrange-Labs/deep-prove whose `bench` output this adapter reads.
 pub const COMMIT: &str = "7d21c35e5e1cb006e413f4a9676333e9e1506a87";
@@ -88,12 +88,10 @@ pub fn phase_spec() -> PhaseSpec {
     }
 }
 
-/// The DeepProve adapter (one per cell).
-#[derive(Default)]
-pub struct DeepProve {
-    state: Mutex<Option<State>>,
-}
+/// The DeepProve adapter (stateless: `provision` returns the cell's `State`).
+pub struct DeepProve;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone, Debug)]
 struct State {
     home: PathBuf,
@@ -107,26 +105,21 @@ fn read_log(path: Option<&String>) -> String {
         .unwrap_or_default()
 }
 
-impl DeepProve {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| failed("deepprove: the cell was not provisioned"))
-    }
-}
-
 impl Framework for DeepProve {
-    fn kind(&self) -> &'static str {
-        "deepprove"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::DeepProve
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![EXTERNAL.status()]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         if let Some(k) = cell
             .settings
             .keys()
@@ -179,18 +172,21 @@ impl Framework for DeepProve {
         if let Some(l) = set.labels.as_ref().and_then(|l| l.get(index)) {
             info.insert("input_label".into(), l.to_string());
         }
-        if let Ok(mut st) = self.state.lock() {
-            *st = Some(State {
-                home: install.home,
-                onnx,
-                run_dir,
-            });
-        }
-        Ok(info)
+        let prepared = State {
+            home: install.home,
+            onnx,
+            run_dir,
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, _ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let s = self.state()?;
+        let s = self;
         for f in ["bench.csv", "deepprove.csv"] {
             let _ = std::fs::remove_file(s.run_dir.join(f));
         }
@@ -220,8 +216,12 @@ impl Framework for DeepProve {
         (step == "prove").then(phase_spec)
     }
 
-    fn collect(&self, _ctx: &CellContext, _steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let s = self.state()?;
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        _steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let s = &*self;
         let path = s.run_dir.join("bench.csv");
         let text = std::fs::read_to_string(&path).map_err(|e| {
             failed(format!(

@@ -4,6 +4,7 @@ use super::super::provision::{self, setting_str, setting_u64};
 use super::super::FrameworkError;
 use super::{failed, EZKL_VERSION};
 use crate::cache::cache_key;
+use crate::results::SensorStatus;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -37,13 +38,40 @@ fn base_python() -> Result<PathBuf, FrameworkError> {
     })
 }
 
+/// The directory of the venv with the pinned EZKL (under the cache's `envs/`).
+fn venv_dir() -> PathBuf {
+    let tag = &cache_key(&[REQUIREMENTS])[..12];
+    crate::paths::cache_dir()
+        .join("envs")
+        .join(format!("ezkl-{EZKL_VERSION}-{tag}"))
+}
+
+/// For `zkprof doctor`: installed, installable on first use, or what is missing.
+pub fn status() -> SensorStatus {
+    let dir = venv_dir();
+    if dir.join(provision::READY).is_file() {
+        return SensorStatus::available_with(
+            "ezkl",
+            format!("ezkl=={EZKL_VERSION} installed in {}", dir.display()),
+        );
+    }
+    match base_python() {
+        Ok(py) => SensorStatus::available_with(
+            "ezkl",
+            format!(
+                "not installed yet: the first EZKL cell installs ezkl=={EZKL_VERSION} from PyPI into a venv in {} (with {})",
+                dir.display(),
+                py.display()
+            ),
+        ),
+        Err(e) => SensorStatus::unavailable("ezkl", e.to_string()),
+    }
+}
+
 /// The venv with EZKL installed; returns its python and the seconds provisioning took (if it ran).
 pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
     let python = base_python()?;
-    let tag = &cache_key(&[REQUIREMENTS])[..12];
-    let dir = crate::paths::cache_dir()
-        .join("envs")
-        .join(format!("ezkl-{EZKL_VERSION}-{tag}"));
+    let dir = venv_dir();
     let what = format!("ezkl: installing ezkl=={EZKL_VERSION} into a venv (first use)");
     let took = provision::ensure_env(&dir, &what, |dir| {
         let venv = dir.join("venv");

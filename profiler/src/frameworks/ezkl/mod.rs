@@ -23,6 +23,7 @@ pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
 use super::provision::{self, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, Entry, Manifest};
 use crate::model::onnx;
 use crate::results::StepRun;
@@ -30,7 +31,6 @@ use crate::suite::Cell;
 use env::{json_inputs, read_settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The pinned EZKL version.
 pub const EZKL_VERSION: &str = "23.0.5";
@@ -43,12 +43,10 @@ const ENTRY_FILES: [&str; 5] = [
     "srs.label",
 ];
 
-/// The EZKL adapter (one per cell).
-#[derive(Default)]
-pub struct Ezkl {
-    state: Mutex<Option<State>>,
-}
+/// The EZKL adapter (stateless: `provision` returns the cell's `State`).
+pub struct Ezkl;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone)]
 struct State {
     python: PathBuf,
@@ -72,15 +70,20 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
 }
 
 impl Framework for Ezkl {
-    fn kind(&self) -> &'static str {
-        "ezkl"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Ezkl
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![env::status()]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let settings = read_settings(cell)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "EZKL proves ONNX models")?;
@@ -147,10 +150,7 @@ impl Framework for Ezkl {
         provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
-        *self
-            .state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+        let prepared = State {
             python,
             ezkl_home: env_dir.join("ezkl-home"),
             script,
@@ -162,12 +162,17 @@ impl Framework for Ezkl {
             input_len,
             srs_dir: root.join("ezkl-srs"),
             settings,
-        });
-        Ok(info)
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let st = self.state()?;
+        let st = self;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         std::fs::create_dir_all(&rep)
             .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
@@ -273,8 +278,12 @@ impl Framework for Ezkl {
         Ok(steps)
     }
 
-    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let mut st = self.state()?;
+    fn collect(
+        &mut self,
+        ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let st = self;
         let mut out = Collected::default();
         let label = std::fs::read_to_string(st.entry.path("srs.label")).unwrap_or_default();
         if !st.cached && steps.iter().any(|s| s.step == "setup") {
@@ -295,10 +304,6 @@ impl Framework for Ezkl {
                 .seal(m, &files)
                 .map_err(|e| failed(format!("cannot seal cache entry: {e}")))?;
             st.cached = true;
-            *self
-                .state
-                .lock()
-                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         }
         if !label.is_empty() {
             out.info.insert("srs".into(), label);
@@ -375,7 +380,7 @@ impl Framework for Ezkl {
         if n == 0 {
             return Ok(Collected::default());
         }
-        let st = self.state()?;
+        let st = self;
         let set = inputs::test_set_for(&cell.model, st.input_len, n);
         if let Some(c) = inputs::unmeasured(&set) {
             return Ok(c);
@@ -427,14 +432,14 @@ impl Framework for Ezkl {
     /// Before the setup step, unmeasured: the SRS for the compiled circuit's logrows
     /// (cached; downloaded or generated on first use), so that setup only makes keys.
     fn before_step(
-        &self,
+        &mut self,
         _ctx: &CellContext,
         step: &mut PlannedStep,
     ) -> Result<BTreeMap<String, String>, FrameworkError> {
         if step.name != "setup" {
             return Ok(BTreeMap::new());
         }
-        let st = self.state()?;
+        let st = self;
         let arg = |k: &str| {
             step.argv
                 .iter()
@@ -509,16 +514,6 @@ fn srs_cached(settings: &str, srs_dir: &str) -> bool {
             .join(format!("k{k}/zkprof-cache.json"))
             .is_file()
     })
-}
-
-impl Ezkl {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))?
-            .clone()
-            .ok_or_else(|| failed("EZKL adapter used before provision"))
-    }
 }
 
 /// The input size of any ONNX graph via its first non-constant input (dims past the batch).

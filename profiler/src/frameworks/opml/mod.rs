@@ -30,13 +30,13 @@ mod run;
 
 use super::provision::{setting_str, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, Entry, Manifest};
 use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 pub use run::{encode_input, InputFormat};
 
@@ -51,12 +51,10 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
 }
 
-/// The opML adapter (one per cell).
-#[derive(Default)]
-pub struct Opml {
-    state: Mutex<Option<State>>,
-}
+/// The opML adapter (stateless: `provision` returns the cell's `State`).
+pub struct Opml;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone)]
 struct State {
     inst: install::Installation,
@@ -71,15 +69,25 @@ struct State {
 }
 
 impl Framework for Opml {
-    fn kind(&self) -> &'static str {
-        "opml"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Opml
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        let (found, why) = install::doctor_status(None);
+        vec![if found {
+            crate::results::SensorStatus::available_with("opml", why)
+        } else {
+            crate::results::SensorStatus::unavailable("opml", why)
+        }]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
         let home =
             install::locate(cell.framework.home.as_deref()).map_err(|e| failed(e.to_string()))?;
@@ -143,10 +151,7 @@ impl Framework for Opml {
         let proof_input = workdir.join("input-proof.bin");
         write_bytes(&proof_input, &encode_input(x, format))?;
         info.insert("proof_input".into(), first.source);
-        *self
-            .state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))? = Some(State {
+        let prepared = State {
             inst,
             guest,
             build,
@@ -154,12 +159,21 @@ impl Framework for Opml {
             mlp,
             format,
             proof_input,
-        });
-        Ok(info)
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
 
+    fn proof_kind(&self) -> Option<&'static str> {
+        Some(PROOF_KIND)
+    }
+}
+
+impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let st = self.state()?;
+        let st = self;
         let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
         let mut steps = Vec::new();
         if let Some(entry) = &st.build {
@@ -179,16 +193,16 @@ impl Framework for Opml {
         Ok(steps)
     }
 
-    fn collect(&self, ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let mut st = self.state()?;
+    fn collect(
+        &mut self,
+        ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let st = self;
         let mut out = Collected::default();
         if let (Some(entry), true) = (&st.build, steps.iter().any(|s| s.step == "compile")) {
             run::seal_guest(entry, &st.inst)?;
             st.build = None;
-            *self
-                .state
-                .lock()
-                .map_err(|_| failed("adapter state poisoned"))? = Some(st.clone());
         }
         let parsed = |name: &str| steps.iter().find(|s| s.step == name).map(read_run);
         let (Some(prove), verify) = (parsed("prove"), parsed("verify")) else {
@@ -235,7 +249,7 @@ impl Framework for Opml {
         let jobs = setting_u64(cell, "accuracy_jobs")?
             .map(|j| j.max(1) as usize)
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
-        let st = self.state()?;
+        let st = self;
         let n_in = st.mlp.layers.first().map_or(0, onnx::DenseLayer::inputs);
         let n_out = st.mlp.layers.last().map_or(0, onnx::DenseLayer::outputs);
         let set = inputs::test_set_for(&cell.model, n_in, n);
@@ -285,10 +299,6 @@ impl Framework for Opml {
         Ok(out)
     }
 
-    fn proof_kind(&self) -> Option<&'static str> {
-        Some(PROOF_KIND)
-    }
-
     fn silent_failure(&self, step: &StepRun) -> Option<String> {
         if !matches!(step.step.as_str(), "prove" | "verify") {
             return None;
@@ -313,16 +323,6 @@ fn write_bytes(path: &Path, bytes: &[u8]) -> Result<(), FrameworkError> {
         return Ok(());
     }
     std::fs::write(path, bytes).map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
-}
-
-impl Opml {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .map_err(|_| failed("adapter state poisoned"))?
-            .clone()
-            .ok_or_else(|| failed("opML adapter used before provision"))
-    }
 }
 
 /// The manifest of a built guest.

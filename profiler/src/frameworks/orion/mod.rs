@@ -28,12 +28,11 @@ mod setup;
 
 use super::external::External;
 use super::{CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::measure::{PhaseRule, PhaseSpec};
 use crate::results::StepRun;
 use crate::suite::Cell;
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Mutex;
 
 pub use setup::SETTINGS;
 
@@ -89,11 +88,8 @@ pub const CORELIB: External = External {
     files: &["corelib/src/lib.cairo"],
 };
 
-/// The adapter (one per cell).
-#[derive(Default)]
-pub struct Orion {
-    state: Mutex<Option<setup::State>>,
-}
+/// The adapter (stateless: `provision` returns the cell's `State`).
+pub struct Orion;
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
@@ -167,35 +163,37 @@ fn log_of(steps: &[StepRun], name: &str) -> Option<String> {
     })
 }
 
-impl Orion {
-    fn state(&self) -> Result<setup::State, FrameworkError> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| failed("orion: the cell was not provisioned"))
-    }
-}
-
 impl Framework for Orion {
-    fn kind(&self) -> &'static str {
-        "orion"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Orion
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        [&EXTERNAL, &CUBIT, &ALEXANDRIA, &CORELIB]
+            .iter()
+            .map(|e| e.status())
+            .chain([backend::status()])
+            .collect()
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let (state, info) = setup::provision(cell, workdir)?;
-        if let Ok(mut s) = self.state.lock() {
-            *s = Some(state);
-        }
-        Ok(info)
+        let prepared = state;
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for setup::State {
     fn steps(&self, _ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let s = self.state()?;
+        let s = self;
         // Outputs of an earlier repetition must not pass for this one's.
         for f in [&s.executable, &s.prover_input, &s.proof] {
             let _ = std::fs::remove_file(f);
@@ -254,8 +252,12 @@ impl Framework for Orion {
         (step == "prove").then(prove_phases)
     }
 
-    fn collect(&self, _ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let s = self.state()?;
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let s = &*self;
         let mut c = Collected::default();
         let m = &mut c.metrics;
         if let Some(n) = log_of(steps, "compile").and_then(|t| parse::bytecode_size(&t)) {
@@ -324,7 +326,7 @@ impl Framework for Orion {
         if n == 0 {
             return Ok(Collected::default());
         }
-        setup::accuracy(cell, workdir, &self.state()?, n)
+        setup::accuracy(cell, workdir, self, n)
     }
 
     fn failure_reason(&self, step: &StepRun) -> Option<String> {

@@ -6,6 +6,7 @@ use crate::data::rng::SplitMix64;
 use crate::frameworks::inputs;
 use crate::measure::phases::BoundaryTracker;
 use crate::model::DenseLayer;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 fn fixture(name: &str) -> String {
@@ -313,7 +314,7 @@ fn unknown_settings_are_refused() {
         model: crate::suite::Model::default(),
         framework: crate::suite::FrameworkSpec {
             name: "orion".into(),
-            kind: "orion".into(),
+            kind: crate::frameworks::FrameworkKind::Orion,
             settings: Vec::new(),
             steps: Vec::new(),
             timeout_s: None,
@@ -324,7 +325,7 @@ fn unknown_settings_are_refused() {
             phases: BTreeMap::new(),
         },
         settings: BTreeMap::new(),
-        runtime: "native".into(),
+        runtime: crate::runtime::RuntimeKind::Native,
     };
     cell.settings
         .insert("logrows".into(), serde_json::json!(17));

@@ -35,13 +35,13 @@ pub use setup::{npy_f32, CONVERTER_PACKAGES};
 use super::external::External;
 use super::provision::{self, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, hash_file, Entry, Manifest};
 use crate::measure::{PhaseRule, PhaseSpec};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The commit of ddkang/zkml this adapter reads (the 2024 benchmark's, also the newest).
 pub const COMMIT: &str = "43789582671f16148dd02cbac5654f462d4fe3e4";
@@ -61,12 +61,10 @@ pub const EXTERNAL: External = External {
     files: &["python/converter.py", "python/input_converter.py"],
 };
 
-/// The zkml adapter (one per cell).
-#[derive(Default)]
-pub struct Zkml {
-    state: Mutex<Option<State>>,
-}
+/// The zkml adapter (stateless: `provision` returns the cell's `State`).
+pub struct Zkml;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone, Debug)]
 struct State {
     home: PathBuf,
@@ -144,26 +142,21 @@ fn read_log(path: Option<&String>) -> String {
         .unwrap_or_default()
 }
 
-impl Zkml {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| failed("zkml: the cell was not provisioned"))
-    }
-}
-
 impl Framework for Zkml {
-    fn kind(&self) -> &'static str {
-        "zkml"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::Zkml
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![EXTERNAL.status()]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        _opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let settings = Settings::of(cell)?;
         let install = EXTERNAL
             .locate(cell.framework.home.as_deref())
@@ -281,26 +274,29 @@ impl Framework for Zkml {
         }
         std::os::unix::fs::symlink(params.path("params_kzg"), &link)
             .map_err(|e| failed(format!("cannot link {}: {e}", link.display())))?;
-        if let Ok(mut s) = self.state.lock() {
-            *s = Some(State {
-                home: install.home,
-                python,
-                model,
-                config: entry.path("config.msgpack"),
-                input,
-                run_dir,
-                k: settings.k,
-                params,
-                params_new,
-                commit,
-                label: label_of,
-            });
-        }
-        Ok(info)
+        let prepared = State {
+            home: install.home,
+            python,
+            model,
+            config: entry.path("config.msgpack"),
+            input,
+            run_dir,
+            k: settings.k,
+            params,
+            params_new,
+            commit,
+            label: label_of,
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, _ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let s = self.state()?;
+        let s = self;
         // Outputs of an earlier repetition must not pass for this one's.
         for f in ["vkey", "pkey", "proof", "public_vals"] {
             let _ = std::fs::remove_file(s.run_dir.join(f));
@@ -339,8 +335,12 @@ impl Framework for Zkml {
         (step == "prove").then(phase_spec)
     }
 
-    fn collect(&self, _ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let s = self.state()?;
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let s = self;
         let mut c = Collected::default();
         let prove = steps
             .iter()
@@ -427,11 +427,7 @@ impl Framework for Zkml {
                         None
                     }
                 };
-                if let Ok(mut st) = self.state.lock() {
-                    if let Some(st) = st.as_mut() {
-                        st.params_new = false;
-                    }
-                }
+                s.params_new = false;
             }
         }
         Ok(c)
@@ -442,7 +438,7 @@ impl Framework for Zkml {
         if n == 0 {
             return Ok(Collected::default());
         }
-        accuracy::evaluate(cell, workdir, &self.state()?, n)
+        accuracy::evaluate(cell, workdir, self, n)
     }
 
     fn failure_reason(&self, step: &StepRun) -> Option<String> {

@@ -65,7 +65,7 @@ fn unknown_settings_are_refused() {
         model: crate::suite::Model::default(),
         framework: crate::suite::FrameworkSpec {
             name: "zkml".into(),
-            kind: "zkml".into(),
+            kind: crate::frameworks::FrameworkKind::Zkml,
             settings: Vec::new(),
             steps: Vec::new(),
             timeout_s: None,
@@ -76,7 +76,7 @@ fn unknown_settings_are_refused() {
             phases: BTreeMap::new(),
         },
         settings: BTreeMap::new(),
-        runtime: "native".into(),
+        runtime: crate::runtime::RuntimeKind::Native,
     };
     assert_eq!(
         Settings::of(&cell).unwrap().args().join(" "),

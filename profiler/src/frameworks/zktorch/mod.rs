@@ -25,12 +25,12 @@ pub mod ptau;
 use super::external::External;
 use super::provision::{setting_str, setting_u64};
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
+use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, hash_file, Entry, Manifest};
 use crate::results::StepRun;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 /// The commit of uiuc-kang-lab/zk-torch this adapter reads (the newest, 2025-06-30).
 pub const COMMIT: &str = "63b9c68960f3ca84026d89428dd6d8129e930d53";
@@ -92,7 +92,7 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
 
 impl Settings {
     /// Reads and checks a cell's settings (defaults: upstream's sample `config.yaml`).
-    pub fn of(cell: &Cell) -> Result<Settings, FrameworkError> {
+    pub fn of(cell: &Cell, opts: &super::RunOptions) -> Result<Settings, FrameworkError> {
         if let Some(k) = cell
             .settings
             .keys()
@@ -105,11 +105,7 @@ impl Settings {
         }
         let ptau = setting_str(cell, "ptau")
             .map(PathBuf::from)
-            .or_else(|| {
-                std::env::var_os("ZKPROF_PTAU")
-                    .filter(|v| !v.is_empty())
-                    .map(PathBuf::from)
-            })
+            .or_else(|| opts.ptau.clone())
             .ok_or_else(|| {
                 failed("zkTorch needs a powers-of-tau file: give a snarkjs .ptau with `--ptau`, $ZKPROF_PTAU or the setting `ptau`")
             })?;
@@ -201,12 +197,10 @@ pub fn config_yaml(
     y
 }
 
-/// The zkTorch adapter (one per cell).
-#[derive(Default)]
-pub struct ZkTorch {
-    state: Mutex<Option<State>>,
-}
+/// The zkTorch adapter (stateless: `provision` returns the cell's `State`).
+pub struct ZkTorch;
 
+/// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone, Debug)]
 struct State {
     home: PathBuf,
@@ -218,16 +212,6 @@ fn read_log(path: Option<&String>) -> String {
     path.and_then(|p| std::fs::read(p).ok())
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
-}
-
-impl ZkTorch {
-    fn state(&self) -> Result<State, FrameworkError> {
-        self.state
-            .lock()
-            .ok()
-            .and_then(|s| s.clone())
-            .ok_or_else(|| failed("zktorch: the cell was not provisioned"))
-    }
 }
 
 /// The challenge file for `ptau` at power `pow`, converted once and cached.
@@ -269,17 +253,22 @@ fn challenge(
 }
 
 impl Framework for ZkTorch {
-    fn kind(&self) -> &'static str {
-        "zktorch"
+    fn kind(&self) -> super::FrameworkKind {
+        super::FrameworkKind::ZkTorch
+    }
+
+    fn status(&self) -> Vec<crate::results::SensorStatus> {
+        vec![EXTERNAL.status()]
     }
 
     fn provision(
         &self,
         cell: &Cell,
         workdir: &Path,
-    ) -> Result<BTreeMap<String, String>, FrameworkError> {
+        opts: &super::RunOptions,
+    ) -> Result<Provisioned, FrameworkError> {
         let workdir = &super::absolute(workdir);
-        let s = Settings::of(cell)?;
+        let s = Settings::of(cell, opts)?;
         let install = EXTERNAL
             .locate(cell.framework.home.as_deref())
             .map_err(FrameworkError::Failed)?;
@@ -359,18 +348,21 @@ impl Framework for ZkTorch {
                 s.scale_factor_log, s.cq_range_log, s.cq_range_lower_log
             ),
         );
-        if let Ok(mut st) = self.state.lock() {
-            *st = Some(State {
-                home: install.home,
-                run_dir,
-                label,
-            });
-        }
-        Ok(info)
+        let prepared = State {
+            home: install.home,
+            run_dir,
+            label,
+        };
+        Ok(Provisioned {
+            info,
+            cell: Box::new(prepared),
+        })
     }
+}
 
+impl PreparedCell for State {
     fn steps(&self, _ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
-        let s = self.state()?;
+        let s = self;
         // Outputs of an earlier repetition must not pass for this one's.
         for f in OUTPUTS {
             let _ = std::fs::remove_file(s.run_dir.join(f));
@@ -389,8 +381,12 @@ impl Framework for ZkTorch {
         }])
     }
 
-    fn collect(&self, _ctx: &CellContext, steps: &[StepRun]) -> Result<Collected, FrameworkError> {
-        let s = self.state()?;
+    fn collect(
+        &mut self,
+        _ctx: &CellContext,
+        steps: &[StepRun],
+    ) -> Result<Collected, FrameworkError> {
+        let s = &*self;
         let prove = steps
             .iter()
             .find(|r| r.step == "prove")

@@ -1,6 +1,7 @@
 //! Tests of the zkTorch adapter's own logic (settings, config.yaml).
 
 use super::*;
+use crate::frameworks::RunOptions;
 
 fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
     Cell {
@@ -8,7 +9,7 @@ fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
         model: crate::suite::Model::default(),
         framework: crate::suite::FrameworkSpec {
             name: "zktorch".into(),
-            kind: "zktorch".into(),
+            kind: crate::frameworks::FrameworkKind::ZkTorch,
             settings: Vec::new(),
             steps: Vec::new(),
             timeout_s: None,
@@ -22,7 +23,7 @@ fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
             .iter()
             .map(|(k, v)| (k.to_string(), v.clone()))
             .collect(),
-        runtime: "native".into(),
+        runtime: crate::runtime::RuntimeKind::Native,
     }
 }
 
@@ -32,29 +33,42 @@ fn settings_are_checked_and_named() {
     let ptau = d.path().join("p.ptau");
     std::fs::write(&ptau, b"x").unwrap();
     let p = serde_json::json!(ptau.display().to_string());
-    let s = Settings::of(&cell(&[("ptau", p.clone())])).unwrap();
+    let s = Settings::of(&cell(&[("ptau", p.clone())]), &RunOptions::default()).unwrap();
     assert_eq!(
         (s.scale_factor_log, s.cq_range_log, s.cq_range_lower_log),
         (3, 6, 5)
     );
     assert_eq!(s.pow_len_log, None);
-    let s = Settings::of(&cell(&[("ptau", p.clone()), ("pow_len_log", 12.into())])).unwrap();
+    let s = Settings::of(
+        &cell(&[("ptau", p.clone()), ("pow_len_log", 12.into())]),
+        &RunOptions::default(),
+    )
+    .unwrap();
     assert_eq!(s.pow_len_log, Some(12));
-    let e = Settings::of(&cell(&[("ptau", p.clone()), ("logrows", 17.into())]))
-        .unwrap_err()
-        .to_string();
+    let e = Settings::of(
+        &cell(&[("ptau", p.clone()), ("logrows", 17.into())]),
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("unknown setting `logrows` for zktorch"), "{e}");
-    let e = Settings::of(&cell(&[
-        ("ptau", p.clone()),
-        ("cq_range_log", 5.into()),
-        ("cq_range_lower_log", 5.into()),
-    ]))
+    let e = Settings::of(
+        &cell(&[
+            ("ptau", p.clone()),
+            ("cq_range_log", 5.into()),
+            ("cq_range_lower_log", 5.into()),
+        ]),
+        &RunOptions::default(),
+    )
     .unwrap_err()
     .to_string();
     assert!(e.contains("must be below cq_range_log"), "{e}");
-    let e = Settings::of(&cell(&[("ptau", "/nowhere/p.ptau".into())]))
-        .unwrap_err()
-        .to_string();
+    let e = Settings::of(
+        &cell(&[("ptau", "/nowhere/p.ptau".into())]),
+        &RunOptions::default(),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("/nowhere/p.ptau does not exist"), "{e}");
 }
 
@@ -88,4 +102,25 @@ fn config_yaml_has_upstream_keys_and_quoted_paths() {
     ] {
         assert!(y.contains(needle), "{needle:?} not in\n{y}");
     }
+}
+
+#[test]
+fn the_runs_ptau_arrives_as_a_value_and_a_setting_wins() {
+    let d = tempfile::tempdir().unwrap();
+    let (run, own) = (d.path().join("run.ptau"), d.path().join("own.ptau"));
+    std::fs::write(&run, b"x").unwrap();
+    std::fs::write(&own, b"y").unwrap();
+    let opts = RunOptions {
+        ptau: Some(run.clone()),
+    };
+    assert_eq!(Settings::of(&cell(&[]), &opts).unwrap().ptau, run);
+    let mine = serde_json::json!(own.display().to_string());
+    assert_eq!(
+        Settings::of(&cell(&[("ptau", mine)]), &opts).unwrap().ptau,
+        own
+    );
+    let e = Settings::of(&cell(&[]), &RunOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--ptau"), "{e}");
 }

@@ -74,8 +74,8 @@ impl<'a> DockerRuntime<'a> {
 }
 
 impl Runtime for DockerRuntime<'_> {
-    fn kind(&self) -> &'static str {
-        "docker"
+    fn kind(&self) -> super::RuntimeKind {
+        super::RuntimeKind::Docker
     }
 
     fn provision(
@@ -104,7 +104,8 @@ impl Runtime for DockerRuntime<'_> {
         // home directory the container user cannot enter), paths in steps rewritten.
         let cache = crate::paths::cache_dir();
         let cache = cache.canonicalize().unwrap_or(cache);
-        let use_cache = cell.framework.kind != "command" && cache.is_dir();
+        let use_cache =
+            cell.framework.kind != crate::kinds::FrameworkKind::Command && cache.is_dir();
         if let Some(dir) = cell.model.onnx.as_ref().and_then(|p| p.parent()) {
             // A model inside the cache is reached through the cache's own mount.
             let in_cache = use_cache && dir.starts_with(&cache);
