@@ -1,16 +1,40 @@
-//! Integration tests of the `zkprof` binary: one test binary, one module per area, a fresh
-//! temporary directory per test.
+//! The integration tests: one test binary (`cargo test --test it`), one module per area, one
+//! shared helper module (`support`), a fresh temporary directory per test.
+//!
+//! Run one area with its module path, e.g. `cargo test --test it docker::` or
+//! `cargo test --test it report::snapshots`. What an area needs (a docker engine, node/npm,
+//! chromium, actionlint, ...) is said at the top of its file: a missing prerequisite skips
+//! with the reason, or fails where CI (`CI=true`, `ZKPROF_REQUIRE_DOCKER=1`) requires it.
 
+// The zkprof binary end to end: measured commands, suites, bad and hostile input, hygiene.
 mod bad_input;
-mod deepprove;
 mod exec;
 mod fuzz;
 mod hostile;
 mod hygiene;
 mod memory;
-mod orion;
 mod phases;
 mod run;
-mod support;
+
+// Framework adapters: real EZKL and circom, stand-in installations of the others.
+mod deepprove;
+mod frameworks;
+mod opml;
+mod orion;
+mod ptau;
+mod truth;
 mod zkml;
 mod zktorch;
+
+// Runtimes and the benchmark matrix.
+mod docker;
+mod docker_ezkl;
+mod matrix;
+mod nix;
+mod workflows;
+
+// Reports, sensors and the host fingerprint.
+mod report;
+mod sensors;
+
+mod support;

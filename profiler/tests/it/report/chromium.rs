@@ -4,7 +4,7 @@
 //! Needs `chromium` (Debian package; `.ci/install-reports.sh`). Without it the test is
 //! skipped with a message, except when `CI=true`, where it fails.
 
-use crate::cdp::{base64_decode, find_chromium, Browser};
+use super::cdp::{base64_decode, find_chromium, Browser};
 use serde_json::json;
 use std::time::Duration;
 use zkprof::report::{exporter, Format};
@@ -92,7 +92,7 @@ fn the_probe_sees_requests_and_console_errors() {
 fn html_report_in_headless_chromium() {
     let Some(exe) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let files = vec![crate::load("a.json"), crate::load("b.json")];
+    let files = vec![super::load("a.json"), super::load("b.json")];
     let html = exporter(Format::Html).render(&files).unwrap();
     let page = dir.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
@@ -193,7 +193,7 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         std::fs::create_dir_all(s).unwrap();
     }
     let mut b = Browser::launch(&exe);
-    for (name, files) in crate::cases::all() {
+    for (name, files) in super::cases::all() {
         let html = exporter(Format::Html).render(&files).unwrap();
         let page = match &shots {
             Some(s) => s.join(format!("{name}.html")),

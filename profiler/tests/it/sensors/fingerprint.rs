@@ -1,4 +1,4 @@
-use super::{copy_fixture, fixture, zkprof};
+use crate::support::{copy_fixture, fixture, zkprof};
 use zkprof::fingerprint::Host;
 use zkprof::roots::Roots;
 use zkprof::sensors::nvml::{FakeGpus, GpuInfo};
