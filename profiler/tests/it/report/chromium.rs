@@ -5,6 +5,7 @@
 //! skipped with a message, except when `CI=true`, where it fails.
 
 use super::cdp::{base64_decode, find_chromium, Browser};
+use crate::support::in_ci;
 use serde_json::json;
 use std::time::Duration;
 use zkprof::report::{exporter, Format};
@@ -13,7 +14,7 @@ use zkprof::report::{exporter, Format};
 fn chromium() -> Option<std::path::PathBuf> {
     let exe = find_chromium();
     if exe.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
+        if in_ci() {
             panic!("chromium is required when CI=true: install it with .ci/install-reports.sh");
         }
         eprintln!("SKIPPED: chromium not found (set ZKPROF_CHROMIUM or install it with .ci/install-reports.sh)");
