@@ -3,8 +3,9 @@
 //!
 //! Run one area with its module path, e.g. `cargo test --test it docker::` or
 //! `cargo test --test it report::snapshots`. What an area needs (a docker engine, node/npm,
-//! chromium, actionlint, ...) is said at the top of its file: a missing prerequisite skips
-//! with the reason, or fails where CI (`CI=true`, `ZKPROF_REQUIRE_DOCKER=1`) requires it.
+//! chromium, actionlint, ...) is said at the top of its file, and whether a missing
+//! prerequisite skips (saying why) or fails; with `CI=true` and `ZKPROF_REQUIRE_DOCKER=1`
+//! (`.ci/run`) what `.ci/install-*.sh` installs is required, not skipped.
 
 // The zkprof binary end to end: measured commands, suites, bad and hostile input, hygiene.
 mod bad_input;
@@ -16,7 +17,8 @@ mod memory;
 mod phases;
 mod run;
 
-// Framework adapters: real EZKL and circom, stand-in installations of the others.
+// Framework adapters (real EZKL and circom, stand-in installations of the others), the
+// native powers of tau against snarkjs, and what a run claims to have measured.
 mod deepprove;
 mod frameworks;
 mod opml;
