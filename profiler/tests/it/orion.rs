@@ -4,18 +4,18 @@
 //! program's outputs, a failed verification's reason, and `doctor`'s lines. The real backend
 //! and a real proof are a manual check (docs/orion.md).
 
-use crate::support::{text, zkprof};
+use crate::support::{self, text, zkprof};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use zkprof::frameworks::orion;
 use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 fn asset() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/orion-fake/zkprof-cairo-prover")
+    support::asset("orion-fake/zkprof-cairo-prover")
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/orion")
+    support::fixture("orion")
 }
 
 /// Checkouts with the files zkprof checks, at the pinned commits.

@@ -3,7 +3,7 @@
 //! Checks the live phases, the headline, the CSV's figures as metrics, a verifier panic as
 //! the failure reason, and `doctor`'s line.
 
-use crate::support::{text, zkprof};
+use crate::support::{asset, fixture, text, zkprof};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -11,8 +11,8 @@ use zkprof::model::onnx::{write_mlp, DenseLayer};
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/deepprove/bench.csv")
+fn bench_csv() -> PathBuf {
+    fixture("deepprove/bench.csv")
 }
 
 /// A DeepProve checkout as `cargo build --release` leaves it, at the pinned commit.
@@ -20,11 +20,7 @@ pub fn fake_home(dir: &Path) -> PathBuf {
     let home = dir.join("deep-prove");
     let dest = home.join("target/release/bench");
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/deepprove-fake/bench"),
-        &dest,
-    )
-    .unwrap();
+    std::fs::copy(asset("deepprove-fake/bench"), &dest).unwrap();
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(home.join(".git")).unwrap();
     std::fs::write(
@@ -75,7 +71,7 @@ fn run_suite(dir: &Path, home: &Path, envs: &[(&str, &str)]) -> Value {
         .arg("--out")
         .arg(&out_dir)
         .env("ZKPROF_CACHE", dir.join("cache"))
-        .env("DEEPPROVE_FAKE_CSV", fixture())
+        .env("DEEPPROVE_FAKE_CSV", bench_csv())
         .env("DEEPPROVE_FAKE_SCALE", "0.5")
         .env("DEEPPROVE_FAKE_PROVE_MIB", "64")
         .env_remove("ZKPROF_DEEPPROVE_HOME");

@@ -8,7 +8,7 @@
 //! - `failures`: failed, unsupported and interrupted cells beside successful ones, with a
 //!   hostile framework name and stderr.
 
-use crate::load;
+use super::load;
 use zkprof::report::Loaded;
 use zkprof::results::CellStatus;
 use zkprof::results::SensorStatus;

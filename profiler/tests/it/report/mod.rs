@@ -10,17 +10,12 @@ mod chromium;
 mod cli;
 mod snapshots;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use zkprof::report::Loaded;
 
 /// The fixture directory.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reports")
-}
-
-/// The repository root.
-pub fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+    crate::support::fixture("reports")
 }
 
 /// Loads a fixture results file under a short, stable label.

@@ -4,7 +4,8 @@
 //! Needs `chromium` (Debian package; `.ci/install-reports.sh`). Without it the test is
 //! skipped with a message, except when `CI=true`, where it fails.
 
-use crate::cdp::{base64_decode, find_chromium, Browser};
+use super::cdp::{base64_decode, find_chromium, Browser};
+use crate::support::in_ci;
 use serde_json::json;
 use std::time::Duration;
 use zkprof::report::{exporter, Format};
@@ -13,7 +14,7 @@ use zkprof::report::{exporter, Format};
 fn chromium() -> Option<std::path::PathBuf> {
     let exe = find_chromium();
     if exe.is_none() {
-        if std::env::var("CI").as_deref() == Ok("true") {
+        if in_ci() {
             panic!("chromium is required when CI=true: install it with .ci/install-reports.sh");
         }
         eprintln!("SKIPPED: chromium not found (set ZKPROF_CHROMIUM or install it with .ci/install-reports.sh)");
@@ -92,7 +93,7 @@ fn the_probe_sees_requests_and_console_errors() {
 fn html_report_in_headless_chromium() {
     let Some(exe) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let files = vec![crate::load("a.json"), crate::load("b.json")];
+    let files = vec![super::load("a.json"), super::load("b.json")];
     let html = exporter(Format::Html).render(&files).unwrap();
     let page = dir.path().join("report.html");
     std::fs::write(&page, &html).unwrap();
@@ -193,7 +194,7 @@ fn four_reports_fit_the_first_screen_in_chromium() {
         std::fs::create_dir_all(s).unwrap();
     }
     let mut b = Browser::launch(&exe);
-    for (name, files) in crate::cases::all() {
+    for (name, files) in super::cases::all() {
         let html = exporter(Format::Html).render(&files).unwrap();
         let page = match &shots {
             Some(s) => s.join(format!("{name}.html")),

@@ -1,6 +1,6 @@
 //! perf counters on this host's real kernel.
 
-use super::{in_ci, zkprof};
+use crate::support::{in_ci, zkprof};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use zkprof::measure::{Runner, RunnerConfig, StepSpec};

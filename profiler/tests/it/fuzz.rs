@@ -4,17 +4,13 @@
 //!
 //! The budget is fixed (`ZKPROF_FUZZ_ITERS`, default 300 library cases and a tenth of that
 //! through the binary, per target); `ZKPROF_FUZZ_SEED` replays a run. By hand:
-//! `ZKPROF_FUZZ_ITERS=20000 cargo test --release --test integration fuzz -- --nocapture`.
+//! `ZKPROF_FUZZ_ITERS=20000 cargo test --release --test it fuzz:: -- --nocapture`.
 
 use crate::hygiene::Rng;
-use crate::support::{text, zkprof};
-use std::path::{Path, PathBuf};
+use crate::support::{repo, text, zkprof};
+use std::path::Path;
 use std::time::{Duration, Instant};
 use zkprof::report::{self, Format, Loaded};
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn iters() -> u64 {
     std::env::var("ZKPROF_FUZZ_ITERS")

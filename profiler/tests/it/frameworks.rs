@@ -5,6 +5,7 @@
 //! Needs python3 (with venv) and node/npm, and network access to PyPI and npm on the first
 //! run (`.ci/install-frameworks.sh`). A missing prerequisite makes these tests fail.
 
+use crate::support::zkprof;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,11 +44,11 @@ struct Run {
     results: Value,
 }
 
-fn zkprof(dir: &Path, cache: &Path, suite: &str, envs: &[(&str, &str)]) -> Run {
+fn run_suite(dir: &Path, cache: &Path, suite: &str, envs: &[(&str, &str)]) -> Run {
     let suite_path = dir.join("suite.toml");
     std::fs::write(&suite_path, suite).unwrap();
     let out_dir = dir.join("out");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_zkprof"));
+    let mut cmd = zkprof();
     cmd.args(["run"])
         .arg(&suite_path)
         .arg("-o")
@@ -124,7 +125,7 @@ fn ezkl_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     tiny(d.path());
     let suite = "[suite]\nname = \"t\"\nrepetitions = 2\n[[model]]\nname = \"tiny\"\nonnx = \"tiny.onnx\"\n\
                  [[framework]]\nname = \"ezkl\"\nsettings = [{ srs = \"test\", accuracy_samples = 10 }]\n";
-    let r = zkprof(d.path(), &cache, suite, &[]);
+    let r = run_suite(d.path(), &cache, suite, &[]);
     let c = cell(&r, "tiny/ezkl");
     ok(c);
     assert_eq!(r.code, 0);
@@ -213,7 +214,7 @@ fn ezkl_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     vk[mid] ^= 0xff;
     std::fs::write(entry.join("vk.key"), vk).unwrap();
     let suite1 = suite.replace("repetitions = 2", "repetitions = 1");
-    let r = zkprof(d.path(), &cache, &suite1, &[]);
+    let r = run_suite(d.path(), &cache, &suite1, &[]);
     let c = cell(&r, "tiny/ezkl");
     ok(c);
     let why = c["info"]["cache"].as_str().unwrap();
@@ -239,7 +240,7 @@ fn circom_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
         "[suite]\nname = \"t\"\nrepetitions = 2\n[[model]]\nname = \"tiny\"\nonnx = \"tiny.onnx\"\n\
          [[framework]]\nname = \"circom\"\nsettings = [{{ decimals = 6, accuracy_samples = 10{ptau} }}]\n"
     );
-    let r = zkprof(d.path(), &cache, &suite, &[]);
+    let r = run_suite(d.path(), &cache, &suite, &[]);
     let c = cell(&r, "tiny/circom");
     ok(c);
     assert_eq!(
@@ -302,7 +303,7 @@ fn circom_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     let at = zkey.len() - 40;
     zkey[at] ^= 0x55;
     std::fs::write(entry.join("model.zkey"), zkey).unwrap();
-    let r = zkprof(
+    let r = run_suite(
         d.path(),
         &cache,
         &suite.replace("repetitions = 2", "repetitions = 1"),
@@ -338,7 +339,7 @@ fn circom_proves_a_cnn() {
         "[suite]\nname = \"t\"\nrepetitions = 1\n[[model]]\nname = \"cnn\"\nonnx = \"cnn.onnx\"\n\
          [[framework]]\nname = \"circom\"\nsettings = [{{ decimals = 6{ptau} }}]\n"
     );
-    let r = zkprof(d.path(), &cache, &suite, &[]);
+    let r = run_suite(d.path(), &cache, &suite, &[]);
     let c = cell(&r, "cnn/circom");
     ok(c);
     let m = &c["metrics"];
@@ -362,7 +363,7 @@ fn unsupported_ops_are_reported_per_cell_and_the_suite_goes_on() {
          [[framework]]\nname = \"circom\"\nsettings = [{{ decimals = 4{ptau} }}]\n\
          [[framework]]\nname = \"ezkl\"\nsettings = [{{ srs = \"test\" }}]\n"
     );
-    let r = zkprof(d.path(), &cache, &suite, &[]);
+    let r = run_suite(d.path(), &cache, &suite, &[]);
     let circom_det = cell(&r, "det/circom");
     assert_eq!(circom_det["status"], "unsupported");
     let why = circom_det["reason"].as_str().unwrap();
@@ -408,7 +409,7 @@ fn missing_toolchains_and_crashing_provers_fail_their_cell_only() {
         std::os::unix::fs::symlink(real, bin.join(tool)).unwrap();
     }
     let path = bin.display().to_string();
-    let r = zkprof(
+    let r = run_suite(
         d.path(),
         &cache,
         suite,

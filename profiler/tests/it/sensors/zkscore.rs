@@ -1,4 +1,4 @@
-use super::{fixture, zkprof};
+use crate::support::{fixture, zkprof};
 use zkprof::roots::Roots;
 use zkprof::score::calibration::calibrate;
 

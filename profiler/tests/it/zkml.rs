@@ -3,7 +3,7 @@
 //! files zkml writes. Checks the phases, the headline, statuses and metrics of `zkprof run`,
 //! the KZG params cache, zkml's panics as failure reasons, and `doctor`'s frameworks line.
 
-use crate::support::{text, zkprof};
+use crate::support::{self, text, zkprof};
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -12,13 +12,11 @@ use zkprof::model::onnx::{write_mlp, DenseLayer};
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn asset(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/assets/zkml-fake")
-        .join(name)
+    support::asset("zkml-fake").join(name)
 }
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zkml")
+    support::fixture("zkml")
 }
 
 /// A zkml installation laid out as upstream's build leaves it, at the pinned commit.

@@ -5,16 +5,13 @@
 //! The tools come from `.ci/install-matrix.sh`; these tests install nothing. Where a tool
 //! is missing they skip with a reason, except under `CI=true`, where they fail.
 
+use crate::support::{combined, in_ci, repo};
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 const WORKFLOWS: [&str; 2] = [".github/workflows/ci.yml", ".github/workflows/bench.yml"];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// The tool on PATH; `None` (skip) when missing, a failure when `CI=true`.
 fn required_tool(tool: &str) -> Option<PathBuf> {
@@ -25,20 +22,12 @@ fn required_tool(tool: &str) -> Option<PathBuf> {
     });
     if found.is_none() {
         let why = format!("`{tool}` is not on PATH; .ci/install-matrix.sh installs it");
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
+        if in_ci() {
             panic!("{why} (CI=true: required)");
         }
         eprintln!("skipping: {why}");
     }
     found
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 #[test]
@@ -52,7 +41,7 @@ fn actionlint_passes_on_both_workflows() {
         .expect("actionlint runs");
     eprintln!(
         "actionlint {}",
-        text(&version).lines().next().unwrap_or("?")
+        combined(&version).lines().next().unwrap_or("?")
     );
     let o = Command::new(&actionlint)
         .arg("-no-color")
@@ -63,7 +52,7 @@ fn actionlint_passes_on_both_workflows() {
     assert!(
         o.status.success(),
         "actionlint found problems:\n{}",
-        text(&o)
+        combined(&o)
     );
 
     // The linter really lints: a workflow that needs a job it does not have is refused.
@@ -79,8 +68,8 @@ fn actionlint_passes_on_both_workflows() {
         .arg(&bad)
         .output()
         .expect("actionlint runs");
-    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("missing"), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", combined(&o));
+    assert!(combined(&o).contains("missing"), "{}", combined(&o));
 }
 
 #[test]
@@ -156,7 +145,7 @@ fn the_planner_builds_the_matrix_bench_yml_reads() {
     ]) else {
         return;
     };
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", combined(&o));
     let get = |key: &str| -> Value {
         let line = outputs
             .lines()
@@ -220,7 +209,7 @@ fn the_planner_builds_the_matrix_bench_yml_reads() {
 
     // An empty --runners means the hosted runner only.
     let (o, outputs) = planner(&["suites/matrix-smoke.toml", "--runners", ""]).unwrap();
-    assert!(o.status.success(), "{}", text(&o));
+    assert!(o.status.success(), "{}", combined(&o));
     assert!(outputs.contains("runners=[\"hosted\"]"), "{outputs}");
 }
 
@@ -254,13 +243,17 @@ fn the_planner_refuses_bad_input() {
         let Some((o, outputs)) = planner(args) else {
             return;
         };
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", combined(&o));
         assert!(
-            text(&o).contains(expect),
+            combined(&o).contains(expect),
             "{args:?}: expected `{expect}` in {}",
-            text(&o)
+            combined(&o)
         );
-        assert!(!text(&o).contains("Traceback"), "{args:?}: {}", text(&o));
+        assert!(
+            !combined(&o).contains("Traceback"),
+            "{args:?}: {}",
+            combined(&o)
+        );
         assert!(outputs.is_empty(), "{args:?} wrote outputs: {outputs}");
     }
 }

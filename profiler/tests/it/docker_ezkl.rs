@@ -4,9 +4,10 @@
 //! prove, verify on the 196->25->10 dense model of the 2024 benchmark) twice through
 //! `zkprof run`: natively with a venv made from images/ezkl/requirements.lock, and with
 //! `--runtime docker` in the image built from images/ezkl/. Needs a docker engine with
-//! the local base image (see tests/docker.rs), PyPI for the image and the venv, and the
+//! the local base image (see docker.rs), PyPI for the image and the venv, and the
 //! shared model; prints why it is skipped otherwise (`ZKPROF_REQUIRE_DOCKER=1` fails instead).
 
+use crate::support::{asset, combined, docker_required, repo, zkprof};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,14 +16,10 @@ use zkprof::runtime::docker::image::LOCAL_BASE;
 use zkprof::runtime::docker::Engine;
 
 fn skip_or_fail(why: &str) {
-    if std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1") {
+    if docker_required() {
         panic!("ZKPROF_REQUIRE_DOCKER=1 but {why}");
     }
     eprintln!("skipping the EZKL docker-vs-native test: {why} (ZKPROF_REQUIRE_DOCKER=1 makes this a failure)");
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
 /// A venv with the image's exact EZKL wheel, cached between runs.
@@ -90,7 +87,7 @@ fn suite(dir: &Path, python: &str, runtime: &str) -> PathBuf {
 }
 
 fn run_suite(suite: &Path, out: &Path) -> (ResultsFile, PathBuf) {
-    let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    let o = zkprof()
         .arg("run")
         .arg(suite)
         .arg("--out")
@@ -98,11 +95,7 @@ fn run_suite(suite: &Path, out: &Path) -> (ResultsFile, PathBuf) {
         .env("ZKPROF_BASE_IMAGE", LOCAL_BASE)
         .output()
         .unwrap();
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let text = combined(&o);
     assert!(
         o.status.success(),
         "zkprof run {}:\n{text}",
@@ -156,7 +149,7 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     std::fs::create_dir_all(dir.path().join("models")).unwrap();
     std::fs::copy(&model, dir.path().join("models/m.onnx")).unwrap();
     std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/ezkl_steps.py"),
+        asset("ezkl_steps.py"),
         dir.path().join("models/ezkl_steps.py"),
     )
     .unwrap();
@@ -255,7 +248,7 @@ fn quickstart_ezkl_cell_proves_in_docker_as_natively() {
     let suite = repo().join("suites/quickstart.toml");
     let run = |runtime: &str| {
         let out = dir.path().join(format!("out-{runtime}"));
-        let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        let o = zkprof()
             .args(["run", "--framework", "ezkl", "--runtime", runtime, "--out"])
             .arg(&out)
             .arg(&suite)
@@ -263,11 +256,7 @@ fn quickstart_ezkl_cell_proves_in_docker_as_natively() {
             .env("ZKPROF_BASE_IMAGE", LOCAL_BASE)
             .output()
             .unwrap();
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        );
+        let text = combined(&o);
         assert!(
             o.status.success(),
             "zkprof run --runtime {runtime}:\n{text}"

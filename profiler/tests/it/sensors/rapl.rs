@@ -1,4 +1,4 @@
-use super::{copy_fixture, fixture};
+use crate::support::{copy_fixture, fixture};
 use std::time::Duration;
 use zkprof::roots::Roots;
 use zkprof::sensors::rapl::{discover, RaplSensor};

@@ -2,33 +2,27 @@
 //! separate `zkprof run --shard I/N` processes, `zkprof merge` combines them, and the
 //! result is compared with one unsharded run. Also the errors of bad shard and merge input.
 
+use crate::support::{combined, repo, zkprof};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::OnceLock;
 
 const SHARDS: u32 = 3;
 
 fn suite() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/matrix-smoke.toml")
+    repo().join("suites/matrix-smoke.toml")
 }
 
-fn zkprof(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+/// zkprof in `dir`, without the log level of the calling environment.
+fn run_in(dir: &Path, args: &[&str]) -> Output {
+    zkprof()
         .args(args)
         .current_dir(dir)
         .env_remove("ZKPROF_LOG")
         .output()
         .expect("zkprof runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
 }
 
 fn load(p: &Path) -> Value {
@@ -65,11 +59,11 @@ fn fixture() -> &'static Path {
         let common = ["--reps", "1", "--memory-method", "proc"];
         let mut args = vec!["run", suite, "--out", "full"];
         args.extend(common);
-        let full = zkprof(dir.path(), &args);
-        assert_eq!(full.status.code(), Some(0), "{}", text(&full));
+        let full = run_in(dir.path(), &args);
+        assert_eq!(full.status.code(), Some(0), "{}", combined(&full));
         let children: Vec<_> = (1..=SHARDS)
             .map(|i| {
-                Command::new(env!("CARGO_BIN_EXE_zkprof"))
+                zkprof()
                     .args([
                         "run",
                         suite,
@@ -85,7 +79,13 @@ fn fixture() -> &'static Path {
             .collect();
         for (i, c) in children.into_iter().enumerate() {
             let c = c.expect("shard runs");
-            assert_eq!(c.status.code(), Some(0), "shard {}: {}", i + 1, text(&c));
+            assert_eq!(
+                c.status.code(),
+                Some(0),
+                "shard {}: {}",
+                i + 1,
+                combined(&c)
+            );
         }
         dir
     })
@@ -126,9 +126,13 @@ fn shards_partition_the_plan_and_merge_to_the_unsharded_cells() {
     let mut args = vec!["merge"];
     args.extend(shards.iter().map(String::as_str));
     args.extend(["-o", "merged-all.json"]);
-    let out = zkprof(dir, &args);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("8 cells (ok 8"), "{}", text(&out));
+    let out = run_in(dir, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", combined(&out));
+    assert!(
+        combined(&out).contains("8 cells (ok 8"),
+        "{}",
+        combined(&out)
+    );
     let merged = load(&dir.join("merged-all.json"));
     assert_eq!(
         cells(&merged),
@@ -149,16 +153,16 @@ fn merging_two_shards_twice_is_idempotent() {
     let dir = fixture();
     let (a, b) = (shard_file(1), shard_file(2));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let first = zkprof(dir, &["merge", a, b, "-o", "m12.json"]);
-    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let first = run_in(dir, &["merge", a, b, "-o", "m12.json"]);
+    assert_eq!(first.status.code(), Some(0), "{}", combined(&first));
     // Missing shard 3 is reported, not fatal.
     assert!(
-        text(&first).contains("missing shard(s): 3/3 of plan"),
+        combined(&first).contains("missing shard(s): 3/3 of plan"),
         "{}",
-        text(&first)
+        combined(&first)
     );
-    let again = zkprof(dir, &["merge", a, b, "-o", "m12-again.json"]);
-    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    let again = run_in(dir, &["merge", a, b, "-o", "m12-again.json"]);
+    assert_eq!(again.status.code(), Some(0), "{}", combined(&again));
     let m12 = std::fs::read(dir.join("m12.json")).unwrap();
     assert_eq!(
         m12,
@@ -166,17 +170,17 @@ fn merging_two_shards_twice_is_idempotent() {
         "same inputs, same bytes"
     );
     // Merging the merged file again with the same shards changes nothing.
-    let re = zkprof(dir, &["merge", "m12.json", a, b, "-o", "m12-re.json"]);
-    assert_eq!(re.status.code(), Some(0), "{}", text(&re));
-    assert!(text(&re).contains("kept once"), "{}", text(&re));
+    let re = run_in(dir, &["merge", "m12.json", a, b, "-o", "m12-re.json"]);
+    assert_eq!(re.status.code(), Some(0), "{}", combined(&re));
+    assert!(combined(&re).contains("kept once"), "{}", combined(&re));
     assert_eq!(m12, std::fs::read(dir.join("m12-re.json")).unwrap());
     // The third shard completes it, and the missing-cells warning goes away.
     let c = shard_file(3);
-    let done = zkprof(
+    let done = run_in(
         dir,
         &["merge", "m12.json", c.to_str().unwrap(), "-o", "m123.json"],
     );
-    assert_eq!(done.status.code(), Some(0), "{}", text(&done));
+    assert_eq!(done.status.code(), Some(0), "{}", combined(&done));
     let m123 = load(&dir.join("m123.json"));
     assert_eq!(ids(&m123), ids(&load(&dir.join("full/results.json"))));
     assert!(
@@ -187,7 +191,7 @@ fn merging_two_shards_twice_is_idempotent() {
 }
 
 fn assert_input_error(o: &Output, expect: &[&str]) {
-    let t = text(o);
+    let t = combined(o);
     assert_eq!(o.status.code(), Some(2), "{t}");
     assert!(!t.contains("panicked"), "{t}");
     for e in expect {
@@ -200,17 +204,17 @@ fn bad_shards_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let suite = suite();
     let suite = suite.to_str().unwrap();
-    let run = |shard: &str| zkprof(dir.path(), &["run", suite, "--out", "x", "--shard", shard]);
+    let run = |shard: &str| run_in(dir.path(), &["run", suite, "--out", "x", "--shard", shard]);
     assert_input_error(&run("0/3"), &["0/3", "numbered from 1", "1/3 to 3/3"]);
     assert_input_error(&run("4/3"), &["4/3", "past the shard count 3"]);
     assert_input_error(&run("1/0"), &["at least 1"]);
     assert_input_error(&run("two/3"), &["expected I/N"]);
-    let o = zkprof(
+    let o = run_in(
         dir.path(),
         &["run", suite, "--out", "x", "--shard-costs", "nope.json"],
     );
     assert_input_error(&o, &["--shard"]);
-    let o = zkprof(
+    let o = run_in(
         dir.path(),
         &[
             "run",
@@ -236,23 +240,23 @@ fn bad_merges_are_clear_errors() {
     let b = b.to_str().unwrap();
     // The same file twice, by path (also through its directory) or as a copy.
     assert_input_error(
-        &zkprof(dir, &["merge", a, a, "-o", "x.json"]),
+        &run_in(dir, &["merge", a, a, "-o", "x.json"]),
         &["the same file"],
     );
     assert_input_error(
-        &zkprof(dir, &["merge", "s1", a, "-o", "x.json"]),
+        &run_in(dir, &["merge", "s1", a, "-o", "x.json"]),
         &["the same file"],
     );
     std::fs::copy(a, dir.join("copy.json")).unwrap();
     assert_input_error(
-        &zkprof(dir, &["merge", a, "copy.json", "-o", "x.json"]),
+        &run_in(dir, &["merge", a, "copy.json", "-o", "x.json"]),
         &["identical copies"],
     );
     // Results of another suite (or another version of it).
     let mut other = load(Path::new(b));
     other["suite"]["name"] = "another-suite".into();
     std::fs::write(dir.join("other.json"), serde_json::to_vec(&other).unwrap()).unwrap();
-    let o = zkprof(dir, &["merge", a, "other.json", "-o", "x.json"]);
+    let o = run_in(dir, &["merge", a, "other.json", "-o", "x.json"]);
     assert_input_error(
         &o,
         &[
@@ -266,10 +270,10 @@ fn bad_merges_are_clear_errors() {
     newer["suite"]["version"] = 2.into();
     std::fs::write(dir.join("v2.json"), serde_json::to_vec(&newer).unwrap()).unwrap();
     assert_input_error(
-        &zkprof(dir, &["merge", a, "v2.json", "-o", "x.json"]),
+        &run_in(dir, &["merge", a, "v2.json", "-o", "x.json"]),
         &["version 2", "version 1"],
     );
-    let o = zkprof(
+    let o = run_in(
         dir,
         &[
             "merge",
@@ -280,28 +284,28 @@ fn bad_merges_are_clear_errors() {
             "x.json",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", combined(&o));
     // Not a results file, a missing file, an incomplete merge with --complete.
     let suite = suite();
     assert_input_error(
-        &zkprof(dir, &["merge", suite.to_str().unwrap(), "-o", "x.json"]),
+        &run_in(dir, &["merge", suite.to_str().unwrap(), "-o", "x.json"]),
         &["matrix-smoke.toml"],
     );
     assert_input_error(
-        &zkprof(dir, &["merge", "absent.json", "-o", "x.json"]),
+        &run_in(dir, &["merge", "absent.json", "-o", "x.json"]),
         &["absent.json", "cannot read"],
     );
     assert_input_error(
-        &zkprof(dir, &["merge", a, b, "--complete", "-o", "x.json"]),
+        &run_in(dir, &["merge", a, b, "--complete", "-o", "x.json"]),
         &["--complete", "in no input"],
     );
     // Two different runs of one cell.
     let mut rerun = load(Path::new(a));
     rerun["cells"][0]["finished_at"] = "2099-01-01T00:00:00+00:00".into();
     std::fs::write(dir.join("rerun.json"), serde_json::to_vec(&rerun).unwrap()).unwrap();
-    let o = zkprof(dir, &["merge", a, "rerun.json", "-o", "x.json"]);
+    let o = run_in(dir, &["merge", a, "rerun.json", "-o", "x.json"]);
     assert_input_error(&o, &["was run twice", "rerun.json", "--duplicates newest"]);
-    let o = zkprof(
+    let o = run_in(
         dir,
         &[
             "merge",
@@ -313,11 +317,11 @@ fn bad_merges_are_clear_errors() {
             "x.json",
         ],
     );
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.status.code(), Some(0), "{}", combined(&o));
     assert!(
-        text(&o).contains("kept the run from rerun.json"),
+        combined(&o).contains("kept the run from rerun.json"),
         "{}",
-        text(&o)
+        combined(&o)
     );
 }
 
@@ -344,8 +348,8 @@ fn shard_costs_from_an_earlier_run_still_partition_the_plan() {
             "--memory-method",
             "proc",
         ];
-        let o = zkprof(tmp.path(), &args);
-        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let o = run_in(tmp.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{}", combined(&o));
         let r = load(&tmp.path().join(format!("c{i}/results.json")));
         assert!(
             r["shards"][0]["costs"]
@@ -369,14 +373,18 @@ fn resume_refuses_another_shard() {
     let base = ["--reps", "1", "--memory-method", "proc", "--out", "r"];
     let mut first = vec!["run", s, "--shard", "1/4"];
     first.extend(base);
-    let o = zkprof(dir.path(), &first);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = run_in(dir.path(), &first);
+    assert_eq!(o.status.code(), Some(0), "{}", combined(&o));
     let mut other = vec!["run", s, "--shard", "2/4", "--resume"];
     other.extend(base);
-    assert_input_error(&zkprof(dir.path(), &other), &["--resume", "another shard"]);
+    assert_input_error(&run_in(dir.path(), &other), &["--resume", "another shard"]);
     let mut same = vec!["run", s, "--shard", "1/4", "--resume"];
     same.extend(base);
-    let o = zkprof(dir.path(), &same);
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(text(&o).contains("already finished"), "{}", text(&o));
+    let o = run_in(dir.path(), &same);
+    assert_eq!(o.status.code(), Some(0), "{}", combined(&o));
+    assert!(
+        combined(&o).contains("already finished"),
+        "{}",
+        combined(&o)
+    );
 }

@@ -4,8 +4,8 @@
 //! `zkprof/base:bookworm` (`zkprof images base`, or `.ci/install-docker.sh`). Without them
 //! each test prints why it is skipped; with `ZKPROF_REQUIRE_DOCKER=1` (CI) it fails instead.
 
+use crate::support::{docker_required, write, zkprof};
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,10 +14,6 @@ use zkprof::results::MemoryMethod;
 use zkprof::runtime::docker::context::Context;
 use zkprof::runtime::docker::image::{self, LOCAL_BASE};
 use zkprof::runtime::docker::{run_in_container, ContainerSettings, Engine};
-
-fn required() -> bool {
-    std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-}
 
 /// The engine and the local base image, or `None` (skip) with the reason printed.
 fn engine_or_skip(test: &str) -> Option<Engine> {
@@ -30,7 +26,7 @@ fn engine_or_skip(test: &str) -> Option<Engine> {
         },
         Err(e) => e.to_string(),
     };
-    if required() {
+    if docker_required() {
         panic!("{test}: ZKPROF_REQUIRE_DOCKER=1 but {why}");
     }
     eprintln!("skipping {test}: {why} (set ZKPROF_REQUIRE_DOCKER=1 to make this a failure)");
@@ -281,10 +277,6 @@ fn a_missing_program_is_named() {
     );
 }
 
-fn write(dir: &Path, rel: &str, text: &str) {
-    std::fs::write(dir.join(rel), text).unwrap();
-}
-
 #[test]
 fn unchanged_context_is_not_rebuilt_and_a_change_is() {
     let Some(engine) = engine_or_skip("image reuse") else {
@@ -422,7 +414,7 @@ fn run_with_the_docker_runtime_and_no_daemon_fails_before_any_cell() {
          steps = { prove = [\"true\"] }\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    let out = zkprof()
         .arg("run")
         .arg(&suite)
         .args(["--runtime", "docker", "--out"])
@@ -438,7 +430,7 @@ fn run_with_the_docker_runtime_and_no_daemon_fails_before_any_cell() {
 
 #[test]
 fn no_daemon_says_where_and_what_to_do() {
-    let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    let out = zkprof()
         .args(["images", "ls"])
         .env("DOCKER_HOST", "unix:///nonexistent/zkprof-docker.sock")
         .output()

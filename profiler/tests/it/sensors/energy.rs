@@ -1,6 +1,6 @@
 //! Energy metrics end to end: a suite whose prove step moves a fixture RAPL counter.
 
-use super::{copy_fixture, zkprof};
+use crate::support::{copy_fixture, zkprof};
 
 #[test]
 fn run_records_energy_per_step_and_proofs_per_kj() {

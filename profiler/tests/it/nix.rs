@@ -1,12 +1,9 @@
 //! The flake, checked offline: it parses (`nix-instantiate --parse`), its lock pins nixpkgs
 //! by revision and hash, and it pins the same EZKL wheel and npm lock as the Docker images.
 
-use std::path::{Path, PathBuf};
+use crate::support::{docker_required, in_ci, repo};
+use std::path::Path;
 use std::process::Command;
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// `nix-instantiate --parse FILE`, or `None` when nix is not installed (skip, or fail in CI).
 fn parse(file: &Path) -> Option<std::process::Output> {
@@ -18,9 +15,7 @@ fn parse(file: &Path) -> Option<std::process::Output> {
         Ok(o) => Some(o),
         Err(e) => {
             let why = format!("nix-instantiate not runnable ({e}); install nix-bin");
-            if std::env::var("CI").is_ok_and(|v| v == "true")
-                || std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
-            {
+            if in_ci() || docker_required() {
                 panic!("{why}");
             }
             eprintln!("skipping the flake parse check: {why}");

@@ -5,7 +5,7 @@
 //! and panics as reasons, and `doctor`'s line.
 
 use crate::deepprove::{model, walk};
-use crate::support::{text, zkprof};
+use crate::support::{self, text, zkprof};
 use ark_ec::{AffineRepr, CurveGroup};
 use ark_ff::{BigInteger, PrimeField};
 use serde_json::Value;
@@ -15,18 +15,14 @@ use std::path::{Path, PathBuf};
 const MIB: f64 = 1024.0 * 1024.0;
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/zktorch")
+    support::fixture("zktorch")
 }
 
 fn fake_home(dir: &Path) -> PathBuf {
     let home = dir.join("zk-torch");
     let dest = home.join("target/release/zk_torch");
     std::fs::create_dir_all(dest.parent().unwrap()).unwrap();
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/assets/zktorch-fake/zk_torch"),
-        &dest,
-    )
-    .unwrap();
+    std::fs::copy(support::asset("zktorch-fake/zk_torch"), &dest).unwrap();
     std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(0o755)).unwrap();
     std::fs::create_dir_all(home.join(".git")).unwrap();
     std::fs::write(

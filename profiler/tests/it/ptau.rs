@@ -2,24 +2,47 @@
 //! powersoftau prepare phase2` makes from the same secrets, accepted by `snarkjs groth16`
 //! (setup, prove, verify of a small circuit), and different on every run.
 //!
-//! Needs node/npm (`.ci/install-frameworks.sh`): the pinned snarkjs and circom2 are installed
-//! by zkprof into a temporary cache. A missing prerequisite makes these tests fail.
+//! Needs node/npm (`.ci/install-frameworks.sh`): the pinned snarkjs and circom2 (the circom
+//! adapter's lock file) are installed into a temporary directory. A missing prerequisite
+//! makes these tests fail.
 
+use crate::support::{combined, zkprof};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 use zkprof::ptau::{generate, Secrets};
 
-/// (node, npm tree) in a cache private to this test binary.
+/// (node, npm tree): the circom adapter's pinned snarkjs and circom2
+/// (`profiler/assets/circom/package-lock.json`), installed by `npm ci` into a directory
+/// private to these tests. Not through `circom::ensure_tools`: that installs under
+/// `$ZKPROF_CACHE`, and setting the variable here would redirect every other test of the
+/// binary.
 fn tools() -> &'static (PathBuf, PathBuf) {
     static TOOLS: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
-    static CACHE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     TOOLS.get_or_init(|| {
-        let cache = CACHE.get_or_init(|| tempfile::tempdir().unwrap());
-        std::env::set_var("ZKPROF_CACHE", cache.path());
-        let (node, env, _) = zkprof::frameworks::circom::ensure_tools()
-            .expect("the pinned snarkjs/circom2 npm tree (needs node and npm)");
-        (node, env)
+        let dir = DIR.get_or_init(|| tempfile::tempdir().unwrap()).path();
+        let pinned = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/circom");
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(pinned.join(file), dir.join(file)).unwrap();
+        }
+        let out = Command::new("npm")
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
+            .current_dir(dir)
+            .output()
+            .expect("npm runs: the pinned snarkjs/circom2 npm tree needs node and npm");
+        assert!(
+            out.status.success(),
+            "npm ci of the pinned snarkjs/circom2 failed:\n{}",
+            combined(&out)
+        );
+        (PathBuf::from("node"), dir.to_path_buf())
     })
 }
 
@@ -92,7 +115,7 @@ fn snarkjs_groth16_sets_up_proves_and_verifies_with_a_native_file() {
     let d = tempfile::tempdir().unwrap();
     let dir = d.path();
     let ptau = dir.join("pot6.ptau");
-    let out = Command::new(env!("CARGO_BIN_EXE_zkprof"))
+    let out = zkprof()
         .args(["ptau", "--power", "6", "--out"])
         .arg(&ptau)
         .output()

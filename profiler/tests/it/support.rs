@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests.
+//! Helpers shared by every area of the integration tests: the binary under test, its output
+//! as text, the repository's paths and fixtures, and the rules for what may be skipped.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `zkprof` binary under test: this build's, or `$ZKPROF_TEST_BIN` (to run these
@@ -17,7 +18,7 @@ pub fn run(args: &[&str]) -> Output {
     zkprof().args(args).output().expect("zkprof runs")
 }
 
-/// stdout + stderr as text, for assertion messages.
+/// Exit status, stdout and stderr, labelled, for assertion messages.
 pub fn text(out: &Output) -> String {
     format!(
         "status {:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -27,15 +28,38 @@ pub fn text(out: &Output) -> String {
     )
 }
 
+/// stdout followed by stderr, unlabelled: what a user sees on the terminal.
+pub fn combined(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// (stdout, stderr) as text, for tests that check the two streams apart.
+pub fn streams(out: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 /// Parses stdout as JSON.
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("stdout is not JSON ({e}):\n{}", text(out)))
 }
 
-/// True in CI, where nothing that matters may be skipped.
+/// True in CI (`CI=true` or `CI=1`), where nothing that matters may be skipped.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// True with `ZKPROF_REQUIRE_DOCKER=1` (`.ci/run` sets it): the tests that need a docker
+/// engine, its base image or the pinned tools it installs fail instead of skipping.
+pub fn docker_required() -> bool {
+    std::env::var("ZKPROF_REQUIRE_DOCKER").is_ok_and(|v| v == "1")
 }
 
 /// Whether this host lets zkprof make a memory cgroup per step. In CI a host that does
@@ -78,4 +102,43 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     let p = dir.join(name);
     std::fs::write(&p, text).expect("write fixture");
     p.display().to_string()
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `profiler/tests/fixtures/<name>`: captured real output, fixture trees, report inputs.
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// `profiler/tests/assets/<name>`: stand-in installations and step scripts.
+pub fn asset(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/assets")
+        .join(name)
+}
+
+/// Copies a fixture tree into a fresh temporary directory (for tests that change it).
+pub fn copy_fixture(name: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    copy_tree(&fixture(name), dir.path());
+    dir
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read fixture") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
 }
