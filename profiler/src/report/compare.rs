@@ -228,12 +228,13 @@ pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
 pub fn rows(c: &Comparison) -> Vec<Vec<String>> {
     use crate::units::{format_bytes, format_seconds};
     let t = |s: &Option<Summary>| {
-        s.map_or("—".into(), |s| {
-            format!(
+        s.map_or("—".into(), |s| match s.n {
+            1 => format_seconds(s.median),
+            _ => format!(
                 "{} ± {}",
                 format_seconds(s.median),
                 format_seconds(s.stddev)
-            )
+            ),
         })
     };
     let m = |s: &Option<Summary>| s.map_or("—".into(), |s| format_bytes(s.median));

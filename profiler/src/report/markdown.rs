@@ -92,16 +92,21 @@ impl Exporter for MarkdownExporter {
     }
 }
 
+/// The prove time's median and spread; one run has no spread to show, only its time.
+fn prove_text(w: crate::results::Summary) -> String {
+    match w.n {
+        1 => format!("{} (n=1)", format_seconds(w.median)),
+        n => format!(
+            "{} ± {} (n={n})",
+            format_seconds(w.median),
+            format_seconds(w.stddev)
+        ),
+    }
+}
+
 fn table_row(row: &Row) -> String {
     let c = row.cell;
-    let prove = view::prove_wall(c).map(|w| {
-        format!(
-            "{} ± {} (n={})",
-            format_seconds(w.median),
-            format_seconds(w.stddev),
-            w.n
-        )
-    });
+    let prove = view::prove_wall(c).map(prove_text);
     let mem = view::prove_peak(c).map(|m| format_bytes(m.median));
     let size = view::metric(c, view::PROOF_SIZE).map(format_bytes);
     let acc = view::metric(c, view::ACCURACY_LOSS)
@@ -133,5 +138,13 @@ mod tests {
             "&lt;script&gt;a\\|b&lt;/script&gt;"
         );
         assert_eq!(escape("x\ny"), "x y");
+    }
+
+    #[test]
+    fn one_run_shows_no_spread() {
+        let one = crate::results::Summary::of(&[1.5]);
+        assert_eq!(prove_text(one), "1.500 s (n=1)");
+        let three = crate::results::Summary::of(&[1.0, 2.0, 3.0]);
+        assert!(prove_text(three).contains(" ± "), "{}", prove_text(three));
     }
 }
