@@ -192,6 +192,14 @@ impl FrameworkKind {
     }
 }
 
+/// A step's captured output (`stdout_path`/`stderr_path` of a `StepRun`) as text; empty when
+/// there is none or it cannot be read (the reason then comes from the exit status).
+pub fn read_log(path: Option<&String>) -> String {
+    path.and_then(|p| std::fs::read(p).ok())
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
 /// `p` made absolute against the working directory (steps run in other directories).
 pub fn absolute(p: &Path) -> PathBuf {
     std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())

@@ -20,6 +20,7 @@ pub mod parse;
 
 use super::external::External;
 use super::provision::setting_u64;
+use super::read_log;
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use super::{PreparedCell, Provisioned};
 use crate::measure::{PhaseRule, PhaseSpec};
@@ -97,12 +98,6 @@ struct State {
     home: PathBuf,
     onnx: PathBuf,
     run_dir: PathBuf,
-}
-
-fn read_log(path: Option<&String>) -> String {
-    path.and_then(|p| std::fs::read(p).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 impl Framework for DeepProve {

@@ -27,6 +27,7 @@ pub mod parse;
 mod setup;
 
 use super::external::External;
+use super::read_log;
 use super::{CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use super::{PreparedCell, Provisioned};
 use crate::measure::{PhaseRule, PhaseSpec};
@@ -145,12 +146,6 @@ pub fn prove_phases() -> PhaseSpec {
         tail: "exit".into(),
         headline: None,
     }
-}
-
-pub(crate) fn read_log(path: Option<&String>) -> String {
-    path.and_then(|p| std::fs::read(p).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 fn log_of(steps: &[StepRun], name: &str) -> Option<String> {

@@ -29,6 +29,7 @@ mod accuracy;
 pub mod parse;
 mod setup;
 
+use super::read_log;
 use setup::{converter_python, tflite_of, Settings};
 pub use setup::{npy_f32, CONVERTER_PACKAGES};
 
@@ -134,12 +135,6 @@ pub fn phase_spec() -> PhaseSpec {
         tail: "exit".into(),
         headline: Some("prove".into()),
     }
-}
-
-fn read_log(path: Option<&String>) -> String {
-    path.and_then(|p| std::fs::read(p).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 impl Framework for Zkml {

@@ -24,6 +24,7 @@ pub mod ptau;
 
 use super::external::External;
 use super::provision::{setting_str, setting_u64};
+use super::read_log;
 use super::{inputs, CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use super::{PreparedCell, Provisioned};
 use crate::cache::{cache_key, hash_file, Entry, Manifest};
@@ -206,12 +207,6 @@ struct State {
     home: PathBuf,
     run_dir: PathBuf,
     label: Option<u8>,
-}
-
-fn read_log(path: Option<&String>) -> String {
-    path.and_then(|p| std::fs::read(p).ok())
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default()
 }
 
 /// The challenge file for `ptau` at power `pow`, converted once and cached.
