@@ -33,7 +33,18 @@ pub fn color(i: usize) -> &'static str {
 #[derive(Clone, Debug, Default)]
 pub struct Series {
     pub name: String,
+    /// The points; in a chart with `lines`, joined in order of x.
     pub points: Vec<(f64, f64)>,
+    /// Further points of the series drawn as markers only, never joined (e.g. models of
+    /// another depth in a chart against parameters).
+    pub unlined: Vec<(f64, f64)>,
+}
+
+impl Series {
+    /// Every point of the series, joined or not.
+    fn all_points(&self) -> impl Iterator<Item = (f64, f64)> + '_ {
+        self.points.iter().chain(&self.unlined).copied()
+    }
 }
 
 /// A chart: title, axis labels, scales and series.
@@ -63,7 +74,7 @@ impl Chart {
     pub fn is_empty(&self) -> bool {
         self.series
             .iter()
-            .all(|s| s.points.iter().all(|p| !drawable(*p)))
+            .all(|s| s.all_points().all(|p| !drawable(p)))
     }
 
     /// The axes of a point chart.
@@ -87,7 +98,7 @@ impl Chart {
     fn drawn_points(&self) -> Vec<(f64, f64)> {
         self.series
             .iter()
-            .flat_map(|s| s.points.iter().copied())
+            .flat_map(Series::all_points)
             .filter(|p| drawable(*p))
             .collect()
     }
@@ -110,7 +121,7 @@ impl Chart {
         let shown: Vec<&Series> = self
             .series
             .iter()
-            .filter(|s| !s.points.is_empty())
+            .filter(|s| s.all_points().next().is_some())
             .collect();
         let plot_h = 250.0;
         let h = TOP + plot_h + BOTTOM + self.legend_height(&shown);
@@ -167,7 +178,13 @@ impl Chart {
                 .copied()
                 .filter(|p| drawable(*p))
                 .collect();
-            if pts.is_empty() {
+            let loose: Vec<(f64, f64)> = ser
+                .unlined
+                .iter()
+                .copied()
+                .filter(|p| drawable(*p))
+                .collect();
+            if pts.is_empty() && loose.is_empty() {
                 continue;
             }
             let c = color(i);
@@ -185,15 +202,19 @@ impl Chart {
                     d.join(" ")
                 );
             }
-            if !self.lines || pts.len() <= 40 {
-                for p in &pts {
-                    let _ = write!(
-                        s,
-                        r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}" fill-opacity="0.85"/>"#,
-                        px(p.0),
-                        py(p.1)
-                    );
-                }
+            // Markers: every loose point; the joined ones unless the line is dense.
+            let marked = if !self.lines || pts.len() <= 40 {
+                pts.len()
+            } else {
+                0
+            };
+            for p in pts[..marked].iter().chain(&loose) {
+                let _ = write!(
+                    s,
+                    r#"<circle cx="{:.1}" cy="{:.1}" r="4" fill="{c}" fill-opacity="0.85"/>"#,
+                    px(p.0),
+                    py(p.1)
+                );
             }
         }
         legend(&mut s, &shown, self, TOP + plot_h + BOTTOM);

@@ -60,7 +60,66 @@ fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)
             None => out.push(Series {
                 name,
                 points: vec![p],
+                ..Series::default()
             }),
+        }
+    }
+    out
+}
+
+/// Like `grouped`, for a chart against parameters: each series' line joins only its models
+/// of its most common depth (a parameter sweep at fixed depth); models of other depths
+/// (a depth sweep at fixed size) stay as markers, so the line does not zigzag between
+/// depths at nearly the same parameter count.
+fn grouped_by_depth(
+    files: &[Loaded],
+    rows: &[Row],
+    f: impl Fn(&Row) -> Option<(f64, f64)>,
+) -> Vec<Series> {
+    let hosts = view::several_hosts(rows);
+    let depth = |r: &Row| view::metric(r.cell, view::LAYERS).map(f64::to_bits);
+    let mut out: Vec<Series> = Vec::new();
+    let mut points: Vec<(String, Option<u64>, (f64, f64))> = Vec::new();
+    for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
+        if let Some(p) = f(r) {
+            points.push((group(files, hosts, r), depth(r), p));
+        }
+    }
+    for (name, _, _) in &points {
+        if !out.iter().any(|s| &s.name == name) {
+            out.push(Series {
+                name: name.clone(),
+                ..Series::default()
+            });
+        }
+    }
+    for series in &mut out {
+        let mine: Vec<&(String, Option<u64>, (f64, f64))> = points
+            .iter()
+            .filter(|(n, _, _)| *n == series.name)
+            .collect();
+        // The most common depth; ties go to the shallowest (the fixed-depth sweep).
+        let mut counts: Vec<(Option<u64>, usize)> = Vec::new();
+        for (_, d, _) in &mine {
+            match counts.iter_mut().find(|(x, _)| x == d) {
+                Some((_, n)) => *n += 1,
+                None => counts.push((*d, 1)),
+            }
+        }
+        counts.sort_by(|a, b| {
+            b.1.cmp(&a.1).then(
+                a.0.map(f64::from_bits)
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.0.map(f64::from_bits).unwrap_or(0.0)),
+            )
+        });
+        let modal = counts.first().map(|(d, _)| *d);
+        for (_, d, p) in mine {
+            if Some(*d) == modal {
+                series.points.push(*p);
+            } else {
+                series.unlined.push(*p);
+            }
         }
     }
     out
@@ -108,6 +167,7 @@ fn bars(
                 .enumerate()
                 .map(|(k, (_, v))| (k as f64, *v))
                 .collect(),
+            ..Series::default()
         }],
         ..Chart::default()
     }
@@ -157,6 +217,7 @@ fn host_bars(rows: &[&Row]) -> Chart {
                     Some((k as f64, view::prove_wall(r.cell)?.median))
                 })
                 .collect(),
+            ..Series::default()
         })
         .collect();
     Chart {
@@ -281,7 +342,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             y_log: true,
             lines: true,
             marks: marks.clone(),
-            series: grouped(files, rows, |r| Some((params(r)?, f(r)?))),
+            series: grouped_by_depth(files, rows, |r| Some((params(r)?, f(r)?))),
             ..Chart::default()
         };
         out.push(plot(

@@ -92,6 +92,7 @@ fn memory(name: &str, run: &StepRun) -> Option<Series> {
             .zip(&s.tree_bytes)
             .map(|(t, b)| (*t, *b as f64 / MIB))
             .collect(),
+        ..Series::default()
     })
 }
 
@@ -153,6 +154,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row], energy_reason: &str) -> Vec
                             .map(move |(k, v)| Series {
                                 name: format!("{name} {k}"),
                                 points: s.t_s.iter().copied().zip(v.iter().copied()).collect(),
+                                ..Series::default()
                             })
                     })
                 })

@@ -30,6 +30,7 @@ fn svg_escapes_series_names_and_is_deterministic() {
         series: vec![Series {
             name: "<script>x</script>".into(),
             points: vec![(10.0, 1.0), (1000.0, 3.0), (-1.0, 2.0)],
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -54,6 +55,7 @@ fn a_single_point_has_distinct_ticks_on_both_axes() {
         series: vec![Series {
             name: "ezkl".into(),
             points: vec![(3322.0, 1.7)],
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -80,6 +82,7 @@ fn a_single_model_bar_chart_has_one_bar_per_framework_from_zero() {
         series: vec![Series {
             name: "prove".into(),
             points: vec![(0.0, 1.72), (1.0, 0.41)],
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -113,6 +116,7 @@ fn wide_scaling_lines_use_log_axes() {
         series: vec![Series {
             name: "ezkl".into(),
             points: vec![(5185.0, 0.2), (523_000.0, 30.0), (44543.0, 2.0)],
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -133,6 +137,7 @@ fn extreme_values_render_and_terminate() {
             series: vec![Series {
                 name: "a".into(),
                 points: vec![(1.0, v), (2.0, 1.0), (v, 3.0)],
+                ..Series::default()
             }],
             marks: vec![(1.5, "phase".into())],
             ..Chart::default()
@@ -151,6 +156,7 @@ fn extreme_values_render_and_terminate() {
             series: vec![Series {
                 name: "a".into(),
                 points: vec![(0.0, v), (1.0, 1.0)],
+                ..Series::default()
             }],
             ..Chart::default()
         };
@@ -168,6 +174,7 @@ fn empty_charts_are_empty() {
         series: vec![Series {
             name: "a".into(),
             points: vec![(f64::NAN, 1.0)],
+            ..Series::default()
         }],
         ..Chart::default()
     };
@@ -181,6 +188,7 @@ fn marks_are_drawn_with_their_labels() {
         series: vec![Series {
             name: "mem".into(),
             points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, 1.5)],
+            ..Series::default()
         }],
         marks: vec![(0.8, "witness".into()), (1.6, "<commit>".into())],
         ..Chart::default()
@@ -196,4 +204,41 @@ fn short_values() {
     assert_eq!(short(44543.0), "44.5k");
     assert_eq!(short(0.0123), "0.0123");
     assert_eq!(short(300.0), "300");
+}
+
+#[test]
+fn unlined_points_are_markers_off_the_line() {
+    // A parameter sweep at one depth (joined) and a depth sweep at ~5k parameters (markers).
+    let c = Chart {
+        title: "Prove time vs parameters".into(),
+        x_log: true,
+        y_log: true,
+        lines: true,
+        series: vec![Series {
+            name: "circom".into(),
+            points: vec![(5185.0, 3.6), (6370.0, 2.0), (50890.0, 9.0)],
+            unlined: vec![(5059.0, 8.9), (5226.0, 40.2)],
+        }],
+        ..Chart::default()
+    };
+    let svg = c.to_svg();
+    assert_eq!(svg.matches("<circle ").count(), 5, "{svg}");
+    let line = svg.split("<polyline").nth(1).expect("a line");
+    let points = line
+        .split("points=\"")
+        .nth(1)
+        .and_then(|p| p.split('"').next());
+    assert_eq!(points.map(|p| p.split(' ').count()), Some(3), "{line}");
+    // Only loose points: still drawn, and the axes cover them.
+    let loose = Chart {
+        series: vec![Series {
+            name: "x".into(),
+            unlined: vec![(1.0, 1.0), (2.0, 2.0)],
+            ..Series::default()
+        }],
+        lines: true,
+        ..Chart::default()
+    };
+    assert!(!loose.is_empty());
+    assert_eq!(loose.to_svg().matches("<circle ").count(), 2);
 }
