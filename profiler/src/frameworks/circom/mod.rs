@@ -13,6 +13,7 @@
 //! `accuracy_samples`.
 
 mod conv;
+mod heap;
 pub mod ptau;
 pub mod transpile;
 
@@ -60,6 +61,8 @@ struct State {
     ptau: Option<PathBuf>,
     input_json: PathBuf,
     meta: BTreeMap<String, String>,
+    /// `NODE_OPTIONS` of every step: node's heap raised to the step's memory (`heap.rs`).
+    node_options: String,
 }
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
@@ -291,6 +294,10 @@ impl Framework for Circom {
             ptau,
             input_json,
             meta,
+            node_options: heap::node_options(
+                cell.framework.memory_limit,
+                std::env::var("NODE_OPTIONS").ok().as_deref(),
+            ),
         };
         Ok(Provisioned {
             info,
@@ -323,7 +330,7 @@ impl PreparedCell for State {
             steps.push(PlannedStep {
                 name: name.into(),
                 argv,
-                env: Vec::new(),
+                env: vec![("NODE_OPTIONS".into(), st.node_options.clone())],
                 cwd: Some(cwd),
             });
         };
@@ -486,6 +493,10 @@ impl PreparedCell for State {
                 .insert("verified".into(), if v.succeeded() { 1.0 } else { 0.0 });
         }
         Ok(out)
+    }
+
+    fn failure_reason(&self, step: &StepRun) -> Option<String> {
+        heap::heap_failure(&super::read_log(step.stderr_path.as_ref()))
     }
 
     fn evaluate(&self, cell: &Cell, workdir: &Path) -> Result<Collected, FrameworkError> {
