@@ -246,6 +246,17 @@ fn run_into(
     Ok(())
 }
 
+/// What a step killed for memory ran into: the step's limit (bytes) or the machine's.
+fn oom_detail(memory_limit: Option<u64>) -> String {
+    match memory_limit {
+        Some(l) => format!(
+            " (out of memory at the step's limit of {})",
+            crate::units::format_bytes(l as f64)
+        ),
+        None => " (out of memory: killed by the kernel)".into(),
+    }
+}
+
 /// Records the unmeasured provisioning seconds so far (`provision_s`: model preparation,
 /// toolchain installs, keys material such as a powers of tau; never part of a step).
 fn record_provisioning(result: &mut CellResult, seconds: f64) {
@@ -312,6 +323,8 @@ fn run_repetition(
                 None => {
                     let tail = match framework.failure_reason(&run) {
                         Some(why) => Some(format!(" ({why})")),
+                        // Killed for memory: its last stderr line is whatever it was doing.
+                        None if run.oom_killed => Some(oom_detail(ctx.cell.framework.memory_limit)),
                         None => run.stderr_tail.last().map(|t| format!(" (stderr: {t})")),
                     };
                     Stop::failed(format!(

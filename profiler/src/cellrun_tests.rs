@@ -161,6 +161,22 @@ fn a_failing_step_stops_the_cell_and_its_stderr_is_the_reason() {
 }
 
 #[test]
+fn a_step_killed_for_memory_says_so_not_its_last_stderr_line() {
+    let mut case = Case::new(&["setup", "prove"]);
+    case.script = Script::default().then("prove", Outcome::oom("INFO loading a table"));
+    let (r, _) = case.run();
+    assert_eq!(r.status, CellStatus::Failed);
+    assert_eq!(
+        r.reason.as_deref(),
+        Some("prove: oom (out of memory: killed by the kernel)")
+    );
+    assert_eq!(
+        oom_detail(Some(16 << 30)),
+        " (out of memory at the step's limit of 16.0 GiB)"
+    );
+}
+
+#[test]
 fn a_failure_in_a_later_repetition_keeps_the_earlier_ones() {
     let mut case = Case::new(&["prove", "verify"]);
     case.script = Script::default()

@@ -18,6 +18,8 @@ use std::sync::Arc;
 pub struct Outcome {
     pub exit_code: Option<i32>,
     pub interrupted: bool,
+    /// Killed for memory (the kernel's OOM killer or the step's limit).
+    pub oom_killed: bool,
     /// The last lines of its stderr.
     pub stderr: Vec<String>,
     /// Wall time reported, seconds.
@@ -30,6 +32,7 @@ impl Outcome {
         Outcome {
             exit_code: Some(0),
             interrupted: false,
+            oom_killed: false,
             stderr: Vec::new(),
             wall_s,
         }
@@ -39,6 +42,16 @@ impl Outcome {
     pub fn exit(code: i32, stderr: &str) -> Outcome {
         Outcome {
             exit_code: Some(code),
+            stderr: vec![stderr.to_string()],
+            ..Outcome::ok(0.1)
+        }
+    }
+
+    /// Killed for memory, with `stderr` as its last line.
+    pub fn oom(stderr: &str) -> Outcome {
+        Outcome {
+            exit_code: None,
+            oom_killed: true,
             stderr: vec![stderr.to_string()],
             ..Outcome::ok(0.1)
         }
@@ -140,6 +153,7 @@ pub fn step_run(step: &str, argv: &[String], outcome: &Outcome) -> StepRun {
     .expect("a step run from its required fields");
     r.argv = argv.to_vec();
     r.interrupted = outcome.interrupted;
+    r.oom_killed = outcome.oom_killed;
     r.stderr_tail = outcome.stderr.clone();
     r
 }
