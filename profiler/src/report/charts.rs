@@ -80,7 +80,14 @@ impl Chart {
     /// The axes of a point chart.
     pub fn point_axes(&self) -> (Axis, Axis) {
         let pts = self.drawn_points();
-        let xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+        let mut xs: Vec<f64> = pts.iter().map(|p| p.0).collect();
+        // Marks (a framework's frontier, phase boundaries) lie inside the x range.
+        xs.extend(
+            self.marks
+                .iter()
+                .map(|m| m.0)
+                .filter(|x| x.is_finite() && (!self.x_log || *x > 0.0)),
+        );
         let ys: Vec<f64> = pts.iter().map(|p| p.1).collect();
         (
             axis::axis(&xs, self.x_log, false, self.x_integer),

@@ -242,3 +242,23 @@ fn unlined_points_are_markers_off_the_line() {
     assert!(!loose.is_empty());
     assert_eq!(loose.to_svg().matches("<circle ").count(), 2);
 }
+
+#[test]
+fn a_mark_beyond_the_points_widens_the_x_axis() {
+    // A framework's frontier at 3.3M parameters, its last success at 1.6M.
+    let c = Chart {
+        title: "Prove time vs parameters".into(),
+        x_log: true,
+        y_log: true,
+        lines: true,
+        marks: vec![(3.3e6, "ezkl stops: prove: oom".into())],
+        series: vec![Series {
+            name: "ezkl".into(),
+            points: vec![(5.0e3, 10.0), (1.6e6, 200.0)],
+            ..Series::default()
+        }],
+        ..Chart::default()
+    };
+    let (xa, _) = c.point_axes();
+    assert!(xa.frac(3.3e6) <= 1.0 + 1e-9, "mark outside the axis");
+}
