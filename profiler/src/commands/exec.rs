@@ -31,7 +31,8 @@ pub struct ExecArgs {
     /// Memory limit of the tree (e.g. 512M, 2G); exceeding it is recorded as an OOM kill.
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
-    /// Where stdout/stderr of each run go (default: a new directory under the temp dir).
+    /// Keep stdout/stderr of each run in DIR. Without it they go to a new directory under the
+    /// temp dir, which is removed when every run succeeded and kept (and printed) otherwise.
     #[arg(long, value_name = "DIR")]
     pub log_dir: Option<PathBuf>,
     /// Leave the sampled time series out of the JSON.
@@ -68,13 +69,18 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     let sensors = crate::measure::sensor_statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
     crate::measure::hygiene::clean_stale(&roots);
-    let log_dir = args.log_dir.clone().unwrap_or_else(|| {
-        std::env::temp_dir().join(format!(
-            "zkprof-exec-{}-{}",
-            chrono::Utc::now().format("%Y%m%dT%H%M%S"),
-            std::process::id()
-        ))
-    });
+    let (log_dir, temporary_logs) = match &args.log_dir {
+        Some(dir) => (dir.clone(), false),
+        None => {
+            let dir = std::env::temp_dir().join(format!(
+                "zkprof-exec-{}-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S"),
+                std::process::id()
+            ));
+            // Ours to remove later only if this run made it.
+            (dir.clone(), !dir.exists())
+        }
+    };
     crate::store::ensure_writable_dir(&log_dir)?;
 
     let config = RunnerConfig {
@@ -120,6 +126,8 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
         }
     }
     bar.finish_and_clear();
+    let all_ok = !interrupted && runs.iter().all(StepRun::succeeded);
+    let logs_kept = !(temporary_logs && all_ok && remove_logs(&log_dir, &mut runs));
 
     let mut warnings = Vec::new();
     if let Some(note) = runner.cgroup_note() {
@@ -164,7 +172,7 @@ pub fn run(global: &GlobalArgs, args: &ExecArgs) -> anyhow::Result<i32> {
     if args.json {
         println!("{json}");
     } else {
-        print_human(&report, &log_dir);
+        print_human(&report, logs_kept.then_some(log_dir.as_path()));
     }
     let failed = report.runs.iter().filter(|r| !r.succeeded()).count();
     Ok(if interrupted {
@@ -211,7 +219,20 @@ pub fn progress(len: u64, quiet: bool) -> indicatif::ProgressBar {
     bar
 }
 
-fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
+/// Removes the temporary log directory of runs that all succeeded, and the runs' pointers
+/// into it; false (and nothing changed) if it could not be removed.
+fn remove_logs(dir: &std::path::Path, runs: &mut [StepRun]) -> bool {
+    if std::fs::remove_dir_all(dir).is_err() {
+        return false;
+    }
+    for r in runs {
+        r.stdout_path = None;
+        r.stderr_path = None;
+    }
+    true
+}
+
+fn print_human(report: &ExecReport, log_dir: Option<&std::path::Path>) {
     let s = &report.summary;
     println!(
         "Command: {}",
@@ -279,7 +300,9 @@ fn print_human(report: &ExecReport, log_dir: &std::path::Path) {
         }
     }
     println!("  Host: {}", report.host.one_line());
-    println!("  Logs: {}", log_dir.display());
+    if let Some(dir) = log_dir {
+        println!("  Logs: {}", dir.display());
+    }
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }

@@ -1,6 +1,6 @@
 //! `zkprof exec`: the JSON contract and the human output.
 
-use crate::support::{json, run, text};
+use crate::support::{json, run, text, zkprof};
 
 #[test]
 fn json_has_the_contract_fields() {
@@ -196,4 +196,36 @@ fn human_output_reads_like_a_benchmark() {
     ] {
         assert!(s.contains(needle), "missing `{needle}`:\n{s}");
     }
+}
+
+/// Without `--log-dir`, logs go to a new temp directory that is removed when every run
+/// succeeded, and kept (and named) when one failed.
+#[test]
+fn temporary_logs_are_removed_after_success_and_kept_after_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let exec = |script: &str| {
+        zkprof()
+            .env("TMPDIR", tmp.path())
+            .args(["exec", "-n", "1", "--", "sh", "-c", script])
+            .output()
+            .unwrap()
+    };
+    let entries = || std::fs::read_dir(tmp.path()).unwrap().count();
+    let ok = exec("echo hello");
+    assert!(ok.status.success(), "{}", text(&ok));
+    assert_eq!(entries(), 0, "logs of a successful run are removed");
+    assert!(!text(&ok).contains("Logs:"), "{}", text(&ok));
+
+    let failed = exec("echo oops >&2; exit 3");
+    assert_eq!(failed.status.code(), Some(1), "{}", text(&failed));
+    assert_eq!(entries(), 1, "logs of a failed run are kept");
+    let kept = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert!(text(&failed).contains(&format!("Logs: {}", kept.display())));
+    let stderr = std::fs::read_to_string(kept.join("run-0.stderr")).unwrap();
+    assert_eq!(stderr, "oops\n");
 }

@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The `zkprof` binary under test: this build's, or `$ZKPROF_TEST_BIN` (to run these
-/// tests against another build, e.g. to show that a test fails on an older one).
+/// tests against another build, e.g. to show that a test fails on an older one). Its temp
+/// dir is one under the build's target directory, so what a test leaves behind (logs of
+/// failed runs) stays out of the machine's `/tmp`.
 pub fn zkprof() -> Command {
-    match std::env::var_os("ZKPROF_TEST_BIN").filter(|v| !v.is_empty()) {
+    let mut cmd = match std::env::var_os("ZKPROF_TEST_BIN").filter(|v| !v.is_empty()) {
         Some(bin) => Command::new(bin),
         None => Command::new(env!("CARGO_BIN_EXE_zkprof")),
+    };
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("zkprof-tests");
+    if std::fs::create_dir_all(&tmp).is_ok() {
+        cmd.env("TMPDIR", tmp);
     }
+    cmd
 }
 
 /// Runs zkprof with `args` and returns its output.
