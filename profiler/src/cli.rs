@@ -59,6 +59,9 @@ pub fn main() -> i32 {
         }
     };
     init_tracing(cli.global.verbose);
+    if !cli.command.supervises_processes() {
+        exit_quietly_on_broken_pipe();
+    }
     let result = match &cli.command {
         Command::Run(a) => commands::run::run(&cli.global, a),
         Command::Exec(a) => commands::exec::run(&cli.global, a),
@@ -81,6 +84,32 @@ pub fn main() -> i32 {
             eprintln!("error: {err:#}");
             exit_code_of(&err)
         }
+    }
+}
+
+impl Command {
+    /// Whether the command runs and watches child processes (steps, runs, downloads) that
+    /// must be cleaned up when it stops; those keep Rust's default of a write error on a
+    /// closed pipe.
+    fn supervises_processes(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Exec(_)
+                | Command::Images(_)
+                | Command::Data(_)
+                | Command::Ptau(_)
+        )
+    }
+}
+
+/// Lets a closed stdout (`zkprof list | head -1`) end the process quietly, as it does for
+/// other command-line tools, instead of panicking in `println!`.
+fn exit_quietly_on_broken_pipe() {
+    // SAFETY: called once at start-up, before any thread is spawned; restores the default
+    // disposition of SIGPIPE, which only affects this process.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
 

@@ -487,3 +487,28 @@ fn huge_model_dimensions_are_input_errors_not_panics() {
         text(&o)
     );
 }
+
+/// `zkprof list | head -1`: a reader that goes away ends the listing quietly, the way it ends
+/// other command-line tools, not with a panic.
+#[test]
+fn a_closed_stdout_ends_a_listing_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    for args in [&["list"][..], &["doctor"][..]] {
+        let mut child = zkprof()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The read end closes before zkprof has written anything.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
