@@ -258,7 +258,9 @@ fn train_cached(model: &ModelDef, cache_dir: &Path) -> Result<Prepared, ModelErr
     })?;
     let (images, source_kind, source) = training_images(dataset)?;
     let spec_json = serde_json::to_string(spec).map_err(|e| ModelError::Input(e.to_string()))?;
-    let lr = dataset.mlp_learning_rate();
+    let lr = spec
+        .learning_rate
+        .unwrap_or_else(|| dataset.mlp_learning_rate());
     // MNIST keeps its keys (and cached models); other data sets name their learning rate.
     let lr_key = match dataset {
         Dataset::Mnist => String::new(),

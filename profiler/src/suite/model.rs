@@ -21,6 +21,7 @@ pub struct RawSpec<'a> {
     pub activation: Option<&'a Spanned<String>>,
     pub seed: Option<&'a Spanned<i64>>,
     pub epochs: Option<&'a Spanned<i64>>,
+    pub learning_rate: Option<&'a Spanned<f64>>,
 }
 
 fn one_of<T: Copy, E>(
@@ -152,8 +153,16 @@ pub fn model_spec<E>(
     if let Some(v) = raw.epochs {
         spec.epochs = u32::try_from(positive(v, "epochs", invalid)?).unwrap_or(u32::MAX);
     }
-    spec.validate()
-        .map_err(|m| invalid(Some(raw.name.span()), format!("model `{name}`: {m}")))?;
+    if let Some(v) = raw.learning_rate {
+        spec.learning_rate = Some(*v.get_ref() as f32);
+    }
+    spec.validate().map_err(|m| {
+        let at = match raw.learning_rate {
+            Some(v) if m.starts_with("learning_rate") => v.span(),
+            _ => raw.name.span(),
+        };
+        invalid(Some(at), format!("model `{name}`: {m}"))
+    })?;
     Ok(spec)
 }
 
@@ -199,6 +208,30 @@ steps = { prove = ["true"] }
             (ModelKind::Mlp, Some(Dataset::Mnist), 14, Resize::Area)
         );
         assert_eq!(m.params, Some(196 * 16 + 16 + 16 * 10 + 10));
+    }
+
+    #[test]
+    fn a_learning_rate_is_the_models_own_and_checked_where_written() {
+        let s = Suite::parse(Path::new("s.toml"), BASE).unwrap();
+        assert_eq!(s.models[0].spec.learning_rate, None);
+        let json = serde_json::to_string(&s.models[0].spec).unwrap();
+        assert!(
+            !json.contains("learning_rate"),
+            "unset keeps old keys: {json}"
+        );
+        let with = BASE.replace("hidden = [16]", "hidden = [16]\nlearning_rate = 0.01");
+        let s = Suite::parse(Path::new("s.toml"), &with).unwrap();
+        assert_eq!(s.models[0].spec.learning_rate, Some(0.01));
+        for bad in ["-0.1", "0.0", "nan", "20.0"] {
+            let e = err(&BASE.replace(
+                "hidden = [16]",
+                &format!("hidden = [16]\nlearning_rate = {bad}"),
+            ));
+            assert!(
+                e.starts_with("s.toml:11:17:") && e.contains("above 0 and at most 10"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]

@@ -56,6 +56,7 @@ pub(super) struct RawModel {
     pub(super) activation: Option<Spanned<String>>,
     pub(super) seed: Option<Spanned<i64>>,
     pub(super) epochs: Option<Spanned<i64>>,
+    pub(super) learning_rate: Option<Spanned<f64>>,
     #[serde(default)]
     pub(super) frameworks: Vec<Spanned<String>>,
 }

@@ -307,6 +307,7 @@ fn m_fields(m: &RawModel) -> model::RawSpec<'_> {
         activation: m.activation.as_ref(),
         seed: m.seed.as_ref(),
         epochs: m.epochs.as_ref(),
+        learning_rate: m.learning_rate.as_ref(),
     }
 }
 
