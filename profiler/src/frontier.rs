@@ -135,15 +135,42 @@ pub fn skipped_result(cell: &Cell, reason: String, host_id: &str) -> CellResult 
     }
 }
 
+/// A model of a lane: its name, parameters and circuit size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LaneModel {
+    pub model: String,
+    pub params: u64,
+    /// `4233120 constraints`, `2^20 rows` (see [`CellResult::circuit_size`]), when recorded.
+    pub circuit: Option<String>,
+}
+
+impl LaneModel {
+    fn of(cell: &CellResult, params: u64) -> LaneModel {
+        LaneModel {
+            model: cell.model.clone(),
+            params,
+            circuit: cell.circuit_size(),
+        }
+    }
+
+    /// What the model is in words: `m (5142 params, 4233120 constraints)`.
+    pub fn label(&self) -> String {
+        match &self.circuit {
+            Some(c) => format!("{} ({} params, {c})", self.model, self.params),
+            None => format!("{} ({} params)", self.model, self.params),
+        }
+    }
+}
+
 /// One framework lane's outcome in a sweep.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LaneSummary {
     /// Framework name (settings and runtime appended when a suite has several lanes of it).
     pub framework: String,
-    /// The largest model that finished ok, and its parameters.
-    pub largest_ok: Option<(String, u64)>,
-    /// The smallest larger model that did not finish, its parameters and reason.
-    pub stopped_at: Option<(String, u64, String)>,
+    /// The largest model that finished ok.
+    pub largest_ok: Option<LaneModel>,
+    /// The smallest larger model that did not finish, and why.
+    pub stopped_at: Option<(LaneModel, String)>,
     /// That model hit a timeout or ran out of memory (or was skipped past one): a size
     /// frontier, not a crash.
     pub resource_limit: bool,
@@ -171,8 +198,8 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
                 .iter()
                 .filter(|(c, _)| c.status == CellStatus::Ok)
                 .max_by_key(|(_, p)| *p)
-                .map(|(c, p)| (c.model.clone(), *p));
-            let floor = largest_ok.as_ref().map(|(_, p)| *p);
+                .map(|(c, p)| LaneModel::of(c, *p));
+            let floor = largest_ok.as_ref().map(|m| m.params);
             let stopped_at = cells
                 .iter()
                 .filter(|(c, p)| {
@@ -188,7 +215,7 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
                     .reason
                     .clone()
                     .unwrap_or_else(|| format!("{:?}", c.status).to_lowercase());
-                (c.model.clone(), *p, why)
+                (LaneModel::of(c, *p), why)
             });
             let several = per_framework.get(key.0.as_str()).copied().unwrap_or(0) > 1;
             LaneSummary {
@@ -221,11 +248,11 @@ pub fn lines(lanes: &[LaneSummary]) -> Vec<String> {
     let w = lanes.iter().map(|l| l.framework.len()).max().unwrap_or(0);
     for l in lanes {
         let ok = match &l.largest_ok {
-            Some((m, p)) => format!("{m} ({p} params)"),
+            Some(m) => m.label(),
             None => "none finished".to_string(),
         };
         let next = match &l.stopped_at {
-            Some((m, p, why)) => format!("; next {m} ({p} params): {why}"),
+            Some((m, why)) => format!("; next {}: {why}", m.label()),
             None => "; every model finished".to_string(),
         };
         out.push(format!("  {:w$}  {ok}{next}", l.framework));

@@ -172,9 +172,9 @@ fn summary_names_the_largest_ok_and_what_stopped_the_next() {
     assert_eq!(lanes.len(), 1);
     let l = &lanes[0];
     assert_eq!(l.framework, "a");
-    assert_eq!(l.largest_ok.as_ref().unwrap().0, "small");
-    let (m, _, why) = l.stopped_at.as_ref().unwrap();
-    assert_eq!((m.as_str(), why.as_str()), ("mid", "prove: timeout"));
+    assert_eq!(l.largest_ok.as_ref().unwrap().model, "small");
+    let (m, why) = l.stopped_at.as_ref().unwrap();
+    assert_eq!((m.model.as_str(), why.as_str()), ("mid", "prove: timeout"));
     let text = lines(&lanes).join("\n");
     assert!(
         text.contains("frontier") && text.contains("next mid"),
@@ -186,4 +186,31 @@ fn summary_names_the_largest_ok_and_what_stopped_the_next() {
         ..empty_results()
     };
     assert!(lines(&summarize(&all_ok)).is_empty());
+}
+
+/// The frontier names the circuit size of both models when they recorded one, also for
+/// a cell that failed before its metrics were collected (a fact known before the step).
+#[test]
+fn the_frontier_says_how_large_the_circuits_were() {
+    let cells = plan();
+    let a = |m| cell(&cells, m, "a", None);
+    let mut small = skipped_result(a("small"), String::new(), "h");
+    small.status = CellStatus::Ok;
+    small.metrics.insert("constraints_total".into(), 1200.0);
+    let mut mid = failed(a("mid"), "oom");
+    mid.info
+        .insert(crate::results::FACT_CONSTRAINTS.into(), "4233120".into());
+    let lanes = summarize(&ResultsFile {
+        cells: vec![small, mid],
+        ..empty_results()
+    });
+    let text = lines(&lanes).join("\n");
+    assert!(
+        text.contains("small (") && text.contains("params, 1200 constraints)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("params, 4233120 constraints): prove: oom"),
+        "{text}"
+    );
 }

@@ -105,14 +105,12 @@ fn frontier(files: &[Loaded]) -> Vec<FrontierCtx> {
         .into_iter()
         .map(|l| {
             let (stopped_at, why) = match l.stopped_at {
-                Some((m, p, why)) => (format!("{m} ({})", p), why),
+                Some((m, why)) => (m.label(), why),
                 None => ("—".into(), "every model finished".into()),
             };
             FrontierCtx {
                 framework: l.framework,
-                largest_ok: l
-                    .largest_ok
-                    .map_or_else(|| "none".into(), |(m, p)| format!("{m} ({})", p)),
+                largest_ok: l.largest_ok.map_or_else(|| "none".into(), |m| m.label()),
                 stopped_at,
                 why,
             }

@@ -238,12 +238,15 @@ fn frontier_marks(files: &[Loaded]) -> Vec<(f64, String)> {
         .flat_map(|f| crate::frontier::summarize(&f.results))
         .filter(|l| l.resource_limit)
         .filter_map(|l| {
-            let (_, params, why) = l.stopped_at?;
+            let (model, why) = l.stopped_at?;
             let why = why.strip_prefix("skipped: ").unwrap_or(&why);
             // The step and its outcome ("prove: oom"); the details are in the frontier table.
             let head = why.split(" (").next().unwrap_or(why);
             let short: String = head.chars().take(40).collect();
-            Some((params as f64, format!("{} stops: {short}", l.framework)))
+            Some((
+                model.params as f64,
+                format!("{} stops: {short}", l.framework),
+            ))
         })
         .collect()
 }

@@ -179,19 +179,9 @@ pub fn proofs_per_kj(cell: &CellResult) -> Option<f64> {
     })
 }
 
-/// Circuit size in words: `21740 constraints`, `2^15 rows`.
+/// Circuit size in words: `21740 constraints`, `2^15 rows` (see [`CellResult::circuit_size`]).
 pub fn circuit_size(cell: &CellResult) -> Option<String> {
-    // circom adapters record `constraints_total` (and the non-linear share); others `constraints`.
-    if let Some(c) = metric(cell, "constraints_total").or_else(|| metric(cell, "constraints")) {
-        return Some(match metric(cell, "constraints_nonlinear") {
-            Some(nl) if nl != c => format!("{c:.0} constraints ({nl:.0} non-linear)"),
-            _ => format!("{c:.0} constraints"),
-        });
-    }
-    if let Some(k) = metric(cell, "logrows") {
-        return Some(format!("2^{k:.0} rows"));
-    }
-    metric(cell, "rows").map(|r| format!("{r:.0} rows"))
+    cell.circuit_size()
 }
 
 /// `key=value, ...` of the cell's settings, or `default`.

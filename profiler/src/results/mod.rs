@@ -12,12 +12,15 @@
 //! - `host.rs`: the host fingerprint (`Host`, its CPU caches, frequency scaling, GPUs).
 //! - `sensor.rs`: whether a sensor works here (`SensorStatus`).
 //! - `summary.rs`: summaries across repetitions and percentiles of a series.
+//! - `circuit.rs`: a cell's circuit size in words, also for cells that failed.
 
+mod circuit;
 mod host;
 mod sensor;
 mod step;
 pub(crate) mod summary;
 
+pub use circuit::{FACT_CONSTRAINTS, FACT_LOGROWS};
 pub use host::{CpuCache, CpuFreq, GpuInfo, Host};
 pub use sensor::SensorStatus;
 pub use step::{

@@ -142,6 +142,12 @@ fn ezkl_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     assert_eq!(m["verified"], 1.0);
     assert!(m["proof_size_bytes"].as_f64().unwrap() > 100.0, "{m}");
     assert!(m["logrows"].as_f64().unwrap() >= 1.0, "{m}");
+    let before: f64 = c["info"]["circuit_logrows"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(before, m["logrows"].as_f64().unwrap(), "{}", c["info"]);
     // The tiny model has no dataset: its inputs would be synthetic, so no accuracy.
     assert!(m.get("accuracy_loss_pct").is_none(), "{m}");
     assert!(
@@ -253,6 +259,18 @@ fn circom_proves_verifies_rejects_tampering_and_rebuilds_corrupt_cache() {
     assert!(m["constraints_nonlinear"].as_f64().unwrap() > 100.0, "{m}");
     assert!(
         m["constraints_total"].as_f64().unwrap() >= m["constraints_nonlinear"].as_f64().unwrap()
+    );
+    // The size known before the setup ran (a failed setup keeps it) is the compiled one.
+    let before: f64 = c["info"]["circuit_constraints"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(
+        before,
+        m["constraints_total"].as_f64().unwrap(),
+        "{}",
+        c["info"]
     );
     assert!(
         m.get("accuracy_loss_pct").is_none() && c["info"]["accuracy_not_measured"].is_string(),

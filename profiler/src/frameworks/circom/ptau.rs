@@ -12,8 +12,24 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
 }
 
-/// `constraints + public inputs + public outputs` of an `.r1cs` file (snarkjs's size rule).
-pub fn r1cs_size(path: &Path) -> Result<u64, FrameworkError> {
+/// The counts in an `.r1cs` file's header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct R1csCounts {
+    pub constraints: u64,
+    pub public_inputs: u64,
+    pub public_outputs: u64,
+}
+
+impl R1csCounts {
+    /// `constraints + public inputs + public outputs`: snarkjs's size rule for the powers of
+    /// tau a setup needs.
+    pub fn size(&self) -> u64 {
+        self.constraints + self.public_inputs + self.public_outputs
+    }
+}
+
+/// The header counts of an `.r1cs` file.
+pub fn r1cs_counts(path: &Path) -> Result<R1csCounts, FrameworkError> {
     let bad = |why: &str| failed(format!("{}: {why}", path.display()));
     let mut f =
         std::fs::File::open(path).map_err(|e| failed(format!("{}: {e}", path.display())))?;
@@ -49,8 +65,11 @@ pub fn r1cs_size(path: &Path) -> Result<u64, FrameworkError> {
                     rest[at + 3],
                 ]))
             };
-            let (outputs, inputs, constraints) = (u(n8 + 4), u(n8 + 8), u(n8 + 24));
-            return Ok(constraints + inputs + outputs);
+            return Ok(R1csCounts {
+                public_outputs: u(n8 + 4),
+                public_inputs: u(n8 + 8),
+                constraints: u(n8 + 24),
+            });
         }
         std::io::copy(&mut (&mut f).take(size), &mut std::io::sink())
             .map_err(|_| bad("truncated section"))?;
@@ -65,7 +84,8 @@ pub fn prepare(
     supplied: Option<&Path>,
     dir: &Path,
 ) -> Result<(Chosen, BTreeMap<String, String>), FrameworkError> {
-    let power = pick::power_for(r1cs_size(r1cs)?);
+    let counts = r1cs_counts(r1cs)?;
+    let power = pick::power_for(counts.size());
     let mut phase = None;
     let progress = |done: u64, total: u64| {
         phase
@@ -93,6 +113,11 @@ pub fn prepare(
         p.finish("done");
     }
     let mut info = BTreeMap::new();
+    // The circuit's size, recorded before the setup runs (and perhaps runs out of memory).
+    info.insert(
+        crate::results::FACT_CONSTRAINTS.into(),
+        counts.constraints.to_string(),
+    );
     info.insert("ptau_power_needed".into(), power.to_string());
     if let Some(s) = chosen.provisioned_s {
         info.insert("ptau_provisioned_s".into(), format!("{s:.2}"));

@@ -478,6 +478,10 @@ impl PreparedCell for State {
         }
         let label = out?.lines().last().unwrap_or_default().to_string();
         let mut info = BTreeMap::new();
+        // The circuit's size, recorded before the setup runs (and perhaps runs out of memory).
+        if let Some(k) = logrows_of(&settings) {
+            info.insert(crate::results::FACT_LOGROWS.into(), k.to_string());
+        }
         info.insert(
             "srs_provisioned_s".into(),
             format!("{:.2}", t.elapsed().as_secs_f64()),
@@ -503,13 +507,17 @@ impl PreparedCell for State {
     }
 }
 
-/// Whether the SRS directory already holds a finished SRS for the logrows in `settings`.
-fn srs_cached(settings: &str, srs_dir: &str) -> bool {
-    let logrows = std::fs::read_to_string(settings)
+/// The compiled circuit's logrows, from EZKL's `settings.json`.
+fn logrows_of(settings: &str) -> Option<u64> {
+    std::fs::read_to_string(settings)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .and_then(|v| v["run_args"]["logrows"].as_u64());
-    logrows.is_some_and(|k| {
+        .and_then(|v| v["run_args"]["logrows"].as_u64())
+}
+
+/// Whether the SRS directory already holds a finished SRS for the logrows in `settings`.
+fn srs_cached(settings: &str, srs_dir: &str) -> bool {
+    logrows_of(settings).is_some_and(|k| {
         Path::new(srs_dir)
             .join(format!("k{k}/zkprof-cache.json"))
             .is_file()
