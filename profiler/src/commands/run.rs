@@ -25,6 +25,9 @@ pub struct RunArgs {
     /// Only these frameworks (by name or kind; repeatable).
     #[arg(long = "framework", value_name = "F")]
     pub frameworks: Vec<String>,
+    /// Only the models this name matches (`*` for any characters, e.g. `mnist-d*`; repeatable).
+    #[arg(long = "model", value_name = "NAME")]
+    pub models: Vec<String>,
     /// Override the suite's repetitions.
     #[arg(long, value_name = "N")]
     pub reps: Option<u32>,
@@ -68,6 +71,7 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     }
     let cells = suite.plan(&PlanOptions {
         frameworks: args.frameworks.clone(),
+        models: args.models.clone(),
         runtime: args.runtime.clone(),
         repetitions: args.reps,
         max_params: args.max_params,

@@ -26,6 +26,15 @@ impl Suite {
                 )));
             }
         }
+        for pattern in &opts.models {
+            if !self.models.iter().any(|m| matches(pattern, &m.name)) {
+                let names: Vec<&str> = self.models.iter().map(|x| x.name.as_str()).collect();
+                return Err(plan_err(format!(
+                    "--model {pattern}: matches no model of this suite; its models: {}",
+                    names.join(", ")
+                )));
+            }
+        }
         let runtimes = match &opts.runtime {
             Some(r) => match RuntimeKind::from_name(r) {
                 Some(k) => vec![k],
@@ -40,6 +49,9 @@ impl Suite {
         };
         let mut cells = Vec::new();
         for model in &self.models {
+            if !opts.models.is_empty() && !opts.models.iter().any(|p| matches(p, &model.name)) {
+                continue;
+            }
             if let (Some(max), Some(p)) = (opts.max_params, model.params) {
                 if p > max {
                     continue;
@@ -78,6 +90,28 @@ impl Suite {
         }
         Ok(cells)
     }
+}
+
+/// Whether `name` matches `pattern`, where `*` stands for any run of characters (none
+/// included) and every other character for itself.
+pub fn matches(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    let [first, middle @ .., last] = parts.as_slice() else {
+        return pattern == name;
+    };
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let Some(mut rest) = name.strip_prefix(first) else {
+        return false;
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
+        }
+    }
+    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// `default` for no settings, else `k=v,k=v` in key order.

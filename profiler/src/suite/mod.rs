@@ -138,6 +138,9 @@ pub struct Cell {
 pub struct PlanOptions {
     /// Keep only these frameworks (by name or kind); empty keeps all.
     pub frameworks: Vec<String>,
+    /// Keep only the models these names match (`*` matches any run of characters, e.g.
+    /// `mnist-d*`); empty keeps all.
+    pub models: Vec<String>,
     /// Run every cell in this runtime instead of the suite's.
     pub runtime: Option<String>,
     /// Override the suite's repetitions.

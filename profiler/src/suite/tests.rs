@@ -107,6 +107,46 @@ fn filters_and_overrides() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("valid runtimes: native"), "{e}");
+    let e = s
+        .plan(&PlanOptions {
+            models: vec!["nope*".into()],
+            ..PlanOptions::default()
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--model nope*: matches no model") && e.contains("its models: "),
+        "{e}"
+    );
+}
+
+#[test]
+fn model_patterns_pick_models_by_name() {
+    use crate::suite::expand::matches;
+    for (p, n, want) in [
+        ("mnist-d*", "mnist-d8-784-45x8", true),
+        ("mnist-d*", "mnist-p-784-8-10", false),
+        ("*-784-*", "mnist-d8-784-45x8", true),
+        ("*x8", "mnist-d8-784-45x8", true),
+        ("*x8", "mnist-d8-784-45x6", false),
+        ("a*a", "a", false),
+        ("a*a", "aa", true),
+        ("exact", "exact", true),
+        ("exact", "exactly", false),
+        ("*", "", true),
+    ] {
+        assert_eq!(matches(p, n), want, "{p} ~ {n}");
+    }
+    let s = Suite::parse(Path::new("s.toml"), GOOD).unwrap();
+    let all = s.plan(&PlanOptions::default()).unwrap();
+    let first = &all[0].model.name;
+    let some = s
+        .plan(&PlanOptions {
+            models: vec![first.clone()],
+            ..PlanOptions::default()
+        })
+        .unwrap();
+    assert!(!some.is_empty() && some.iter().all(|c| &c.model.name == first));
 }
 
 #[test]
