@@ -508,8 +508,22 @@ fn sweep_frontier_is_named_and_marked() {
         html.contains("Where each framework stops"),
         "no frontier table"
     );
+    // The model that stopped the sweep, with its parameters and circuit size.
+    let stopped = html
+        .split("<td>mnist-784_56_10 (44543 params, ")
+        .nth(1)
+        .expect("the stopped model and its parameters");
+    assert!(
+        stopped
+            .split("</td>")
+            .next()
+            .unwrap()
+            .ends_with(" constraints)"),
+        "{}",
+        &stopped[..200.min(stopped.len())]
+    );
     assert!(html.contains(
-        "<td>mnist-784_56_10 (44543)</td><td>prove: timeout (stderr: still loading the lookup tables)</td>"
+        "constraints)</td><td>prove: timeout (stderr: still loading the lookup tables)</td>"
     ));
     // The chart's mark names the step and outcome only; the table has the details.
     assert!(
