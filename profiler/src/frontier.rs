@@ -5,12 +5,14 @@
 //! settings, same runtime) would fail the same way after burning as much time or more, so
 //! `zkprof run` records those cells as [`CellStatus::Skipped`] with the reason
 //! (`larger than <cell> which hit <reason>`) instead of running them. `--no-frontier` turns
-//! this off. Other failures (a crash, a bad model) say nothing about size and stop nothing.
+//! this off. Out of memory includes a prover's own allocator giving up at a limit of its own
+//! (an adapter's reason then holds [`OUT_OF_MEMORY`]). Other failures (a crash, a bad
+//! model) say nothing about size and stop nothing.
 //!
 //! Size is the model's parameter count; cells of unknown size are never skipped and never
 //! stop others.
 
-use crate::results::{CellResult, CellStatus, ResultsFile};
+use crate::results::{CellResult, CellStatus, ResultsFile, OUT_OF_MEMORY};
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 
@@ -52,7 +54,12 @@ pub fn resource_failure(result: &CellResult) -> Option<String> {
             return Some(format!("{}: out of memory", s.step));
         }
     }
-    None
+    // An adapter that recognised its prover running out of memory (see OUT_OF_MEMORY).
+    let reason = result.reason.as_deref()?;
+    let (step, _) = reason.split_once(": ")?;
+    reason
+        .contains(&format!("({OUT_OF_MEMORY}: "))
+        .then(|| format!("{step}: {OUT_OF_MEMORY}"))
 }
 
 /// The parameter count a finished cell recorded, if any.

@@ -214,3 +214,31 @@ fn the_frontier_says_how_large_the_circuits_were() {
         "{text}"
     );
 }
+
+/// A prover that ran out of memory at a limit of its own (circom2's 4 GiB of WebAssembly),
+/// named so by its adapter, stops the lane like a kill at the memory limit; a plain crash
+/// does not.
+#[test]
+fn an_adapter_named_out_of_memory_is_a_frontier_too() {
+    let cells = plan();
+    let a = |m| cell(&cells, m, "a", None);
+    let mut crashed = failed(a("mid"), "crash");
+    crashed.reason = Some("compile: exit 1 (stderr: panicked at index out of range)".into());
+    assert_eq!(resource_failure(&crashed), None);
+    let mut f = Frontier::default();
+    f.observe(&crashed, a("mid").model.params);
+    assert_eq!(f.skip_reason(a("big")), None);
+
+    let mut wasm = crashed.clone();
+    wasm.reason = Some(
+        "compile: exit 1 (out of memory: circom2 runs as WebAssembly, which addresses at most 4 GiB)"
+            .into(),
+    );
+    assert_eq!(
+        resource_failure(&wasm).as_deref(),
+        Some("compile: out of memory")
+    );
+    f.observe(&wasm, a("mid").model.params);
+    let why = f.skip_reason(a("big")).unwrap();
+    assert!(why.contains("which hit compile: out of memory"), "{why}");
+}

@@ -37,6 +37,12 @@ pub const RESULTS_SCHEMA: &str = "zkprof/results/v1";
 /// The schema string of `zkprof exec --json`.
 pub const EXEC_SCHEMA: &str = "zkprof/exec/v1";
 
+/// How an adapter's failure reason begins when a step ran out of memory without being
+/// killed for it (an allocator inside the prover gave up at a limit of its own): the
+/// cell's reason then reads `<step>: exit 1 (out of memory: ...)`, and a sweep counts it,
+/// like a kill at the memory limit, as the size where the framework stops.
+pub const OUT_OF_MEMORY: &str = "out of memory";
+
 /// Summary of `zkprof exec` across its measured (non-warmup) runs.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ExecSummary {

@@ -6,6 +6,11 @@
 //! machine's limit, so every circom step runs with the heap raised to the step's memory
 //! limit (or the machine's memory when the suite sets none): a circuit that is too large
 //! for the machine is then stopped by real memory, and recorded as out of memory.
+//!
+//! The compiler, circom2, is circom built for WebAssembly (wasm32): whatever node's heap, it
+//! cannot address more than 4 GiB, so a circuit whose compile needs more (a dense layer of
+//! about a million weights) ends with "memory allocation of N bytes failed". That is a size
+//! limit of the compiler this adapter pins, recorded as out of memory too.
 
 /// Heap limit, MiB, when /proc/meminfo cannot be read.
 const FALLBACK_MIB: u64 = 8192;
@@ -41,12 +46,27 @@ fn mem_total(meminfo: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// The reason of a node step that stopped at its heap limit, from its stderr.
+/// The reason of a node step that ran out of memory short of a kill (node's heap at its
+/// limit, or circom2's 4 GiB WebAssembly memory), from its stderr; it starts with
+/// [`crate::results::OUT_OF_MEMORY`], so the sweep frontier counts it as a memory limit.
 pub fn heap_failure(stderr: &str) -> Option<String> {
-    stderr.contains("JavaScript heap out of memory").then(|| {
-        "node ran out of JavaScript heap (its --max-old-space-size, set from the step's memory \
-             limit or the machine's memory): the circuit needs more memory than this step may use"
-            .to_string()
+    let oom = crate::results::OUT_OF_MEMORY;
+    if stderr.contains("JavaScript heap out of memory") {
+        return Some(format!(
+            "{oom}: node's JavaScript heap (its --max-old-space-size, set from the step's \
+             memory limit or the machine's memory): the circuit needs more memory than this \
+             step may use"
+        ));
+    }
+    let wasm = stderr.contains("wasm://") || stderr.contains(".wasm");
+    let alloc = stderr
+        .lines()
+        .any(|l| l.starts_with("memory allocation of ") && l.ends_with(" bytes failed"));
+    (wasm && alloc).then(|| {
+        format!(
+            "{oom}: circom2 runs as WebAssembly, which addresses at most 4 GiB; compiling \
+             this circuit needs more (a native circom build has no such limit)"
+        )
     })
 }
 
@@ -81,7 +101,27 @@ mod tests {
     #[test]
     fn a_heap_abort_is_named() {
         let stderr = "<--- Last few GCs --->\nFATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory\n 1: 0xb78db3 node::OOMErrorHandler\n";
-        assert!(heap_failure(stderr).is_some_and(|r| r.contains("JavaScript heap")));
+        let why = heap_failure(stderr).unwrap();
+        assert!(
+            why.starts_with("out of memory: ") && why.contains("JavaScript heap"),
+            "{why}"
+        );
         assert_eq!(heap_failure("Error: ptau too small"), None);
+    }
+
+    /// circom2's own words when a compile outgrows WebAssembly's 4 GiB (784-1024-10).
+    #[test]
+    fn circom2_outgrowing_webassembly_memory_is_named() {
+        let stderr = "memory allocation of 268 bytes failed\nRuntimeError: unreachable\n    at circom-282a3b48b72c97c7.wasm.abort (wasm://wasm/circom-282a3b48b72c97c7.wasm-0236f08e:wasm-function[6328]:0x4b11d0)\n";
+        let why = heap_failure(stderr).unwrap();
+        assert!(
+            why.starts_with("out of memory: ") && why.contains("4 GiB"),
+            "{why}"
+        );
+        // A native program's allocation failure is not circom2's limit.
+        assert_eq!(
+            heap_failure("memory allocation of 268 bytes failed\n"),
+            None
+        );
     }
 }
