@@ -178,6 +178,8 @@ pub struct LaneSummary {
     pub largest_ok: Option<LaneModel>,
     /// The smallest larger model that did not finish, and why.
     pub stopped_at: Option<(LaneModel, String)>,
+    /// What stopped it in a few words, `setup: out of memory`, `compile: exit 1`: a chart label.
+    pub stop: Option<String>,
     /// That model hit a timeout or ran out of memory (or was skipped past one): a size
     /// frontier, not a crash.
     pub resource_limit: bool,
@@ -217,6 +219,7 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
             let resource_limit = stopped_at.is_some_and(|(c, _)| {
                 c.status == CellStatus::Skipped || resource_failure(c).is_some()
             });
+            let stop = stopped_at.map(|(c, _)| short_reason(c));
             let stopped_at = stopped_at.map(|(c, p)| {
                 let why = c
                     .reason
@@ -233,10 +236,23 @@ pub fn summarize(results: &ResultsFile) -> Vec<LaneSummary> {
                 },
                 largest_ok,
                 stopped_at,
+                stop,
                 resource_limit,
             }
         })
         .collect()
+}
+
+/// A failed or skipped cell's reason in a few words: the resource limit it (or the cell it
+/// was skipped after) hit, else the reason up to its details in parentheses.
+fn short_reason(c: &CellResult) -> String {
+    if let Some(limit) = resource_failure(c) {
+        return limit;
+    }
+    let why = c.reason.as_deref().unwrap_or_default();
+    let why = why.split_once(" which hit ").map_or(why, |(_, hit)| hit);
+    let why = why.strip_prefix("skipped: ").unwrap_or(why);
+    why.split(" (").next().unwrap_or(why).to_string()
 }
 
 /// True when some lane stopped at a resource limit: the sweep met its frontier.

@@ -175,6 +175,7 @@ fn summary_names_the_largest_ok_and_what_stopped_the_next() {
     assert_eq!(l.largest_ok.as_ref().unwrap().model, "small");
     let (m, why) = l.stopped_at.as_ref().unwrap();
     assert_eq!((m.model.as_str(), why.as_str()), ("mid", "prove: timeout"));
+    assert_eq!(l.stop.as_deref(), Some("prove: timeout"));
     let text = lines(&lanes).join("\n");
     assert!(
         text.contains("frontier") && text.contains("next mid"),
@@ -241,4 +242,11 @@ fn an_adapter_named_out_of_memory_is_a_frontier_too() {
     f.observe(&wasm, a("mid").model.params);
     let why = f.skip_reason(a("big")).unwrap();
     assert!(why.contains("which hit compile: out of memory"), "{why}");
+    // The chart's label for the lane: the limit, not the exit code.
+    let big = skipped_result(a("big"), why, "h");
+    let lanes = summarize(&ResultsFile {
+        cells: vec![wasm, big],
+        ..empty_results()
+    });
+    assert_eq!(lanes[0].stop.as_deref(), Some("compile: out of memory"));
 }

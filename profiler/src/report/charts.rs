@@ -160,10 +160,13 @@ impl Chart {
             r#"<path class="ax" d="M{x0:.1} {y0:.1}V{y1:.1}H{x1:.1}" fill="none"/>"#
         );
         axis_titles(&mut s, self, &xa, &ya, (x0, x1, y0, y1));
-        for (x, label) in &self.marks {
+        for (i, (x, label)) in self.marks.iter().enumerate() {
             if !x.is_finite() {
                 continue;
             }
+            // Labels step down a line per mark (four lines, then round again), so that
+            // marks close together do not print over each other.
+            let ty = y0 + 10.0 + 11.0 * (i % 4) as f64;
             let xp = px(*x);
             // A label near the right edge runs leftwards, inside the chart.
             let (tx, anchor) = if xp > x1 - 90.0 {
@@ -173,8 +176,7 @@ impl Chart {
             };
             let _ = write!(
                 s,
-                r#"<line class="mark" x1="{xp:.1}" y1="{y0:.1}" x2="{xp:.1}" y2="{y1:.1}"/><text class="tl mk" x="{tx:.1}" y="{:.1}" text-anchor="{anchor}">{}</text>"#,
-                y0 + 10.0,
+                r#"<line class="mark" x1="{xp:.1}" y1="{y0:.1}" x2="{xp:.1}" y2="{y1:.1}"/><text class="tl mk" x="{tx:.1}" y="{ty:.1}" text-anchor="{anchor}">{}</text>"#,
                 esc(label)
             );
         }

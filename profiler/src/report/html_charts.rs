@@ -238,11 +238,11 @@ fn frontier_marks(files: &[Loaded]) -> Vec<(f64, String)> {
         .flat_map(|f| crate::frontier::summarize(&f.results))
         .filter(|l| l.resource_limit)
         .filter_map(|l| {
-            let (model, why) = l.stopped_at?;
-            let why = why.strip_prefix("skipped: ").unwrap_or(&why);
-            // The step and its outcome ("prove: oom"); the details are in the frontier table.
-            let head = why.split(" (").next().unwrap_or(why);
-            let short: String = head.chars().take(40).collect();
+            let (model, _) = l.stopped_at?;
+            // The step and its outcome ("prove: out of memory"); the details are in the
+            // frontier table.
+            let stop = l.stop.unwrap_or_default();
+            let short: String = stop.chars().take(40).collect();
             Some((
                 model.params as f64,
                 format!("{} stops: {short}", l.framework),

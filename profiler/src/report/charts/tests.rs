@@ -262,3 +262,32 @@ fn a_mark_beyond_the_points_widens_the_x_axis() {
     let (xa, _) = c.point_axes();
     assert!(xa.frac(3.3e6) <= 1.0 + 1e-9, "mark outside the axis");
 }
+
+#[test]
+fn labels_of_marks_close_together_do_not_overlap() {
+    // circom stops at 814k parameters and EZKL at 3.3M: near each other on a log axis.
+    let c = Chart {
+        title: "Prove time vs parameters".into(),
+        x_log: true,
+        y_log: true,
+        lines: true,
+        marks: vec![
+            (8.1e5, "circom stops: compile: out of memory".into()),
+            (3.3e6, "ezkl stops: prove: out of memory".into()),
+        ],
+        series: vec![Series {
+            name: "ezkl".into(),
+            points: vec![(5.0e3, 10.0), (1.6e6, 200.0)],
+            ..Series::default()
+        }],
+        ..Chart::default()
+    };
+    let svg = c.to_svg();
+    let ys: Vec<&str> = svg
+        .split(r#"<text class="tl mk" "#)
+        .skip(1)
+        .map(|t| t.split(" y=\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    assert_eq!(ys.len(), 2, "{svg}");
+    assert_ne!(ys[0], ys[1], "both labels on one line");
+}
