@@ -168,8 +168,10 @@ impl Chart {
             // marks close together do not print over each other.
             let ty = y0 + 10.0 + 11.0 * (i % 4) as f64;
             let xp = px(*x);
-            // A label near the right edge runs leftwards, inside the chart.
-            let (tx, anchor) = if xp > x1 - 90.0 {
+            // A label that would run past the right edge runs leftwards, inside the chart
+            // (about 6 px per character at the labels' size).
+            let width = 6.0 * label.chars().count() as f64;
+            let (tx, anchor) = if xp + 3.0 + width > x1 {
                 (xp - 3.0, "end")
             } else {
                 (xp + 3.0, "start")

@@ -290,4 +290,7 @@ fn labels_of_marks_close_together_do_not_overlap() {
         .collect();
     assert_eq!(ys.len(), 2, "{svg}");
     assert_ne!(ys[0], ys[1], "both labels on one line");
+    // The first label would run past the right edge from its mark: it runs leftwards.
+    let first = svg.split(r#"<text class="tl mk" "#).nth(1).unwrap();
+    assert!(first.contains(r#"text-anchor="end""#), "{first}");
 }
