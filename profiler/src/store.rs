@@ -1,6 +1,7 @@
 //! Reading and writing results files: atomic writes, clear errors on bad files.
 
 use crate::error::UserError;
+use crate::results::migrate::{self, RESULTS_SCHEMA_V1};
 use crate::results::{ResultsFile, RESULTS_SCHEMA};
 use std::path::Path;
 
@@ -70,8 +71,9 @@ pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
     // Fast path: a valid file goes straight into the typed schema (no intermediate `Value`
     // tree: files of 10,000 cells are 100+ MiB). Anything else takes the checks below,
     // which say precisely what is wrong.
-    if let Ok(r) = serde_json::from_str::<ResultsFile>(&text) {
-        if r.schema == RESULTS_SCHEMA {
+    if let Ok(mut r) = serde_json::from_str::<ResultsFile>(&text) {
+        if r.schema == RESULTS_SCHEMA || r.schema == RESULTS_SCHEMA_V1 {
+            migrate::upgrade(&mut r);
             return Ok(r);
         }
     }
@@ -84,10 +86,11 @@ pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
         ))
     })?;
     match value.get("schema").and_then(|s| s.as_str()) {
-        Some(RESULTS_SCHEMA) => {}
+        Some(RESULTS_SCHEMA) | Some(RESULTS_SCHEMA_V1) => {}
         Some(other) => {
             return Err(UserError::Input(format!(
-                "{}: schema \"{other}\" is not supported; this zkprof reads \"{RESULTS_SCHEMA}\"",
+                "{}: schema \"{other}\" is not supported; this zkprof reads \"{RESULTS_SCHEMA}\" \
+                 and \"{RESULTS_SCHEMA_V1}\"",
                 path.display()
             )))
         }
@@ -98,12 +101,14 @@ pub fn load_results(path: &Path) -> Result<ResultsFile, UserError> {
             )))
         }
     }
-    serde_json::from_value(value).map_err(|e| {
+    let mut r: ResultsFile = serde_json::from_value(value).map_err(|e| {
         UserError::Input(format!(
             "{}: does not match {RESULTS_SCHEMA}: {e}",
             path.display()
         ))
-    })
+    })?;
+    migrate::upgrade(&mut r);
+    Ok(r)
 }
 
 /// Serializes and writes a results file atomically.
@@ -116,6 +121,19 @@ pub fn save_results(path: &Path, results: &ResultsFile) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_v1_load_as_v2_with_their_charged_peaks_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("v1.json");
+        std::fs::write(&p, include_str!("../tests/fixtures/reports/a-v1.json")).unwrap();
+        let r = load_results(&p).unwrap();
+        assert_eq!(r.schema, RESULTS_SCHEMA);
+        assert!(r.warnings.iter().any(|w| w.contains("results v1")));
+        let step = &r.cells[0].repetitions[0].steps[0];
+        assert!(step.peak_charged_bytes.is_some());
+        assert!(step.peak_tree_bytes <= step.peak_tree_rss_bytes.max(step.peak_process_bytes));
+    }
 
     #[test]
     fn bad_results_files_name_the_file() {

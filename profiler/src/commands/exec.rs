@@ -19,7 +19,7 @@ pub struct ExecArgs {
     /// Unmeasured warmup runs before them.
     #[arg(short, long, default_value_t = 0)]
     pub warmup: u32,
-    /// Print one JSON object (schema zkprof/exec/v1) instead of the human summary.
+    /// Print one JSON object (schema zkprof/exec/v2) instead of the human summary.
     #[arg(long)]
     pub json: bool,
     /// Also write the JSON object to FILE.
@@ -254,11 +254,24 @@ fn print_human(report: &ExecReport, log_dir: Option<&std::path::Path>) {
     );
     if let Some(first) = report.runs.first() {
         println!(
-            "  Peak tree memory:    {} (median; {})    largest process: {}",
+            "  Peak working set:    {} (median; {})    largest process: {}",
             format_bytes(s.peak_tree_bytes.median),
-            first.memory_method.label(),
+            first.memory_precision.label(),
             format_bytes(s.peak_process_bytes.median)
         );
+        let median_of = |g: fn(&StepRun) -> Option<u64>| {
+            let v: Vec<u64> = report.runs.iter().filter_map(g).collect();
+            (!v.is_empty()).then(|| Summary::of_u64(&v).median)
+        };
+        if let (Some(charged), Some(method)) =
+            (median_of(|r| r.peak_charged_bytes), first.charged_method)
+        {
+            println!(
+                "  Charged to cgroup:   {} (median; {})",
+                format_bytes(charged),
+                method.label()
+            );
+        }
     }
     for r in report.runs.iter().filter(|r| !r.succeeded()) {
         println!("  A run ended with: {}", r.outcome());

@@ -87,7 +87,12 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
         r.lines.len() - not_run.len(),
         not_run.len()
     ));
-    out.push_str("time × and memory × are ours / published; Δ loss is ours − published, percentage points.\n");
+    out.push_str(
+        "time × and memory × are ours / published; memory × compares the peak RSS of the process the \
+         benchmark spawned (our prove step's direct child, the published method); our headline, the \
+         whole tree's working set, is in the last memory column. Δ loss is ours − published, \
+         percentage points.\n",
+    );
     if !r.unpublished.is_empty() {
         out.push_str("\nOurs without a published row:\n\n");
         let o = |v: Option<f64>, d: usize, unit: &str| {
@@ -114,7 +119,7 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
             "framework",
             "model",
             "ours prove",
-            "ours MiB",
+            "ours working set MiB",
             "ours loss %",
             "status",
             "no published row because",

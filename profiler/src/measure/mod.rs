@@ -6,6 +6,7 @@
 //!   log tails.
 //! - `sampler.rs`: the sampling thread (memory, CPU, other sensors; timeout and Ctrl-C).
 //! - `proctree.rs`: which /proc entries belong to the tree.
+//! - `workingset.rs`: the tree's working set (the headline peak memory) from /proc.
 //! - `cgroup/`: the per-step cgroup (v1 and v2), and the parent cgroup of a step container.
 //! - `lines.rs`: stdout/stderr through pipes, each line timestamped as it arrives.
 //! - `statuses.rs`: what this host can measure (`doctor`, results, `exec --json`).
@@ -20,6 +21,7 @@ pub mod proctree;
 pub mod runner;
 pub mod sampler;
 mod statuses;
+pub mod workingset;
 
 pub use phases::{PhaseRule, PhaseSpec};
 pub use runner::{MemoryPreference, RunError, Runner, RunnerConfig, StepSpec};

@@ -6,7 +6,9 @@
 //! text after which the prover prints its own timer for that phase. While the step runs, a
 //! [`BoundaryTracker`] sees every line as it arrives (see `lines.rs`), records the time of
 //! each boundary and, where the cgroup allows (v1), reads and resets the cgroup's peak
-//! counter at the boundary, which gives the exact peak of the phase that just ended.
+//! counter at the boundary, which gives the charged peak (page cache included) of the
+//! phase that just ended. A phase's headline memory is the peak of the sampled working
+//! set within its window.
 //! After the run, [`compute`] turns the boundaries and the sampled series into
 //! [`Phase`] records and [`headline`] picks the figures of the headline phase.
 //!
@@ -71,9 +73,9 @@ pub struct Boundary {
     pub line: String,
     /// The prover's own duration for the phase, seconds, when it printed one.
     pub timer_s: Option<f64>,
-    /// The cgroup's peak since the previous boundary (exact), bytes, when it could be
+    /// The cgroup's charged peak since the previous boundary (includes page cache), bytes, when it could be
     /// read and reset.
-    pub exact_peak: Option<u64>,
+    pub charged_peak: Option<u64>,
 }
 
 /// Watches lines as they arrive and records boundaries.
@@ -87,7 +89,7 @@ pub struct BoundaryTracker {
 }
 
 impl BoundaryTracker {
-    /// A tracker; with a cgroup whose peak can be reset, each phase gets its exact peak.
+    /// A tracker; with a cgroup whose peak can be reset, each phase gets its charged peak.
     pub fn new(spec: Arc<PhaseSpec>, cgroup: Option<Arc<StepCgroup>>) -> BoundaryTracker {
         BoundaryTracker {
             spec,
@@ -117,14 +119,14 @@ impl BoundaryTracker {
             .timer_after
             .as_deref()
             .and_then(|after| timer_in(text, after));
-        let mut exact_peak = None;
+        let mut charged_peak = None;
         if let Some(cg) = &self.cgroup {
             if self.resettable != Some(false) {
                 let peak = cg.memory_peak();
                 let ok = peak.is_some() && cg.reset_peak();
                 self.resettable = Some(ok);
                 if ok {
-                    exact_peak = peak;
+                    charged_peak = peak;
                 }
             }
         }
@@ -133,7 +135,7 @@ impl BoundaryTracker {
             t_s,
             line: text.chars().take(200).collect(),
             timer_s,
-            exact_peak,
+            charged_peak,
         });
         self.next = j + 1;
     }
@@ -196,10 +198,10 @@ pub struct PhaseInput<'a> {
     /// Summed RSS of the tree at each sample (same length as `series.t_s`; with a cgroup
     /// refreshed every few samples), bytes.
     pub rss_bytes: &'a [u64],
-    /// Whether `boundaries` carry exact cgroup peaks; then `tail_exact_peak` is the
+    /// Whether `boundaries` carry exact cgroup peaks; then `tail_charged_peak` is the
     /// cgroup's peak since the last boundary.
     pub exact: bool,
-    pub tail_exact_peak: Option<u64>,
+    pub tail_charged_peak: Option<u64>,
 }
 
 /// The phases of a step from its boundaries and samples.
@@ -222,7 +224,7 @@ pub fn compute(input: &PhaseInput) -> Vec<Phase> {
                 missed.join(", ")
             ));
         }
-        let exact = if input.exact { b.exact_peak } else { None };
+        let exact = if input.exact { b.charged_peak } else { None };
         let mut p = window(
             input,
             &rule.name,
@@ -249,7 +251,7 @@ pub fn compute(input: &PhaseInput) -> Vec<Phase> {
         prev = b.phase + 1;
     }
     let exact = if input.exact {
-        input.tail_exact_peak
+        input.tail_charged_peak
     } else {
         None
     };
@@ -313,10 +315,9 @@ fn window(
         .filter_map(|&i| input.rss_bytes.get(i))
         .max()
         .copied();
-    let (peak, memory) = match (exact, sampled) {
-        (Some(e), _) => (Some(e), PhaseMemory::CgroupPeakReset),
-        (None, Some(v)) => (Some(v), PhaseMemory::Sampled),
-        (None, None) => (None, PhaseMemory::Unmeasured),
+    let (peak, memory) = match sampled {
+        Some(v) => (Some(v), PhaseMemory::Sampled),
+        None => (None, PhaseMemory::Unmeasured),
     };
     // CPU seconds and joules: each sample holds the mean over its preceding interval;
     // the part of that interval inside the window counts.
@@ -344,6 +345,7 @@ fn window(
         duration_s: (end_s - start_s).max(0.0),
         peak_tree_bytes: peak,
         memory,
+        peak_charged_bytes: exact,
         peak_tree_rss_bytes: rss,
         samples: idx.len() as u32,
         cpu_s: (!idx.is_empty()).then_some(cpu_s),

@@ -82,7 +82,7 @@ fn phases_from_markers_and_series() {
         series: &s,
         rss_bytes: &rss,
         exact: false,
-        tail_exact_peak: None,
+        tail_charged_peak: None,
     });
     let names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["setup", "prove", "verify"]);
@@ -117,7 +117,7 @@ fn disagreeing_timer_is_a_warning_and_missing_marker_falls_back() {
         series: &s,
         rss_bytes: &rss,
         exact: false,
-        tail_exact_peak: None,
+        tail_charged_peak: None,
     };
     let phases = compute(&input);
     assert!(phases[1].timer_disagrees);
@@ -179,7 +179,7 @@ fn a_missed_marker_merges_into_the_next_phase() {
         series: &s,
         rss_bytes: &rss,
         exact: false,
-        tail_exact_peak: None,
+        tail_charged_peak: None,
     });
     assert_eq!(phases[0].name, "prove");
     assert_eq!(phases[0].start_s, 0.0);

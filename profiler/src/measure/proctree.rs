@@ -203,6 +203,11 @@ impl TreeTracker {
         members
     }
 
+    /// The tree's root: the direct child.
+    pub fn root_pid(&self) -> i32 {
+        self.root_pid
+    }
+
     /// The tree's process group.
     pub fn pgid(&self) -> i32 {
         self.pgid

@@ -8,7 +8,7 @@ use super::process::{
 };
 use super::proctree::{ProcReader, TreeTracker};
 use super::sampler::{self, SamplerSetup};
-use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
+use crate::results::{CpuMethod, MemoryMethod, MemoryPrecision, Reading, StepRun};
 use crate::roots::Roots;
 use crate::sensors::{Sensor, Target};
 use std::ffi::CString;
@@ -350,32 +350,30 @@ impl Runner {
             .peak_process_rss
             .max(root_usage.maxrss_bytes)
             .max(leftover_usage.maxrss_bytes);
-        let tail_exact_peak = cgroup.as_ref().and_then(|cg| cg.memory_peak());
-        let (peak_tree_bytes, memory_method, cg_oom) = match &cgroup {
-            Some(cg) => (
-                // With resets at phase boundaries, the counter covers the last phase only.
-                boundaries
-                    .iter()
-                    .filter_map(|b| b.exact_peak)
-                    .chain(tail_exact_peak)
-                    .max()
-                    .unwrap_or(sampled.peak_tree_rss),
-                cg.memory_method(),
-                cg.oom_kills() > 0,
-            ),
-            // A sampled sum can miss a short peak; it is never below the largest process.
-            None => (
-                sampled.peak_tree_rss.max(peak_process_bytes),
-                MemoryMethod::ProcSampling,
-                false,
-            ),
-        };
+        // The cgroup's charged peak (includes page cache): with resets at phase
+        // boundaries, the counter covers the last phase only.
+        let tail_charged_peak = cgroup.as_ref().and_then(|cg| cg.memory_peak());
+        let peak_charged_bytes = cgroup.as_ref().and_then(|_| {
+            boundaries
+                .iter()
+                .filter_map(|b| b.charged_peak)
+                .chain(tail_charged_peak)
+                .max()
+        });
+        let charged_method = cgroup.as_ref().map(|cg| cg.memory_method());
+        let cg_oom = cgroup.as_ref().is_some_and(|cg| cg.oom_kills() > 0);
+        let processes_seen = sampled.tracker.known_pids().len() as u32;
+        let (peak_tree_bytes, memory_precision, child_peak_rss_bytes) = working_set_peak(
+            (sampled.peak_working_set, sampled.peak_root_rss),
+            peak_process_bytes,
+            root_usage.maxrss_bytes,
+            processes_seen,
+        );
         drop(cgroup);
         let (exit_code, signal) = decode_status(status);
         if sampled.limit_enforced {
             notes.push("memory limit enforced by zkprof's sampler (no cgroup)".into());
         }
-        let processes_seen = sampled.tracker.known_pids().len() as u32;
         let (phases, headline) = match &spec.phases {
             Some(ps) => {
                 let phases = phases::compute(&phases::PhaseInput {
@@ -385,7 +383,7 @@ impl Runner {
                     series: &sampled.series,
                     rss_bytes: &sampled.rss_bytes,
                     exact,
-                    tail_exact_peak,
+                    tail_charged_peak,
                 });
                 let headline = phases::headline(ps, &phases, wall_s, peak_tree_bytes);
                 (phases, headline)
@@ -402,7 +400,7 @@ impl Runner {
             sys_s,
             peak_tree_bytes,
             peak_process_bytes,
-            memory_method,
+            memory_method: MemoryMethod::WorkingSet,
             exit_code,
             signal,
             oom_killed: cg_oom || sampled.limit_enforced,
@@ -412,6 +410,10 @@ impl Runner {
             interrupted: sampled.interrupted,
             cpu_method,
             peak_tree_rss_bytes: sampled.peak_tree_rss,
+            memory_precision,
+            peak_charged_bytes,
+            charged_method,
+            child_peak_rss_bytes,
             processes_seen,
             leftover_killed,
             started_at,
@@ -448,4 +450,35 @@ impl Runner {
             }
         }
     }
+}
+
+/// The step's peak working set, how exact it is, and the direct child's peak RSS, bytes.
+///
+/// The working set is never below any one process's RSS, so the largest process's
+/// high-water mark (`peak_process_bytes`, from `wait4` and the samples) bounds it from
+/// below; with one process seen, that mark is the exact peak.
+///
+/// `sampled` is the sampler's (peak working set, peak RSS of the direct child), bytes.
+pub fn working_set_peak(
+    sampled: (u64, u64),
+    peak_process_bytes: u64,
+    root_maxrss: u64,
+    processes_seen: u32,
+) -> (u64, MemoryPrecision, Option<u64>) {
+    let (peak_working_set, peak_root_rss) = sampled;
+    let one = processes_seen <= 1;
+    let peak = peak_working_set.max(peak_process_bytes);
+    let precision = if one {
+        MemoryPrecision::HighWaterMark
+    } else {
+        MemoryPrecision::Sampled
+    };
+    // `ru_maxrss` of the direct child includes the descendants it waited for: it is the
+    // child's own only when it had none.
+    let child = if one {
+        peak_root_rss.max(root_maxrss)
+    } else {
+        peak_root_rss
+    };
+    (peak, precision, (child > 0).then_some(child))
 }

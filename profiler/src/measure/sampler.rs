@@ -1,10 +1,12 @@
-//! The sampler thread: every interval (default 10 ms) it reads the tree's memory and
-//! CPU use, lets the other sensors sample, and enforces the timeout, Ctrl-C and (when
-//! no cgroup holds the limit) the memory limit by killing the whole tree.
+//! The sampler thread: every interval (default 10 ms) it reads the tree's processes (their
+//! working set, see `workingset.rs`) and CPU use, lets the other sensors sample, and
+//! enforces the timeout, Ctrl-C and (when no cgroup holds the limit) the memory limit by
+//! killing the whole tree.
 
 use super::cgroup::StepCgroup;
 use super::process::kill_tree;
 use super::proctree::{ProcReader, TreeTracker};
+use super::workingset::{WorkingSet, WorkingSetStats};
 use crate::results::Series;
 use crate::sensors::Sensor;
 use std::collections::BTreeMap;
@@ -12,9 +14,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
-
-/// With a cgroup, the tree's processes are read every this many ticks (its counters every tick).
-pub const PROC_EVERY: u64 = 5;
 
 /// Most points kept in a stored series; longer runs are downsampled (max per bucket
 /// for memory, mean for CPU and extra columns).
@@ -30,7 +29,7 @@ pub struct SamplerSetup {
     pub interval: Duration,
     /// Kill the tree after this long.
     pub timeout: Option<Duration>,
-    /// Kill the tree when its summed RSS passes this many bytes (only without a cgroup).
+    /// Kill the tree when its working set passes this many bytes (only without a cgroup).
     pub enforce_limit: Option<u64>,
     /// Set by the runner when the direct child has exited.
     pub stop: Arc<AtomicBool>,
@@ -42,15 +41,21 @@ pub struct SamplerSetup {
 pub struct SamplerOutput {
     /// Every sample taken (not downsampled; the runner downsamples after computing phases).
     pub series: Series,
-    /// The summed RSS of the tree at each sample of `series`, bytes (with a cgroup,
-    /// refreshed every `PROC_EVERY` samples).
+    /// The summed RSS of the tree at each sample of `series` (shared pages counted once
+    /// per process), bytes.
     pub rss_bytes: Vec<u64>,
-    /// Percentiles of the tree memory over every sample (before downsampling).
+    /// Percentiles of the working set over every sample (before downsampling).
     pub tree_bytes_percentiles: Option<crate::results::SeriesPercentiles>,
+    /// Max over samples of the tree's working set, bytes.
+    pub peak_working_set: u64,
     /// Max over samples of the summed RSS of the tree, bytes.
     pub peak_tree_rss: u64,
     /// Max over samples of the RSS of any one process, bytes.
     pub peak_process_rss: u64,
+    /// Max over samples of the RSS of the direct child (the tree's root), bytes.
+    pub peak_root_rss: u64,
+    /// How the working set was read.
+    pub working_set: WorkingSetStats,
     pub timed_out: bool,
     pub interrupted: bool,
     pub limit_enforced: bool,
@@ -90,8 +95,11 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         series: Series::default(),
         rss_bytes: Vec::new(),
         tree_bytes_percentiles: None,
+        peak_working_set: 0,
         peak_tree_rss: 0,
         peak_process_rss: 0,
+        peak_root_rss: 0,
+        working_set: WorkingSetStats::default(),
         timed_out: false,
         interrupted: false,
         limit_enforced: false,
@@ -103,35 +111,32 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut last_cpu: Option<(f64, f64)> = None; // (t, cpu seconds)
     let mut columns: Vec<(String, f64)> = Vec::new();
     let mut next = s.spawned_at;
-    let mut members = Vec::new();
-    let mut last_sum_rss = 0u64;
+    let mut working_set = WorkingSet::new(s.reader.root());
+    let root_pid = s.tracker.root_pid();
     loop {
         if s.stop.load(Ordering::Acquire) {
             break;
         }
         let elapsed = s.spawned_at.elapsed();
         let t = elapsed.as_secs_f64();
-        // With a cgroup, its counters carry the tree's memory and CPU every tick, and the
-        // processes are read every PROC_EVERY ticks only (for the RSS sum and the largest
-        // process, whose exact peak also comes from wait4).
-        if s.cgroup.is_none() || out.ticks.is_multiple_of(PROC_EVERY) {
-            let candidates = match &s.cgroup {
-                Some(cg) => cg.pids(),
-                None => s.reader.all_pids(),
-            };
-            members = s.tracker.members(&s.reader, &candidates);
-            let sum_rss: u64 = members.iter().map(|m| m.rss_bytes).sum();
-            let max_rss = members.iter().map(|m| m.rss_bytes).max().unwrap_or(0);
-            out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
-            out.peak_process_rss = out.peak_process_rss.max(max_rss);
-            last_sum_rss = sum_rss;
-        }
-        let sum_rss = last_sum_rss;
-        let tree_bytes = s
-            .cgroup
-            .as_ref()
-            .and_then(|cg| cg.memory_current())
-            .unwrap_or(sum_rss);
+        // Every tick: the tree's processes (candidates from the cgroup when there is one,
+        // which is cheaper than listing /proc), their working set and RSS.
+        let candidates = match &s.cgroup {
+            Some(cg) => cg.pids(),
+            None => s.reader.all_pids(),
+        };
+        let members = s.tracker.members(&s.reader, &candidates);
+        let sum_rss: u64 = members.iter().map(|m| m.rss_bytes).sum();
+        let max_rss = members.iter().map(|m| m.rss_bytes).max().unwrap_or(0);
+        let root_rss = members
+            .iter()
+            .find(|m| m.pid == root_pid)
+            .map_or(0, |m| m.rss_bytes);
+        let ws = working_set.sample(t, &members, thread_cpu_seconds);
+        out.peak_working_set = out.peak_working_set.max(ws);
+        out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
+        out.peak_process_rss = out.peak_process_rss.max(max_rss);
+        out.peak_root_rss = out.peak_root_rss.max(root_rss);
         let cpu_now = s
             .cgroup
             .as_ref()
@@ -149,7 +154,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         };
         last_cpu = Some((t, cpu_now));
         series.t_s.push(t);
-        series.tree_bytes.push(tree_bytes);
+        series.tree_bytes.push(ws);
         out.rss_bytes.push(sum_rss);
         series.cpu_cores.push(cores);
         columns.clear();
@@ -166,7 +171,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         out.ticks += 1;
 
         if let Some(limit) = s.enforce_limit {
-            if sum_rss > limit && !out.limit_enforced {
+            if ws > limit && !out.limit_enforced {
                 out.limit_enforced = true;
                 kill_tree(&s.reader, &s.tracker, s.cgroup.as_deref());
             }
@@ -198,6 +203,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     }
     out.tree_bytes_percentiles = crate::stats::series_percentiles(&series.tree_bytes);
     out.series = series;
+    out.working_set = working_set.stats;
     out.tracker = s.tracker;
     out.sensors = s.sensors;
     out.cpu_s = thread_cpu_seconds() - cpu_start;

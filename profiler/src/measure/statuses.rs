@@ -11,7 +11,8 @@ pub fn sensor_statuses(roots: &Roots) -> Vec<SensorStatus> {
     out.push(if proc_ok {
         SensorStatus::available_with(
             "proc",
-            "tree RSS sampled from /proc; a peak shorter than the interval can be missed",
+            "peak working set of the tree (resident pages, shared ones counted once) from /proc; \
+             exact for one process (kernel high-water mark), sampled for several",
         )
     } else {
         SensorStatus::unavailable(
@@ -22,11 +23,13 @@ pub fn sensor_statuses(roots: &Roots) -> Vec<SensorStatus> {
     out.push(match super::cgroup::probe(roots) {
         None => SensorStatus::available_with(
             "cgroup",
-            "exact peak memory and CPU time of the whole tree from a per-step cgroup",
+            "CPU time of the whole tree, memory limits and the charged peak (includes page cache) \
+             from a per-step cgroup",
         ),
-        Some(why) => {
-            SensorStatus::unavailable("cgroup", format!("{why}; falling back to /proc sampling"))
-        }
+        Some(why) => SensorStatus::unavailable(
+            "cgroup",
+            format!("{why}; CPU time from rusage, no charged peak"),
+        ),
     });
     out.extend(crate::sensors::all(roots).iter().map(|s| s.status()));
     out

@@ -51,7 +51,7 @@ impl Val {
 /// Headers of the summary table's value columns.
 pub const SUMMARY_COLUMNS: [&str; 5] = [
     "prove time (median)",
-    "peak memory",
+    "peak working set",
     "energy / proof",
     "accuracy loss",
     "proof size",

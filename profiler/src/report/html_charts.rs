@@ -283,8 +283,8 @@ fn layer_charts(files: &[Loaded], rows: &[Row], ok: &[&Row]) -> Vec<Plot> {
         ),
         plot(
             chart(
-                "Peak memory of the prove step vs layers",
-                "peak tree memory, median (MiB)",
+                "Peak working set of the prove step vs layers",
+                "peak working set, median (MiB)",
                 &|r| Some(view::prove_peak(r.cell)?.median / MIB),
             ),
             "no successful cell has a layer count (metric `layers`)",
@@ -358,8 +358,8 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
         ));
         out.push(plot(
             line(
-                "Peak memory of the prove step vs parameters",
-                "peak tree memory, median (MiB)",
+                "Peak working set of the prove step vs parameters",
+                "peak working set, median (MiB)",
                 &|r| Some(view::prove_peak(r.cell)?.median / MIB),
             ),
             "no successful cell has a parameter count (metric `params`)",
@@ -392,11 +392,11 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             bars(
                 files,
                 &ok,
-                "Peak memory of the prove step",
-                "peak tree memory, median (MiB)",
+                "Peak working set of the prove step",
+                "peak working set, median (MiB)",
                 |r| Some(view::prove_peak(r.cell)?.median / MIB),
             ),
-            "no prove step has a peak memory",
+            "no prove step has a peak working set",
         ));
         out.push(plot(
             bars(

@@ -84,8 +84,15 @@ pub(super) fn phase_marks(phases: &[Window]) -> Vec<(f64, String)> {
 
 fn memory(name: &str, run: &StepRun) -> Option<Series> {
     let s = run.series.as_ref()?;
+    // A step read from results v1 sampled its cgroup's usage, page cache included.
+    let v1_charged = run.memory_method == crate::results::MemoryMethod::ProcSampling
+        && run.charged_method.is_some();
     Some(Series {
-        name: name.to_string(),
+        name: if v1_charged {
+            format!("{name} (charged to the cgroup, results v1)")
+        } else {
+            name.to_string()
+        },
         points: s
             .t_s
             .iter()
@@ -107,9 +114,9 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row], energy_reason: &str) -> Vec
         .collect();
     let mut out = Vec::new();
     let mut all = Chart {
-        title: "Memory of the process tree during one prove step".into(),
+        title: "Working set of the process tree during one prove step".into(),
         x_label: "time since start (s)".into(),
-        y_label: "tree memory (MiB)".into(),
+        y_label: "working set (MiB)".into(),
         lines: true,
         series: runs.iter().filter_map(|(n, r)| memory(n, r)).collect(),
         ..Chart::default()
@@ -125,9 +132,9 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row], energy_reason: &str) -> Vec
         for (name, run, phases) in phased.iter().take(MAX_PHASED) {
             out.push(plot(
                 Chart {
-                    title: format!("Memory by phase: {name}"),
+                    title: format!("Working set by phase: {name}"),
                     x_label: "time since start (s)".into(),
-                    y_label: "tree memory (MiB)".into(),
+                    y_label: "working set (MiB)".into(),
                     lines: true,
                     series: memory(name, run).into_iter().collect(),
                     marks: phase_marks(phases),

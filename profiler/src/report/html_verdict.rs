@@ -63,7 +63,7 @@ pub fn verdict(rows: &[Row]) -> String {
             format_seconds(median(only))
         );
         if let Some(m) = view::prove_peak(only.cell) {
-            s.push_str(&format!(", {} peak memory", format_bytes(m.median)));
+            s.push_str(&format!(", {} peak working set", format_bytes(m.median)));
         }
         s + "."
     } else if models.len() == 1 && !hosts {
@@ -77,7 +77,7 @@ pub fn verdict(rows: &[Row]) -> String {
             format_seconds(median(best))
         );
         if let Some(m) = view::prove_peak(best.cell) {
-            s.push_str(&format!(", {} peak memory", format_bytes(m.median)));
+            s.push_str(&format!(", {} peak working set", format_bytes(m.median)));
         }
         if let Some(next) = by.get(1) {
             s.push_str(&format!(

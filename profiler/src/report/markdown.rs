@@ -66,7 +66,7 @@ impl Exporter for MarkdownExporter {
             .count();
         let _ = writeln!(s, "{} cells: {} ok, {} not ok. Prove step only; memory is the peak of the whole process tree.", rows.len(), ok, rows.len() - ok);
         let _ = writeln!(s);
-        let _ = writeln!(s, "| model | framework | settings | status | prove (median ± σ) | peak memory | proof size | accuracy loss | energy / proof |");
+        let _ = writeln!(s, "| model | framework | settings | status | prove (median ± σ) | peak working set | proof size | accuracy loss | energy / proof |");
         let _ = writeln!(s, "|---|---|---|---|--:|--:|--:|--:|--:|");
         for row in &rows {
             let _ = writeln!(s, "{}", table_row(row));

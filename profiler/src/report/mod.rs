@@ -1,7 +1,7 @@
 //! Reports: every output zkprof makes from results files, one file per format.
 //!
-//! Reports read results files only (`zkprof/results/v1`); they never re-run anything, so a
-//! results file re-renders on any machine. Rendering is deterministic: no clock reads, cells
+//! Reports read results files only (`zkprof/results/v2`; v1 files are read through
+//! `results::migrate`); they never re-run anything, so a results file re-renders on any machine. Rendering is deterministic: no clock reads, cells
 //! in file order (plan order), maps in key order, so exports have snapshot tests.
 //!
 //! Adding a format: a new file with an [`Exporter`], one [`Format`] variant, one arm in

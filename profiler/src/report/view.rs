@@ -139,9 +139,14 @@ pub fn prove_wall(cell: &CellResult) -> Option<Summary> {
     step(cell, "prove").map(|s| s.wall_s)
 }
 
-/// Peak memory of the whole process tree during the prove step, bytes.
+/// Peak working set of the whole process tree during the prove step, bytes.
 pub fn prove_peak(cell: &CellResult) -> Option<Summary> {
     step(cell, "prove").map(|s| s.peak_tree_bytes)
+}
+
+/// Peak RSS of the prove step's direct child (the 2024 ZKML benchmark's method), bytes.
+pub fn prove_child_rss(cell: &CellResult) -> Option<Summary> {
+    step(cell, "prove").and_then(|s| s.child_peak_rss_bytes)
 }
 
 /// A finite metric.

@@ -1,4 +1,4 @@
-//! The versioned results schema (`zkprof/results/v1`) and the `exec` report.
+//! The versioned results schema (`zkprof/results/v2`) and the `exec` report.
 //!
 //! This module imports nothing of the crate but `units` (and serde, sha2 for the host
 //! id): a results file must re-render on any machine, without NVML, Docker or a
@@ -13,9 +13,11 @@
 //! - `sensor.rs`: whether a sensor works here (`SensorStatus`).
 //! - `summary.rs`: summaries across repetitions and percentiles of a series.
 //! - `circuit.rs`: a cell's circuit size in words, also for cells that failed.
+//! - `migrate.rs`: reading results v1 (peak memory charged to a cgroup) as v2.
 
 mod circuit;
 mod host;
+pub mod migrate;
 mod sensor;
 mod step;
 pub(crate) mod summary;
@@ -24,18 +26,19 @@ pub use circuit::{FACT_CONSTRAINTS, FACT_LOGROWS};
 pub use host::{CpuCache, CpuFreq, GpuInfo, Host};
 pub use sensor::SensorStatus;
 pub use step::{
-    CpuMethod, Headline, MemoryMethod, Phase, PhaseMemory, ProveSource, Reading, Series, StepRun,
-    ENERGY_TOTALS,
+    CpuMethod, Headline, MemoryMethod, MemoryPrecision, Phase, PhaseMemory, ProveSource, Reading,
+    Series, StepRun, ENERGY_TOTALS,
 };
 pub use summary::{SeriesPercentiles, Summary};
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// The schema string every results file starts with.
-pub const RESULTS_SCHEMA: &str = "zkprof/results/v1";
-/// The schema string of `zkprof exec --json`.
-pub const EXEC_SCHEMA: &str = "zkprof/exec/v1";
+/// The schema string every results file starts with. v2: `peak_tree_bytes` is the tree's
+/// working set; v1 files are read through `migrate.rs`.
+pub const RESULTS_SCHEMA: &str = "zkprof/results/v2";
+/// The schema string of `zkprof exec --json` (v2: `peak_tree_bytes` is the working set).
+pub const EXEC_SCHEMA: &str = "zkprof/exec/v2";
 
 /// How an adapter's failure reason begins when a step ran out of memory without being
 /// killed for it (an allocator inside the prover gave up at a limit of its own): the
@@ -121,6 +124,13 @@ pub struct StepSummary {
     pub sys_s: Summary,
     pub peak_tree_bytes: Summary,
     pub peak_process_bytes: Summary,
+    /// The cgroup's charged peak (includes page cache), over the runs that had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_charged_bytes: Option<Summary>,
+    /// The direct child's peak RSS (the 2024 ZKML benchmark's method), over the runs that
+    /// recorded it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_peak_rss_bytes: Option<Summary>,
     /// Indices (into the measured repetitions) whose wall time is an outlier (MAD test).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub wall_outliers: Vec<usize>,
@@ -235,17 +245,24 @@ mod tests {
     }
 
     /// Results files written by earlier versions (the report fixtures are real `zkprof run`
-    /// output) load, write back every field they had with its value, and the written file
-    /// loads to the same results: the schema is unchanged.
+    /// output, schema v1) load, write back every field they had with its value, and the
+    /// written file loads to the same results; read as v2, their cgroup peaks become the
+    /// charged peaks and the upgraded file round-trips too.
     #[test]
     fn files_written_before_still_load_and_keep_every_field() {
-        for text in [
-            include_str!("../../tests/fixtures/reports/a.json"),
-            include_str!("../../tests/fixtures/reports/b.json"),
+        for (text, v1) in [
+            (include_str!("../../tests/fixtures/reports/a-v1.json"), true),
+            (include_str!("../../tests/fixtures/reports/a.json"), false),
+            (include_str!("../../tests/fixtures/reports/b.json"), false),
         ] {
             let original: Value = serde_json::from_str(text).expect("fixture is JSON");
             let file: ResultsFile = serde_json::from_str(text).expect("fixture loads");
-            assert_eq!(file.schema, RESULTS_SCHEMA);
+            let schema = if v1 {
+                migrate::RESULTS_SCHEMA_V1
+            } else {
+                RESULTS_SCHEMA
+            };
+            assert_eq!(file.schema, schema);
             assert!(!file.cells.is_empty());
             let written = serde_json::to_value(&file).expect("serializes");
             if let Err(e) = contains(&original, &written, "") {
@@ -253,6 +270,26 @@ mod tests {
             }
             let again: ResultsFile = serde_json::from_value(written).expect("reloads");
             assert_eq!(again, file);
+
+            let mut upgraded = file.clone();
+            migrate::upgrade(&mut upgraded);
+            assert_eq!(upgraded.schema, RESULTS_SCHEMA);
+            let pairs = file.cells.iter().zip(&upgraded.cells);
+            for (old, new) in pairs.filter(|_| v1) {
+                let steps = old.repetitions.iter().flat_map(|r| &r.steps);
+                let new_steps = new.repetitions.iter().flat_map(|r| &r.steps);
+                for (a, b) in steps.zip(new_steps) {
+                    assert!(a.memory_method.includes_page_cache());
+                    {
+                        assert_eq!(b.peak_charged_bytes, Some(a.peak_tree_bytes));
+                        assert_eq!(b.charged_method, Some(a.memory_method));
+                        assert_eq!(b.memory_method, MemoryMethod::ProcSampling);
+                    }
+                }
+            }
+            let text = serde_json::to_string(&upgraded).expect("serializes");
+            let back: ResultsFile = serde_json::from_str(&text).expect("reloads");
+            assert_eq!(back, upgraded);
         }
     }
 }

@@ -4,18 +4,23 @@ use super::SeriesPercentiles;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// How the peak memory of the whole process tree was measured.
+/// How a peak memory figure of the whole process tree was measured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryMethod {
+    /// The tree's working set: the resident pages of its processes, pages that several of
+    /// them map counted once (`/proc/PID/stat` every sample, `smaps_rollup` for trees of
+    /// two or more processes; see `measure/workingset.rs`). Page cache that no process
+    /// maps is not in it. The headline method of results v2.
+    WorkingSet,
     /// cgroup v2 `memory.peak` of a cgroup made for the step (exact; includes page cache).
     CgroupV2Peak,
     /// cgroup v1 `memory.max_usage_in_bytes` of a cgroup made for the step (exact; includes page cache).
     CgroupV1MaxUsage,
-    /// Maximum over samples of the summed RSS of every live process of the tree, from /proc.
-    /// A peak shorter than the sampling interval can be missed.
+    /// Maximum over samples of the summed RSS of every live process of the tree, from /proc
+    /// (results v1: a page mapped by two processes counts twice).
     ProcSampling,
-    /// The container's own cgroup (Docker runtime).
+    /// The container's own cgroup (Docker runtime; includes page cache).
     ContainerCgroup,
 }
 
@@ -23,10 +28,47 @@ impl MemoryMethod {
     /// A short label for tables.
     pub fn label(self) -> &'static str {
         match self {
-            MemoryMethod::CgroupV2Peak => "cgroup v2 memory.peak",
-            MemoryMethod::CgroupV1MaxUsage => "cgroup v1 memory.max_usage_in_bytes",
-            MemoryMethod::ProcSampling => "/proc sampling",
-            MemoryMethod::ContainerCgroup => "container cgroup",
+            MemoryMethod::WorkingSet => "working set",
+            MemoryMethod::CgroupV2Peak => "cgroup v2 memory.peak, includes page cache",
+            MemoryMethod::CgroupV1MaxUsage => {
+                "cgroup v1 memory.max_usage_in_bytes, includes page cache"
+            }
+            MemoryMethod::ProcSampling => "sum of sampled RSS (results v1)",
+            MemoryMethod::ContainerCgroup => "container cgroup, includes page cache",
+        }
+    }
+
+    /// Whether the figure includes page cache charged to the step (a cgroup's counter).
+    pub fn includes_page_cache(self) -> bool {
+        matches!(
+            self,
+            MemoryMethod::CgroupV2Peak
+                | MemoryMethod::CgroupV1MaxUsage
+                | MemoryMethod::ContainerCgroup
+        )
+    }
+}
+
+/// How exact a step's peak working set is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MemoryPrecision {
+    /// One process was seen: its working set is its RSS, and the kernel's high-water mark
+    /// (`wait4`'s `ru_maxrss`) gives its exact peak, spikes of any length included.
+    HighWaterMark,
+    /// Several processes: the maximum of the working set sampled every interval. A spike
+    /// shorter than the interval can be missed; the figure is never below the largest
+    /// process's high-water mark.
+    #[default]
+    Sampled,
+}
+
+impl MemoryPrecision {
+    /// A short phrase for terminals and reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            MemoryPrecision::HighWaterMark => "exact: one process, kernel high-water mark",
+            MemoryPrecision::Sampled => "sampled",
         }
     }
 }
@@ -53,11 +95,13 @@ pub struct StepRun {
     pub user_s: f64,
     /// System CPU time of the whole process tree, seconds.
     pub sys_s: f64,
-    /// Peak memory of the whole process tree, bytes (see `memory_method`).
+    /// Peak working set of the whole process tree, bytes: the most memory its processes
+    /// held resident at once, pages shared between them counted once, page cache that no
+    /// process maps not counted (see `memory_method` and `memory_precision`).
     pub peak_tree_bytes: u64,
     /// Peak resident set of the largest single process of the tree, bytes.
     pub peak_process_bytes: u64,
-    /// How `peak_tree_bytes` was measured.
+    /// How `peak_tree_bytes` was measured (`working_set` in results v2).
     pub memory_method: MemoryMethod,
     /// Exit code of the direct child, when it exited normally.
     pub exit_code: Option<i32>,
@@ -80,11 +124,26 @@ pub struct StepRun {
     /// How `user_s` and `sys_s` were measured.
     #[serde(default = "default_cpu_method")]
     pub cpu_method: CpuMethod,
-    /// Maximum over samples of the summed RSS of the tree, bytes, also when a cgroup gave
-    /// `peak_tree_bytes` (cgroup numbers include page cache; this one does not). With a
-    /// cgroup, processes are read every 5th sample.
+    /// Maximum over samples of the summed RSS of the tree, bytes (a page mapped by
+    /// several processes counts once per process).
     #[serde(default)]
     pub peak_tree_rss_bytes: u64,
+    /// How exact `peak_tree_bytes` is.
+    #[serde(default)]
+    pub memory_precision: MemoryPrecision,
+    /// The peak memory charged to the step's cgroup (or the container's), bytes: the
+    /// working set plus page cache the step's file I/O brought in, less pages first
+    /// charged elsewhere. `None` without a cgroup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_charged_bytes: Option<u64>,
+    /// The counter that gave `peak_charged_bytes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charged_method: Option<MemoryMethod>,
+    /// Peak RSS of the direct child alone, bytes: what a tool polling the spawned process
+    /// reports (psutil, the 2024 ZKML benchmark's method), sampled every interval (and the
+    /// kernel's high-water mark when it was the only process).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_peak_rss_bytes: Option<u64>,
     /// Distinct processes seen in the tree while it ran.
     #[serde(default)]
     pub processes_seen: u32,
@@ -251,9 +310,10 @@ pub struct Series {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PhaseMemory {
-    /// The step's cgroup peak counter, read and reset at each boundary (exact; cgroup v1).
+    /// The step's cgroup peak counter, read and reset at each boundary (results v1 only:
+    /// includes page cache; v2 keeps it as the phase's `peak_charged_bytes`).
     CgroupPeakReset,
-    /// The maximum of the sampled tree memory within the window (a peak shorter than the
+    /// The maximum of the sampled working set within the window (a peak shorter than the
     /// sampling interval can be missed).
     Sampled,
     /// No sample fell in or after the window.
@@ -269,11 +329,14 @@ pub struct Phase {
     pub end_s: f64,
     /// `end_s - start_s`, seconds (our own boundary timing).
     pub duration_s: f64,
-    /// Peak tree memory within the window, bytes (same measure as the step's
-    /// `memory_method`; see `memory` for how).
+    /// Peak working set of the tree within the window, bytes (see `memory` for how).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_tree_bytes: Option<u64>,
     pub memory: PhaseMemory,
+    /// The step cgroup's charged peak within the window (includes page cache), bytes,
+    /// read and reset at the window's boundaries (cgroup v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_charged_bytes: Option<u64>,
     /// Maximum sampled RSS sum of the tree within the window, bytes (no page cache).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peak_tree_rss_bytes: Option<u64>,
@@ -333,7 +396,7 @@ pub struct Headline {
     pub prove_source: ProveSource,
     /// Headline time, seconds.
     pub wall_s: f64,
-    /// Headline peak tree memory, bytes.
+    /// Headline peak working set of the tree, bytes.
     pub peak_tree_bytes: u64,
     /// Our own boundary timing of the phase, seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]

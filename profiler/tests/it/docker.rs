@@ -149,53 +149,78 @@ fn poll_container_peak(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     })
 }
 
+/// Runs perl in a container: writes `write_mb` MB to a file in the mounted directory, then
+/// holds `hold_mb` MB for two seconds.
+fn perl_writer(
+    engine: &Engine,
+    dir: &Path,
+    write_mb: u32,
+    hold_mb: u32,
+) -> zkprof::results::StepRun {
+    let script = format!(
+        "open(my $f, '>', 'written.bin') or die; my $c = 'w' x 1_000_000; \
+         print $f $c for 1..{write_mb}; close($f); undef $c; \
+         my $x = 'a' x ({hold_mb} * 1_000_000); sleep 2; print length($x), qq(\\n)"
+    );
+    let run = run_in_container(
+        engine,
+        &runner(),
+        &base_settings(dir),
+        &spec(
+            &format!("mem-{write_mb}-{hold_mb}"),
+            dir,
+            &["perl", "-e", &script],
+        ),
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(run.succeeded(), "{run:?}");
+    run
+}
+
 #[test]
-fn peak_memory_is_the_container_cgroups_own_number() {
+fn container_peak_is_its_working_set_and_the_cgroup_peak_is_kept_beside_it() {
     let Some(engine) = engine_or_skip("container peak memory") else {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
+    let base = perl_writer(&engine, dir.path(), 0, 0);
     let stop = Arc::new(AtomicBool::new(false));
     let poller = poll_container_peak(stop.clone());
-    // 160 MB held for two seconds, then a clean exit.
-    let argv = [
-        "perl",
-        "-e",
-        "my $x = 'a' x 160_000_000; sleep 2; print length($x), qq(\\n)",
-    ];
-    let run = run_in_container(
-        &engine,
-        &runner(),
-        &base_settings(dir.path()),
-        &spec("mem", dir.path(), &argv),
-        Vec::new(),
-    )
-    .unwrap();
+    // 300 MB written (page cache charged to the container), then 160 MB held.
+    let run = perl_writer(&engine, dir.path(), 300, 160);
     stop.store(true, Ordering::Relaxed);
     let polled = poller.join().unwrap();
+    let charged = run.peak_charged_bytes.expect("the container cgroup's peak");
     eprintln!(
-        "recorded peak {} B ({:?}), container cgroup's own max_usage polled while it ran {} B, sampled RSS {} B",
-        run.peak_tree_bytes, run.memory_method, polled, run.peak_tree_rss_bytes
+        "working set {} B (baseline {} B), charged {charged} B, container cgroup's own max_usage polled while it ran {polled} B, sampled RSS {} B",
+        run.peak_tree_bytes, base.peak_tree_bytes, run.peak_tree_rss_bytes
     );
-    assert!(run.succeeded(), "{run:?}");
-    assert_eq!(run.memory_method, MemoryMethod::ContainerCgroup);
+    assert_eq!(run.memory_method, MemoryMethod::WorkingSet);
+    assert_eq!(run.charged_method, Some(MemoryMethod::ContainerCgroup));
+    // The headline: what perl held, measured from the host as for a native step.
+    let added = run.peak_tree_bytes as f64 - base.peak_tree_bytes as f64;
     assert!(
-        polled > 160_000_000,
+        (added - 160e6).abs() / 160e6 <= 0.03,
+        "the workload added {added} B to the working set, expected 160 MB ± 3%"
+    );
+    // The charged view is the container cgroup's own number, page cache included.
+    assert!(
+        polled > 300_000_000,
         "the poller saw the container's cgroup: {polled}"
     );
     assert!(
-        run.peak_tree_bytes >= polled,
+        charged >= polled,
         "the parent's peak covers the container's"
     );
-    let diff = (run.peak_tree_bytes - polled) as f64 / polled as f64;
+    let diff = (charged - polled) as f64 / polled as f64;
     assert!(
         diff < 0.02,
-        "recorded {} vs the container cgroup's {polled}",
-        run.peak_tree_bytes
+        "charged {charged} vs the container cgroup's {polled}"
     );
     assert!(
-        run.peak_tree_rss_bytes >= 160_000_000,
-        "host-side sampling saw the process too"
+        charged > run.peak_tree_bytes + 100_000_000,
+        "the charged peak includes the page cache of the 300 MB written"
     );
     assert!(run.user_s + run.sys_s > 0.0, "CPU time from the cgroup");
 }

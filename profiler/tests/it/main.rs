@@ -19,6 +19,7 @@ mod hygiene;
 mod memory;
 mod phases;
 mod run;
+mod working_set;
 
 // Framework adapters (real EZKL and circom, stand-in installations of the others), the
 // native powers of tau against snarkjs, and what a run claims to have measured.

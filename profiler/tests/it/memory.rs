@@ -70,13 +70,13 @@ fn check_tree_memory(method: &str, expect_method: &str) {
 
 #[test]
 fn tree_memory_by_proc_sampling() {
-    check_tree_memory("proc", "proc_sampling");
+    check_tree_memory("proc", "working_set");
 }
 
 #[test]
 fn tree_memory_by_cgroup() {
     if cgroup_available() {
-        check_tree_memory("cgroup", "cgroup_v1_max_usage");
+        check_tree_memory("cgroup", "working_set");
     }
 }
 

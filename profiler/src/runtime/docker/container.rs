@@ -1,6 +1,7 @@
 //! One step in one container: the locked-down container configuration, and running it with
-//! the same measurements as a native step (host-side sampling of its processes, peak memory
-//! and CPU time from a parent cgroup that holds only this container, logs, OOM, timeout).
+//! the same measurements as a native step (host-side sampling of its processes and their
+//! working set; CPU time and the charged peak from a parent cgroup that holds only this
+//! container; logs, OOM, timeout).
 
 use super::engine::Engine;
 use crate::measure::cgroup::ParentCgroup;
@@ -8,7 +9,7 @@ use crate::measure::process::tail_lines;
 use crate::measure::proctree::{ProcReader, TreeTracker};
 use crate::measure::sampler::{self, SamplerSetup};
 use crate::measure::{RunError, Runner, StepSpec};
-use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
+use crate::results::{CpuMethod, MemoryMethod, MemoryPrecision, Reading, StepRun};
 use crate::runtime::RuntimeError;
 use crate::sensors::{Sensor, Target};
 use bollard::models::{ContainerCreateBody, HostConfig};
@@ -268,6 +269,7 @@ pub fn run_in_container(
     let mut percentiles = None;
     let (mut peak_rss, mut peak_proc, mut ticks, mut sampler_cpu, mut series, mut seen) =
         (0, 0, 0, 0.0, None, 0);
+    let (mut peak_ws, mut peak_root) = (0, 0);
     if let Some(mut s) = sampled {
         for sensor in s.sensors.iter_mut() {
             readings.extend(sensor.stop(elapsed));
@@ -276,6 +278,8 @@ pub fn run_in_container(
         interrupted = s.interrupted;
         peak_rss = s.peak_tree_rss;
         peak_proc = s.peak_process_rss;
+        peak_ws = s.peak_working_set;
+        peak_root = s.peak_root_rss;
         ticks = s.ticks;
         sampler_cpu = s.cpu_s;
         seen = s.tracker.known_pids().len() as u32;
@@ -324,16 +328,19 @@ pub fn run_in_container(
             ),
         });
     }
-    let (peak_tree_bytes, memory_method) = match peak {
-        Some((bytes, _)) => (bytes, MemoryMethod::ContainerCgroup),
-        None => {
-            notes.push(format!(
-                "the container's parent cgroup {} is not readable; peak memory sampled from /proc",
-                parent.memory_dir().display()
-            ));
-            (peak_rss.max(peak_proc), MemoryMethod::ProcSampling)
-        }
-    };
+    // The headline is the working set of the container's processes, sampled from the host
+    // as for a native step; the parent cgroup's peak is the charged view (page cache
+    // included).
+    let peak_charged_bytes = peak.map(|(bytes, _)| bytes);
+    if peak.is_none() {
+        notes.push(format!(
+            "the container's parent cgroup {} is not readable: no charged peak",
+            parent.memory_dir().display()
+        ));
+    }
+    // The container's first process is not zkprof's child: no kernel high-water mark
+    // reaches zkprof, so the peak is always sampled.
+    let peak_tree_bytes = peak_ws.max(peak_proc);
     let (user_s, sys_s) = cpu.unwrap_or_else(|| {
         notes.push(
             "CPU time unavailable: the container's parent cgroup has no cpuacct/cpu.stat".into(),
@@ -347,7 +354,7 @@ pub fn run_in_container(
         sys_s,
         peak_tree_bytes,
         peak_process_bytes: peak_proc,
-        memory_method,
+        memory_method: MemoryMethod::WorkingSet,
         exit_code,
         signal,
         oom_killed: state.oom_killed.unwrap_or(false),
@@ -357,6 +364,10 @@ pub fn run_in_container(
         interrupted,
         cpu_method: CpuMethod::Cgroup,
         peak_tree_rss_bytes: peak_rss,
+        memory_precision: MemoryPrecision::Sampled,
+        peak_charged_bytes,
+        charged_method: peak_charged_bytes.map(|_| MemoryMethod::ContainerCgroup),
+        child_peak_rss_bytes: (peak_root > 0).then_some(peak_root),
         processes_seen: seen,
         leftover_killed: 0,
         started_at,

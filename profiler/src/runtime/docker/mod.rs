@@ -6,9 +6,10 @@
 //! directory (writable, at the same path as on the host), the model's directory
 //! (read-only) and a private `/tmp`. The suite's memory limit and cpuset become the
 //! container's. Measurements match native runs: the sampler thread watches the
-//! container's processes from the host (series, per-process peak, timeout, Ctrl-C, host
-//! sensors), and peak memory and CPU time come from a parent cgroup holding only this
-//! container (see `measure::cgroup::ParentCgroup`).
+//! container's processes from the host (their working set, the headline peak memory, as
+//! for a native step; series, per-process peak, timeout, Ctrl-C, host sensors), and CPU
+//! time and the charged peak (page cache included) come from a parent cgroup holding only
+//! this container (see `measure::cgroup::ParentCgroup`).
 
 pub mod base;
 pub mod container;
