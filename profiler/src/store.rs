@@ -126,7 +126,7 @@ mod tests {
     fn results_v1_load_as_v2_with_their_charged_peaks_kept() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("v1.json");
-        std::fs::write(&p, include_str!("../tests/fixtures/reports/a-v1.json")).unwrap();
+        std::fs::write(&p, include_str!("../tests/fixtures/reports/a.json")).unwrap();
         let r = load_results(&p).unwrap();
         assert_eq!(r.schema, RESULTS_SCHEMA);
         assert!(r.warnings.iter().any(|w| w.contains("results v1")));

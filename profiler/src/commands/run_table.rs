@@ -136,7 +136,7 @@ pub fn render(results: &ResultsFile) -> String {
         pad("cell", w),
         "status",
         "prove (median ± σ)",
-        "peak working set",
+        "working set",
         "accuracy loss"
     );
     for (c, label) in cells.iter().zip(&labels) {

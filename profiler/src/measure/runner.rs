@@ -8,7 +8,7 @@ use super::process::{
 };
 use super::proctree::{ProcReader, TreeTracker};
 use super::sampler::{self, SamplerSetup};
-use crate::results::{CpuMethod, MemoryMethod, MemoryPrecision, Reading, StepRun};
+use crate::results::{CpuMethod, MemoryMethod, Reading, StepRun};
 use crate::roots::Roots;
 use crate::sensors::{Sensor, Target};
 use std::ffi::CString;
@@ -363,12 +363,13 @@ impl Runner {
         let charged_method = cgroup.as_ref().map(|cg| cg.memory_method());
         let cg_oom = cgroup.as_ref().is_some_and(|cg| cg.oom_kills() > 0);
         let processes_seen = sampled.tracker.known_pids().len() as u32;
-        let (peak_tree_bytes, memory_precision, child_peak_rss_bytes) = working_set_peak(
-            (sampled.peak_working_set, sampled.peak_root_rss),
-            peak_process_bytes,
-            root_usage.maxrss_bytes,
-            processes_seen,
-        );
+        let (peak_tree_bytes, memory_precision, child_peak_rss_bytes) =
+            super::workingset::step_peak(
+                (sampled.peak_working_set, sampled.peak_root_rss),
+                peak_process_bytes,
+                root_usage.maxrss_bytes,
+                (processes_seen, sampled.max_live),
+            );
         drop(cgroup);
         let (exit_code, signal) = decode_status(status);
         if sampled.limit_enforced {
@@ -450,35 +451,4 @@ impl Runner {
             }
         }
     }
-}
-
-/// The step's peak working set, how exact it is, and the direct child's peak RSS, bytes.
-///
-/// The working set is never below any one process's RSS, so the largest process's
-/// high-water mark (`peak_process_bytes`, from `wait4` and the samples) bounds it from
-/// below; with one process seen, that mark is the exact peak.
-///
-/// `sampled` is the sampler's (peak working set, peak RSS of the direct child), bytes.
-pub fn working_set_peak(
-    sampled: (u64, u64),
-    peak_process_bytes: u64,
-    root_maxrss: u64,
-    processes_seen: u32,
-) -> (u64, MemoryPrecision, Option<u64>) {
-    let (peak_working_set, peak_root_rss) = sampled;
-    let one = processes_seen <= 1;
-    let peak = peak_working_set.max(peak_process_bytes);
-    let precision = if one {
-        MemoryPrecision::HighWaterMark
-    } else {
-        MemoryPrecision::Sampled
-    };
-    // `ru_maxrss` of the direct child includes the descendants it waited for: it is the
-    // child's own only when it had none.
-    let child = if one {
-        peak_root_rss.max(root_maxrss)
-    } else {
-        peak_root_rss
-    };
-    (peak, precision, (child > 0).then_some(child))
 }

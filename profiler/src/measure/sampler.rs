@@ -56,6 +56,8 @@ pub struct SamplerOutput {
     pub peak_root_rss: u64,
     /// How the working set was read.
     pub working_set: WorkingSetStats,
+    /// The most processes of the tree seen alive in one sample.
+    pub max_live: usize,
     pub timed_out: bool,
     pub interrupted: bool,
     pub limit_enforced: bool,
@@ -100,6 +102,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         peak_process_rss: 0,
         peak_root_rss: 0,
         working_set: WorkingSetStats::default(),
+        max_live: 0,
         timed_out: false,
         interrupted: false,
         limit_enforced: false,
@@ -137,6 +140,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
         out.peak_process_rss = out.peak_process_rss.max(max_rss);
         out.peak_root_rss = out.peak_root_rss.max(root_rss);
+        out.max_live = out.max_live.max(members.len());
         let cpu_now = s
             .cgroup
             .as_ref()

@@ -31,6 +31,7 @@
 //! is seen at once; a copy-on-write of a shared page is seen at the next read.
 
 use super::proctree::ProcSnapshot;
+use crate::results::MemoryPrecision;
 use std::collections::HashMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -99,11 +100,14 @@ pub fn combine(parts: &[Part]) -> u64 {
     for p in parts {
         match p.rollup {
             Some(r) => {
-                // RSS changes since the rollup count as private anonymous memory.
+                // RSS changes since the rollup count as private anonymous memory; no
+                // part counts more than the process holds now.
                 let a = (r.pss_anon as i128 + p.rss_now as i128 - r.rss as i128).max(0);
                 anon = anon.saturating_add(a as u64);
-                shared_sum = shared_sum.saturating_add(r.pss.saturating_sub(r.pss_anon));
-                shared_max = shared_max.max(r.rss.saturating_sub(r.anonymous));
+                let file_pss = r.pss.saturating_sub(r.pss_anon).min(p.rss_now);
+                let file_rss = r.rss.saturating_sub(r.anonymous).min(p.rss_now);
+                shared_sum = shared_sum.saturating_add(file_pss);
+                shared_max = shared_max.max(file_rss);
             }
             None => anon = anon.saturating_add(p.rss_now),
         }
@@ -216,6 +220,39 @@ impl WorkingSet {
             .ok()?;
         parse_rollup(&text)
     }
+}
+
+/// The step's peak working set, how exact it is, and the direct child's peak RSS, bytes.
+///
+/// `sampled` is the sampler's (peak working set, peak RSS of the direct child), bytes;
+/// `counts` is (processes seen in the tree, the most seen alive in one sample).
+///
+/// The working set is never below any one process's RSS, so the largest process's
+/// high-water mark (`peak_process_bytes`, from `wait4` and the samples) bounds it from
+/// below. While one process at a time is alive (one process, or a chain of `exec`s and
+/// children run one after another), that mark is the exact peak.
+pub fn step_peak(
+    sampled: (u64, u64),
+    peak_process_bytes: u64,
+    root_maxrss: u64,
+    counts: (u32, usize),
+) -> (u64, MemoryPrecision, Option<u64>) {
+    let (peak_working_set, peak_root_rss) = sampled;
+    let (seen, max_live) = counts;
+    let peak = peak_working_set.max(peak_process_bytes);
+    let precision = if max_live <= 1 {
+        MemoryPrecision::HighWaterMark
+    } else {
+        MemoryPrecision::Sampled
+    };
+    // `ru_maxrss` of the direct child includes the descendants it waited for: it is the
+    // child's own only when it had none.
+    let child = if seen <= 1 {
+        peak_root_rss.max(root_maxrss)
+    } else {
+        peak_root_rss
+    };
+    (peak, precision, (child > 0).then_some(child))
 }
 
 #[cfg(test)]

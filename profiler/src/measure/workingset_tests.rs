@@ -132,7 +132,8 @@ fn independent_processes_add_up_and_rss_changes_count_as_private() {
         },
     ];
     assert_eq!(combine(&bare), 7);
-    // Never below the largest process, even when a stale rollup says otherwise.
+    // A process that shrank since its rollup counts no more than it holds now (and the
+    // sum never falls below the largest process).
     let shrunk = [
         Part {
             rss_now: 100 * MIB,
@@ -148,7 +149,7 @@ fn independent_processes_add_up_and_rss_changes_count_as_private() {
             rollup: None,
         },
     ];
-    assert_eq!(combine(&shrunk), 100 * MIB);
+    assert_eq!(combine(&shrunk), 100 * MIB + 1);
 }
 
 fn fixture(dir: &Path, pid: i32, text: &str) {
@@ -218,5 +219,29 @@ fn the_budget_spaces_out_dear_reads() {
         ws.stats.rollups >= 2 * 10,
         "reads still happen: {:?}",
         ws.stats
+    );
+}
+
+#[test]
+fn the_step_peak_is_bounded_by_the_high_water_mark() {
+    // One process: the kernel's mark is exact, also when sampling missed the spike.
+    let (peak, precision, child) = step_peak((100, 100), 600, 600, (1, 1));
+    assert_eq!(
+        (peak, precision, child),
+        (600, MemoryPrecision::HighWaterMark, Some(600))
+    );
+    // Several: sampled, never below the largest process; `ru_maxrss` of the child then
+    // covers its descendants too, so the child's own figure is the sampled one.
+    let (peak, precision, child) = step_peak((400, 210), 300, 300, (3, 2));
+    assert_eq!(
+        (peak, precision, child),
+        (400, MemoryPrecision::Sampled, Some(210))
+    );
+    assert_eq!(step_peak((0, 0), 0, 0, (0, 0)).2, None);
+    // Processes one after another: exact, but the child's `ru_maxrss` may be another's.
+    let (peak, precision, child) = step_peak((50, 40), 90, 90, (4, 1));
+    assert_eq!(
+        (peak, precision, child),
+        (90, MemoryPrecision::HighWaterMark, Some(40))
     );
 }

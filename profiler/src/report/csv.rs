@@ -1,8 +1,8 @@
 //! CSV in the column schema of the 2024 ZKML-Benchmark table, so its notebook plots run on
 //! zkprof results. One row per cell. Times are of the prove step only (mean and sample
-//! stddev across repetitions, seconds); memory is the peak of the whole process tree during
-//! the prove step, in MiB (2^20 bytes; the 2024 "MB" was psutil RSS / 2^20 of the direct
-//! child only). Absent values are empty fields; `Notes` says why, and names the settings,
+//! stddev across repetitions, seconds); memory is the peak working set of the whole process
+//! tree during the prove step, in MiB (2^20 bytes; the 2024 "MB" was psutil RSS / 2^20 of
+//! the direct child only, which `reproduce` compares with instead). Absent values are empty fields; `Notes` says why, and names the settings,
 //! runtime, circuit size, repetitions and host fingerprint id.
 
 use super::view::{self, Row};

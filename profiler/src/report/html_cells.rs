@@ -174,6 +174,53 @@ fn prove(row: &Row) -> Val {
     v
 }
 
+/// The prove step's peak working set, how exact it is, and the other memory views in the
+/// title (the cgroup's charged peak, the direct child's and the largest process's RSS).
+fn peak(row: &Row) -> Val {
+    let c = row.cell;
+    let mut v = Val::of(
+        view::prove_peak(c).map(|m| format_bytes(m.median)),
+        row,
+        "prove",
+    );
+    let Some(step) = view::step(c, "prove") else {
+        return v;
+    };
+    let run = c
+        .repetitions
+        .iter()
+        .filter(|r| !r.warmup)
+        .flat_map(|r| r.steps.iter())
+        .find(|s| s.step == "prove" && s.succeeded());
+    if let Some(run) = run {
+        v.sub = Some(if run.headline.is_some() {
+            "prove phase, sampled".to_string()
+        } else if run.memory_method != crate::results::MemoryMethod::WorkingSet {
+            run.memory_method.label().to_string()
+        } else {
+            run.memory_precision.label().to_string()
+        });
+    }
+    let mut views = vec![format!(
+        "working set: resident pages of the tree, shared ones counted once, page cache not mapped left out; largest process {}",
+        format_bytes(step.peak_process_bytes.median)
+    )];
+    if let Some(ch) = &step.peak_charged_bytes {
+        views.push(format!(
+            "charged to the cgroup {} (includes page cache)",
+            format_bytes(ch.median)
+        ));
+    }
+    if let Some(rss) = &step.child_peak_rss_bytes {
+        views.push(format!(
+            "direct child's RSS {} (the 2024 benchmark's method)",
+            format_bytes(rss.median)
+        ));
+    }
+    v.title = Some(views.join("; "));
+    v
+}
+
 fn accuracy(row: &Row) -> Val {
     let c = row.cell;
     let mut v = Val::of(
@@ -228,11 +275,7 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
                 },
                 values: [
                     prove(row),
-                    Val::of(
-                        view::prove_peak(c).map(|m| format_bytes(m.median)),
-                        row,
-                        "prove",
-                    ),
+                    peak(row),
                     Val::of(
                         view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3))),
                         row,

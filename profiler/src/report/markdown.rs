@@ -64,7 +64,7 @@ impl Exporter for MarkdownExporter {
             .iter()
             .filter(|r| r.cell.status == CellStatus::Ok)
             .count();
-        let _ = writeln!(s, "{} cells: {} ok, {} not ok. Prove step only; memory is the peak of the whole process tree.", rows.len(), ok, rows.len() - ok);
+        let _ = writeln!(s, "{} cells: {} ok, {} not ok. Prove step only; memory is the peak working set of the whole process tree.", rows.len(), ok, rows.len() - ok);
         let _ = writeln!(s);
         let _ = writeln!(s, "| model | framework | settings | status | prove (median ± σ) | peak working set | proof size | accuracy loss | energy / proof |");
         let _ = writeln!(s, "|---|---|---|---|--:|--:|--:|--:|--:|");

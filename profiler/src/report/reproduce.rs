@@ -289,7 +289,7 @@ pub const HEADER: [&str; 15] = [
     "published prove",
     "ours prove",
     "time ×",
-    "published MB",
+    "published MiB",
     "ours RSS MiB",
     "memory ×",
     "ours working set MiB",

@@ -53,8 +53,9 @@ impl MemoryMethod {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MemoryPrecision {
-    /// One process was seen: its working set is its RSS, and the kernel's high-water mark
-    /// (`wait4`'s `ru_maxrss`) gives its exact peak, spikes of any length included.
+    /// One process alive at a time (one process, or processes run one after another): the
+    /// working set is that process's RSS, and the kernel's high-water marks (`wait4`'s
+    /// `ru_maxrss`) give the exact peak, spikes of any length included.
     HighWaterMark,
     /// Several processes: the maximum of the working set sampled every interval. A spike
     /// shorter than the interval can be missed; the figure is never below the largest
@@ -67,7 +68,7 @@ impl MemoryPrecision {
     /// A short phrase for terminals and reports.
     pub fn label(self) -> &'static str {
         match self {
-            MemoryPrecision::HighWaterMark => "exact: one process, kernel high-water mark",
+            MemoryPrecision::HighWaterMark => "exact: kernel high-water mark",
             MemoryPrecision::Sampled => "sampled",
         }
     }

@@ -191,7 +191,7 @@ fn human_output_reads_like_a_benchmark() {
     for needle in [
         "Time (median ± σ)",
         "Range (min … max)",
-        "Peak tree memory",
+        "Peak working set",
         "Host:",
     ] {
         assert!(s.contains(needle), "missing `{needle}`:\n{s}");

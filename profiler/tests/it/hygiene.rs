@@ -403,7 +403,7 @@ fn kill_test_random_sigkills_lose_nothing_and_leave_nothing() {
         if let Ok(bytes) = std::fs::read(out.join("results.json")) {
             let v: serde_json::Value = serde_json::from_slice(&bytes)
                 .unwrap_or_else(|e| panic!("kill {i}: results.json does not parse: {e}"));
-            assert_eq!(v["schema"], "zkprof/results/v1");
+            assert_eq!(v["schema"], "zkprof/results/v2");
             parsed += 1;
         }
     }

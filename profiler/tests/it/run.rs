@@ -40,7 +40,7 @@ steps = { setup = ["sh", "-c", "echo setup {model} > setup.txt"], prove = ["sh",
     let out = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out));
     let r = results(&out_dir);
-    assert_eq!(r["schema"], "zkprof/results/v1");
+    assert_eq!(r["schema"], "zkprof/results/v2");
     assert_eq!(r["suite"]["name"], "t");
     let cells = r["cells"].as_array().unwrap();
     assert_eq!(cells.len(), 4);

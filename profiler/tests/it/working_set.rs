@@ -10,7 +10,20 @@ use std::path::Path;
 
 const MIB: f64 = 1024.0 * 1024.0;
 
-/// Runs `python3 script args...` once under `zkprof exec` and returns the run's record.
+/// The interpreter itself, not a launcher (`python3` may be a shim script that runs
+/// several processes before the interpreter: a one-process step must be one process).
+fn python() -> &'static str {
+    static PY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    PY.get_or_init(|| {
+        let out = std::process::Command::new("python3")
+            .args(["-c", "import sys; print(sys.executable)"])
+            .output()
+            .expect("python3 runs");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    })
+}
+
+/// Runs `python script args...` once under `zkprof exec` and returns the run's record.
 fn exec(method: &str, interval_ms: u32, script: &str, args: &[String]) -> Value {
     let interval = interval_ms.to_string();
     let mut argv = vec![
@@ -24,7 +37,7 @@ fn exec(method: &str, interval_ms: u32, script: &str, args: &[String]) -> Value 
         "--memory-method",
         method,
         "--",
-        "python3",
+        python(),
         script,
     ];
     argv.extend(args.iter().map(String::as_str));

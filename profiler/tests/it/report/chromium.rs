@@ -249,7 +249,8 @@ fn four_reports_fit_the_first_screen_in_chromium() {
                     "{v:#}"
                 );
                 assert!(
-                    svgs.contains(&"Prove time") && svgs.contains(&"Peak memory of the prove step"),
+                    svgs.contains(&"Prove time")
+                        && svgs.contains(&"Peak working set of the prove step"),
                     "{svgs:?}"
                 );
                 assert!(

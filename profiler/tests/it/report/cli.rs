@@ -46,7 +46,7 @@ fn bad_results_files_are_clear_errors_naming_the_file() {
     let cases = [
         (
             "other-version.json",
-            good.replacen("zkprof/results/v1", "zkprof/results/v2", 1),
+            good.replacen("zkprof/results/v1", "zkprof/results/v9", 1),
             "not supported",
         ),
         (

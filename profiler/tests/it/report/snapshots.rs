@@ -404,7 +404,7 @@ fn chart_ticks(html: &str) -> Vec<(String, Vec<String>, Vec<String>)> {
 fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
     let html = render_files(Format::Html, &super::cases::quickstart());
     assert!(html.contains(
-        "<p class=\"verdict\">Only ezkl proved mnist-196-16-10: 534.9 ms median, 47.2 MiB peak memory. 1 of 2 cells succeeded; 1 failed.</p>"
+        "<p class=\"verdict\">Only ezkl proved mnist-196-16-10: 534.9 ms median, 53.1 MiB peak working set. 1 of 2 cells succeeded; 1 failed.</p>"
     ));
     // Answer, hosts, summary, charts, compatibility, details: in that order.
     let at = |id: &str| html.find(&format!("id=\"{id}\"")).unwrap();
@@ -423,8 +423,8 @@ fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
         titles,
         vec![
             "Prove time",
-            "Peak memory of the prove step",
-            "Memory of the process tree during one prove step"
+            "Peak working set of the prove step",
+            "Working set of the process tree during one prove step"
         ]
     );
     assert!(html.contains("Not drawn: <strong>Energy per proof</strong>: not measured: rapl:"));
