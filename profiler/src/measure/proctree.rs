@@ -141,6 +141,8 @@ pub struct TreeTracker {
     since_rescan: u32,
     /// Open stat files of the members, re-read with `pread` each sample.
     open: HashMap<i32, File>,
+    /// The last reading of each member.
+    last: HashMap<i32, ProcSnapshot>,
 }
 
 /// Every this many samples, pids known to be foreign are read again (pid reuse).
@@ -156,6 +158,7 @@ impl TreeTracker {
             foreign: HashSet::new(),
             since_rescan: 0,
             open: HashMap::new(),
+            last: HashMap::new(),
         }
     }
 
@@ -197,10 +200,40 @@ impl TreeTracker {
                 self.open.insert(pid, f);
             }
         }
+        self.last.clear();
         for m in &members {
             self.known.insert(m.pid, m.starttime);
+            self.last.insert(m.pid, m.clone());
         }
         members
+    }
+
+    /// The members found by the last [`TreeTracker::members`] call that are still alive,
+    /// without listing candidates (a process started since is not among them): those
+    /// whose last reading held at least `min_rss` bytes are read again through their open
+    /// stat files (one `pread` each); the others keep their last reading.
+    pub fn refresh(&mut self, reader: &ProcReader, min_rss: u64) -> Vec<ProcSnapshot> {
+        let mut out = Vec::with_capacity(self.open.len());
+        let last = &mut self.last;
+        self.open.retain(|pid, f| {
+            if let Some(s) = last.get(pid).filter(|s| s.rss_bytes < min_rss) {
+                out.push(s.clone());
+                return true;
+            }
+            match reader.read_open(f) {
+                Some(s) => {
+                    last.insert(*pid, s.clone());
+                    out.push(s);
+                    true
+                }
+                None => {
+                    last.remove(pid);
+                    false
+                }
+            }
+        });
+        out.sort_by_key(|p| p.pid);
+        out
     }
 
     /// The tree's root: the direct child.
@@ -236,6 +269,7 @@ impl Clone for TreeTracker {
             foreign: self.foreign.clone(),
             since_rescan: self.since_rescan,
             open: HashMap::new(),
+            last: HashMap::new(),
         }
     }
 }

@@ -15,6 +15,16 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+/// The tree's candidates are listed every this many ticks (its known members are read
+/// every tick): a process is found at most this many intervals after it started.
+pub const LIST_EVERY: u64 = 5;
+
+/// Between listings, a process holding less than this fraction (1/N) of the tree's working
+/// set keeps its last reading (larger ones are read every tick) ...
+pub const SMALL_SHARE: u64 = 16;
+/// ... and so does any process under this many bytes.
+pub const SMALL_FLOOR: u64 = 8 << 20;
+
 /// Most points kept in a stored series; longer runs are downsampled (max per bucket
 /// for memory, mean for CPU and extra columns).
 pub const MAX_SERIES_POINTS: usize = 4000;
@@ -115,6 +125,8 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     let mut columns: Vec<(String, f64)> = Vec::new();
     let mut next = s.spawned_at;
     let mut working_set = WorkingSet::new(s.reader.root());
+    let mut last_members = 0usize;
+    let mut last_ws = 0u64;
     let root_pid = s.tracker.root_pid();
     loop {
         if s.stop.load(Ordering::Acquire) {
@@ -122,13 +134,22 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         }
         let elapsed = s.spawned_at.elapsed();
         let t = elapsed.as_secs_f64();
-        // Every tick: the tree's processes (candidates from the cgroup when there is one,
-        // which is cheaper than listing /proc), their working set and RSS.
-        let candidates = match &s.cgroup {
-            Some(cg) => cg.pids(),
-            None => s.reader.all_pids(),
+        // Every tick: the tree's known processes, their working set and RSS (a `pread` of
+        // each one's stat file; processes holding less than 1/SMALL_SHARE of the working
+        // set only every LIST_EVERY ticks). Every LIST_EVERY ticks, and while the tree is
+        // empty, the candidates are listed again (from the cgroup when there is one, which
+        // is cheaper than listing /proc) to find processes started since.
+        let members = if out.ticks.is_multiple_of(LIST_EVERY) || last_members == 0 {
+            let candidates = match &s.cgroup {
+                Some(cg) => cg.pids(),
+                None => s.reader.all_pids(),
+            };
+            s.tracker.members(&s.reader, &candidates)
+        } else {
+            s.tracker
+                .refresh(&s.reader, (last_ws / SMALL_SHARE).max(SMALL_FLOOR))
         };
-        let members = s.tracker.members(&s.reader, &candidates);
+        last_members = members.len();
         let sum_rss: u64 = members.iter().map(|m| m.rss_bytes).sum();
         let max_rss = members.iter().map(|m| m.rss_bytes).max().unwrap_or(0);
         let root_rss = members
@@ -136,6 +157,7 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
             .find(|m| m.pid == root_pid)
             .map_or(0, |m| m.rss_bytes);
         let ws = working_set.sample(t, &members, thread_cpu_seconds);
+        last_ws = ws;
         out.peak_working_set = out.peak_working_set.max(ws);
         out.peak_tree_rss = out.peak_tree_rss.max(sum_rss);
         out.peak_process_rss = out.peak_process_rss.max(max_rss);

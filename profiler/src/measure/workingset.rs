@@ -25,7 +25,8 @@
 //! `smaps_rollup` walks every page table of a process (about 15 ms per resident GiB), so it
 //! is read only for trees of two or more processes: for all of them at once when the
 //! tree's membership changes (a fork or an exit changes who shares what), and otherwise
-//! at most every [`REFRESH_S`], within a CPU budget of [`BUDGET_SHARE`] of one core.
+//! at most every [`REFRESH_S`], within a CPU budget of [`BUDGET_SHARE`] of one core (a
+//! membership change may borrow [`BUDGET_BURST_S`] ahead).
 //! Between two reads, a process's change of RSS (read every sample from `/proc/PID/stat`)
 //! is counted as a change of its private anonymous memory: an allocation between reads
 //! is seen at once; a copy-on-write of a shared page is seen at the next read.
@@ -39,7 +40,7 @@ use std::path::{Path, PathBuf};
 /// Share of one core that `smaps_rollup` reads may use on average.
 pub const BUDGET_SHARE: f64 = 0.005;
 /// CPU seconds the budget may hold (a burst at the start and after quiet spells).
-pub const BUDGET_BURST_S: f64 = 0.05;
+pub const BUDGET_BURST_S: f64 = 0.01;
 /// Without a membership change, the rollups are read again at most this often, seconds.
 pub const REFRESH_S: f64 = 0.1;
 
@@ -172,7 +173,9 @@ impl WorkingSet {
             now.sort_unstable();
             let changed = now != self.swept;
             let due = changed || t_s - self.last_sweep_s >= REFRESH_S;
-            if due && self.tokens_s > 0.0 {
+            // A membership change changes who shares what: it may borrow ahead.
+            let allowed = self.tokens_s > 0.0 || (changed && self.tokens_s > -BUDGET_BURST_S);
+            if due && allowed {
                 let c0 = cpu_now();
                 self.sweep(&now);
                 self.tokens_s -= (cpu_now() - c0).max(0.0);
