@@ -23,7 +23,7 @@ pub const LIST_EVERY: u64 = 5;
 /// set keeps its last reading (larger ones are read every tick) ...
 pub const SMALL_SHARE: u64 = 16;
 /// ... and so does any process under this many bytes.
-pub const SMALL_FLOOR: u64 = 8 << 20;
+pub const SMALL_FLOOR: u64 = 16 << 20;
 
 /// Most points kept in a stored series; longer runs are downsampled (max per bucket
 /// for memory, mean for CPU and extra columns).

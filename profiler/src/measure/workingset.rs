@@ -23,10 +23,11 @@
 //! set; the cgroup's charged peak, which includes it, is kept beside it.
 //!
 //! `smaps_rollup` walks every page table of a process (about 15 ms per resident GiB), so it
-//! is read only for trees of two or more processes: for all of them at once when the
-//! tree's membership changes (a fork or an exit changes who shares what), and otherwise
-//! at most every [`REFRESH_S`], within a CPU budget of [`BUDGET_SHARE`] of one core (a
-//! membership change may borrow [`BUDGET_BURST_S`] ahead).
+//! is read only for trees of two or more processes: when the tree's membership changes,
+//! for the processes whose sharing that can change (a new process and its parent; after
+//! an exit, those that shared anonymous pages), and otherwise for all of them at most
+//! every [`REFRESH_S`], within a CPU budget of [`BUDGET_SHARE`] of one core (a membership
+//! change may borrow [`BUDGET_BURST_S`] ahead).
 //! Between two reads, a process's change of RSS (read every sample from `/proc/PID/stat`)
 //! is counted as a change of its private anonymous memory: an allocation between reads
 //! is seen at once; a copy-on-write of a shared page is seen at the next read.
@@ -40,7 +41,7 @@ use std::path::{Path, PathBuf};
 /// Share of one core that `smaps_rollup` reads may use on average.
 pub const BUDGET_SHARE: f64 = 0.005;
 /// CPU seconds the budget may hold (a burst at the start and after quiet spells).
-pub const BUDGET_BURST_S: f64 = 0.01;
+pub const BUDGET_BURST_S: f64 = 0.005;
 /// Without a membership change, the rollups are read again at most this often, seconds.
 pub const REFRESH_S: f64 = 0.1;
 
@@ -177,7 +178,12 @@ impl WorkingSet {
             let allowed = self.tokens_s > 0.0 || (changed && self.tokens_s > -BUDGET_BURST_S);
             if due && allowed {
                 let c0 = cpu_now();
-                self.sweep(&now);
+                let read = if changed {
+                    self.affected(members, &now)
+                } else {
+                    now.clone()
+                };
+                self.sweep(&now, &read);
                 self.tokens_s -= (cpu_now() - c0).max(0.0);
                 self.swept = now;
                 self.last_sweep_s = t_s;
@@ -195,10 +201,35 @@ impl WorkingSet {
         combine(&parts)
     }
 
-    /// Reads the rollup of every member; forgets those of processes gone.
-    fn sweep(&mut self, members: &[(i32, u64)]) {
+    /// The members whose sharing a membership change can have changed (sorted): new
+    /// processes and their parents (a fork shares the parent's pages), those never read,
+    /// and, when a process left, those that shared anonymous pages (theirs may now be
+    /// private). The others are read again at the next periodic sweep.
+    fn affected(&self, members: &[ProcSnapshot], now: &[(i32, u64)]) -> Vec<(i32, u64)> {
+        let is_new = |m: &ProcSnapshot| self.swept.binary_search(&(m.pid, m.starttime)).is_err();
+        let parents: Vec<i32> = members
+            .iter()
+            .filter(|m| is_new(m))
+            .map(|m| m.ppid)
+            .collect();
+        let left = self.swept.iter().any(|k| now.binary_search(k).is_err());
+        let mut read: Vec<(i32, u64)> = members
+            .iter()
+            .filter(|m| {
+                let cached = self.rollups.get(&(m.pid, m.starttime));
+                let shared_anon = cached.is_some_and(|r| r.pss_anon + 4096 < r.anonymous);
+                is_new(m) || parents.contains(&m.pid) || cached.is_none() || (left && shared_anon)
+            })
+            .map(|m| (m.pid, m.starttime))
+            .collect();
+        read.sort_unstable();
+        read
+    }
+
+    /// Reads the rollups of `read` (members, sorted); forgets those of processes gone.
+    fn sweep(&mut self, members: &[(i32, u64)], read: &[(i32, u64)]) {
         self.rollups.retain(|k, _| members.binary_search(k).is_ok());
-        for &(pid, start) in members {
+        for &(pid, start) in read {
             self.stats.rollups += 1;
             match self.read(pid) {
                 Some(r) => {

@@ -183,6 +183,17 @@ fn rollups_are_read_when_the_tree_changes_and_not_for_one_process() {
     let three = [snap(10, 310 * MIB), snap(11, 310 * MIB), snap(12, 5 * MIB)];
     assert_eq!(ws.sample(0.3, &three, no_cpu), 315 * MIB);
     assert_eq!(ws.stats.rollup_failures, 1);
+    // A membership change reads only whose sharing it can change: the new process alone
+    // (its parent, pid 1, is not in the tree) ...
+    assert_eq!(ws.stats.rollups, 5);
+    // ... or a child and its parent (10), not the bystander (11); 12 is read again as it
+    // has no rollup yet.
+    let mut child = snap(13, 310 * MIB);
+    child.ppid = 10;
+    fixture(dir.path(), 13, &shared);
+    let four = [three[0].clone(), three[1].clone(), three[2].clone(), child];
+    ws.sample(0.31, &four, no_cpu);
+    assert_eq!(ws.stats.rollups, 5 + 3);
 }
 
 thread_local! {
