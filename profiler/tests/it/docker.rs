@@ -150,7 +150,7 @@ fn poll_container_peak(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
 }
 
 /// Runs perl in a container: writes `write_mb` MB to a file in the mounted directory, then
-/// holds `hold_mb` MB for two seconds.
+/// holds `hold_mb` MB for two seconds (`x=` repeats in place; `'a' x N` holds two copies a moment).
 fn perl_writer(
     engine: &Engine,
     dir: &Path,
@@ -160,7 +160,7 @@ fn perl_writer(
     let script = format!(
         "open(my $f, '>', 'written.bin') or die; my $c = 'w' x 1_000_000; \
          print $f $c for 1..{write_mb}; close($f); undef $c; \
-         my $x = 'a' x ({hold_mb} * 1_000_000); sleep 2; print length($x), qq(\\n)"
+         my $x = 'a'; $x x= ({hold_mb} * 1_000_000); sleep 2; print length($x), qq(\\n)"
     );
     let run = run_in_container(
         engine,
