@@ -12,7 +12,7 @@ pub fn sensor_statuses(roots: &Roots) -> Vec<SensorStatus> {
         SensorStatus::available_with(
             "proc",
             "peak working set of the tree (resident pages, shared ones counted once) from /proc; \
-             exact for one process (kernel high-water mark), sampled for several",
+             exact while one process at a time is alive (kernel high-water mark), else sampled",
         )
     } else {
         SensorStatus::unavailable(

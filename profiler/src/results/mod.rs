@@ -9,6 +9,7 @@
 //! the schema string.
 //!
 //! - `step.rs`: one measured process run (`StepRun`), its readings, series and phases.
+//! - `memory.rs`: how a step's peak memory figures were measured, and how exact they are.
 //! - `host.rs`: the host fingerprint (`Host`, its CPU caches, frequency scaling, GPUs).
 //! - `sensor.rs`: whether a sensor works here (`SensorStatus`).
 //! - `summary.rs`: summaries across repetitions and percentiles of a series.
@@ -17,6 +18,7 @@
 
 mod circuit;
 mod host;
+mod memory;
 pub mod migrate;
 mod sensor;
 mod step;
@@ -24,10 +26,10 @@ pub(crate) mod summary;
 
 pub use circuit::{FACT_CONSTRAINTS, FACT_LOGROWS};
 pub use host::{CpuCache, CpuFreq, GpuInfo, Host};
+pub use memory::{MemoryMethod, MemoryPrecision};
 pub use sensor::SensorStatus;
 pub use step::{
-    CpuMethod, Headline, MemoryMethod, MemoryPrecision, Phase, PhaseMemory, ProveSource, Reading,
-    Series, StepRun, ENERGY_TOTALS,
+    CpuMethod, Headline, Phase, PhaseMemory, ProveSource, Reading, Series, StepRun, ENERGY_TOTALS,
 };
 pub use summary::{SeriesPercentiles, Summary};
 

@@ -170,9 +170,17 @@ fn ezkl_in_docker_gives_the_same_outputs_as_native() {
     assert!(d.info["lock.requirements.lock"].len() == 64 && d.info.contains_key("lock.apt.lock"));
     assert_eq!(d.info["image_base"], LOCAL_BASE);
     for step in &d.repetitions[0].steps {
+        // The working set, sampled from the host as for a native step; the container's
+        // cgroup gives the charged peak beside it.
         assert_eq!(
             step.memory_method,
-            MemoryMethod::ContainerCgroup,
+            MemoryMethod::WorkingSet,
+            "{}",
+            step.step
+        );
+        assert_eq!(
+            step.charged_method,
+            Some(MemoryMethod::ContainerCgroup),
             "{}",
             step.step
         );
@@ -289,7 +297,13 @@ fn quickstart_ezkl_cell_proves_in_docker_as_natively() {
         "setup ran in the container: {steps:?}"
     );
     for s in &docker.repetitions[0].steps {
-        assert_eq!(s.memory_method, MemoryMethod::ContainerCgroup, "{}", s.step);
+        assert_eq!(s.memory_method, MemoryMethod::WorkingSet, "{}", s.step);
+        assert_eq!(
+            s.charged_method,
+            Some(MemoryMethod::ContainerCgroup),
+            "{}",
+            s.step
+        );
     }
     assert_eq!(native.metrics["logrows"], docker.metrics["logrows"]);
     assert_eq!(
