@@ -457,26 +457,20 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
                 wall_s: f(headline_wall),
                 user_s: f(|r| r.user_s),
                 sys_s: f(|r| r.sys_s),
-                peak_tree_bytes: u(|r| {
-                    r.headline
-                        .as_ref()
-                        .map_or(r.peak_tree_bytes, |h| h.peak_tree_bytes)
-                }),
+                peak_tree_bytes: u(|r| r.headline_peak_bytes()),
                 peak_process_bytes: u(|r| r.peak_process_bytes),
-                peak_charged_bytes: some_of(&runs, |r| r.peak_charged_bytes),
-                child_peak_rss_bytes: some_of(&runs, |r| r.child_peak_rss_bytes),
+                peak_charged_bytes: Summary::of_present_u64(
+                    runs.iter().map(|r| r.peak_charged_bytes),
+                ),
+                child_peak_rss_bytes: Summary::of_present_u64(
+                    runs.iter().map(|r| r.child_peak_rss_bytes),
+                ),
                 wall_outliers: mad_outliers(&walls),
                 prove_source: source,
             };
             (name, summary)
         })
         .collect()
-}
-
-/// A summary of an optional figure over the runs that have it (`None` when none has).
-fn some_of(runs: &[&StepRun], g: fn(&StepRun) -> Option<u64>) -> Option<Summary> {
-    let v: Vec<u64> = runs.iter().filter_map(|r| g(r)).collect();
-    (!v.is_empty()).then(|| Summary::of_u64(&v))
 }
 
 /// The headline time of a run: its headline phase's (a monolithic prover), else its wall time.

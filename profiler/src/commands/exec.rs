@@ -259,16 +259,11 @@ fn print_human(report: &ExecReport, log_dir: Option<&std::path::Path>) {
             first.memory_precision.label(),
             format_bytes(s.peak_process_bytes.median)
         );
-        let median_of = |g: fn(&StepRun) -> Option<u64>| {
-            let v: Vec<u64> = report.runs.iter().filter_map(g).collect();
-            (!v.is_empty()).then(|| Summary::of_u64(&v).median)
-        };
-        if let (Some(charged), Some(method)) =
-            (median_of(|r| r.peak_charged_bytes), first.charged_method)
-        {
+        let charged = Summary::of_present_u64(report.runs.iter().map(|r| r.peak_charged_bytes));
+        if let (Some(charged), Some(method)) = (charged, first.charged_method) {
             println!(
                 "  Charged to cgroup:   {} (median; {})",
-                format_bytes(charged),
+                format_bytes(charged.median),
                 method.label()
             );
         }

@@ -6,7 +6,7 @@
 use super::cgroup::StepCgroup;
 use super::process::kill_tree;
 use super::proctree::{ProcReader, TreeTracker};
-use super::workingset::{WorkingSet, WorkingSetStats};
+use super::workingset::WorkingSet;
 use crate::results::Series;
 use crate::sensors::Sensor;
 use std::collections::BTreeMap;
@@ -64,8 +64,6 @@ pub struct SamplerOutput {
     pub peak_process_rss: u64,
     /// Max over samples of the RSS of the direct child (the tree's root), bytes.
     pub peak_root_rss: u64,
-    /// How the working set was read.
-    pub working_set: WorkingSetStats,
     /// The most processes of the tree seen alive in one sample.
     pub max_live: usize,
     pub timed_out: bool,
@@ -111,7 +109,6 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
         peak_tree_rss: 0,
         peak_process_rss: 0,
         peak_root_rss: 0,
-        working_set: WorkingSetStats::default(),
         max_live: 0,
         timed_out: false,
         interrupted: false,
@@ -229,7 +226,6 @@ fn run(mut s: SamplerSetup) -> SamplerOutput {
     }
     out.tree_bytes_percentiles = crate::stats::series_percentiles(&series.tree_bytes);
     out.series = series;
-    out.working_set = working_set.stats;
     out.tracker = s.tracker;
     out.sensors = s.sensors;
     out.cpu_s = thread_cpu_seconds() - cpu_start;

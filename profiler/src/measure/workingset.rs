@@ -118,18 +118,13 @@ pub fn combine(parts: &[Part]) -> u64 {
     anon.saturating_add(shared_sum.max(shared_max)).max(largest)
 }
 
-/// How a step's working set was read, for the results.
+/// How many `smaps_rollup` reads a [`WorkingSet`] made.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WorkingSetStats {
     /// `smaps_rollup` reads made.
     pub rollups: u64,
     /// Reads that failed (process gone, not permitted, old kernel).
     pub rollup_failures: u64,
-    /// Samples with two or more live processes.
-    pub multi_samples: u64,
-    /// Samples with two or more processes where the budget postponed a read that a
-    /// membership change asked for.
-    pub postponed: u64,
 }
 
 /// Follows one tree's working set across samples (see the module documentation).
@@ -169,7 +164,6 @@ impl WorkingSet {
         self.last_t_s = Some(t_s);
         self.tokens_s = (self.tokens_s + dt * BUDGET_SHARE).min(BUDGET_BURST_S);
         if members.len() >= 2 {
-            self.stats.multi_samples += 1;
             let mut now: Vec<(i32, u64)> = members.iter().map(|m| (m.pid, m.starttime)).collect();
             now.sort_unstable();
             let changed = now != self.swept;
@@ -187,8 +181,6 @@ impl WorkingSet {
                 self.tokens_s -= (cpu_now() - c0).max(0.0);
                 self.swept = now;
                 self.last_sweep_s = t_s;
-            } else if changed {
-                self.stats.postponed += 1;
             }
         }
         let parts: Vec<Part> = members

@@ -54,17 +54,10 @@ fn upgrade_cell(cell: &mut CellResult) {
         if runs.is_empty() {
             continue;
         }
-        let peaks: Vec<u64> = runs
-            .iter()
-            .map(|r| {
-                r.headline
-                    .as_ref()
-                    .map_or(r.peak_tree_bytes, |h| h.peak_tree_bytes)
-            })
-            .collect();
+        let peaks: Vec<u64> = runs.iter().map(|r| r.headline_peak_bytes()).collect();
         summary.peak_tree_bytes = Summary::of_u64(&peaks);
-        let charged: Vec<u64> = runs.iter().filter_map(|r| r.peak_charged_bytes).collect();
-        summary.peak_charged_bytes = (!charged.is_empty()).then(|| Summary::of_u64(&charged));
+        summary.peak_charged_bytes =
+            Summary::of_present_u64(runs.iter().map(|r| r.peak_charged_bytes));
     }
 }
 

@@ -129,6 +129,14 @@ fn default_cpu_method() -> CpuMethod {
 }
 
 impl StepRun {
+    /// The run's headline peak working set, bytes: its headline phase's for a phased step
+    /// (a monolithic prover), else the whole step's.
+    pub fn headline_peak_bytes(&self) -> u64 {
+        self.headline
+            .as_ref()
+            .map_or(self.peak_tree_bytes, |h| h.peak_tree_bytes)
+    }
+
     /// True when the process exited with code 0 and was not killed.
     pub fn succeeded(&self) -> bool {
         self.exit_code == Some(0) && !self.timed_out && !self.oom_killed && !self.interrupted

@@ -50,6 +50,13 @@ impl Summary {
         Summary::of(&v)
     }
 
+    /// Summarizes the values that are present; `None` when none is (a figure only some
+    /// runs recorded, e.g. a cgroup's charged peak).
+    pub fn of_present_u64(values: impl IntoIterator<Item = Option<u64>>) -> Option<Summary> {
+        let v: Vec<u64> = values.into_iter().flatten().collect();
+        (!v.is_empty()).then(|| Summary::of_u64(&v))
+    }
+
     /// Relative spread, stddev / mean (0 when the mean is 0).
     pub fn relative_stddev(&self) -> f64 {
         if self.mean == 0.0 {
