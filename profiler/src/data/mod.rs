@@ -8,6 +8,7 @@ pub mod cifar10;
 pub mod fetch;
 pub mod heldout;
 pub mod mnist;
+pub mod reference;
 pub mod rng;
 
 use std::path::{Path, PathBuf};

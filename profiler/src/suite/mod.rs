@@ -12,6 +12,8 @@
 //! [[model]]
 //! name = "tiny"
 //! onnx = "models/tiny.onnx"   # optional, relative to the suite file
+//! # or a published model, fetched with `zkprof data fetch zkml-benchmark-2024`:
+//! # reference = "zkml-benchmark-2024/196_25_10"
 //!
 //! [[framework]]
 //! name = "fake-prover"
@@ -77,6 +79,8 @@ pub struct Model {
     pub description: String,
     /// Absolute path of its ONNX file, when it has one.
     pub onnx: Option<PathBuf>,
+    /// The published model it is (`reference = "<set>/<model>"`): its fetched files.
+    pub reference: Option<crate::data::reference::ModelFiles>,
     /// Architecture, dataset and training recipe (see `model::spec`).
     pub spec: crate::model::ModelSpec,
     /// Parameters known before preparing (from the spec of a model zkprof trains, from the

@@ -329,23 +329,52 @@ steps = { prove = ["true"] }
         assert_eq!(kinds, ["ezkl", "circom"]);
     }
 
-    #[test]
-    fn zkml_2024_suite_parses_against_the_shared_models() {
+    /// The 2024 reference data fetched from the shared copy into a temporary data root
+    /// (`None` without the shared directory; CI requires it).
+    pub(crate) fn fetched_2024() -> Option<(tempfile::TempDir, Vec<PathBuf>)> {
         let Some(shared) = crate::paths::shared_dir() else {
             assert!(
                 std::env::var("CI").as_deref() != Ok("true"),
                 "CI needs the shared data directory"
             );
+            return None;
+        };
+        let tmp = tempfile::tempdir().unwrap();
+        let set = &crate::data::reference::ZKML_BENCHMARK_2024;
+        let from = crate::data::fetch::Source::Dir(shared.join("reference/zkml-benchmark-2024"));
+        crate::data::reference::fetch(set, &tmp.path().join(set.name), &from).unwrap();
+        let roots = vec![tmp.path().to_path_buf()];
+        Some((tmp, roots))
+    }
+
+    #[test]
+    fn zkml_2024_suite_parses_against_the_fetched_models() {
+        let Some((_tmp, roots)) = fetched_2024() else {
             return;
         };
-        // The suite refers to `../../shared/...` from `<repo>/suites/`: parse it as if the
-        // repository were beside the shared directory.
-        let text = std::fs::read_to_string(suites_dir().join("zkml-benchmark-2024.toml")).unwrap();
-        let tmp = tempfile::tempdir().unwrap();
-        std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
-        std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
-        let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
-        let s = Suite::parse(&as_if, &text).unwrap();
+        let path = suites_dir().join("zkml-benchmark-2024.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let s = Suite::parse_in(&path, &text, &roots).unwrap();
+        // The dense models are the published files; their inputs default to the 2024 ones.
+        let m = &s.models[0];
+        assert_eq!(
+            m.reference.as_ref().map(|r| r.id.as_str()),
+            Some("zkml-benchmark-2024/196_25_10")
+        );
+        assert_eq!(
+            (m.spec.dataset, m.spec.side()),
+            (Some(crate::model::Dataset::Mnist), 14)
+        );
+        assert!(m.onnx.as_ref().is_some_and(|p| p.starts_with(&roots[0])));
+        // Without the data, the error prints the command that fetches it.
+        let empty = tempfile::tempdir().unwrap();
+        let e = Suite::parse_in(&path, &text, &[empty.path().to_path_buf()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("model.reference") && e.contains("`zkprof data fetch zkml-benchmark-2024`"),
+            "{e}"
+        );
         let names: Vec<(&str, Option<u64>)> = s
             .models
             .iter()
@@ -395,13 +424,11 @@ steps = { prove = ["true"] }
     fn figures() {
         let suites = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../suites");
         let mut models = Suite::load(&suites.join("quickstart.toml")).unwrap().models;
-        let tmp = tempfile::tempdir().unwrap();
-        if let Some(shared) = crate::paths::shared_dir() {
-            std::fs::create_dir_all(tmp.path().join("repo/suites")).unwrap();
-            std::os::unix::fs::symlink(&shared, tmp.path().join("shared")).unwrap();
-            let text = std::fs::read_to_string(suites.join("zkml-benchmark-2024.toml")).unwrap();
-            let as_if = tmp.path().join("repo/suites/zkml-benchmark-2024.toml");
-            models.extend(Suite::parse(&as_if, &text).unwrap().models);
+        let fetched = fetched_2024();
+        if let Some((_, roots)) = &fetched {
+            let path = suites.join("zkml-benchmark-2024.toml");
+            let text = std::fs::read_to_string(&path).unwrap();
+            models.extend(Suite::parse_in(&path, &text, roots).unwrap().models);
         }
         let cache = tempfile::tempdir().unwrap();
         for m in &models {

@@ -46,6 +46,7 @@ pub(super) struct RawModel {
     #[serde(default)]
     pub(super) description: String,
     pub(super) onnx: Option<Spanned<String>>,
+    pub(super) reference: Option<Spanned<String>>,
     pub(super) kind: Option<Spanned<String>>,
     pub(super) dataset: Option<Spanned<String>>,
     pub(super) input_side: Option<Spanned<i64>>,

@@ -8,7 +8,7 @@ use crate::kinds::{FrameworkKind, RuntimeKind};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::ops::Range;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use toml::Spanned;
 
 /// A byte offset to a 1-based line and column.
@@ -21,8 +21,15 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 impl Suite {
-    /// Parses suite text; `path` is used in messages and to resolve relative paths.
+    /// Parses suite text; `path` is used in messages and to resolve relative paths. Reference
+    /// models are looked up where `zkprof data fetch` puts them.
     pub fn parse(path: &Path, text: &str) -> Result<Suite, SuiteError> {
+        Self::parse_in(path, text, &crate::data::reference::data_roots())
+    }
+
+    /// [`Suite::parse`] with reference data looked up under `data_roots` (each holding
+    /// `<set>/`).
+    pub fn parse_in(path: &Path, text: &str, data_roots: &[PathBuf]) -> Result<Suite, SuiteError> {
         let invalid = |span: Option<Range<usize>>, message: String| {
             let (line, col) = span.map_or((1, 1), |s| line_col(text, s.start));
             SuiteError::Invalid {
@@ -58,7 +65,7 @@ impl Suite {
                     format!("model `{}` is defined twice", m.name.get_ref()),
                 ));
             }
-            models.push(model_of(m, &base, &invalid)?);
+            models.push(model_of(m, &base, data_roots, &invalid)?);
         }
         if models.is_empty() {
             return Err(invalid(
@@ -122,12 +129,43 @@ impl Suite {
     }
 }
 
-/// One `[[model]]`: its ONNX file (relative to the suite, must be a regular file) and spec.
+/// One `[[model]]`: its ONNX file (relative to the suite, must be a regular file) or its
+/// reference model (fetched data, see `data::reference`), and its spec.
 fn model_of<E>(
     m: &RawModel,
     base: &Path,
+    data_roots: &[PathBuf],
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<Model, E> {
+    let reference = match &m.reference {
+        Some(r) => {
+            if m.onnx.is_some() {
+                return Err(invalid(
+                    Some(r.span()),
+                    "model.reference: give either `reference` or `onnx`, not both".into(),
+                ));
+            }
+            let files = crate::data::reference::resolve(r.get_ref(), data_roots)
+                .map_err(|e| invalid(Some(r.span()), format!("model.reference: {e}")))?;
+            if files.onnx.is_none() && m.kind.is_none() {
+                return Err(invalid(
+                    Some(r.span()),
+                    format!(
+                        "model.reference: the published ONNX export of `{}` is not a usable graph; \
+                         give its architecture (kind = \"cnn\", conv, kernel, hidden) for the frameworks \
+                         that take ONNX (zkml uses the published .tflite)",
+                        r.get_ref()
+                    ),
+                ));
+            }
+            Some(files)
+        }
+        None => None,
+    };
+    let from_reference = reference
+        .as_ref()
+        .and_then(|r| r.onnx.clone())
+        .filter(|_| m.kind.as_ref().is_none_or(|k| k.get_ref() == "onnx"));
     let onnx = match &m.onnx {
         Some(p) => {
             let abs = base.join(p.get_ref());
@@ -148,9 +186,21 @@ fn model_of<E>(
             }
             Some(abs)
         }
-        None => None,
+        None => from_reference,
     };
-    let spec = model::model_spec(m_fields(m), onnx.as_deref(), invalid)?;
+    let mut spec = model::model_spec(m_fields(m), onnx.as_deref(), invalid)?;
+    if let Some(r) = &reference {
+        // A published model's inputs, unless the suite says otherwise.
+        if m.dataset.is_none() && r.dataset == "mnist" {
+            spec.dataset = Some(crate::model::Dataset::Mnist);
+        }
+        if m.input_side.is_none() && r.side != 28 {
+            spec.input_side = Some(r.side);
+            if m.resize.is_none() {
+                spec.resize = crate::model::Resize::Area;
+            }
+        }
+    }
     let params = match spec.kind {
         crate::model::ModelKind::Onnx => onnx
             .as_deref()
@@ -162,6 +212,7 @@ fn model_of<E>(
         name: m.name.get_ref().clone(),
         description: m.description.clone(),
         onnx,
+        reference,
         spec,
         params,
         frameworks: m.frameworks.iter().map(|f| f.get_ref().clone()).collect(),

@@ -18,6 +18,7 @@ mod hostile;
 mod hygiene;
 mod memory;
 mod phases;
+mod reference_data;
 mod run;
 mod working_set;
 
