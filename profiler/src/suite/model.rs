@@ -391,10 +391,18 @@ steps = { prove = ["true"] }
                 ("28_6_16_120_84_10_5", Some(44_426)),
             ]
         );
-        // EZKL (two modes) and circom everywhere; zkml, opML and Orion on the three dense models.
+        // EZKL (two modes), circom and zkml everywhere; opML and Orion on the dense models.
         let plan = s.plan(&PlanOptions::default()).unwrap();
-        assert_eq!(plan.len(), 6 * 3 + 3 + 3 + 3);
-        for kind in ["zkml", "opml", "orion"] {
+        assert_eq!(plan.len(), 6 * 4 + 3 + 3);
+        // The CNNs: zkprof's own training for EZKL and circom, the published TFLite for zkml.
+        let cnn = s.models.iter().find(|m| m.name == "28_6_16_10_5").unwrap();
+        assert_eq!(cnn.spec.kind, crate::model::ModelKind::Cnn);
+        assert!(cnn.onnx.is_none());
+        assert!(cnn
+            .reference
+            .as_ref()
+            .is_some_and(|r| r.tflite.ends_with("28_6_16_10_5.tflite")));
+        for kind in ["opml", "orion"] {
             let models: Vec<&str> = plan
                 .iter()
                 .filter(|c| c.framework.kind.name() == kind)

@@ -208,10 +208,13 @@ impl Framework for Zkml {
         info.insert("converter_args".into(), label);
 
         // One real test input, converted by zkml's input converter.
-        let onnx = cell.model.onnx.as_deref().unwrap_or(&tflite);
-        let len: usize = crate::model::onnx::info(onnx)
-            .map(|i| i.input_shape.iter().product())
-            .map_err(|e| failed(format!("cannot read the model's input shape: {e}")))?;
+        // Its length: from the ONNX file, else (a published CNN) from the architecture.
+        let len: usize = match cell.model.onnx.as_deref() {
+            Some(onnx) => crate::model::onnx::info(onnx)
+                .map(|i| i.input_shape.iter().product())
+                .map_err(|e| failed(format!("cannot read the model's input shape: {e}")))?,
+            None => cell.model.spec.input_len(),
+        };
         let index = setting_u64(cell, "input_index")?.unwrap_or(0) as usize;
         let set = inputs::test_set_for(&cell.model, len, index + 1);
         let values = set

@@ -70,8 +70,12 @@ impl Settings {
     }
 }
 
-/// The `.tflite` file beside the model's ONNX file.
+/// The model's TFLite file: a published model's own (`reference = ...`; the 2024 CNNs have
+/// one, though their ONNX exports are unusable), else the `.tflite` beside its ONNX file.
 pub(super) fn tflite_of(cell: &Cell) -> Result<PathBuf, FrameworkError> {
+    if let Some(r) = &cell.model.reference {
+        return Ok(r.tflite.clone());
+    }
     let no = |why: String| {
         FrameworkError::Unsupported(format!(
             "zkml converts TFLite models and {why}; zkprof does not export its own models to TFLite (put a .tflite of the same model beside its ONNX file)",

@@ -87,3 +87,48 @@ fn unknown_settings_are_refused() {
     let e = Settings::of(&cell).unwrap_err().to_string();
     assert!(e.contains("unknown setting `logrows` for zkml"), "{e}");
 }
+
+#[test]
+fn a_published_model_brings_its_own_tflite_and_others_need_one_beside_the_onnx() {
+    let t = tempfile::tempdir().unwrap();
+    let onnx = t.path().join("m.onnx");
+    std::fs::write(&onnx, b"x").unwrap();
+    let mut cell = crate::suite::Cell {
+        id: "m/zkml/x/native".into(),
+        model: crate::suite::Model {
+            onnx: Some(onnx.clone()),
+            ..Default::default()
+        },
+        framework: crate::suite::FrameworkSpec {
+            name: "zkml".into(),
+            kind: crate::frameworks::FrameworkKind::Zkml,
+            settings: Vec::new(),
+            steps: Vec::new(),
+            timeout_s: None,
+            memory_limit: None,
+            image: None,
+            cpuset: None,
+            home: None,
+            phases: BTreeMap::new(),
+        },
+        settings: BTreeMap::new(),
+        runtime: crate::runtime::RuntimeKind::Native,
+    };
+    let e = setup::tflite_of(&cell).unwrap_err().to_string();
+    assert!(
+        e.contains("m.tflite") && e.contains("beside its ONNX file"),
+        "{e}"
+    );
+    std::fs::write(t.path().join("m.tflite"), b"x").unwrap();
+    assert_eq!(setup::tflite_of(&cell).unwrap(), t.path().join("m.tflite"));
+    // A published CNN: no usable ONNX file, its own TFLite file.
+    cell.model.onnx = None;
+    cell.model.reference = Some(crate::data::reference::ModelFiles {
+        tflite: t.path().join("cnn.tflite"),
+        ..Default::default()
+    });
+    assert_eq!(
+        setup::tflite_of(&cell).unwrap(),
+        t.path().join("cnn.tflite")
+    );
+}
