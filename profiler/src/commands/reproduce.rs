@@ -76,22 +76,16 @@ pub fn render(r: &reproduce::Reproduction, format: TableFormat) -> anyhow::Resul
     } else {
         table::text(&header, &rows)
     });
-    let not_run: Vec<&reproduce::Line> = r
-        .lines
-        .iter()
-        .filter(|l| !l.status.starts_with("ok"))
-        .collect();
-    out.push_str(&format!(
-        "\n{} published rows, {} with numbers of ours, {} could not be compared (the status column says why).\n",
-        r.lines.len(),
-        r.lines.len() - not_run.len(),
-        not_run.len()
-    ));
+    out.push_str(&format!("\n{}\n", r.tally.line()));
     out.push_str(
-        "time × and memory × are ours / published; memory × compares the peak RSS of the process the \
-         benchmark spawned (our prove step's direct child, the published method); our headline, the \
-         whole tree's working set, is in the last memory column. Δ loss is ours − published, \
-         percentage points.\n",
+        "A row reproduces when our cell ran the published version and its accuracy loss is within \
+         ±0.5 pp of the published one (Δ loss is ours − published, percentage points); a row run \
+         with another version is not counted. Time and memory are ratios, ours / published, both \
+         by the published method, and never part of the verdict (the hardware differs): time as \
+         the published pipeline timed it (EZKL: one process that calibrated, compiled, set up and \
+         proved; zkml: time_circuit whole; the others: the prove alone), memory as the peak RSS \
+         of the process the benchmark spawned (our prove step's direct child). Our own headlines \
+         are beside them: the prove step alone, and the whole tree's working set.\n",
     );
     if !r.unpublished.is_empty() {
         out.push_str("\nOurs without a published row:\n\n");

@@ -22,6 +22,7 @@ mod html_verdict;
 pub mod markdown;
 pub mod reference;
 pub mod reproduce;
+pub mod reproduce_verdict;
 pub mod table;
 pub mod view;
 

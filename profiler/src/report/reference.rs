@@ -88,6 +88,10 @@ pub struct Reference {
     /// Framework versions and settings, as published.
     #[serde(default)]
     pub settings: Vec<String>,
+    /// The published version of each framework family (`ezkl` -> `7.1.4`, `zkml` -> a
+    /// commit), for `reproduce`'s verdicts; a family without one has an unknown version.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub versions: std::collections::BTreeMap<String, String>,
     /// How the published numbers were measured, where that differs from zkprof.
     #[serde(default)]
     pub caveats: Vec<String>,
@@ -189,6 +193,7 @@ pub fn parse_csv(path: &Path, text: &str) -> Result<Reference, ReportError> {
         },
         hardware: "unknown (not recorded in the CSV)".into(),
         settings: Vec::new(),
+        versions: Default::default(),
         caveats: Vec::new(),
         rows,
     })

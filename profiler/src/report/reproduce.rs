@@ -5,12 +5,15 @@
 //! widths read from the model name, e.g. `mnist-196_25_10`, or else the `params` and
 //! `layers` metrics), and, where the row names an EZKL calibration mode, a cell setting
 //! with that value (`resources`/`accuracy`) agrees when the cell has one.
-//! Ratios are ours / published: prove time (median) over the published mean, and peak
-//! memory by the published method (the peak RSS of the process the benchmark spawned:
-//! our prove step's direct child, MiB) over the published MB. Our own headline, the
-//! process tree's working set, is shown beside it.
+//! Ratios are ours / published, both by the published method: time as the published
+//! pipeline timed it (see `reproduce_verdict::published_method_steps`) over the published
+//! mean, and peak memory as the peak RSS of the process the benchmark spawned (our prove
+//! step's direct child, MiB) over the published MB. Our own headlines, the prove step alone
+//! and the process tree's working set, are shown beside them. Each row gets a verdict
+//! (`reproduce_verdict`).
 
 use super::reference::{RefRow, Reference};
+use super::reproduce_verdict::{self as verdict, Tally, Verdict};
 use super::view;
 use super::Loaded;
 use crate::results::{CellResult, CellStatus};
@@ -93,13 +96,20 @@ pub struct Line {
     pub published: RefRow,
     /// Our matched cell id.
     pub cell: Option<String>,
+    /// The framework version the published row ran, when the table says.
+    pub published_version: Option<String>,
+    /// The version our cell ran.
+    pub ours_version: Option<String>,
+    /// Our prove step alone, median seconds.
     pub ours_prove_s: Option<f64>,
+    /// Our time by the published method, seconds (EZKL: compile + setup + witness + prove).
+    pub ours_published_method_s: Option<f64>,
     /// Our prove step's peak working set (the whole tree), MiB.
     pub ours_peak_mib: Option<f64>,
     /// Our prove step's direct child's peak RSS (the published method), MiB.
     pub ours_child_rss_mib: Option<f64>,
     pub ours_accuracy_loss_pct: Option<f64>,
-    /// Ours / published.
+    /// Ours / published, both by the published method.
     pub time_ratio: Option<f64>,
     /// Our direct child's peak RSS / published memory (same method).
     pub memory_ratio: Option<f64>,
@@ -107,6 +117,7 @@ pub struct Line {
     pub accuracy_loss_diff_pp: Option<f64>,
     /// `ok`, or why there are no numbers of ours.
     pub status: String,
+    pub verdict: Verdict,
     /// Set for rows that are no zero-knowledge proof (opML's fraud proofs, published or ours).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proof_label: Option<&'static str>,
@@ -120,6 +131,8 @@ pub struct Reproduction {
     pub our_hardware: Vec<String>,
     pub caveats: Vec<String>,
     pub lines: Vec<Line>,
+    /// The verdicts counted.
+    pub tally: Tally,
     /// Our cells of frameworks the published table has no row for (e.g. Orion in 2024).
     #[serde(default)]
     pub unpublished: Vec<Unpublished>,
@@ -160,11 +173,15 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                 .iter()
                 .find(|r| r.cell.status == CellStatus::Ok)
                 .or(cands.first());
+            let fam = family(&p.framework);
             let mut line = Line {
                 kind: p.kind(),
                 published: p.clone(),
                 cell: chosen.map(|r| r.cell.id.clone()),
+                published_version: reference.versions.get(&fam).cloned(),
+                ours_version: chosen.and_then(|r| verdict::framework_version(r.cell, &fam)),
                 ours_prove_s: None,
+                ours_published_method_s: None,
                 ours_peak_mib: None,
                 ours_child_rss_mib: None,
                 ours_accuracy_loss_pct: None,
@@ -172,6 +189,7 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                 memory_ratio: None,
                 accuracy_loss_diff_pp: None,
                 status: String::new(),
+                verdict: Verdict::NotRun,
                 proof_label: chosen
                     .and_then(|r| view::proof_label(r.cell))
                     .or((family(&p.framework) == "opml")
@@ -195,8 +213,9 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     line.ours_peak_mib =
                         view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64);
                     line.ours_accuracy_loss_pct = view::metric(c, view::ACCURACY_LOSS);
+                    line.ours_published_method_s = verdict::published_method_seconds(c, &fam);
                     line.time_ratio = line
-                        .ours_prove_s
+                        .ours_published_method_s
                         .filter(|_| p.prove_time_avg_s > 0.0)
                         .map(|t| t / p.prove_time_avg_s);
                     line.ours_child_rss_mib =
@@ -217,6 +236,15 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     if line.ours_prove_s.is_some() && line.ours_child_rss_mib.is_none() {
                         missing.push("no direct-child RSS (results v1): memory × not computed");
                     }
+                    if line.ours_prove_s.is_some() && line.ours_published_method_s.is_none() {
+                        missing.push(
+                            "compile or setup did not run in this cell (cached): time × not computed",
+                        );
+                    }
+                    line.verdict = verdict::verdict(
+                        (line.published_version.as_deref(), line.ours_version.as_deref()),
+                        line.accuracy_loss_diff_pp,
+                    );
                     line.status = if missing.is_empty() {
                         "ok".into()
                     } else {
@@ -226,7 +254,11 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
             }
             line
         })
-        .collect();
+        .collect::<Vec<Line>>();
+    let mut tally = Tally::default();
+    for l in &lines {
+        tally.add(l.verdict, &l.status);
+    }
     let published: Vec<String> = reference
         .rows
         .iter()
@@ -276,19 +308,23 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
             .collect(),
         caveats: reference.caveats.clone(),
         lines,
+        tally,
     }
 }
 
 /// The table header matching [`table_rows`].
-pub const HEADER: [&str; 15] = [
+pub const HEADER: [&str; 18] = [
     "kind",
     "framework",
     "architecture",
     "test n",
     "notes",
+    "verdict",
+    "version (published / ours)",
     "published prove",
-    "ours prove",
+    "ours, published method",
     "time ×",
+    "ours prove step",
     "published MiB",
     "ours RSS MiB",
     "memory ×",
@@ -301,10 +337,12 @@ pub const HEADER: [&str; 15] = [
 /// Rows for text or markdown output; the status goes in a last column.
 pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
     let o = |v: Option<f64>, d: usize| v.map_or("—".to_string(), |x| view::num(x, d));
+    let secs = |v: Option<f64>| v.map_or("—".into(), |t| format!("{} s", view::num(t, 3)));
     r.lines
         .iter()
         .map(|l| {
             let p = &l.published;
+            let version = |v: &Option<String>| v.clone().unwrap_or_else(|| "?".into());
             vec![
                 l.kind.to_string(),
                 match l.proof_label {
@@ -314,10 +352,20 @@ pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
                 p.dims().unwrap_or_else(|| p.architecture.clone()),
                 p.testing_size.to_string(),
                 p.notes.clone(),
+                l.verdict.label().to_string(),
+                if l.cell.is_some() {
+                    format!(
+                        "{} / {}",
+                        version(&l.published_version),
+                        version(&l.ours_version)
+                    )
+                } else {
+                    version(&l.published_version)
+                },
                 format!("{} s", view::num(p.prove_time_avg_s, 3)),
-                l.ours_prove_s
-                    .map_or("—".into(), |t| format!("{} s", view::num(t, 3))),
+                secs(l.ours_published_method_s),
                 o(l.time_ratio, 2),
+                secs(l.ours_prove_s),
                 view::num(p.memory_avg_mb, 1),
                 o(l.ours_child_rss_mib, 1),
                 o(l.memory_ratio, 2),
