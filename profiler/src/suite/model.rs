@@ -402,6 +402,19 @@ steps = { prove = ["true"] }
             .reference
             .as_ref()
             .is_some_and(|r| r.tflite.ends_with("28_6_16_10_5.tflite")));
+        // The published EZKL version here, today's in the sibling suite (same models and cells).
+        let ezkl_versions = |s: &Suite| -> Vec<String> {
+            let f = s.frameworks.iter().find(|f| f.name == "ezkl").unwrap();
+            f.settings
+                .iter()
+                .map(|v| v["version"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert_eq!(ezkl_versions(&s), ["7.1.4", "7.1.4"]);
+        let today = suites_dir().join("zkml-benchmark-2024-today.toml");
+        let t = Suite::parse_in(&today, &std::fs::read_to_string(&today).unwrap(), &roots).unwrap();
+        assert_eq!(ezkl_versions(&t), ["23.0.5", "23.0.5"]);
+        assert_eq!(t.plan(&PlanOptions::default()).unwrap().len(), plan.len());
         for kind in ["opml", "orion"] {
             let models: Vec<&str> = plan
                 .iter()

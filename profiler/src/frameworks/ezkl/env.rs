@@ -1,16 +1,50 @@
-//! The EZKL toolchain (a venv with the pinned wheel) and the cell's settings.
+//! The EZKL toolchains (one venv per version, each with its pinned wheels) and the cell's
+//! settings.
 
 use super::super::provision::{self, setting_str, setting_u64};
 use super::super::FrameworkError;
 use super::{failed, EZKL_VERSION};
 use crate::cache::cache_key;
+use crate::kinds::RuntimeKind;
 use crate::results::SensorStatus;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-const REQUIREMENTS: &str = include_str!("../../../assets/ezkl/requirements.txt");
-const SETTINGS: [&str; 8] = [
+/// The EZKL versions zkprof installs, newest first, each with the hashes PyPI publishes for
+/// its wheels (`pip --require-hashes`). 7.1.4 is the 2024 ZKML-Benchmark's.
+pub const VERSIONS: [(&str, &str); 2] = [
+    (
+        "23.0.5",
+        include_str!("../../../assets/ezkl/requirements-23.0.5.txt"),
+    ),
+    (
+        "7.1.4",
+        include_str!("../../../assets/ezkl/requirements-7.1.4.txt"),
+    ),
+];
+
+/// The known versions, for messages: `23.0.5, 7.1.4`.
+pub fn known_versions() -> String {
+    VERSIONS.map(|(v, _)| v).join(", ")
+}
+
+/// The pinned requirements of `version`, else an error listing the known ones.
+fn requirements(version: &str) -> Result<&'static str, FrameworkError> {
+    VERSIONS
+        .iter()
+        .find(|(v, _)| *v == version)
+        .map(|(_, r)| *r)
+        .ok_or_else(|| {
+            failed(format!(
+                "EZKL setting `version` = `{version}`: zkprof installs EZKL {} (their wheel hashes are pinned); use one of them",
+                known_versions()
+            ))
+        })
+}
+
+const SETTINGS: [&str; 9] = [
+    "version",
     "input_visibility",
     "param_visibility",
     "output_visibility",
@@ -38,41 +72,63 @@ fn base_python() -> Result<PathBuf, FrameworkError> {
     })
 }
 
-/// The directory of the venv with the pinned EZKL (under the cache's `envs/`).
-fn venv_dir() -> PathBuf {
-    let tag = &cache_key(&[REQUIREMENTS])[..12];
-    crate::paths::cache_dir()
+/// The directory of the venv with EZKL `version` (under the cache's `envs/`; the tag is the
+/// hash of its pinned requirements).
+fn venv_dir(version: &str, requirements: &str) -> PathBuf {
+    let tag = &cache_key(&[requirements])[..12];
+    crate::paths::cache_dir_path()
         .join("envs")
-        .join(format!("ezkl-{EZKL_VERSION}-{tag}"))
+        .join(format!("ezkl-{version}-{tag}"))
 }
 
-/// For `zkprof doctor`: installed, installable on first use, or what is missing.
+/// For `zkprof doctor`: each known version installed, or installable on first use, or what
+/// is missing.
 pub fn status() -> SensorStatus {
-    let dir = venv_dir();
-    if dir.join(provision::READY).is_file() {
-        return SensorStatus::available_with(
-            "ezkl",
-            format!("ezkl=={EZKL_VERSION} installed in {}", dir.display()),
-        );
+    let mut installed = Vec::new();
+    let mut not_yet = Vec::new();
+    for (v, req) in VERSIONS {
+        let dir = venv_dir(v, req);
+        if dir.join(provision::READY).is_file() {
+            installed.push(format!("{v} in {}", dir.display()));
+        } else {
+            not_yet.push(v);
+        }
     }
+    let default = format!("default {EZKL_VERSION}; a suite picks one with `version = \"...\"`");
     match base_python() {
-        Ok(py) => SensorStatus::available_with(
+        Ok(py) => {
+            let mut parts = Vec::new();
+            if !installed.is_empty() {
+                parts.push(format!("installed: {}", installed.join(", ")));
+            }
+            if !not_yet.is_empty() {
+                parts.push(format!(
+                    "installed from PyPI on first use (with {}): {}",
+                    py.display(),
+                    not_yet.join(", ")
+                ));
+            }
+            SensorStatus::available_with("ezkl", format!("{}; {default}", parts.join("; ")))
+        }
+        Err(e) if !installed.is_empty() => SensorStatus::available_with(
             "ezkl",
             format!(
-                "not installed yet: the first EZKL cell installs ezkl=={EZKL_VERSION} from PyPI into a venv in {} (with {})",
-                dir.display(),
-                py.display()
+                "installed: {}; {default}; others cannot be installed: {e}",
+                installed.join(", ")
             ),
         ),
         Err(e) => SensorStatus::unavailable("ezkl", e.to_string()),
     }
 }
 
-/// The venv with EZKL installed; returns its python and the seconds provisioning took (if it ran).
-pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
+/// The venv with EZKL `version` installed; returns its python and the seconds provisioning
+/// took (if it ran).
+pub fn ensure_venv(version: &str) -> Result<(PathBuf, Option<f64>), FrameworkError> {
+    let req = requirements(version)?;
     let python = base_python()?;
-    let dir = venv_dir();
-    let what = format!("ezkl: installing ezkl=={EZKL_VERSION} into a venv (first use)");
+    crate::paths::cache_dir(); // made and marked as zkprof's
+    let dir = venv_dir(version, req);
+    let what = format!("ezkl: installing ezkl=={version} into a venv (first use)");
     let took = provision::ensure_env(&dir, &what, |dir| {
         let venv = dir.join("venv");
         let (py, venv_s) = (python.display().to_string(), venv.display().to_string());
@@ -82,7 +138,7 @@ pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
             "creating the EZKL venv (python3 -m venv)",
         )?;
         let req = dir.join("requirements.txt");
-        provision::write_if_changed(&req, REQUIREMENTS)?;
+        provision::write_if_changed(&req, requirements(version)?)?;
         let pip = venv.join("bin/pip").display().to_string();
         let req_s = req.display().to_string();
         let args = [
@@ -99,7 +155,7 @@ pub fn ensure_venv() -> Result<(PathBuf, Option<f64>), FrameworkError> {
         provision::run(
             &argv,
             None,
-            &format!("installing ezkl=={EZKL_VERSION} from PyPI (pip --require-hashes)"),
+            &format!("installing ezkl=={version} from PyPI (pip --require-hashes)"),
         )?;
         Ok(())
     })?;
@@ -117,6 +173,16 @@ pub(super) fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, Fra
         }
     }
     let mut s = BTreeMap::new();
+    let version = setting_str(cell, "version").unwrap_or_else(|| EZKL_VERSION.to_string());
+    requirements(&version)?;
+    // The container images and the Nix environment hold the default version only.
+    if version != EZKL_VERSION && cell.runtime != RuntimeKind::Native {
+        return Err(failed(format!(
+            "EZKL {version} runs in the native runtime only: the {} environment holds EZKL {EZKL_VERSION}",
+            cell.runtime.name()
+        )));
+    }
+    s.insert("version".into(), version);
     let pick = |key: &str, default: &str, valid: &[&str]| -> Result<String, FrameworkError> {
         let v = setting_str(cell, key).unwrap_or_else(|| default.to_string());
         if valid.contains(&v.as_str()) {
@@ -176,4 +242,71 @@ pub(super) fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, Fra
 
 pub(super) fn json_inputs(xs: &[Vec<f32>]) -> String {
     serde_json::json!({ "input_data": xs }).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cell(settings: serde_json::Value, runtime: RuntimeKind) -> Cell {
+        Cell {
+            id: "m/ezkl/x/native".into(),
+            model: crate::suite::Model::default(),
+            framework: crate::suite::FrameworkSpec {
+                name: "ezkl".into(),
+                kind: crate::frameworks::FrameworkKind::Ezkl,
+                settings: Vec::new(),
+                steps: Vec::new(),
+                timeout_s: None,
+                memory_limit: None,
+                image: None,
+                cpuset: None,
+                home: None,
+                phases: BTreeMap::new(),
+            },
+            settings: serde_json::from_value(settings).unwrap(),
+            runtime,
+        }
+    }
+
+    #[test]
+    fn the_version_is_a_setting_with_known_values() {
+        let s = read_settings(&cell(serde_json::json!({}), RuntimeKind::Native)).unwrap();
+        assert_eq!(s["version"], EZKL_VERSION);
+        let s = read_settings(&cell(
+            serde_json::json!({"version": "7.1.4"}),
+            RuntimeKind::Native,
+        ))
+        .unwrap();
+        assert_eq!(s["version"], "7.1.4");
+        let e = read_settings(&cell(
+            serde_json::json!({"version": "9.9.9"}),
+            RuntimeKind::Native,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("`9.9.9`") && e.contains("23.0.5, 7.1.4"), "{e}");
+        let e = read_settings(&cell(
+            serde_json::json!({"version": "7.1.4"}),
+            RuntimeKind::Docker,
+        ))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("native runtime only") && e.contains("docker"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_known_version_pins_the_hashes_of_its_wheels() {
+        for (v, req) in VERSIONS {
+            assert!(req.contains(&format!("ezkl=={v} \\")), "{v}");
+            let hashes = req.matches("--hash=sha256:").count();
+            assert!(hashes >= 5, "{v}: {hashes} wheel hashes");
+        }
+        // One venv per version.
+        let dirs: Vec<PathBuf> = VERSIONS.iter().map(|(v, r)| venv_dir(v, r)).collect();
+        assert_ne!(dirs[0], dirs[1]);
+    }
 }

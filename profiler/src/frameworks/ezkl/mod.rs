@@ -1,12 +1,13 @@
 //! EZKL (Halo2, KZG) through its Python API, pinned from PyPI with hashes.
 //!
-//! zkprof makes a venv in `<cache>/envs/` and installs `ezkl==EZKL_VERSION` with
-//! `pip --require-hashes`; each step is one process of `zkprof_ezkl.py` (embedded below):
+//! zkprof makes one venv per EZKL version in `<cache>/envs/` and installs `ezkl==<version>`
+//! with `pip --require-hashes` (setting `version`: [`env::VERSIONS`], default
+//! [`EZKL_VERSION`]); the same script drives 7.x and 23.x; each step is one process of `zkprof_ezkl.py` (embedded below):
 //! compile (gen_settings + calibrate_settings + compile_circuit) -> setup (SRS + keys) ->
 //! witness -> prove -> verify. compile and setup write into a cache entry keyed by the EZKL
 //! version, the model's SHA-256 and the settings, and are skipped when it is complete.
 //!
-//! Settings (suite `settings`): `input_visibility`, `param_visibility`, `output_visibility`
+//! Settings (suite `settings`): `version` (`23.0.5`, `7.1.4`), `input_visibility`, `param_visibility`, `output_visibility`
 //! (`public`, `private`, `fixed`, `hashed`; defaults public/fixed/public as in the 2024
 //! report), `calibration` (`resources`, `accuracy`, `none`; default resources), `scales`
 //! (e.g. `[2, 7]`), `srs` (`auto`: the public SRS, else a labelled test SRS; `public`;
@@ -17,7 +18,7 @@
 mod env;
 mod logs;
 
-pub use env::ensure_venv;
+pub use env::{ensure_venv, known_versions, VERSIONS};
 pub(crate) use logs::skipped_note;
 pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
@@ -32,7 +33,7 @@ use env::{json_inputs, read_settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The pinned EZKL version.
+/// The EZKL version a cell runs unless its `version` setting names another.
 pub const EZKL_VERSION: &str = "23.0.5";
 const SCRIPT: &str = include_str!("../../../assets/ezkl/zkprof_ezkl.py");
 const ENTRY_FILES: [&str; 5] = [
@@ -49,6 +50,8 @@ pub struct Ezkl;
 /// A provisioned cell: what `provision` prepared, owned by the cell for its later calls.
 #[derive(Clone)]
 struct State {
+    /// The EZKL version the cell runs.
+    version: String,
     python: PathBuf,
     script: PathBuf,
     /// EZKL's own directory (`$EZKL_REPO_PATH`: lookup tables), inside the environment.
@@ -101,9 +104,11 @@ impl Framework for Ezkl {
                 ))
             })?,
         };
-        let (python, took) = ensure_venv()?;
+        let version = settings["version"].clone();
+        let (python, took) = ensure_venv(&version)?;
         let mut info = BTreeMap::new();
-        info.insert("ezkl_version".into(), EZKL_VERSION.into());
+        info.insert("ezkl_version".into(), version.clone());
+        info.insert("framework_version".into(), version.clone());
         info.insert("python".into(), python.display().to_string());
         if let Some(t) = took {
             info.insert("provisioned_s".into(), format!("{t:.1}"));
@@ -122,7 +127,7 @@ impl Framework for Ezkl {
         let canonical = serde_json::to_string(&settings).unwrap_or_default();
         let key = cache_key(&[
             "ezkl",
-            EZKL_VERSION,
+            &version,
             SCRIPT,
             &model_sha,
             &canonical,
@@ -151,6 +156,7 @@ impl Framework for Ezkl {
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
         let prepared = State {
+            version,
             python,
             ezkl_home: env_dir.join("ezkl-home"),
             script,
@@ -291,7 +297,7 @@ impl PreparedCell for State {
             meta.insert("srs".to_string(), label.clone());
             let m = Manifest {
                 framework: "ezkl".into(),
-                version: EZKL_VERSION.into(),
+                version: st.version.clone(),
                 model_sha256: String::new(),
                 settings: serde_json::to_value(&st.settings).unwrap_or_default(),
                 created_at: chrono::Utc::now().to_rfc3339(),
@@ -503,7 +509,7 @@ impl PreparedCell for State {
         };
         let log = format!("{}\n{}", read(&step.stdout_path), read(&step.stderr_path));
         unsupported_line(&log)
-            .map(|l| format!("EZKL {EZKL_VERSION} cannot compile this model: {l}"))
+            .map(|l| format!("EZKL {} cannot compile this model: {l}", self.version))
     }
 }
 
