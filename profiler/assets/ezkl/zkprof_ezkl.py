@@ -2,9 +2,14 @@
 
 Written into zkprof's cache by zkprof itself; each step is its own process so that
 zkprof measures it alone. Errors go to stderr with a non-zero exit code.
+
+Works with EZKL 7.1.4 (the 2024 benchmark's) and 23.x: the Python API differs between them
+only in what `call` and `ezkl_version` absorb (coroutines, `__version__`).
 """
 import argparse
+import asyncio
 import hashlib
+import inspect
 import json
 import logging
 import os
@@ -12,6 +17,33 @@ import sys
 import time
 
 import ezkl
+
+
+def ezkl_version():
+    """The installed EZKL's version (7.x has no `ezkl.__version__`)."""
+    v = getattr(ezkl, "__version__", None)
+    if v:
+        return v
+    from importlib import metadata
+
+    return metadata.version("ezkl")
+
+
+def call(f, *args, timeout=None, **kwargs):
+    """`f(*args, **kwargs)` for an EZKL function, awaited where this version makes it a coroutine.
+
+    Which functions return an awaitable differs between versions (23.x: `get_srs`; 7.1.4: none),
+    and an awaitable one must be called inside a running event loop, so every call goes
+    through one. `timeout` (seconds) only bounds awaitables: a blocking call cannot be cut short.
+    """
+
+    async def run():
+        r = f(*args, **kwargs)
+        if inspect.isawaitable(r):
+            r = await asyncio.wait_for(r, timeout)
+        return r
+
+    return asyncio.run(run())
 
 
 def sha256(path):
@@ -27,12 +59,12 @@ def cmd_compile(a):
     ra.input_visibility = a.input_visibility
     ra.param_visibility = a.param_visibility
     ra.output_visibility = a.output_visibility
-    if not ezkl.gen_settings(a.model, a.settings, py_run_args=ra):
+    if not call(ezkl.gen_settings, a.model, a.settings, py_run_args=ra):
         sys.exit("ezkl.gen_settings returned False")
     scales = [int(s) for s in a.scales.split(",")] if a.scales else None
     if a.target != "none":
-        ezkl.calibrate_settings(a.calibration, a.model, a.settings, a.target, scales=scales)
-    if not ezkl.compile_circuit(a.model, a.compiled, a.settings):
+        call(ezkl.calibrate_settings, a.calibration, a.model, a.settings, a.target, scales=scales)
+    if not call(ezkl.compile_circuit, a.model, a.compiled, a.settings):
         sys.exit("ezkl.compile_circuit returned False")
 
 
@@ -57,12 +89,9 @@ def srs_for(a, logrows):
     label = None
     if a.srs_mode in ("auto", "public"):
         try:
-            import asyncio
-
-            async def fetch():
-                return await asyncio.wait_for(ezkl.get_srs(settings_path=None, logrows=logrows, srs_path=path), 60)
-
-            if asyncio.run(fetch()) and os.path.exists(path):
+            # 23.x: a coroutine, bounded here; 7.1.4: a blocking call (its own network timeouts).
+            got = call(ezkl.get_srs, settings_path=None, logrows=logrows, srs_path=path, timeout=60)
+            if got and os.path.exists(path):
                 label = "public SRS (ezkl.get_srs, k=%d, sha256 %s)" % (logrows, sha256(path))
         except Exception as e:  # offline, or the download failed
             if a.srs_mode == "public":
@@ -73,7 +102,7 @@ def srs_for(a, logrows):
         label = "test SRS (insecure): ezkl.gen_srs k=%d" % logrows
     m = {
         "framework": "ezkl-srs",
-        "version": ezkl.__version__,
+        "version": ezkl_version(),
         "model_sha256": "",
         "settings": {"logrows": logrows},
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -103,12 +132,12 @@ def cmd_setup(a):
     os.symlink(os.path.relpath(srs, os.path.dirname(os.path.abspath(a.srs_link))), a.srs_link)
     with open(a.srs_label, "w") as f:
         f.write(label)
-    if not ezkl.setup(a.compiled, a.vk, a.pk, srs_path=srs):
+    if not call(ezkl.setup, a.compiled, a.vk, a.pk, srs_path=srs):
         sys.exit("ezkl.setup returned False")
 
 
 def cmd_witness(a):
-    ezkl.gen_witness(a.data, a.compiled, a.out)
+    call(ezkl.gen_witness, a.data, a.compiled, a.out)
 
 
 def seconds_since_process_start():
@@ -130,12 +159,12 @@ def cmd_prove(a):
     if startup is not None:
         print("zkprof: started in %.3f" % startup, file=sys.stderr)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s", stream=sys.stderr)
-    ezkl.prove(a.witness, a.compiled, a.pk, a.proof, srs_path=a.srs)
+    call(ezkl.prove, a.witness, a.compiled, a.pk, a.proof, srs_path=a.srs)
 
 
 def cmd_verify(a):
     try:
-        ok = ezkl.verify(a.proof, a.settings, a.vk, srs_path=a.srs)
+        ok = call(ezkl.verify, a.proof, a.settings, a.vk, srs_path=a.srs)
     except Exception as e:
         sys.exit("verification failed: %s" % e)
     if not ok:
@@ -152,7 +181,7 @@ def cmd_outputs(a):
     for x in inputs:
         with open(tmp_in, "w") as f:
             json.dump({"input_data": [x]}, f)
-        ezkl.gen_witness(tmp_in, a.compiled, tmp_out)
+        call(ezkl.gen_witness, tmp_in, a.compiled, tmp_out)
         with open(tmp_out) as f:
             w = json.load(f)
         outs.append([float(v) for v in w["pretty_elements"]["rescaled_outputs"][0]])
