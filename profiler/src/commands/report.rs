@@ -20,6 +20,10 @@ pub struct ReportArgs {
     /// Open the written file in the user's browser (`xdg-open`; `open` on macOS).
     #[arg(long)]
     pub open: bool,
+    /// Add a published table against these results, as `zkprof reproduce` shows it (html and
+    /// markdown): zkprof/reference/v1 JSON or 2024-schema CSV.
+    #[arg(long, value_name = "FILE")]
+    pub reference: Option<PathBuf>,
 }
 
 /// The program that opens a file in the user's default application.
@@ -115,7 +119,29 @@ pub fn run(_global: &GlobalArgs, args: &ReportArgs) -> anyhow::Result<i32> {
         .into());
     }
     let files = load_all(&args.results)?;
-    let bytes = report::exporter(args.format).render(&files)?;
+    let bytes = match &args.reference {
+        None => report::exporter(args.format).render(&files)?,
+        Some(path) => {
+            let r = report::reproduce::reproduce(&report::reference::load(path)?, &files);
+            match args.format {
+                Format::Html => report::html::HtmlExporter.render_with(&files, Some(&r))?,
+                Format::Markdown => {
+                    let mut b = report::exporter(args.format).render(&files)?;
+                    b.extend(b"\n## Published table against ours\n\n");
+                    let md = super::reproduce::render(&r, super::compare::TableFormat::Markdown)?;
+                    b.extend(md.into_bytes());
+                    b
+                }
+                other => {
+                    return Err(UserError::Input(format!(
+                        "--reference adds a table to html and markdown reports, not to {other:?}; \
+                         use `zkprof reproduce --reference FILE` for it alone"
+                    ))
+                    .into())
+                }
+            }
+        }
+    };
     let output = args.output.clone().unwrap_or_else(|| match args.format {
         Format::Html => PathBuf::from("report.html"),
         _ => PathBuf::from("-"),

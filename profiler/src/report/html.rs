@@ -81,6 +81,17 @@ struct Ctx {
     warnings: Vec<String>,
     facts: Vec<Facts>,
     frontier: Vec<FrontierCtx>,
+    /// A published table against these results (`report --reference`).
+    reproduction: Option<ReproductionCtx>,
+}
+
+/// `reproduce`'s table, as `zkprof reproduce` prints it.
+#[derive(Debug, Serialize)]
+struct ReproductionCtx {
+    source: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+    summary: String,
 }
 
 /// One framework lane of a sweep that met its frontier.
@@ -124,7 +135,34 @@ impl Exporter for HtmlExporter {
     }
 
     fn render(&self, files: &[Loaded]) -> Result<Vec<u8>, ReportError> {
-        let ctx = context(files);
+        self.render_with(files, None)
+    }
+}
+
+impl HtmlExporter {
+    /// The report, with a published table against these results when `reproduction` is given.
+    pub fn render_with(
+        &self,
+        files: &[Loaded],
+        reproduction: Option<&super::reproduce::Reproduction>,
+    ) -> Result<Vec<u8>, ReportError> {
+        let mut ctx = context(files);
+        ctx.reproduction = reproduction.map(|r| {
+            let mut header: Vec<String> = super::reproduce::HEADER
+                .iter()
+                .map(|h| h.to_string())
+                .collect();
+            header.push("ours: status".into());
+            ReproductionCtx {
+                source: format!(
+                    "{} {} (commit {})",
+                    r.source.title, r.source.url, r.source.commit
+                ),
+                header,
+                rows: super::reproduce::table_rows(r),
+                summary: r.tally.line(),
+            }
+        });
         let mut env = Environment::new();
         env.set_auto_escape_callback(|_| AutoEscape::Html);
         env.add_template("report.html", TEMPLATE)
@@ -249,5 +287,6 @@ fn context(files: &[Loaded]) -> Ctx {
         warnings: warnings(files, &rows),
         facts: facts(&rows),
         frontier: frontier(files),
+        reproduction: None,
     }
 }

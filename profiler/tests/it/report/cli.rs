@@ -387,3 +387,58 @@ fn report_open_uses_xdg_open_or_says_how() {
     assert_eq!(o.status.code(), Some(2), "{:?}", streams(&o));
     assert!(streams(&o).1.contains("--open needs a file"));
 }
+
+#[test]
+fn report_with_a_reference_shows_the_reproduction_table() {
+    let refp = repo().join("reports/reference/zkml-benchmark-2024.json");
+    let a = fixtures().join("a.json");
+    let t = tempfile::tempdir().unwrap();
+    let html = t.path().join("r.html");
+    let o = run_in(
+        &[
+            "report",
+            a.to_str().unwrap(),
+            "--reference",
+            refp.to_str().unwrap(),
+            "-o",
+            html.to_str().unwrap(),
+        ],
+        &fixtures(),
+    );
+    assert!(o.status.success(), "{:?}", streams(&o));
+    let page = std::fs::read_to_string(&html).unwrap();
+    assert!(page.contains("id=\"reproduce\""), "no reproduction section");
+    assert!(page.contains("of 41 rows reproduced"), "no summary line");
+    assert!(page.contains("7.1.4"), "no published version");
+    let o = run_in(
+        &[
+            "report",
+            a.to_str().unwrap(),
+            "--reference",
+            refp.to_str().unwrap(),
+            "--format",
+            "markdown",
+        ],
+        &fixtures(),
+    );
+    let (out, err) = streams(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("## Published table against ours") && out.contains("rows reproduced"),
+        "{out}"
+    );
+    let o = run_in(
+        &[
+            "report",
+            a.to_str().unwrap(),
+            "--reference",
+            refp.to_str().unwrap(),
+            "--format",
+            "csv",
+        ],
+        &fixtures(),
+    );
+    let (_, err) = streams(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("zkprof reproduce --reference"), "{err}");
+}
