@@ -7,11 +7,15 @@
 //! witness (the circuit's wasm) -> prove / verify (`snarkjs groth16`). compile and setup
 //! write into a cache entry keyed by the tool lock, the circuit source and the settings.
 //!
+//! The compiler is circom2 (WebAssembly, from the lock file) unless the cell names the
+//! user's own native circom (`circom_bin` or `$ZKPROF_CIRCOM_BIN`, see [`compiler`]).
+//!
 //! Settings: `decimals` (fixed point `10^d`, default 18 as keras2circom's `-d 18`),
 //! `input_visibility` (`public`/`private`, default public), `ptau` (a finished powers-of-tau
 //! file; `--ptau` or `$ZKPROF_PTAU` set it for every cell through [`super::RunOptions`]),
-//! `accuracy_samples`.
+//! `accuracy_samples`, `circom_bin`.
 
+pub mod compiler;
 mod conv;
 mod heap;
 pub mod ptau;
@@ -31,10 +35,18 @@ use transpile::Scaling;
 
 /// The pinned tool versions (also in the lock file).
 pub const TOOLS: &str = "circom2 0.2.23, snarkjs 0.7.6, circomlib-ml 1.4.4";
+/// The pinned tools besides the compiler.
+const LIBRARIES: &str = "snarkjs 0.7.6, circomlib-ml 1.4.4";
 const PACKAGE_JSON: &str = include_str!("../../../assets/circom/package.json");
 const PACKAGE_LOCK: &str = include_str!("../../../assets/circom/package-lock.json");
 const HELPER: &str = include_str!("../../../assets/circom/zkprof_circom.js");
-const SETTINGS: [&str; 4] = ["decimals", "input_visibility", "ptau", "accuracy_samples"];
+const SETTINGS: [&str; 5] = [
+    "decimals",
+    "input_visibility",
+    "ptau",
+    "accuracy_samples",
+    "circom_bin",
+];
 const ENTRY_FILES: [&str; 6] = [
     "model.circom",
     "model.r1cs",
@@ -51,6 +63,9 @@ pub struct Circom;
 #[derive(Clone)]
 struct State {
     node: PathBuf,
+    compiler: compiler::Compiler,
+    /// The compiler and the libraries, as recorded (`info.tools`).
+    tools: String,
     env: PathBuf,
     entry: Entry,
     cached: bool,
@@ -105,7 +120,17 @@ pub fn status() -> SensorStatus {
             dir.display()
         )
     };
-    SensorStatus::available_with("circom", why)
+    let compiler = match std::env::var_os("ZKPROF_CIRCOM_BIN").filter(|v| !v.is_empty()) {
+        None => {
+            "; compiler: circom2 (set ZKPROF_CIRCOM_BIN or `circom_bin` for your own native circom)"
+                .to_string()
+        }
+        Some(p) => match compiler::native(Path::new(&p), "ZKPROF_CIRCOM_BIN") {
+            Ok(c) => format!("; compiler: {}", c.label()),
+            Err(e) => return SensorStatus::unavailable("circom", e.to_string()),
+        },
+    };
+    SensorStatus::available_with("circom", format!("{why}{compiler}"))
 }
 
 /// The npm tree with the pinned tools; returns (node, env dir, seconds provisioning took).
@@ -248,9 +273,15 @@ impl Framework for Circom {
         })?;
         conv::check(&mlp.convs)
             .map_err(|why| FrameworkError::Unsupported(format!("circom transpiler: {why}")))?;
+        let compiler = compiler::Compiler::of(cell)?;
         let (node, env, took) = ensure_tools()?;
+        let tools = format!("{}, {LIBRARIES}", compiler.label());
         let mut info = BTreeMap::new();
-        info.insert("tools".into(), TOOLS.into());
+        info.insert("tools".into(), tools.clone());
+        info.insert("framework_version".into(), tools.clone());
+        if let compiler::Compiler::Native { version, .. } = &compiler {
+            info.insert("circom_compiler".into(), version.clone());
+        }
         if let Some(t) = took {
             info.insert("provisioned_s".into(), format!("{t:.1}"));
         }
@@ -265,7 +296,14 @@ impl Framework for Circom {
             .as_ref()
             .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let key = cache_key(&["circom", PACKAGE_LOCK, HELPER, &source, &ptau_key]);
+        let key = cache_key(&[
+            "circom",
+            PACKAGE_LOCK,
+            HELPER,
+            &source,
+            &ptau_key,
+            &compiler.label(),
+        ]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "circom", &key[..32]);
         let (cached, meta) = match entry.lookup(&key, &mut info).map_err(failed)? {
@@ -285,6 +323,8 @@ impl Framework for Circom {
         info.insert("fixed_point".into(), format!("10^{}", scaling.decimals));
         let prepared = State {
             node,
+            compiler,
+            tools,
             env,
             entry,
             cached,
@@ -335,21 +375,18 @@ impl PreparedCell for State {
             });
         };
         if !st.cached {
-            step(
-                "compile",
-                vec![
-                    node.clone(),
-                    nm("circom2/cli.js"),
-                    e("model.circom"),
-                    "--r1cs".into(),
-                    "--wasm".into(),
-                    "--O2".into(),
-                    "-l".into(),
-                    p(&st.env.join("node_modules")),
-                    "-o".into(),
-                    p(&st.entry.dir),
-                ],
-            );
+            let mut compile = st.compiler.command(&st.node, &st.env);
+            compile.extend([
+                e("model.circom"),
+                "--r1cs".into(),
+                "--wasm".into(),
+                "--O2".into(),
+                "-l".into(),
+                p(&st.env.join("node_modules")),
+                "-o".into(),
+                p(&st.entry.dir),
+            ]);
+            step("compile", compile);
             let mut a = vec![
                 node.clone(),
                 p(&st.env.join("zkprof_circom.js")),
@@ -444,7 +481,7 @@ impl PreparedCell for State {
             );
             let m = Manifest {
                 framework: "circom".into(),
-                version: TOOLS.into(),
+                version: st.tools.clone(),
                 model_sha256: String::new(),
                 settings: serde_json::json!({ "decimals": st.scaling.decimals, "public_input": st.scaling.public_input }),
                 created_at: chrono::Utc::now().to_rfc3339(),
