@@ -442,3 +442,59 @@ fn report_with_a_reference_shows_the_reproduction_table() {
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("zkprof reproduce --reference"), "{err}");
 }
+
+#[test]
+fn reproduce_json_has_verdicts_versions_and_the_published_method() {
+    let refp = repo().join("reports/reference/zkml-benchmark-2024.json");
+    let a = fixtures().join("a.json");
+    let o = run_in(
+        &[
+            "reproduce",
+            "--reference",
+            refp.to_str().unwrap(),
+            "--format",
+            "json",
+            a.to_str().unwrap(),
+        ],
+        &fixtures(),
+    );
+    let (out, err) = streams(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let lines = v["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 41);
+    let tally = &v["tally"];
+    let counted: u64 = [
+        "reproduced",
+        "not_reproduced",
+        "other_version",
+        "unknown_version",
+        "incomplete",
+        "not_run",
+    ]
+    .iter()
+    .map(|k| tally[k].as_u64().unwrap())
+    .sum();
+    assert_eq!(counted, 41, "{tally}");
+    for l in lines {
+        let fam = l["published"]["framework"].as_str().unwrap();
+        if fam.starts_with("ezkl") {
+            assert_eq!(l["published_version"], "7.1.4", "{l}");
+        }
+        if l["verdict"] == "not_run" {
+            assert!(l["ours_prove_s"].is_null(), "{l}");
+            continue;
+        }
+        // circom's published time is the prove alone: ours by that method is our prove step.
+        if fam.starts_with("circom") {
+            assert_eq!(l["ours_published_method_s"], l["ours_prove_s"], "{l}");
+        }
+        // The fixture's EZKL cells skipped compile and setup (cached): no published-method time.
+        if fam.starts_with("ezkl") {
+            assert!(
+                l["ours_published_method_s"].is_null() && l["time_ratio"].is_null(),
+                "{l}"
+            );
+        }
+    }
+}
