@@ -149,8 +149,37 @@ fn index(l: &Loaded) -> BTreeMap<&str, &CellResult> {
     m
 }
 
-/// Compares `other` with `base`: every cell id of either file, baseline order first.
-pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
+/// A cell id without its `version` setting, so that the cells of two versions of a framework
+/// pair up (`m/ezkl/scales=[2,7],version=7.1.4/native` -> `m/ezkl/scales=[2,7]/native`).
+pub fn version_blind(id: &str) -> String {
+    id.split('/')
+        .map(|part| {
+            let kept: Vec<&str> = part
+                .split(',')
+                .filter(|kv| !kv.starts_with("version="))
+                .collect();
+            if kept.is_empty() {
+                "default".to_string()
+            } else {
+                kept.join(",")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// The framework version a cell ran, for the note of a row pairing two versions.
+fn version_of(c: &CellResult) -> String {
+    let fam = super::reproduce::family(&c.framework);
+    super::reproduce_verdict::framework_version(c, &fam).unwrap_or_else(|| "unknown".into())
+}
+
+/// The rows of a comparison: cells of the same id, then cells that differ only in their
+/// `version` setting (one on each side), baseline order first.
+fn pairs<'a>(
+    base: &'a Loaded,
+    other: &'a Loaded,
+) -> Vec<(String, Option<&'a CellResult>, Option<&'a CellResult>)> {
     let (bi, oi) = (index(base), index(other));
     let mut ids: Vec<&str> = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -159,22 +188,70 @@ pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
             ids.push(&c.id);
         }
     }
-    let cells = ids
+    let only = |ix: &BTreeMap<&str, &'a CellResult>, there: &BTreeMap<&str, &'a CellResult>| {
+        let mut m: BTreeMap<String, Vec<&'a CellResult>> = BTreeMap::new();
+        for (id, c) in ix {
+            if !there.contains_key(id) {
+                m.entry(version_blind(id)).or_default().push(*c);
+            }
+        }
+        m
+    };
+    let (b_only, o_only) = (only(&bi, &oi), only(&oi, &bi));
+    let partner = |blind: &str| match (b_only.get(blind), o_only.get(blind)) {
+        (Some(b), Some(o)) if b.len() == 1 && o.len() == 1 => Some((b[0], o[0])),
+        _ => None,
+    };
+    let mut out = Vec::new();
+    let mut done = std::collections::BTreeSet::new();
+    for id in ids {
+        if let (Some(b), Some(o)) = (bi.get(id), oi.get(id)) {
+            out.push((id.to_string(), Some(*b), Some(*o)));
+            continue;
+        }
+        let blind = version_blind(id);
+        match partner(&blind) {
+            Some((b, o)) => {
+                if done.insert(blind.clone()) {
+                    out.push((blind, Some(b), Some(o)));
+                }
+            }
+            None => out.push((id.to_string(), bi.get(id).copied(), oi.get(id).copied())),
+        }
+    }
+    out
+}
+
+/// Compares `other` with `base`: every cell of either file, baseline order first; cells that
+/// differ only in their `version` setting are compared with each other (the regression view
+/// of two framework versions on one machine).
+pub fn compare(base: &Loaded, other: &Loaded) -> Comparison {
+    let cells = pairs(base, other)
         .into_iter()
-        .map(|id| {
-            let (b, o) = (bi.get(id).copied(), oi.get(id).copied());
+        .map(|(id, b, o)| {
             let bw = b.and_then(view::prove_wall);
             let ow = o.and_then(view::prove_wall);
             let bm = b.and_then(view::prove_peak);
             let om = o.and_then(view::prove_peak);
             let label = b.or(o).and_then(view::proof_label).map(String::from);
-            let note = [label, side_note("baseline", b), side_note("other", o)]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join("; ");
+            let versions = match (b, o) {
+                (Some(b), Some(o)) if b.id != o.id => {
+                    Some(format!("version {} vs {}", version_of(b), version_of(o)))
+                }
+                _ => None,
+            };
+            let note = [
+                versions,
+                label,
+                side_note("baseline", b),
+                side_note("other", o),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join("; ");
             CellComparison {
-                id: id.to_string(),
+                id,
                 base_status: status_of(b),
                 other_status: status_of(o),
                 time: Verdict::judge(bw.as_ref(), ow.as_ref()),

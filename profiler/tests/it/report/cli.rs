@@ -498,3 +498,62 @@ fn reproduce_json_has_verdicts_versions_and_the_published_method() {
         }
     }
 }
+
+/// `a.json` with its EZKL cells marked as run by EZKL `version` (id and info).
+fn with_ezkl_version(dir: &std::path::Path, version: &str) -> std::path::PathBuf {
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("a.json")).unwrap()).unwrap();
+    for c in v["cells"].as_array_mut().unwrap() {
+        if c["framework"] != "ezkl" {
+            continue;
+        }
+        let id = c["id"].as_str().unwrap().to_string();
+        let mut parts: Vec<String> = id.split('/').map(String::from).collect();
+        parts[2] = format!("{},version={version}", parts[2]);
+        c["id"] = parts.join("/").into();
+        c["info"]["ezkl_version"] = version.into();
+    }
+    let p = dir.join(format!("ezkl-{version}.json"));
+    std::fs::write(&p, serde_json::to_string(&v).unwrap()).unwrap();
+    p
+}
+
+#[test]
+fn compare_pairs_the_cells_of_two_framework_versions() {
+    let t = tempfile::tempdir().unwrap();
+    let old = with_ezkl_version(t.path(), "7.1.4");
+    let new = with_ezkl_version(t.path(), "23.0.5");
+    let o = run_in(
+        &[
+            "compare",
+            old.to_str().unwrap(),
+            new.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        &fixtures(),
+    );
+    let (out, err) = streams(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let cells = v[0]["cells"].as_array().unwrap();
+    let ezkl: Vec<&serde_json::Value> = cells
+        .iter()
+        .filter(|c| c["id"].as_str().unwrap().contains("/ezkl/"))
+        .collect();
+    assert!(!ezkl.is_empty());
+    for c in ezkl {
+        assert!(!c["id"].as_str().unwrap().contains("version="), "{c}");
+        assert!(
+            c["base_status"].is_string() && c["other_status"].is_string(),
+            "unpaired: {c}"
+        );
+        assert!(
+            c["note"]
+                .as_str()
+                .unwrap()
+                .contains("version 7.1.4 vs 23.0.5"),
+            "{c}"
+        );
+    }
+}
