@@ -219,6 +219,30 @@ pub fn model_onnx(cell: &Cell, why: &str) -> Result<(PathBuf, Vec<u8>), Framewor
     Ok((path, bytes))
 }
 
+/// A cell of framework `kind` (named as the kind) with `settings` (a JSON object), an empty
+/// model and the native runtime: what adapters' unit tests start from.
+#[cfg(test)]
+pub(crate) fn test_cell(kind: FrameworkKind, settings: serde_json::Value) -> Cell {
+    Cell {
+        id: format!("m/{}/x/native", kind.name()),
+        model: crate::suite::Model::default(),
+        framework: crate::suite::FrameworkSpec {
+            name: kind.name().into(),
+            kind,
+            settings: Vec::new(),
+            steps: Vec::new(),
+            timeout_s: None,
+            memory_limit: None,
+            image: None,
+            cpuset: None,
+            home: None,
+            phases: BTreeMap::new(),
+        },
+        settings: serde_json::from_value(settings).unwrap_or_default(),
+        runtime: crate::runtime::RuntimeKind::Native,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

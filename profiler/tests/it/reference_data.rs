@@ -52,17 +52,14 @@ fn fetch_offline_names_from_and_a_copy_is_checked_then_used() {
     let Some(src) = shared_copy() else { return };
     let d = tempfile::tempdir().unwrap();
     let cache = d.path().join("cache");
+    let fetch_from = |from: &str| {
+        fresh(
+            &cache,
+            &["data", "fetch", "zkml-benchmark-2024", "--from", from],
+        )
+    };
     // Nothing listens on port 9 of the loopback: a download that cannot happen.
-    let o = fresh(
-        &cache,
-        &[
-            "data",
-            "fetch",
-            "zkml-benchmark-2024",
-            "--from",
-            "http://127.0.0.1:9/x",
-        ],
-    );
+    let o = fetch_from("http://127.0.0.1:9/x");
     let (out, err) = streams(&o);
     assert!(!o.status.success(), "{out}\n{err}");
     assert!(
@@ -83,16 +80,7 @@ fn fetch_offline_names_from_and_a_copy_is_checked_then_used() {
     let mut bytes = std::fs::read(&csv).unwrap();
     bytes[0] ^= 0x20;
     std::fs::write(&csv, bytes).unwrap();
-    let o = fresh(
-        &cache,
-        &[
-            "data",
-            "fetch",
-            "zkml-benchmark-2024",
-            "--from",
-            bad.to_str().unwrap(),
-        ],
-    );
+    let o = fetch_from(bad.to_str().unwrap());
     let (out, err) = streams(&o);
     assert!(!o.status.success(), "{out}\n{err}");
     assert!(
@@ -104,16 +92,7 @@ fn fetch_offline_names_from_and_a_copy_is_checked_then_used() {
         .exists());
 
     // The good copy: every file checked, then the suite's cells plan.
-    let o = fresh(
-        &cache,
-        &[
-            "data",
-            "fetch",
-            "zkml-benchmark-2024",
-            "--from",
-            src.to_str().unwrap(),
-        ],
-    );
+    let o = fetch_from(src.to_str().unwrap());
     let (out, err) = streams(&o);
     assert!(o.status.success(), "{out}\n{err}");
     assert!(

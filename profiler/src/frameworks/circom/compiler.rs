@@ -101,27 +101,9 @@ pub(super) fn native(path: &Path, from: &str) -> Result<Compiler, FrameworkError
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn cell(settings: serde_json::Value) -> Cell {
-        Cell {
-            id: "m/circom/x/native".into(),
-            model: crate::suite::Model::default(),
-            framework: crate::suite::FrameworkSpec {
-                name: "circom".into(),
-                kind: crate::frameworks::FrameworkKind::Circom,
-                settings: Vec::new(),
-                steps: Vec::new(),
-                timeout_s: None,
-                memory_limit: None,
-                image: None,
-                cpuset: None,
-                home: None,
-                phases: BTreeMap::new(),
-            },
-            settings: serde_json::from_value(settings).unwrap(),
-            runtime: crate::runtime::RuntimeKind::Native,
-        }
+        crate::frameworks::test_cell(crate::frameworks::FrameworkKind::Circom, settings)
     }
 
     fn script(dir: &Path, name: &str, body: &str) -> PathBuf {

@@ -249,24 +249,9 @@ mod tests {
     use super::*;
 
     fn cell(settings: serde_json::Value, runtime: RuntimeKind) -> Cell {
-        Cell {
-            id: "m/ezkl/x/native".into(),
-            model: crate::suite::Model::default(),
-            framework: crate::suite::FrameworkSpec {
-                name: "ezkl".into(),
-                kind: crate::frameworks::FrameworkKind::Ezkl,
-                settings: Vec::new(),
-                steps: Vec::new(),
-                timeout_s: None,
-                memory_limit: None,
-                image: None,
-                cpuset: None,
-                home: None,
-                phases: BTreeMap::new(),
-            },
-            settings: serde_json::from_value(settings).unwrap(),
-            runtime,
-        }
+        let mut c = crate::frameworks::test_cell(crate::frameworks::FrameworkKind::Ezkl, settings);
+        c.runtime = runtime;
+        c
     }
 
     #[test]

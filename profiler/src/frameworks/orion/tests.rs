@@ -309,24 +309,10 @@ fn missing_checkouts_are_named_with_how_to_get_them() {
 
 #[test]
 fn unknown_settings_are_refused() {
-    let mut cell = crate::suite::Cell {
-        id: "m/orion/x/native".into(),
-        model: crate::suite::Model::default(),
-        framework: crate::suite::FrameworkSpec {
-            name: "orion".into(),
-            kind: crate::frameworks::FrameworkKind::Orion,
-            settings: Vec::new(),
-            steps: Vec::new(),
-            timeout_s: None,
-            memory_limit: None,
-            image: None,
-            cpuset: None,
-            home: None,
-            phases: BTreeMap::new(),
-        },
-        settings: BTreeMap::new(),
-        runtime: crate::runtime::RuntimeKind::Native,
-    };
+    let mut cell = crate::frameworks::test_cell(
+        crate::frameworks::FrameworkKind::Orion,
+        serde_json::json!({}),
+    );
     cell.settings
         .insert("logrows".into(), serde_json::json!(17));
     let e = setup::provision(&cell, Path::new("/nonexistent"))

@@ -60,24 +60,10 @@ fn npy_header_is_aligned_and_describes_the_vector() {
 
 #[test]
 fn unknown_settings_are_refused() {
-    let mut cell = crate::suite::Cell {
-        id: "m/zkml/x/native".into(),
-        model: crate::suite::Model::default(),
-        framework: crate::suite::FrameworkSpec {
-            name: "zkml".into(),
-            kind: crate::frameworks::FrameworkKind::Zkml,
-            settings: Vec::new(),
-            steps: Vec::new(),
-            timeout_s: None,
-            memory_limit: None,
-            image: None,
-            cpuset: None,
-            home: None,
-            phases: BTreeMap::new(),
-        },
-        settings: BTreeMap::new(),
-        runtime: crate::runtime::RuntimeKind::Native,
-    };
+    let mut cell = crate::frameworks::test_cell(
+        crate::frameworks::FrameworkKind::Zkml,
+        serde_json::json!({}),
+    );
     assert_eq!(
         Settings::of(&cell).unwrap().args().join(" "),
         "--scale_factor 512 --k 17 --num_cols 10 --num_randoms 1024"
@@ -93,27 +79,11 @@ fn a_published_model_brings_its_own_tflite_and_others_need_one_beside_the_onnx()
     let t = tempfile::tempdir().unwrap();
     let onnx = t.path().join("m.onnx");
     std::fs::write(&onnx, b"x").unwrap();
-    let mut cell = crate::suite::Cell {
-        id: "m/zkml/x/native".into(),
-        model: crate::suite::Model {
-            onnx: Some(onnx.clone()),
-            ..Default::default()
-        },
-        framework: crate::suite::FrameworkSpec {
-            name: "zkml".into(),
-            kind: crate::frameworks::FrameworkKind::Zkml,
-            settings: Vec::new(),
-            steps: Vec::new(),
-            timeout_s: None,
-            memory_limit: None,
-            image: None,
-            cpuset: None,
-            home: None,
-            phases: BTreeMap::new(),
-        },
-        settings: BTreeMap::new(),
-        runtime: crate::runtime::RuntimeKind::Native,
-    };
+    let mut cell = crate::frameworks::test_cell(
+        crate::frameworks::FrameworkKind::Zkml,
+        serde_json::json!({}),
+    );
+    cell.model.onnx = Some(onnx.clone());
     let e = setup::tflite_of(&cell).unwrap_err().to_string();
     assert!(
         e.contains("m.tflite") && e.contains("beside its ONNX file"),

@@ -4,27 +4,15 @@ use super::*;
 use crate::frameworks::RunOptions;
 
 fn cell(settings: &[(&str, serde_json::Value)]) -> Cell {
-    Cell {
-        id: "m/zktorch/x/native".into(),
-        model: crate::suite::Model::default(),
-        framework: crate::suite::FrameworkSpec {
-            name: "zktorch".into(),
-            kind: crate::frameworks::FrameworkKind::ZkTorch,
-            settings: Vec::new(),
-            steps: Vec::new(),
-            timeout_s: None,
-            memory_limit: None,
-            image: None,
-            cpuset: None,
-            home: None,
-            phases: BTreeMap::new(),
-        },
-        settings: settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.clone()))
-            .collect(),
-        runtime: crate::runtime::RuntimeKind::Native,
-    }
+    let mut c = crate::frameworks::test_cell(
+        crate::frameworks::FrameworkKind::ZkTorch,
+        serde_json::json!({}),
+    );
+    c.settings = settings
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
+    c
 }
 
 #[test]

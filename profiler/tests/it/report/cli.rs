@@ -410,34 +410,23 @@ fn report_with_a_reference_shows_the_reproduction_table() {
     assert!(page.contains("id=\"reproduce\""), "no reproduction section");
     assert!(page.contains("of 41 rows reproduced"), "no summary line");
     assert!(page.contains("7.1.4"), "no published version");
-    let o = run_in(
-        &[
+    let report_as = |format: &str| {
+        let args = [
             "report",
             a.to_str().unwrap(),
             "--reference",
             refp.to_str().unwrap(),
-            "--format",
-            "markdown",
-        ],
-        &fixtures(),
-    );
+        ];
+        run_in(&[&args[..], &["--format", format]].concat(), &fixtures())
+    };
+    let o = report_as("markdown");
     let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     assert!(
         out.contains("## Published table against ours") && out.contains("rows reproduced"),
         "{out}"
     );
-    let o = run_in(
-        &[
-            "report",
-            a.to_str().unwrap(),
-            "--reference",
-            refp.to_str().unwrap(),
-            "--format",
-            "csv",
-        ],
-        &fixtures(),
-    );
+    let o = report_as("csv");
     let (_, err) = streams(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
     assert!(err.contains("zkprof reproduce --reference"), "{err}");
