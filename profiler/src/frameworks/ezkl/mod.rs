@@ -155,6 +155,12 @@ impl Framework for Ezkl {
         provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
+        // One SRS directory per version (a generated test SRS is in that version's format).
+        let srs_dir = if version == EZKL_VERSION {
+            root.join("ezkl-srs")
+        } else {
+            root.join(format!("ezkl-srs-{version}"))
+        };
         let prepared = State {
             version,
             python,
@@ -166,7 +172,7 @@ impl Framework for Ezkl {
             onnx: onnx_path,
             input_json,
             input_len,
-            srs_dir: root.join("ezkl-srs"),
+            srs_dir,
             settings,
         };
         Ok(Provisioned {
