@@ -43,8 +43,9 @@ fn requirements(version: &str) -> Result<&'static str, FrameworkError> {
         })
 }
 
-const SETTINGS: [&str; 9] = [
+const SETTINGS: [&str; 10] = [
     "version",
+    "softmax",
     "input_visibility",
     "param_visibility",
     "output_visibility",
@@ -219,6 +220,10 @@ pub(super) fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, Fra
         "srs".into(),
         pick("srs", "auto", &["auto", "public", "test"])?,
     );
+    s.insert(
+        "softmax".into(),
+        pick("softmax", "keep", &["keep", "drop"])?,
+    );
     let scales = match cell.settings.get("scales") {
         None => String::new(),
         Some(serde_json::Value::Array(a)) if a.iter().all(|v| v.as_i64().is_some()) => a
@@ -240,8 +245,16 @@ pub(super) fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, Fra
     Ok(s)
 }
 
+/// EZKL's input file for one proof: `{"input_data": [x]}`.
 pub(super) fn json_inputs(xs: &[Vec<f32>]) -> String {
     serde_json::json!({ "input_data": xs }).to_string()
+}
+
+/// EZKL's calibration file for `xs`: the samples concatenated into the one input's list, which
+/// EZKL reads as `xs.len()` batches (given as a list of inputs, it would take the first only).
+pub(super) fn calibration_json(xs: &[Vec<f32>]) -> String {
+    let flat: Vec<f32> = xs.iter().flatten().copied().collect();
+    serde_json::json!({ "input_data": [flat] }).to_string()
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use crate::cache::{cache_key, Entry, Manifest};
 use crate::model::onnx;
 use crate::results::StepRun;
 use crate::suite::Cell;
-use env::{json_inputs, read_settings};
+use env::{calibration_json, json_inputs, read_settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -90,6 +90,7 @@ impl Framework for Ezkl {
         let workdir = &super::absolute(workdir);
         let settings = read_settings(cell)?;
         let (onnx_path, bytes) = super::model_onnx(cell, "EZKL proves ONNX models")?;
+        let (onnx_path, bytes, dropped) = without_softmax(&settings, onnx_path, bytes, workdir)?;
         let model_sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
         let input_len = match onnx::read_mlp(&bytes) {
             Ok(m) => m.input_shape.iter().product(),
@@ -108,6 +109,12 @@ impl Framework for Ezkl {
         let (python, took) = ensure_venv(&version)?;
         let mut info = BTreeMap::new();
         info.insert("ezkl_version".into(), version.clone());
+        if dropped {
+            info.insert(
+                "model_transform".into(),
+                "final Softmax dropped (softmax = \"drop\"; argmax unchanged)".into(),
+            );
+        }
         info.insert("framework_version".into(), version.clone());
         info.insert("python".into(), python.display().to_string());
         if let Some(t) = took {
@@ -131,7 +138,7 @@ impl Framework for Ezkl {
             SCRIPT,
             &model_sha,
             &canonical,
-            &json_inputs(&set.inputs),
+            &calibration_json(&set.inputs),
         ]);
         let root = crate::paths::cache_dir().join("artifacts");
         let entry = Entry::new(&root, "ezkl", &key[..32]);
@@ -145,7 +152,7 @@ impl Framework for Ezkl {
             None => {
                 provision::write_if_changed(
                     &entry.path("calibration.json"),
-                    &json_inputs(&set.inputs),
+                    &calibration_json(&set.inputs),
                 )?;
                 false
             }
@@ -519,6 +526,38 @@ impl PreparedCell for State {
     }
 }
 
+/// With `softmax = "drop"`, a dense model ending in Softmax is written again without it
+/// (`<workdir>/model-without-softmax.onnx`; argmax, hence the predicted class, is unchanged),
+/// as the 2024 benchmark's PyTorch export had none; EZKL 7.1.4 computes wrong outputs for a
+/// final Softmax. Returns the model to prove, its bytes and whether a Softmax was dropped.
+fn without_softmax(
+    settings: &BTreeMap<String, String>,
+    path: PathBuf,
+    bytes: Vec<u8>,
+    workdir: &Path,
+) -> Result<(PathBuf, Vec<u8>, bool), FrameworkError> {
+    if settings.get("softmax").map(String::as_str) != Some("drop") {
+        return Ok((path, bytes, false));
+    }
+    match onnx::read_mlp(&bytes) {
+        Ok(m) if m.dropped_softmax && m.convs.is_empty() => {
+            std::fs::create_dir_all(workdir)
+                .map_err(|e| failed(format!("cannot create {}: {e}", workdir.display())))?;
+            let out = workdir.join("model-without-softmax.onnx");
+            let written = onnx::write_mlp(&m.layers);
+            std::fs::write(&out, &written)
+                .map_err(|e| failed(format!("cannot write {}: {e}", out.display())))?;
+            Ok((out, written, true))
+        }
+        Ok(m) if m.dropped_softmax => Err(FrameworkError::Unsupported(format!(
+            "{}: softmax = \"drop\" rewrites dense models only; this one has convolutions",
+            path.display()
+        ))),
+        // No final Softmax (or not a network zkprof reads): proved as it is.
+        _ => Ok((path, bytes, false)),
+    }
+}
+
 /// The compiled circuit's logrows, from EZKL's `settings.json`.
 fn logrows_of(settings: &str) -> Option<u64> {
     std::fs::read_to_string(settings)
@@ -540,3 +579,6 @@ fn srs_cached(settings: &str, srs_dir: &str) -> bool {
 fn input_size(bytes: &[u8]) -> Option<usize> {
     onnx::input_shape(bytes).ok().map(|s| s.iter().product())
 }
+
+#[cfg(test)]
+mod tests;
