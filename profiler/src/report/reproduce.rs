@@ -2,8 +2,8 @@
 //!
 //! A published row matches our cell when the framework family agrees (`ezkl`, `circom`
 //! for circomlib-ml/keras2circom, `zkml`, `opml`, `orion`), the architecture agrees (layer
-//! widths read from the model name, e.g. `mnist-196_25_10`, or else the `params` and
-//! `layers` metrics), and, where the row names an EZKL calibration mode, a cell setting
+//! widths read from the model name, e.g. `mnist-196_25_10`, or the `params` and `layers`
+//! metrics), and, where the row names an EZKL calibration mode, a cell setting
 //! with that value (`resources`/`accuracy`) agrees when the cell has one.
 //! Ratios are ours / published, both by the published method: time as the published
 //! pipeline timed it (see `reproduce_verdict::published_method_steps`) over the published
@@ -73,12 +73,13 @@ pub fn matches(row: &RefRow, cell: &CellResult) -> bool {
     if family(&row.framework) != family(&cell.framework) {
         return false;
     }
+    // By the widths in the names, else by parameters and layers (a CNN named by its kernel
+    // and image side, `28_6_16_10_5`, is `784x6x16x10` in the published table).
+    let by_size = view::metric(cell, view::PARAMS) == Some(row.params as f64)
+        && view::metric(cell, view::LAYERS).is_none_or(|l| l == row.layers as f64);
     let arch = match (row.dims(), dims_of_name(&cell.model)) {
-        (Some(a), Some(b)) => a == b,
-        _ => {
-            view::metric(cell, view::PARAMS) == Some(row.params as f64)
-                && view::metric(cell, view::LAYERS).is_none_or(|l| l == row.layers as f64)
-        }
+        (Some(a), Some(b)) => a == b || by_size,
+        _ => by_size,
     };
     if !arch {
         return false;
@@ -400,6 +401,27 @@ mod tests {
         );
         assert_eq!(dims_of_name("cifar10-mlp"), None);
         assert_eq!(dims_of_name("tiny"), None);
+    }
+
+    #[test]
+    fn a_cnn_named_by_kernel_matches_its_published_row_by_size() {
+        let row: RefRow = serde_json::from_value(serde_json::json!({
+            "framework": "zkml (tensorflow)", "architecture": "Input-Conv2d-Conv2d-Dense (784x6x16x10)",
+            "layers": 4, "params": 5142, "testing_size": 2500, "accuracy_loss_pct": 0.08,
+            "memory_avg_mb": 1760.2, "memory_std_mb": 1.0, "prove_time_avg_s": 15.2,
+            "prove_time_std_s": 0.1, "notes": ""
+        }))
+        .unwrap();
+        let mut cell: CellResult = serde_json::from_value(serde_json::json!({
+            "id": "28_6_16_10_5/zkml/default/native", "model": "28_6_16_10_5", "framework": "zkml",
+            "settings": {}, "runtime": "native", "status": "ok", "repetitions": [], "summary": {},
+            "metrics": {"params": 5142.0, "layers": 4.0}, "info": {}, "host_id": "h",
+            "started_at": "", "finished_at": ""
+        }))
+        .unwrap();
+        assert!(matches(&row, &cell));
+        cell.metrics.insert("params".into(), 5185.0);
+        assert!(!matches(&row, &cell), "another size is another model");
     }
 
     #[test]
