@@ -58,6 +58,17 @@ pub fn dims_of_name(name: &str) -> Option<String> {
     best.map(|b| b.join("x"))
 }
 
+/// Whether a CNN named by its image side, widths and kernel (`28x6x16x10x5`, the 2024
+/// repository's file names) is the published architecture (`784x6x16x10`: input size, widths).
+fn cnn_name_matches(published: &str, ours: &str) -> bool {
+    let p: Vec<u64> = published
+        .split('x')
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let o: Vec<u64> = ours.split('x').filter_map(|x| x.parse().ok()).collect();
+    o.len() >= 4 && p.len() + 1 == o.len() && p[0] == o[0] * o[0] && p[1..] == o[1..o.len() - 1]
+}
+
 fn cell_mode(cell: &CellResult) -> Option<&'static str> {
     cell.settings
         .values()
@@ -78,7 +89,7 @@ pub fn matches(row: &RefRow, cell: &CellResult) -> bool {
     let by_size = view::metric(cell, view::PARAMS) == Some(row.params as f64)
         && view::metric(cell, view::LAYERS).is_none_or(|l| l == row.layers as f64);
     let arch = match (row.dims(), dims_of_name(&cell.model)) {
-        (Some(a), Some(b)) => a == b || by_size,
+        (Some(a), Some(b)) => a == b || cnn_name_matches(&a, &b) || by_size,
         _ => by_size,
     };
     if !arch {
@@ -110,6 +121,8 @@ pub struct Line {
     /// Our prove step's direct child's peak RSS (the published method), MiB.
     pub ours_child_rss_mib: Option<f64>,
     pub ours_accuracy_loss_pct: Option<f64>,
+    /// The test images our accuracy loss is over.
+    pub ours_accuracy_samples: Option<f64>,
     /// Ours / published, both by the published method.
     pub time_ratio: Option<f64>,
     /// Our direct child's peak RSS / published memory (same method).
@@ -186,6 +199,7 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                 ours_peak_mib: None,
                 ours_child_rss_mib: None,
                 ours_accuracy_loss_pct: None,
+                ours_accuracy_samples: None,
                 time_ratio: None,
                 memory_ratio: None,
                 accuracy_loss_diff_pp: None,
@@ -214,6 +228,8 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     line.ours_peak_mib =
                         view::prove_peak(c).map(|s| s.median / (1u64 << 20) as f64);
                     line.ours_accuracy_loss_pct = view::metric(c, view::ACCURACY_LOSS);
+                    line.ours_accuracy_samples =
+                        view::first_metric(c, &view::ACCURACY_SAMPLES_KEYS);
                     line.ours_published_method_s = verdict::published_method_seconds(c, &fam);
                     line.time_ratio = line
                         .ours_published_method_s
@@ -244,6 +260,7 @@ pub fn reproduce(reference: &Reference, files: &[Loaded]) -> Reproduction {
                     }
                     line.verdict = verdict::verdict(
                         (line.published_version.as_deref(), line.ours_version.as_deref()),
+                        (p.testing_size, line.ours_accuracy_samples),
                         line.accuracy_loss_diff_pp,
                     );
                     line.status = if missing.is_empty() {
@@ -318,7 +335,7 @@ pub const HEADER: [&str; 18] = [
     "kind",
     "framework",
     "architecture",
-    "test n",
+    "test n (published / ours)",
     "notes",
     "verdict",
     "version (published / ours)",
@@ -351,7 +368,10 @@ pub fn table_rows(r: &Reproduction) -> Vec<Vec<String>> {
                     None => p.framework.clone(),
                 },
                 p.dims().unwrap_or_else(|| p.architecture.clone()),
-                p.testing_size.to_string(),
+                match l.ours_accuracy_samples {
+                    Some(n) => format!("{} / {}", p.testing_size, view::num(n, 0)),
+                    None => p.testing_size.to_string(),
+                },
                 p.notes.clone(),
                 l.verdict.label().to_string(),
                 if l.cell.is_some() {
@@ -421,6 +441,9 @@ mod tests {
         .unwrap();
         assert!(matches(&row, &cell));
         cell.metrics.insert("params".into(), 5185.0);
+        // By the name alone (the published table's parameter counts are not always right).
+        assert!(matches(&row, &cell));
+        cell.model = "28_6_16_12_5".into();
         assert!(!matches(&row, &cell), "another size is another model");
     }
 

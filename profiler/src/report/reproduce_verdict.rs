@@ -24,6 +24,9 @@ pub enum Verdict {
     OtherVersion,
     /// Ran, but the cell does not say which version (older results): not a reproduction.
     UnknownVersion,
+    /// Ran with the same version, but its accuracy loss is over another number of test images
+    /// than the row's (e.g. the row's 10,000 against our 2,500): not comparable.
+    OtherTestSize,
     /// Ran with the same version (or an unknown published one) but a figure the verdict needs
     /// (accuracy loss) was not measured.
     Incomplete,
@@ -39,6 +42,7 @@ impl Verdict {
             Verdict::NotReproduced => "not reproduced",
             Verdict::OtherVersion => "other version",
             Verdict::UnknownVersion => "version unknown",
+            Verdict::OtherTestSize => "other test size",
             Verdict::Incomplete => "incomplete",
             Verdict::NotRun => "not run",
         }
@@ -104,12 +108,22 @@ pub fn published_method_seconds(cell: &CellResult, family: &str) -> Option<f64> 
     Some(total)
 }
 
-/// The verdict of a row that ran: `versions` is (published, ours) when both are known.
-pub fn verdict(versions: (Option<&str>, Option<&str>), loss_diff_pp: Option<f64>) -> Verdict {
+/// The verdict of a row that ran: `versions` is (published, ours) when both are known,
+/// `test_sizes` (published, ours) the images the accuracy losses are over.
+pub fn verdict(
+    versions: (Option<&str>, Option<&str>),
+    test_sizes: (u32, Option<f64>),
+    loss_diff_pp: Option<f64>,
+) -> Verdict {
     match versions {
         (Some(p), Some(o)) if !versions_match(p, o) => return Verdict::OtherVersion,
         (Some(_), None) => return Verdict::UnknownVersion,
         _ => {}
+    }
+    if let (published, Some(ours)) = test_sizes {
+        if loss_diff_pp.is_some() && (ours - published as f64).abs() > 0.5 {
+            return Verdict::OtherTestSize;
+        }
     }
     match loss_diff_pp {
         None => Verdict::Incomplete,
@@ -126,6 +140,7 @@ pub struct Tally {
     pub not_reproduced: usize,
     pub other_version: usize,
     pub unknown_version: usize,
+    pub other_test_size: usize,
     pub incomplete: usize,
     pub not_run: usize,
     /// Why rows did not run, with how many.
@@ -141,6 +156,7 @@ impl Tally {
             Verdict::NotReproduced => self.not_reproduced += 1,
             Verdict::OtherVersion => self.other_version += 1,
             Verdict::UnknownVersion => self.unknown_version += 1,
+            Verdict::OtherTestSize => self.other_test_size += 1,
             Verdict::Incomplete => self.incomplete += 1,
             Verdict::NotRun => {
                 self.not_run += 1;
@@ -216,20 +232,24 @@ mod tests {
     #[test]
     fn verdicts() {
         let same = (Some("7.1.4"), Some("7.1.4"));
-        assert_eq!(verdict(same, Some(0.4)), Verdict::Reproduced);
-        assert_eq!(verdict(same, Some(-0.5)), Verdict::Reproduced);
-        assert_eq!(verdict(same, Some(0.6)), Verdict::NotReproduced);
-        assert_eq!(verdict(same, None), Verdict::Incomplete);
+        let n = (2500, Some(2500.0));
+        assert_eq!(verdict(same, n, Some(0.4)), Verdict::Reproduced);
+        assert_eq!(verdict(same, n, Some(-0.5)), Verdict::Reproduced);
+        assert_eq!(verdict(same, n, Some(0.6)), Verdict::NotReproduced);
+        assert_eq!(verdict(same, n, None), Verdict::Incomplete);
         assert_eq!(
-            verdict((Some("7.1.4"), Some("23.0.5")), Some(0.0)),
-            Verdict::OtherVersion
+            verdict(same, (10_000, Some(2500.0)), Some(0.1)),
+            Verdict::OtherTestSize
         );
+        assert_eq!(verdict(same, (2500, None), Some(0.1)), Verdict::Reproduced);
+        let other = (Some("7.1.4"), Some("23.0.5"));
+        assert_eq!(verdict(other, n, Some(0.0)), Verdict::OtherVersion);
         assert_eq!(
-            verdict((None, Some("23.0.5")), Some(0.1)),
+            verdict((None, Some("23.0.5")), n, Some(0.1)),
             Verdict::Reproduced
         );
         assert_eq!(
-            verdict((Some("7.1.4"), None), Some(0.1)),
+            verdict((Some("7.1.4"), None), n, Some(0.1)),
             Verdict::UnknownVersion
         );
     }

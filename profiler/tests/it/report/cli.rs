@@ -458,6 +458,7 @@ fn reproduce_json_has_verdicts_versions_and_the_published_method() {
         "not_reproduced",
         "other_version",
         "unknown_version",
+        "other_test_size",
         "incomplete",
         "not_run",
     ]
