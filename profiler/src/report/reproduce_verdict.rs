@@ -178,6 +178,10 @@ impl Tally {
                 self.unknown_version,
                 "ran with versions the results do not record",
             ),
+            (
+                self.other_test_size,
+                "measured accuracy over another number of test images",
+            ),
             (self.incomplete, "ran without an accuracy figure"),
         ] {
             if n > 0 {
@@ -259,6 +263,7 @@ mod tests {
         let mut t = Tally::default();
         t.add(Verdict::Reproduced, "ok");
         t.add(Verdict::OtherVersion, "ok");
+        t.add(Verdict::OtherTestSize, "ok");
         t.add(
             Verdict::NotRun,
             "not run: no cell for ezkl 196x25x10 in the results",
@@ -270,8 +275,9 @@ mod tests {
         t.add(Verdict::NotRun, "failed: out of memory");
         assert_eq!(
             t.line(),
-            "1 of 5 rows reproduced (same version, accuracy loss within ±0.5 pp), 1 ran with other \
-             versions, 3 not run (1: failed; 2: no cell in the results)."
+            "1 of 6 rows reproduced (same version, accuracy loss within ±0.5 pp), 1 ran with other \
+             versions, 1 measured accuracy over another number of test images, 3 not run (1: \
+             failed; 2: no cell in the results)."
         );
     }
 }
