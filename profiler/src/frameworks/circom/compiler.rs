@@ -6,7 +6,6 @@
 
 use super::super::provision::{self, setting_str};
 use super::super::FrameworkError;
-use super::failed;
 use crate::suite::Cell;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +67,10 @@ impl Compiler {
             Compiler::Native { path, .. } => vec![path.display().to_string()],
         }
     }
+}
+
+fn failed(msg: String) -> FrameworkError {
+    FrameworkError::Failed(msg)
 }
 
 /// Checks a native compiler: a file that runs and says it is circom.

@@ -3,13 +3,19 @@
 
 use super::super::provision::{self, setting_str, setting_u64};
 use super::super::FrameworkError;
-use super::{failed, EZKL_VERSION};
 use crate::cache::cache_key;
 use crate::kinds::RuntimeKind;
 use crate::results::SensorStatus;
 use crate::suite::Cell;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+
+/// The EZKL version a cell runs unless its `version` setting names another.
+pub const EZKL_VERSION: &str = "23.0.5";
+
+fn failed(msg: impl Into<String>) -> FrameworkError {
+    FrameworkError::Failed(msg.into())
+}
 
 /// The EZKL versions zkprof installs, newest first, each with the hashes PyPI publishes for
 /// its wheels (`pip --require-hashes`). 7.1.4 is the 2024 ZKML-Benchmark's.

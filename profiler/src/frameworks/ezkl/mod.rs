@@ -18,7 +18,7 @@
 mod env;
 mod logs;
 
-pub use env::{ensure_venv, known_versions, VERSIONS};
+pub use env::{ensure_venv, known_versions, EZKL_VERSION, VERSIONS};
 pub(crate) use logs::skipped_note;
 pub use logs::{agrees, logged_seconds, proof_took, unsupported_line};
 
@@ -33,8 +33,6 @@ use env::{calibration_json, json_inputs, read_settings};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The EZKL version a cell runs unless its `version` setting names another.
-pub const EZKL_VERSION: &str = "23.0.5";
 const SCRIPT: &str = include_str!("../../../assets/ezkl/zkprof_ezkl.py");
 const ENTRY_FILES: [&str; 5] = [
     "settings.json",
