@@ -2,18 +2,20 @@
 //!
 //! zkprof makes one venv per EZKL version in `<cache>/envs/` and installs `ezkl==<version>`
 //! with `pip --require-hashes` (setting `version`: [`env::VERSIONS`], default
-//! [`EZKL_VERSION`]); the same script drives 7.x and 23.x; each step is one process of `zkprof_ezkl.py` (embedded below):
+//! [`EZKL_VERSION`]); the same script drives 7.x and 23.x. Each step is one process of
+//! `zkprof_ezkl.py` (embedded below):
 //! compile (gen_settings + calibrate_settings + compile_circuit) -> setup (SRS + keys) ->
 //! witness -> prove -> verify. compile and setup write into a cache entry keyed by the EZKL
 //! version, the model's SHA-256 and the settings, and are skipped when it is complete.
 //!
-//! Settings (suite `settings`): `version` (`23.0.5`, `7.1.4`), `input_visibility`, `param_visibility`, `output_visibility`
-//! (`public`, `private`, `fixed`, `hashed`; defaults public/fixed/public as in the 2024
-//! report), `calibration` (`resources`, `accuracy`, `none`; default resources), `scales`
-//! (e.g. `[2, 7]`), `srs` (`auto`: the public SRS, else a labelled test SRS; `public`;
-//! `test`), `accuracy_samples` (test inputs whose circuit outputs are compared with the
-//! float model, witness only; default 0), `calibration_samples` (inputs given to
-//! `calibrate_settings`; default 10).
+//! Settings (suite `settings`): `version` (`23.0.5`, `7.1.4`), `softmax` (`keep`, `drop`),
+//! `input_visibility`, `param_visibility`, `output_visibility` (`public`, `private`,
+//! `fixed`, `hashed`; defaults public/fixed/public as in the 2024 report), `calibration`
+//! (`resources`, `accuracy`, `none`; default resources), `scales` (e.g. `[2, 7]`), `srs`
+//! (`auto`: the public SRS, else a labelled test SRS; `public`; `test`), `accuracy_samples`
+//! (test inputs whose circuit outputs are compared with the float model, witness only;
+//! default 0), `calibration_samples` (inputs given to `calibrate_settings` as that many
+//! batches; default 10).
 
 mod env;
 mod logs;
@@ -160,7 +162,8 @@ impl Framework for Ezkl {
         provision::write_if_changed(&input_json, &json_inputs(&first.inputs))?;
         info.insert("proof_input".into(), first.source);
         info.insert("model_sha256".into(), model_sha);
-        // One SRS directory per version (a generated test SRS is in that version's format).
+        // One SRS directory per version: zkprof does not rely on two versions reading each
+        // other's SRS files (7.1.4 and 23.0.5 did, when tried by hand).
         let srs_dir = if version == EZKL_VERSION {
             root.join("ezkl-srs")
         } else {
