@@ -4,11 +4,12 @@
 Usage: bench-matrix.py SUITE [--shards N] [--frameworks a,b] [--runners JSON] [--github-output FILE]
 
 --runners is a JSON object, runner name -> where its jobs run:
-  {"hosted": "ubuntu-latest"}                                  a label
+  {"x64": "ubuntu-24.04"}                                      a label
   {"big-cpu": ["self-hosted", "linux", "x64", "big-cpu"]}     all of these labels
   {"gpu": {"runs-on": ["self-hosted", "gpu"], "shards": 1, "frameworks": ["ezkl"]}}
-A runner name names its artifacts and its merged results (letters, digits and '-').
-The object form may set its own shard count and framework subset.
+A runner name names its jobs and artifacts (letters, digits and '-'). The object form
+may set its own shard count and framework subset. Empty: DEFAULT_RUNNERS, one GitHub-hosted
+x86-64 and one arm64 runner (bench.yml's default too).
 
 Prints the matrix and the runner names as JSON; with --github-output (or $GITHUB_OUTPUT)
 appends `matrix=...` and `runners=...` lines for the workflow. Standard library only
@@ -25,7 +26,7 @@ import tomllib
 # GitHub refuses a matrix of more than 256 jobs.
 MAX_JOBS = 256
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
-DEFAULT_RUNNERS = '{"hosted": "ubuntu-latest"}'
+DEFAULT_RUNNERS = '{"x64": "ubuntu-24.04", "arm64": "ubuntu-24.04-arm"}'
 
 
 def fail(message):
@@ -83,9 +84,9 @@ def parse_runners(text, default_shards, known):
     try:
         runners = json.loads(text)
     except json.JSONDecodeError as e:
-        fail(f"--runners: not valid JSON ({e}); e.g. {{\"hosted\": \"ubuntu-latest\"}}")
+        fail(f"--runners: not valid JSON ({e}); e.g. {{\"x64\": \"ubuntu-24.04\"}}")
     if not isinstance(runners, dict) or not runners:
-        fail("--runners: expected a JSON object of runner name -> labels, e.g. {\"hosted\": \"ubuntu-latest\"}")
+        fail("--runners: expected a JSON object of runner name -> labels, e.g. {\"x64\": \"ubuntu-24.04\"}")
     out = []
     for name, spec in runners.items():
         if not NAME_RE.match(name):

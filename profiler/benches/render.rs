@@ -108,9 +108,10 @@ fn main() {
     let mut times = Vec::new();
     for _ in 0..RUNS {
         let t = Instant::now();
-        let c = zkprof::report::compare::compare(&files[0], &files[0]);
+        let pair = [files[0].clone(), files[0].clone()];
+        let c = zkprof::report::compare::compare(&pair, &Default::default()).expect("compare");
         let text =
-            zkprof::commands::compare::render(&[c], zkprof::commands::compare::TableFormat::Text)
+            zkprof::commands::compare::render(&c, zkprof::commands::compare::TableFormat::Text)
                 .expect("render");
         times.push(t.elapsed().as_secs_f64());
         assert!(text.len() > CELLS);

@@ -3,13 +3,16 @@
 //! Rules:
 //! - every input must come from the same suite (name, version and SHA-256 of the file)
 //!   unless [`MergeOptions::allow_different_suites`];
-//! - each cell keeps the host it ran on (`CellResult::host_id`; hosts other than the
-//!   first input's are listed in `other_hosts`);
-//! - a cell present in several inputs is kept once when it is the same run (same id,
-//!   host, start and finish time), e.g. a shard merged again into a file that already
-//!   holds it; two different runs of one cell are an error unless
+//! - hosts are a dimension: a cell's identity is (cell id, host fingerprint). The same suite
+//!   run on several machines merges into one file; each cell keeps the host it ran on
+//!   (`CellResult::host_id`; hosts other than the first input's are listed in `other_hosts`);
+//! - a cell present in several inputs on the same host is kept once when it is the same run
+//!   (same start and finish time), e.g. a shard merged again into a file that already
+//!   holds it; two different runs of one cell on one host are an error unless
 //!   [`DuplicatePolicy::Newest`];
-//! - cells of a shard's plan that no input holds are reported as missing;
+//! - cells of a shard's plan that no input holds are reported as missing, per host: a
+//!   shard record names the host that ran it, and each host that ran a shard of a plan is
+//!   expected to hold the whole plan;
 //! - `host`, `sensors` and `suite` are the first input's (a warning says when the
 //!   inputs' sensors differ).
 //!
@@ -67,7 +70,7 @@ pub enum MergeError {
         other_suite: String,
     },
     #[error(
-        "cell `{id}` was run twice: in {first} ({first_run}) and in {other} ({other_run}); \
+        "cell `{id}` was run twice on one host: in {first} ({first_run}) and in {other} ({other_run}); \
          leave one file out, or pass --duplicates newest to keep the newest run"
     )]
     ConflictingCell {
@@ -197,8 +200,8 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
         }
     }
 
-    // Cells: first occurrence wins unless a policy says otherwise.
-    let mut cells: BTreeMap<String, (CellResult, usize)> = BTreeMap::new();
+    // Cells, keyed by (id, host): first occurrence wins unless a policy says otherwise.
+    let mut cells: BTreeMap<(String, String), (CellResult, usize)> = BTreeMap::new();
     let mut identical: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut replaced = Vec::new();
     for (k, input) in inputs.iter().enumerate() {
@@ -207,9 +210,10 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
             if cell.host_id.is_empty() {
                 cell.host_id = input.results.host.fingerprint_id.clone();
             }
-            match cells.get(&cell.id) {
+            let key = (cell.id.clone(), cell.host_id.clone());
+            match cells.get(&key) {
                 None => {
-                    cells.insert(cell.id.clone(), (cell, k));
+                    cells.insert(key, (cell, k));
                 }
                 Some((kept, kk)) if same_run(kept, &cell) => {
                     let files = identical
@@ -231,7 +235,7 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
                         let kk = *kk;
                         if newer(kept, &cell) {
                             replaced.push((cell.id.clone(), name(input), name(&inputs[kk])));
-                            cells.insert(cell.id.clone(), (cell, k));
+                            cells.insert(key, (cell, k));
                         } else {
                             replaced.push((cell.id.clone(), name(&inputs[kk]), name(input)));
                         }
@@ -240,6 +244,7 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
             }
         }
     }
+    // Sorted by (id, host): the same cell on several hosts side by side.
     let cells: Vec<CellResult> = cells.into_values().map(|(c, _)| c).collect();
 
     // Hosts: the first input's is the file's host; every other host that ran a kept cell is listed.
@@ -266,10 +271,13 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
+    // A plan's cell is present when any host holds it. Shards of one matrix may run on
+    // machines whose fingerprints differ (cloud runners of one type land on several CPU
+    // models), so a shard is expected as often as the plan's most-run shard, not per host.
     let present: BTreeSet<&str> = cells.iter().map(|c| c.id.as_str()).collect();
     let mut missing_cells: BTreeSet<String> = BTreeSet::new();
-    // Per (plan, shard count): the shard indices present and the cost sources used.
-    type Group<'a> = (BTreeSet<u32>, BTreeSet<&'a str>);
+    // Per (plan, shard count): the records per shard index and the cost sources used.
+    type Group<'a> = (BTreeMap<u32, usize>, BTreeSet<&'a str>);
     let mut groups: BTreeMap<(&str, u32), Group> = BTreeMap::new();
     for s in &shards {
         missing_cells.extend(
@@ -279,14 +287,21 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
                 .cloned(),
         );
         let g = groups.entry((s.plan_sha256.as_str(), s.count)).or_default();
-        g.0.insert(s.index);
+        *g.0.entry(s.index).or_default() += 1;
         g.1.insert(s.costs.as_str());
     }
     let mut missing_shards = Vec::new();
-    for ((plan, count), (indices, costs)) in &groups {
+    for ((plan, count), (runs, costs)) in &groups {
         let short: String = plan.chars().take(12).collect();
-        for i in (1..=*count).filter(|i| !indices.contains(i)) {
-            missing_shards.push(format!("{i}/{count} of plan {short}"));
+        let most = runs.values().copied().max().unwrap_or(0);
+        for i in 1..=*count {
+            match runs.get(&i).copied().unwrap_or(0) {
+                0 => missing_shards.push(format!("{i}/{count} of plan {short}")),
+                n if n < most => missing_shards.push(format!(
+                    "{i}/{count} of plan {short} (run on {n} host(s), other shards on {most})"
+                )),
+                _ => {}
+            }
         }
         if costs.len() > 1 {
             let list: Vec<&str> = costs.iter().copied().collect();

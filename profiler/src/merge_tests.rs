@@ -79,6 +79,7 @@ fn three_shards() -> Vec<MergeInput> {
                 costs: "uniform".into(),
                 plan: plan.clone(),
                 cells: ids.clone(),
+                host_id: String::new(),
             }];
             input(&format!("shard-{}.json", k + 1), f)
         })
@@ -202,10 +203,10 @@ fn two_runs_of_one_cell_conflict_unless_newest_is_asked() {
         "t",
     );
     let b = file(
-        "bbbb",
+        "aaaa",
         vec![cell(
             "x/f/default/native",
-            "bbbb",
+            "aaaa",
             "2026-01-01T02:00:00+00:00",
         )],
         "t",
@@ -215,7 +216,7 @@ fn two_runs_of_one_cell_conflict_unless_newest_is_asked() {
         .unwrap_err()
         .to_string();
     assert!(
-        e.contains("cell `x/f/default/native` was run twice")
+        e.contains("cell `x/f/default/native` was run twice on one host")
             && e.contains("a.json")
             && e.contains("b.json"),
         "{e}"
@@ -226,7 +227,8 @@ fn two_runs_of_one_cell_conflict_unless_newest_is_asked() {
         ..MergeOptions::default()
     };
     let out = merge(&inputs, &opts).unwrap();
-    assert_eq!(out.merged.cells[0].host_id, "bbbb");
+    assert_eq!(out.merged.cells.len(), 1);
+    assert_eq!(out.merged.cells[0].finished_at, "2026-01-01T02:00:00+00:00");
     assert_eq!(
         out.replaced,
         [(
@@ -239,9 +241,70 @@ fn two_runs_of_one_cell_conflict_unless_newest_is_asked() {
     let mut inputs = inputs.to_vec();
     inputs[1].results.cells[0].status = CellStatus::Interrupted;
     assert_eq!(
-        merge(&inputs, &opts).unwrap().merged.cells[0].host_id,
-        "aaaa"
+        merge(&inputs, &opts).unwrap().merged.cells[0].finished_at,
+        "2026-01-01T01:00:00+00:00"
     );
+}
+
+#[test]
+fn one_cell_on_two_hosts_is_two_cells() {
+    let run = |h: &str| {
+        file(
+            h,
+            vec![cell("x/f/default/native", h, "2026-01-01T01:00:00+00:00")],
+            "t",
+        )
+    };
+    let inputs = [input("a.json", run("aaaa")), input("b.json", run("bbbb"))];
+    let out = merge(&inputs, &MergeOptions::default()).unwrap();
+    let hosts: Vec<&str> = out
+        .merged
+        .cells
+        .iter()
+        .map(|c| c.host_id.as_str())
+        .collect();
+    assert_eq!(hosts, ["aaaa", "bbbb"]);
+    assert_eq!(out.merged.host.fingerprint_id, "aaaa");
+    assert!(out.merged.other_hosts.contains_key("bbbb"));
+    // Merging the merged file with its inputs again changes nothing.
+    let again = [
+        input("m.json", out.merged.clone()),
+        inputs[0].clone(),
+        inputs[1].clone(),
+    ];
+    assert_eq!(
+        merge(&again, &MergeOptions::default()).unwrap().merged,
+        out.merged
+    );
+}
+
+#[test]
+fn a_shard_missing_on_one_host_is_reported() {
+    // Host aaaa ran all three shards, host bbbb the first two.
+    let mut inputs = Vec::new();
+    for (h, shards) in [("aaaa", vec![0, 1, 2]), ("bbbb", vec![0, 1])] {
+        for k in shards {
+            let mut i = three_shards()[k].clone();
+            i.path = format!("{h}-{}.json", k + 1).into();
+            i.results.host = host(h);
+            for c in &mut i.results.cells {
+                c.host_id = h.into();
+            }
+            for s in &mut i.results.shards {
+                s.host_id = h.into();
+            }
+            inputs.push(i);
+        }
+    }
+    let out = merge(&inputs, &MergeOptions::default()).unwrap();
+    assert_eq!(out.missing_shards.len(), 1, "{:?}", out.missing_shards);
+    assert!(
+        out.missing_shards[0].starts_with("3/3 of plan ")
+            && out.missing_shards[0].ends_with("(run on 1 host(s), other shards on 2)"),
+        "{:?}",
+        out.missing_shards
+    );
+    assert_eq!(out.merged.cells.len(), 6 + 4);
 }
 
 #[test]

@@ -210,6 +210,7 @@ pub fn select(
         costs: costs.source.clone(),
         plan,
         cells: mine,
+        host_id: String::new(),
     };
     Ok((kept, record))
 }

@@ -103,8 +103,19 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
 
     let m = &out.merged;
     let count = |s: CellStatus| m.cells.iter().filter(|c| c.status == s).count();
-    println!(
-        "merged {} file(s) into {}: {} cells (ok {}, failed {}, unsupported {}, interrupted {}, skipped {}) from {} host(s)",
+    let hosts: Vec<String> = std::iter::once(&m.host)
+        .chain(m.other_hosts.values())
+        .map(|h| {
+            let short: String = h.fingerprint_id.chars().take(8).collect();
+            match h.hostname.as_str() {
+                "" => short,
+                name => format!("{} ({short})", crate::terminal::escape(name)),
+            }
+        })
+        .collect();
+    // With `-o -` the document alone goes to stdout; the summary to stderr.
+    let mut summary = format!(
+        "merged {} file(s) into {}: {} cells (ok {}, failed {}, unsupported {}, interrupted {}, skipped {}) from {} host(s): {}\n",
         inputs.len(),
         args.output.display(),
         m.cells.len(),
@@ -113,16 +124,25 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
         count(CellStatus::Unsupported),
         count(CellStatus::Interrupted),
         count(CellStatus::Skipped),
-        1 + m.other_hosts.len()
+        hosts.len(),
+        hosts.join(", ")
     );
     if !out.identical_duplicates.is_empty() {
-        println!(
-            "  {} cell(s) were in several files as the same run and are kept once",
+        summary.push_str(&format!(
+            "  {} cell(s) were in several files as the same run and are kept once\n",
             out.identical_duplicates.len()
-        );
+        ));
     }
     for (id, kept, dropped) in &out.replaced {
-        println!("  cell {id}: kept the run from {kept}, dropped the one from {dropped} (--duplicates newest)");
+        summary.push_str(&format!(
+            "  cell {}: kept the run from {kept}, dropped the one from {dropped} (--duplicates newest)\n",
+            crate::terminal::escape(id)
+        ));
+    }
+    if args.output.as_os_str() == "-" {
+        eprint!("{summary}");
+    } else {
+        print!("{summary}");
     }
     if !out.missing_shards.is_empty() {
         eprintln!(

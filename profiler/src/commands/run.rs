@@ -89,6 +89,10 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let sensors = crate::measure::sensor_statuses(&roots);
     super::check_required(&sensors, &args.measure.require)?;
     let host = crate::fingerprint::detect(&roots);
+    let mut shard = shard;
+    for s in &mut shard {
+        s.host_id = host.fingerprint_id.clone();
+    }
     let now = chrono::Utc::now().to_rfc3339();
     let mut results = if args.resume && results_path.exists() {
         let r = crate::store::load_results(&results_path)?;
@@ -101,7 +105,16 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
             ))
             .into());
         }
-        if r.shards != shard {
+        // Files written before shard records named their host match any host.
+        let hostless = |v: &[crate::results::ShardRecord]| -> Vec<crate::results::ShardRecord> {
+            v.iter()
+                .map(|s| crate::results::ShardRecord {
+                    host_id: String::new(),
+                    ..s.clone()
+                })
+                .collect()
+        };
+        if hostless(&r.shards) != hostless(&shard) {
             return Err(UserError::Input(format!(
                 "--resume: {} holds another shard of the plan (or none); use the same --shard and --shard-costs, or another --out",
                 results_path.display()

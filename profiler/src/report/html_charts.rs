@@ -4,6 +4,7 @@
 //! nothing to draw is not drawn; it is listed with the reason instead.
 
 use super::charts::{Chart, Series};
+use super::labels::{Names, SEP};
 use super::view::{self, Row};
 use super::Loaded;
 use crate::results::CellStatus;
@@ -33,28 +34,23 @@ pub(super) fn plot(chart: Chart, why: impl Into<String>) -> Plot {
 
 /// The series a row belongs to: its framework and settings, with the file and host when
 /// there are several.
-pub(super) fn group(files: &[Loaded], hosts: bool, row: &Row) -> String {
-    let mut name = view::framework_label(row.cell);
-    let settings = view::settings_short(row.cell);
-    if !settings.is_empty() {
-        name = format!("{name} {settings}");
-    }
+pub(super) fn group(files: &[Loaded], names: &Names, row: &Row) -> String {
+    let mut parts = vec![view::framework_label(row.cell)];
+    parts.extend(names.settings(row.cell));
+    let mut name = parts.join(SEP);
     if files.len() > 1 {
         name = format!("{name} ({})", files[row.file].label);
     }
-    if hosts {
-        name = format!("{name} @{}", view::host_id(row));
-    }
-    name
+    name + &names.host_suffix(row)
 }
 
 /// Groups `(x, y)` points of successful cells by framework.
 fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)>) -> Vec<Series> {
-    let hosts = view::several_hosts(rows);
+    let names = Names::of(rows);
     let mut out: Vec<Series> = Vec::new();
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
         let Some(p) = f(r) else { continue };
-        let name = group(files, hosts, r);
+        let name = group(files, &names, r);
         match out.iter_mut().find(|s| s.name == name) {
             Some(s) => s.points.push(p),
             None => out.push(Series {
@@ -76,13 +72,13 @@ fn grouped_by_depth(
     rows: &[Row],
     f: impl Fn(&Row) -> Option<(f64, f64)>,
 ) -> Vec<Series> {
-    let hosts = view::several_hosts(rows);
+    let names = Names::of(rows);
     let depth = |r: &Row| view::metric(r.cell, view::LAYERS).map(f64::to_bits);
     let mut out: Vec<Series> = Vec::new();
     let mut points: Vec<(String, Option<u64>, (f64, f64))> = Vec::new();
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
         if let Some(p) = f(r) {
-            points.push((group(files, hosts, r), depth(r), p));
+            points.push((group(files, &names, r), depth(r), p));
         }
     }
     for (name, _, _) in &points {
@@ -127,22 +123,18 @@ fn grouped_by_depth(
 
 /// The label of a row's bar: framework and settings, with the model, file and host when
 /// the chart holds several.
-fn bar_label(files: &[Loaded], rows: &[&Row], r: &Row) -> String {
-    let mut s = r.cell.framework.clone();
-    let settings = view::settings_short(r.cell);
-    if !settings.is_empty() {
-        s = format!("{s} {settings}");
-    }
+fn bar_label(files: &[Loaded], rows: &[&Row], names: &Names, r: &Row) -> String {
+    let mut parts = Vec::new();
     if rows.iter().any(|o| o.cell.model != r.cell.model) {
-        s = format!("{} · {s}", r.cell.model);
+        parts.push(r.cell.model.clone());
     }
+    parts.push(r.cell.framework.clone());
+    parts.extend(names.settings(r.cell));
+    let mut s = parts.join(SEP);
     if files.len() > 1 {
         s = format!("{s} ({})", files[r.file].label);
     }
-    if view::several_hosts(&rows.iter().map(|r| **r).collect::<Vec<_>>()) {
-        s = format!("{s} @{}", view::host_id(r));
-    }
-    s
+    s + &names.host_suffix(r)
 }
 
 /// A bar chart of one value per successful row.
@@ -155,11 +147,15 @@ fn bars(
 ) -> Chart {
     let with: Vec<(&Row, f64)> = rows.iter().filter_map(|r| Some((*r, f(r)?))).collect();
     let shown: Vec<&Row> = with.iter().map(|(r, _)| *r).collect();
+    let names = Names::of(&shown.iter().map(|r| **r).collect::<Vec<_>>());
     Chart {
         title: title.into(),
         x_label: x_label.into(),
         y_log: true,
-        categories: shown.iter().map(|r| bar_label(files, &shown, r)).collect(),
+        categories: shown
+            .iter()
+            .map(|r| bar_label(files, &shown, &names, r))
+            .collect(),
         series: vec![Series {
             name: x_label.into(),
             points: with
@@ -175,6 +171,8 @@ fn bars(
 
 /// Host-vs-host bars: the prove time of every cell id measured on several hosts.
 fn host_bars(rows: &[&Row]) -> Chart {
+    let all: Vec<Row> = rows.iter().map(|r| **r).collect();
+    let naming = Names::of(&all);
     let mut hosts: Vec<&str> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     let mut ids: Vec<&str> = Vec::new();
@@ -183,7 +181,13 @@ fn host_bars(rows: &[&Row]) -> Chart {
         let h = view::host_id(r);
         if !hosts.contains(&h) {
             hosts.push(h);
-            names.push(view::host_name(r));
+            names.push(
+                naming
+                    .hosts
+                    .get(h)
+                    .cloned()
+                    .unwrap_or_else(|| h.to_string()),
+            );
         }
     }
     for r in rows {
@@ -194,12 +198,9 @@ fn host_bars(rows: &[&Row]) -> Chart {
             .collect::<std::collections::BTreeSet<_>>();
         if on.len() > 1 && !ids.contains(&r.cell.id.as_str()) && ids.len() < MAX_BARS {
             ids.push(&r.cell.id);
-            let settings = view::settings_short(r.cell);
-            labels.push(
-                format!("{} · {} {settings}", r.cell.model, r.cell.framework)
-                    .trim_end()
-                    .to_string(),
-            );
+            let mut parts = vec![r.cell.model.clone(), r.cell.framework.clone()];
+            parts.extend(naming.settings(r.cell));
+            labels.push(parts.join(SEP));
         }
     }
     let series = hosts
@@ -318,10 +319,10 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
         ));
     }
     // Models per series: one each means bars; several mean scaling lines.
-    let hosts = view::several_hosts(rows);
+    let names = Names::of(rows);
     let mut models: Vec<(String, Vec<&str>)> = Vec::new();
     for r in &ok {
-        let g = group(files, hosts, r);
+        let g = group(files, &names, r);
         match models.iter_mut().find(|(n, _)| *n == g) {
             Some((_, ms)) if !ms.contains(&r.cell.model.as_str()) => ms.push(&r.cell.model),
             Some(_) => {}

@@ -7,7 +7,7 @@
 
 use super::charts::{Chart, Series};
 use super::html_charts::{group, plot, Plot, MIB};
-use super::view::{self, Row};
+use super::view::Row;
 use super::Loaded;
 use crate::results::{CellStatus, StepRun};
 
@@ -22,9 +22,9 @@ const MAX_PHASED: usize = 4;
 fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a StepRun)> {
     let mut out: Vec<(String, &StepRun)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    let hosts = view::several_hosts(rows);
+    let names = super::labels::Names::of(rows);
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
-        let name = group(files, hosts, r);
+        let name = group(files, &names, r);
         if out.len() >= MAX_LINES || seen.contains(&name) {
             continue;
         }

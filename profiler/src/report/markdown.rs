@@ -49,14 +49,25 @@ impl Exporter for MarkdownExporter {
             let r = &f.results;
             let _ = writeln!(
                 s,
-                "- **{}** (suite `{}` v{}): {} [`{}`], {}",
+                "- **{}** (suite `{}` v{}):",
                 escape(&f.label),
                 escape(&r.suite.name),
                 r.suite.version,
-                escape(&r.host.one_line()),
-                escape(&r.host.fingerprint_id),
-                escape(&r.host.os)
             );
+            for h in std::iter::once(&r.host).chain(r.other_hosts.values()) {
+                let _ = writeln!(
+                    s,
+                    "  - {}: {} [`{}`], {}",
+                    escape(if h.hostname.is_empty() {
+                        "host"
+                    } else {
+                        &h.hostname
+                    }),
+                    escape(&h.one_line()),
+                    escape(&h.fingerprint_id),
+                    escape(&h.os)
+                );
+            }
         }
         let _ = writeln!(s);
         let rows = view::rows(files);
@@ -66,10 +77,22 @@ impl Exporter for MarkdownExporter {
             .count();
         let _ = writeln!(s, "{} cells: {} ok, {} not ok. Prove step only; memory is the peak working set of the whole process tree.", rows.len(), ok, rows.len() - ok);
         let _ = writeln!(s);
-        let _ = writeln!(s, "| model | framework | settings | status | prove (median ± σ) | peak working set | proof size | accuracy loss | energy / proof |");
-        let _ = writeln!(s, "|---|---|---|---|--:|--:|--:|--:|--:|");
+        let cells: Vec<&crate::results::CellResult> = rows.iter().map(|r| r.cell).collect();
+        let (keys, _) = super::labels::varying(&cells);
+        let common = super::labels::common_settings(&cells);
+        if !common.is_empty() {
+            let _ = writeln!(s, "Settings of every cell: {}.", escape(&common.join(", ")));
+            let _ = writeln!(s);
+        }
+        let hosts = view::several_hosts(&rows);
+        let _ = writeln!(s, "| model | framework | settings |{} status | prove (median ± σ) | peak working set | proof size | accuracy loss | energy / proof |", if hosts { " host |" } else { "" });
+        let _ = writeln!(
+            s,
+            "|---|---|---|{}---|--:|--:|--:|--:|--:|",
+            if hosts { "---|" } else { "" }
+        );
         for row in &rows {
-            let _ = writeln!(s, "{}", table_row(row));
+            let _ = writeln!(s, "{}", table_row(row, &keys, hosts));
         }
         let failed: Vec<&Row> = rows
             .iter()
@@ -104,7 +127,9 @@ fn prove_text(w: crate::results::Summary) -> String {
     }
 }
 
-fn table_row(row: &Row) -> String {
+/// One cell's row: of the settings only `keys` (those that differ between the cells), the
+/// host when the cells come from several.
+fn table_row(row: &Row, keys: &[String], hosts: bool) -> String {
     let c = row.cell;
     let prove = view::prove_wall(c).map(prove_text);
     let mem = view::prove_peak(c).map(|m| format_bytes(m.median));
@@ -113,11 +138,29 @@ fn table_row(row: &Row) -> String {
         .map(|a| format!("{} %", view::num(a, 2)))
         .or_else(|| view::accuracy_not_measured(c).map(|_| "not measured".into()));
     let energy = view::energy_per_proof(c).map(|e| format!("{} J", view::num(e, 3)));
+    let settings: Vec<String> = keys
+        .iter()
+        .filter_map(|k| {
+            c.settings
+                .get(k)
+                .map(|v| format!("{k}={}", super::labels::value_text(v)))
+        })
+        .collect();
+    let settings = if settings.is_empty() {
+        "—".to_string()
+    } else {
+        settings.join(", ")
+    };
+    let host = if hosts {
+        format!(" {} |", escape(&view::host_name(row)))
+    } else {
+        String::new()
+    };
     format!(
-        "| {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+        "| {} | {} | {} |{host} {} | {} | {} | {} | {} | {} |",
         escape(&c.model),
         escape(&view::framework_label(c)),
-        escape(&view::settings_label(c)),
+        escape(&settings),
         view::status_word(c.status),
         or_dash(prove),
         or_dash(mem),

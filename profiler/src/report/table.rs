@@ -1,9 +1,16 @@
 //! Plain tables for terminal and markdown output of `compare` and `reproduce`.
 
 /// Text, aligned: columns padded to their widest cell (counted in chars), two spaces apart.
+/// Control characters in cells are made visible (`crate::terminal::escape`).
 pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
+    let header: Vec<String> = header.iter().map(|h| crate::terminal::escape(h)).collect();
+    let header: Vec<&str> = header.iter().map(String::as_str).collect();
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| crate::terminal::escape(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
+    for r in &rows {
         for (i, c) in r.iter().enumerate() {
             if i < widths.len() {
                 widths[i] = widths[i].max(c.chars().count());
@@ -26,7 +33,7 @@ pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
         }
         s.trim_end().to_string() + "\n"
     };
-    let mut out = line(header.to_vec());
+    let mut out = line(header.clone());
     out.push_str(&line(
         widths
             .iter()
@@ -36,7 +43,7 @@ pub fn text(header: &[&str], rows: &[Vec<String>]) -> String {
             .map(String::as_str)
             .collect(),
     ));
-    for r in rows {
+    for r in &rows {
         out.push_str(&line(r.iter().map(String::as_str).collect()));
     }
     out

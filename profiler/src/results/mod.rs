@@ -220,6 +220,10 @@ pub struct ShardRecord {
     pub plan: Vec<String>,
     /// The cell ids assigned to this shard, sorted.
     pub cells: Vec<String>,
+    /// The `fingerprint_id` of the host that ran the shard (empty in files written before
+    /// hosts were recorded: such a shard counts for any host).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub host_id: String,
 }
 
 #[cfg(test)]

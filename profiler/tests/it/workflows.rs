@@ -207,10 +207,30 @@ fn the_planner_builds_the_matrix_bench_yml_reads() {
         }
     }
 
-    // An empty --runners means the hosted runner only.
+    // An empty --runners means the default: a hosted x86-64 and a hosted arm64 runner.
     let (o, outputs) = planner(&["suites/matrix-smoke.toml", "--runners", ""]).unwrap();
     assert!(o.status.success(), "{}", combined(&o));
-    assert!(outputs.contains("runners=[\"hosted\"]"), "{outputs}");
+    assert!(outputs.contains("runners=[\"x64\",\"arm64\"]"), "{outputs}");
+
+    // bench.yml's defaults (the dispatch input, and the `env:` block a release reads) are
+    // the planner's.
+    let script = std::fs::read_to_string(repo().join(".ci/bench-matrix.py")).unwrap();
+    let default = script
+        .lines()
+        .find_map(|l| l.strip_prefix("DEFAULT_RUNNERS = '"))
+        .and_then(|l| l.strip_suffix('\''))
+        .expect("DEFAULT_RUNNERS in .ci/bench-matrix.py");
+    assert_eq!(
+        bench.matches(default).count(),
+        2,
+        "bench.yml should default to {default} in its input and its env block"
+    );
+
+    // The report job merges the shards of every runner into one multi-host results file.
+    assert!(
+        bench.contains("zkprof merge \"${files[@]}\" -o merged/results.json"),
+        "bench.yml should merge all shards into merged/results.json"
+    );
 }
 
 #[test]

@@ -197,20 +197,33 @@ fn compare_shows_verdicts_and_fingerprint_diff() {
         !out.lines().any(|l| l.starts_with("hostname")),
         "equal fields are not listed"
     );
-    // Every cell of the suite has a line; failed ones say why.
-    assert!(
-        out.lines().filter(|l| l.starts_with("mnist-")).count() == 15,
+    // Every cell of the suite has a line in each metric's table; failed ones point to why.
+    assert_eq!(
+        out.lines().filter(|l| l.starts_with("mnist-")).count(),
+        2 * 15,
         "{out}"
     );
-    assert!(out.contains("baseline: failed (prove: exit 3"));
+    assert!(out.contains("failed [1]"), "{out}");
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("[1] ") && l.contains("failed: prove: exit 3")),
+        "{out}"
+    );
+    assert!(out.lines().all(|l| l.chars().count() <= 120), "{out}");
     let o = run_in(
         &["compare", a.to_str().unwrap(), "b.json", "--format", "json"],
         dir.path(),
     );
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(v[0]["cells"].as_array().unwrap().len(), 15);
+    assert_eq!(v["cells"].as_array().unwrap().len(), 15);
+    assert_eq!(v["sides"].as_array().unwrap().len(), 2);
     let o = run_in(&["compare", a.to_str().unwrap()], dir.path());
-    assert_eq!(o.status.code(), Some(2), "one file is a usage error");
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "one file of one host: nothing to compare"
+    );
+    assert!(streams(&o).1.contains("one host only"), "{}", streams(&o).1);
 }
 
 #[test]
@@ -229,7 +242,8 @@ fn compare_and_reproduce_write_markdown_and_json() {
     );
     let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
-    assert!(out.contains("| cell | baseline prove |"), "{out}");
+    assert!(out.contains("| cell | "), "{out}");
+    assert!(out.contains("| geometric mean ("), "{out}");
     assert!(
         !out.contains("<script>") && out.contains("&lt;script&gt;"),
         "{out}"
@@ -313,7 +327,7 @@ steps = { prove = ["sh", "-c", "echo 'no circuit for op <Foo>' >&2; exit 4"] }
     assert!(out.contains("Fingerprints: identical"), "{out}");
     assert!(
         out.lines()
-            .any(|l| l.starts_with("tiny-16_8_4/ok-prover") && l.contains("no clear difference")),
+            .any(|l| l.starts_with("tiny-16_8_4 · ok-prover") && l.contains("≈")),
         "{out}"
     );
 }
@@ -526,7 +540,7 @@ fn compare_pairs_the_cells_of_two_framework_versions() {
     let (out, err) = streams(&o);
     assert!(o.status.success(), "{err}");
     let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-    let cells = v[0]["cells"].as_array().unwrap();
+    let cells = v["cells"].as_array().unwrap();
     let ezkl: Vec<&serde_json::Value> = cells
         .iter()
         .filter(|c| c["id"].as_str().unwrap().contains("/ezkl/"))
@@ -535,7 +549,7 @@ fn compare_pairs_the_cells_of_two_framework_versions() {
     for c in ezkl {
         assert!(!c["id"].as_str().unwrap().contains("version="), "{c}");
         assert!(
-            c["base_status"].is_string() && c["other_status"].is_string(),
+            c["sides"][0]["status"].is_string() && c["sides"][1]["status"].is_string(),
             "unpaired: {c}"
         );
         assert!(

@@ -180,8 +180,12 @@ fn reference_json_holds_the_published_csv_numbers() {
 #[test]
 fn compare_text_matches_snapshot() {
     let (a, b) = (load("a.json"), load("b.json"));
-    let c = zkprof::report::compare::compare(&a, &b);
-    let text = zkprof::commands::compare::render(&[c], TableFormat::Text).unwrap();
+    let c = zkprof::report::compare::compare(&[a, b], &Default::default()).unwrap();
+    let text = zkprof::commands::compare::render(&c, TableFormat::Text).unwrap();
+    assert!(
+        text.lines().all(|l| l.chars().count() <= 120),
+        "the terminal table fits 120 columns:\n{text}"
+    );
     snapshot("compare-a-b.txt", &text);
 }
 
@@ -330,8 +334,12 @@ fn cells_from_several_hosts_are_told_apart() {
     assert!(html.contains("<th>host</th>"), "host column");
     assert!(html.contains(&format!("<code>{}</code></div></td>", other.fingerprint_id)));
     assert!(
-        html.contains(&format!("circom @{}", other.fingerprint_id)),
-        "chart series per host"
+        html.contains(&format!(
+            "circom @{} ({})",
+            other.hostname,
+            &other.fingerprint_id[..8]
+        )),
+        "chart series per host, named by hostname (the short id where two share one)"
     );
     assert!(
         html.contains("<tr class=\"differs\"><td>cpu_model</td>"),
