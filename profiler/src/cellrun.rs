@@ -165,6 +165,7 @@ fn run_into(
     let t = std::time::Instant::now();
     let mut provisioned = 0.0;
     let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
+    let (cell, cpus) = &confine(cell, result)?;
     let framework = parts.framework(cell.framework.kind);
     std::fs::create_dir_all(workdir)
         .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
@@ -184,7 +185,12 @@ fn run_into(
     provisioned += t.elapsed().as_secs_f64();
     record_provisioning(result, provisioned);
     for rep in 0..env.warmup + env.reps {
-        let ctx = CellContext { cell, workdir, rep };
+        let ctx = CellContext {
+            cell,
+            workdir,
+            rep,
+            cpus: cpus.as_ref(),
+        };
         let steps = prepared.steps(&ctx)?;
         let mut facts = BTreeMap::new();
         let (done, stopped) = run_repetition(
@@ -304,11 +310,15 @@ fn run_repetition(
             log_dir: ctx.workdir.join(format!("rep-{}", ctx.rep)),
             log_stem: step.name.clone(),
             phases,
+            cpus: ctx.cpus.cloned(),
         };
         let run = match runtime.run_step(&spec, crate::sensors::attachable(env.roots)) {
             Ok(r) => crate::measure::phases::label_unphased(spec.phases.as_ref(), r),
             Err(e) => return (done, Some(Stop::failed(format!("{}: {e}", step.name)))),
         };
+        if let Some(m) = &run.cpus_method {
+            facts.insert("cpus_method".into(), m.clone());
+        }
         let stop = if run.interrupted {
             Some(Stop {
                 status: CellStatus::Interrupted,
@@ -346,6 +356,39 @@ fn run_repetition(
         }
     }
     (done, None)
+}
+
+/// The cell as its adapter and runtime see it, and the CPUs its steps are confined to: a
+/// `cpus` setting is zkprof's, not the framework's, so it leaves the settings (it stays in
+/// the cell's id and results) and becomes the runtime's cpuset. The CPUs chosen go to
+/// `info.cpus` (the list) and `metrics.cpus` (the count). A host with fewer CPUs than asked
+/// makes the cell unsupported here, with the count it has.
+fn confine(
+    cell: &Cell,
+    result: &mut CellResult,
+) -> Result<(Cell, Option<crate::measure::cpus::CpuChoice>), Stop> {
+    use crate::measure::cpus;
+    let Some(v) = cell.settings.get(cpus::SETTING) else {
+        return Ok((cell.clone(), None));
+    };
+    let want = cpus::CpuCount::parse(v).map_err(Stop::failed)?;
+    let within = cell
+        .framework
+        .cpuset
+        .as_deref()
+        .and_then(cpus::parse_list);
+    let choice = cpus::choose(want, &cpus::allowed(), within.as_deref()).map_err(|why| Stop {
+        status: CellStatus::Unsupported,
+        reason: format!("unsupported on this host: {why}"),
+    })?;
+    let mut adapter_cell = cell.clone();
+    adapter_cell.settings.remove(cpus::SETTING);
+    adapter_cell.framework.cpuset = Some(choice.list());
+    result.info.insert("cpus".into(), choice.list());
+    result
+        .metrics
+        .insert("cpus".into(), choice.count() as f64);
+    Ok((adapter_cell, Some(choice)))
 }
 
 /// Materializes the cell's model (trains it, cached, or imports its ONNX file) so that every

@@ -37,6 +37,8 @@ pub struct CellContext<'a> {
     pub workdir: &'a Path,
     /// Repetition index, warmups included (0-based).
     pub rep: u32,
+    /// The CPUs every step of the cell is confined to (the `cpus` setting), if any.
+    pub cpus: Option<&'a crate::measure::cpus::CpuChoice>,
 }
 
 /// One step of a repetition, ready to run.

@@ -306,8 +306,8 @@ fn step_cgroup_tag(name: &str) -> Option<(i32, Option<u64>)> {
         .map(|p| (p, start))
 }
 
-/// The directories zkprof's step cgroups are made in (see `cgroup.rs`): its own memory and
-/// cpuacct cgroups (v1) or its own cgroup (v2).
+/// The directories zkprof's step cgroups are made in (see `cgroup.rs`): its own memory,
+/// cpuacct and cpuset cgroups (v1) or its own cgroup (v2).
 pub fn cgroup_parents(roots: &Roots) -> Vec<PathBuf> {
     let Ok(text) = std::fs::read_to_string(roots.proc.join("self/cgroup")) else {
         return Vec::new();
@@ -315,7 +315,7 @@ pub fn cgroup_parents(roots: &Roots) -> Vec<PathBuf> {
     let entries = super::cgroup::parse_proc_cgroup(&text);
     let rel = |p: &str| p.trim_start_matches('/').to_string();
     let mut dirs = Vec::new();
-    for controller in ["memory", "cpuacct"] {
+    for controller in ["memory", "cpuacct", "cpuset"] {
         let Some((_, path)) = entries
             .iter()
             .find(|(c, _)| c.iter().any(|x| x == controller))

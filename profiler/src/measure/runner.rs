@@ -76,6 +76,9 @@ pub struct StepSpec {
     pub log_stem: String,
     /// The phases of this step, when its framework declares them (see `phases.rs`).
     pub phases: Option<PhaseSpec>,
+    /// Confine the step to these CPUs (cpuset cgroup where possible, CPU affinity always)
+    /// and set the thread-count variables to their count (see `cpus.rs`).
+    pub cpus: Option<super::cpus::CpuChoice>,
 }
 
 /// Why a step could not be run at all (as opposed to running and failing).
@@ -168,7 +171,10 @@ impl Runner {
         let (stdout_log, stderr_log) = (open(&stdout_path)?, open(&stderr_path)?);
         let timeline = open(&timeline_path)?;
 
-        let cgroup = self.make_cgroup(spec.memory_limit)?.map(Arc::new);
+        let cpu_list = spec.cpus.as_ref().map(|c| c.list());
+        let cgroup = self
+            .make_cgroup(spec.memory_limit, cpu_list.as_deref())?
+            .map(Arc::new);
         let procs_files: Vec<CString> = cgroup
             .as_ref()
             .map(|cg| cg.procs_files())
@@ -186,6 +192,26 @@ impl Runner {
             .envs(spec.env.iter().map(|(k, v)| (k, v)));
         if let Some(cwd) = &spec.cwd {
             cmd.current_dir(cwd);
+        }
+        if let Some(choice) = &spec.cpus {
+            // The step's own thread settings win over ours.
+            for (k, v) in choice.env() {
+                if !spec.env.iter().any(|(x, _)| *x == k) {
+                    cmd.env(k, v);
+                }
+            }
+            let set = super::cpus::cpu_set(&choice.cpus);
+            // SAFETY: sched_setaffinity is a plain system call on memory made before fork.
+            unsafe {
+                cmd.pre_exec(move || {
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
+                        != 0
+                    {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
         }
         // Marks the tree (escaped daemons are found by it) and ties the leader's life to
         // zkprof's; see `hygiene`.
@@ -224,6 +250,18 @@ impl Runner {
             },
         })?;
         let pid = child.id() as i32;
+        // What the kernel lets the step's leader run on (inherited by its whole tree).
+        let cpus_allowed = spec
+            .cpus
+            .as_ref()
+            .and_then(|_| super::cpus::allowed_of(&self.config.roots.proc, pid));
+        let cpus_method = spec.cpus.as_ref().map(|_| {
+            match cgroup.as_ref().map(|cg| cg.cpuset_note()) {
+                Some(None) => "cpuset cgroup and CPU affinity".to_string(),
+                Some(Some(why)) => format!("CPU affinity (no cpuset: {why})"),
+                None => "CPU affinity (no cgroup for this step)".to_string(),
+            }
+        });
         let tracker = spec.phases.as_ref().map(|p| {
             Arc::new(Mutex::new(BoundaryTracker::new(
                 Arc::new(p.clone()),
@@ -430,14 +468,20 @@ impl Runner {
             note: (!notes.is_empty()).then(|| notes.join("; ")),
             phases,
             headline,
+            cpus_allowed,
+            cpus_method,
         })
     }
 
-    fn make_cgroup(&self, limit: Option<u64>) -> Result<Option<StepCgroup>, RunError> {
+    fn make_cgroup(
+        &self,
+        limit: Option<u64>,
+        cpus: Option<&str>,
+    ) -> Result<Option<StepCgroup>, RunError> {
         if self.config.memory == MemoryPreference::Proc {
             return Ok(None);
         }
-        match StepCgroup::create(&self.config.roots, limit) {
+        match StepCgroup::create(&self.config.roots, limit, cpus) {
             Ok(cg) => Ok(Some(cg)),
             Err(why) if self.config.memory == MemoryPreference::Cgroup => {
                 Err(RunError::Cgroup(why))

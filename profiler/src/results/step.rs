@@ -122,6 +122,14 @@ pub struct StepRun {
     /// The headline figures of a phased run (its prove phase), and how they were obtained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub headline: Option<Headline>,
+    /// For a step confined to some CPUs (the `cpus` setting): the CPUs its leader was
+    /// allowed to run on, as the kernel reported them (`Cpus_allowed_list`, e.g. `0-1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_allowed: Option<String>,
+    /// How the step was confined (`cpuset cgroup and CPU affinity`, or affinity and why
+    /// no cpuset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpus_method: Option<String>,
 }
 
 fn default_cpu_method() -> CpuMethod {

@@ -74,6 +74,7 @@ pub(super) struct RawFramework {
     pub(super) memory_limit: Option<Spanned<String>>,
     pub(super) image: Option<Spanned<String>>,
     pub(super) cpuset: Option<Spanned<String>>,
+    pub(super) cpus: Option<Spanned<Vec<toml::Value>>>,
     pub(super) home: Option<Spanned<String>>,
     pub(super) phases: Option<Spanned<BTreeMap<String, Vec<RawPhase>>>>,
 }

@@ -297,6 +297,7 @@ fn framework_of<E>(
             })
             .collect()
     };
+    let settings = with_cpus(settings, f, invalid)?;
     let step_names: Vec<String> = steps.iter().map(|(s, _)| s.clone()).collect();
     let phases = phases::check(&f.phases, &step_names, invalid)?;
     Ok(FrameworkSpec {
@@ -434,6 +435,58 @@ fn check_name<E>(
         }
         None => Ok(None),
     }
+}
+
+/// The settings tables times the framework's `cpus` list (each table once per CPU count,
+/// with `cpus` added); every `cpus` value, in the list or in a table, checked.
+fn with_cpus<E>(
+    settings: Vec<BTreeMap<String, serde_json::Value>>,
+    f: &RawFramework,
+    invalid: &impl Fn(Option<Range<usize>>, String) -> E,
+) -> Result<Vec<BTreeMap<String, serde_json::Value>>, E> {
+    use crate::measure::cpus::{CpuCount, SETTING};
+    for t in &settings {
+        if let Some(v) = t.get(SETTING) {
+            CpuCount::parse(v).map_err(|e| invalid(Some(f.name.span()), format!("framework.settings.{e}")))?;
+        }
+    }
+    let Some(list) = &f.cpus else {
+        return Ok(settings);
+    };
+    if list.get_ref().is_empty() {
+        return Err(invalid(
+            Some(list.span()),
+            "framework.cpus: empty list; give CPU counts, e.g. cpus = [1, 2, \"all\"]".into(),
+        ));
+    }
+    let mut values: Vec<serde_json::Value> = Vec::new();
+    for v in list.get_ref() {
+        let json = serde_json::to_value(v).unwrap_or(serde_json::Value::Null);
+        CpuCount::parse(&json).map_err(|e| invalid(Some(list.span()), format!("framework.{e}")))?;
+        if values.contains(&json) {
+            return Err(invalid(
+                Some(list.span()),
+                format!("framework.cpus: {json} is listed twice"),
+            ));
+        }
+        values.push(json);
+    }
+    if settings.iter().any(|t| t.contains_key(SETTING)) {
+        return Err(invalid(
+            Some(list.span()),
+            "framework.cpus: a settings table also sets `cpus`; give CPU counts in one place".into(),
+        ));
+    }
+    Ok(settings
+        .iter()
+        .flat_map(|t| {
+            values.iter().map(move |v| {
+                let mut t = t.clone();
+                t.insert(SETTING.into(), v.clone());
+                t
+            })
+        })
+        .collect())
 }
 
 /// A cpuset list such as `0-3,6`.

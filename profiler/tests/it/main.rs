@@ -12,6 +12,7 @@ mod architecture;
 
 // The zkprof binary end to end: measured commands, suites, bad and hostile input, hygiene.
 mod bad_input;
+mod cpus;
 mod exec;
 mod fuzz;
 mod hostile;

@@ -2,8 +2,13 @@
 //!
 //! cgroup v1: a child of zkprof's own `memory` cgroup (peak from
 //! `memory.max_usage_in_bytes`, OOM kills from `memory.oom_control`) and, where the
-//! `cpuacct` controller is mounted, of its `cpuacct` cgroup (`cpuacct.usage_user`/`_sys`).
-//! cgroup v2: a child of zkprof's own cgroup (`memory.peak`, `memory.events`, `cpu.stat`).
+//! `cpuacct` controller is mounted, of its `cpuacct` cgroup (`cpuacct.usage_user`/`_sys`);
+//! for a step confined to some CPUs, also of its `cpuset` cgroup.
+//! cgroup v2: a child of zkprof's own cgroup (`memory.peak`, `memory.events`, `cpu.stat`,
+//! `cpuset.cpus` for a confined step).
+//!
+//! A cpuset that cannot be made is not an error: the step is then confined by CPU affinity
+//! alone, and [`StepCgroup::cpuset_note`] says why.
 //!
 //! `parent.rs`: the parent cgroup a step container of the docker runtime is put in, read
 //! with the same layout and the same CPU-time readers as a step cgroup.
@@ -28,6 +33,7 @@ enum Layout {
     V1 {
         memory: PathBuf,
         cpuacct: Option<PathBuf>,
+        cpuset: Option<PathBuf>,
     },
     V2 {
         dir: PathBuf,
@@ -38,6 +44,9 @@ enum Layout {
 #[derive(Debug)]
 pub struct StepCgroup {
     layout: Layout,
+    /// Why the step's CPUs are not confined by a cpuset, when CPUs were asked for and the
+    /// cpuset could not be made; `None` otherwise.
+    cpuset_note: Option<String>,
     /// Files the sampler reads every tick, kept open and re-read with `pread`.
     hot: HotFiles,
 }
@@ -110,9 +119,15 @@ fn join_rel(base: &Path, rel: &str) -> PathBuf {
 }
 
 impl StepCgroup {
-    /// Makes a cgroup for a step below zkprof's own, with an optional memory limit in bytes.
-    /// The error says why the host does not allow it.
-    pub fn create(roots: &Roots, memory_limit: Option<u64>) -> Result<StepCgroup, String> {
+    /// Makes a cgroup for a step below zkprof's own, with an optional memory limit in bytes
+    /// and an optional CPU list (`0-1,4`) for its cpuset. The error says why the host does
+    /// not allow it.
+    pub fn create(
+        roots: &Roots,
+        memory_limit: Option<u64>,
+        cpus: Option<&str>,
+    ) -> Result<StepCgroup, String> {
+        let mut cpuset_note = None;
         let self_cgroup = std::fs::read_to_string(roots.proc.join("self/cgroup"))
             .map_err(|e| format!("cannot read {}/self/cgroup: {e}", roots.proc.display()))?;
         let entries = parse_proc_cgroup(&self_cgroup);
@@ -142,7 +157,30 @@ impl StepCgroup {
                 }
                 _ => None,
             };
-            Layout::V1 { memory, cpuacct }
+            let cpuset = match (cpus, v1_path("cpuset"), v1_mount(&roots.cgroup, "cpuset")) {
+                (Some(list), Some(rel), Some(mount)) => {
+                    let parent = join_rel(&mount, &rel);
+                    let dir = parent.join(&name);
+                    match v1_cpuset(&parent, &dir, list) {
+                        Ok(()) => Some(dir),
+                        Err(why) => {
+                            let _ = std::fs::remove_dir(&dir);
+                            cpuset_note = Some(why);
+                            None
+                        }
+                    }
+                }
+                (Some(_), _, _) => {
+                    cpuset_note = Some("no cpuset cgroup controller mounted".into());
+                    None
+                }
+                _ => None,
+            };
+            Layout::V1 {
+                memory,
+                cpuacct,
+                cpuset,
+            }
         } else if roots.cgroup.join("cgroup.controllers").exists() {
             let rel = entries
                 .iter()
@@ -168,6 +206,11 @@ impl StepCgroup {
                 let _ = std::fs::remove_dir(&dir);
                 return Err("cgroup v2 without memory.peak (kernel older than 5.19)".into());
             }
+            if let Some(list) = cpus {
+                if let Err(why) = v2_cpuset(&parent, &dir, list) {
+                    cpuset_note = Some(why);
+                }
+            }
             Layout::V2 { dir }
         } else {
             return Err(format!(
@@ -176,7 +219,7 @@ impl StepCgroup {
             ));
         };
         let hot = match &layout {
-            Layout::V1 { memory, cpuacct } => HotFiles {
+            Layout::V1 { memory, cpuacct, .. } => HotFiles {
                 memory_current: File::open(memory.join("memory.usage_in_bytes")).ok(),
                 cpu_total: cpuacct
                     .as_ref()
@@ -187,7 +230,11 @@ impl StepCgroup {
                 cpu_total: File::open(dir.join("cpu.stat")).ok(),
             },
         };
-        let cg = StepCgroup { layout, hot };
+        let cg = StepCgroup {
+            layout,
+            cpuset_note,
+            hot,
+        };
         if let Some(limit) = memory_limit {
             cg.set_memory_limit(limit)?;
         }
@@ -218,12 +265,21 @@ impl StepCgroup {
         Ok(())
     }
 
+    /// Why CPUs asked for are not confined by a cpuset (affinity alone), if so.
+    pub fn cpuset_note(&self) -> Option<&str> {
+        self.cpuset_note.as_deref()
+    }
+
     /// The `cgroup.procs` files the child must write its pid into before exec.
     pub fn procs_files(&self) -> Vec<PathBuf> {
         match &self.layout {
-            Layout::V1 { memory, cpuacct } => {
+            Layout::V1 {
+                memory,
+                cpuacct,
+                cpuset,
+            } => {
                 let mut v = vec![memory.join("cgroup.procs")];
-                if let Some(c) = cpuacct {
+                for c in cpuacct.iter().chain(cpuset) {
                     v.push(c.join("cgroup.procs"));
                 }
                 v
@@ -343,9 +399,14 @@ impl StepCgroup {
 
     fn dirs(&self) -> Vec<PathBuf> {
         match &self.layout {
-            Layout::V1 { memory, cpuacct } => {
+            Layout::V1 {
+                memory,
+                cpuacct,
+                cpuset,
+            } => {
                 let mut v = vec![memory.clone()];
                 v.extend(cpuacct.clone());
+                v.extend(cpuset.clone());
                 v
             }
             Layout::V2 { dir } => vec![dir.clone()],
@@ -369,6 +430,33 @@ impl Drop for StepCgroup {
             }
         }
     }
+}
+
+/// Makes the v1 cpuset cgroup `dir` below `parent`, on the CPUs `list`: a v1 cpuset needs
+/// its memory nodes set before a process may join, so the parent's are copied.
+fn v1_cpuset(parent: &Path, dir: &Path, list: &str) -> Result<(), String> {
+    std::fs::create_dir(dir)
+        .map_err(|e| format!("cannot create cpuset cgroup {}: {e}", dir.display()))?;
+    let mems = read_trimmed(&parent.join("cpuset.mems")).unwrap_or_default();
+    let write = |file: &str, value: &str| {
+        std::fs::write(dir.join(file), value)
+            .map_err(|e| format!("cannot write {value} to {}: {e}", dir.join(file).display()))
+    };
+    write("cpuset.mems", if mems.is_empty() { "0" } else { &mems })?;
+    write("cpuset.cpus", list)
+}
+
+/// Confines the v2 cgroup `dir` to the CPUs `list`, enabling the cpuset controller below
+/// `parent` first where needed.
+fn v2_cpuset(parent: &Path, dir: &Path, list: &str) -> Result<(), String> {
+    let subtree = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    if !subtree.split_whitespace().any(|c| c == "cpuset") {
+        std::fs::write(parent.join("cgroup.subtree_control"), "+cpuset").map_err(|e| {
+            format!("cannot enable the cpuset controller below {} ({e})", parent.display())
+        })?;
+    }
+    std::fs::write(dir.join("cpuset.cpus"), list)
+        .map_err(|e| format!("cannot write {list} to {}: {e}", dir.join("cpuset.cpus").display()))
 }
 
 /// (user, system) CPU seconds from a cgroup v1 `cpuacct` directory.
@@ -410,7 +498,7 @@ pub fn parse_keyed(text: &str, key: &str) -> Option<u64> {
 
 /// Why a step cgroup cannot be made here, or `None` when it can (used by `doctor`).
 pub fn probe(roots: &Roots) -> Option<String> {
-    match StepCgroup::create(roots, None) {
+    match StepCgroup::create(roots, None, None) {
         Ok(cg) => {
             drop(cg);
             None
@@ -474,7 +562,7 @@ mod tests {
         std::fs::write(roots.cgroup.join("memory/cgroup.procs"), "").unwrap();
         std::fs::create_dir_all(roots.cgroup.join("cpuacct")).unwrap();
         std::fs::write(roots.cgroup.join("cpuacct/cgroup.procs"), "").unwrap();
-        let cg = StepCgroup::create(&roots, None).expect("fixture cgroup");
+        let cg = StepCgroup::create(&roots, None, None).expect("fixture cgroup");
         assert_eq!(cg.memory_method(), MemoryMethod::CgroupV1MaxUsage);
         let mem = cg.memory_dir().to_path_buf();
         assert!(mem.starts_with(roots.cgroup.join("memory/outer")));
@@ -496,7 +584,7 @@ mod tests {
         let roots = Roots::under(dir.path());
         std::fs::create_dir_all(roots.proc.join("self")).unwrap();
         std::fs::write(roots.proc.join("self/cgroup"), "0::/\n").unwrap();
-        let err = StepCgroup::create(&roots, None).unwrap_err();
+        let err = StepCgroup::create(&roots, None, None).unwrap_err();
         assert!(err.contains("no memory cgroup controller"), "{err}");
     }
 }

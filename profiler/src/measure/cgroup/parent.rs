@@ -54,6 +54,7 @@ impl ParentCgroup {
             Layout::V1 {
                 memory: roots.cgroup.join("memory").join(&rel),
                 cpuacct: v1_mount(&roots.cgroup, "cpuacct").map(|m| m.join(&rel)),
+                cpuset: None,
             }
         };
         ParentCgroup {

@@ -58,6 +58,13 @@ pub fn container_body(
 ) -> ContainerCreateBody {
     let mut env: Vec<String> = vec!["HOME=/tmp".into()];
     env.extend(spec.env.iter().map(|(k, v)| format!("{k}={v}")));
+    if let Some(choice) = &spec.cpus {
+        for (k, v) in choice.env() {
+            if !spec.env.iter().any(|(x, _)| *x == k) {
+                env.push(format!("{k}={v}"));
+            }
+        }
+    }
     let binds = settings
         .mounts
         .iter()
@@ -383,6 +390,11 @@ pub fn run_in_container(
         note: (!notes.is_empty()).then(|| notes.join("; ")),
         phases: Vec::new(),
         headline: None,
+        cpus_allowed: spec.cpus.as_ref().and(settings.cpuset.clone()),
+        cpus_method: spec
+            .cpus
+            .as_ref()
+            .map(|_| "container cpuset (docker --cpuset-cpus)".to_string()),
     })
 }
 

@@ -210,7 +210,12 @@ impl Runtime for DockerRuntime<'_> {
             image: image.id.clone(),
             user: self.user.clone(),
             mounts: self.mounts.clone(),
-            cpuset: self.cpuset.clone(),
+            // A cell confined to N CPUs (the `cpus` setting) gets exactly those.
+            cpuset: spec
+                .cpus
+                .as_ref()
+                .map(|c| c.list())
+                .or_else(|| self.cpuset.clone()),
             workdir: spec.cwd.clone().unwrap_or_else(|| self.workdir.clone()),
             gpus: host_has_nvidia_gpu(),
             remapped: self
