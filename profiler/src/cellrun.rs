@@ -372,11 +372,7 @@ fn confine(
         return Ok((cell.clone(), None));
     };
     let want = cpus::CpuCount::parse(v).map_err(Stop::failed)?;
-    let within = cell
-        .framework
-        .cpuset
-        .as_deref()
-        .and_then(cpus::parse_list);
+    let within = cell.framework.cpuset.as_deref().and_then(cpus::parse_list);
     let choice = cpus::choose(want, &cpus::allowed(), within.as_deref()).map_err(|why| Stop {
         status: CellStatus::Unsupported,
         reason: format!("unsupported on this host: {why}"),
@@ -385,9 +381,7 @@ fn confine(
     adapter_cell.settings.remove(cpus::SETTING);
     adapter_cell.framework.cpuset = Some(choice.list());
     result.info.insert("cpus".into(), choice.list());
-    result
-        .metrics
-        .insert("cpus".into(), choice.count() as f64);
+    result.metrics.insert("cpus".into(), choice.count() as f64);
     Ok((adapter_cell, Some(choice)))
 }
 

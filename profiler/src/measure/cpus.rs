@@ -222,17 +222,19 @@ mod tests {
     #[test]
     fn choice_takes_the_first_allowed_cpus() {
         let allowed = [0, 1, 2, 3];
+        assert_eq!(choose(CpuCount::N(2), &allowed, None).unwrap().cpus, [0, 1]);
         assert_eq!(
-            choose(CpuCount::N(2), &allowed, None).unwrap().cpus,
-            [0, 1]
-        );
-        assert_eq!(
-            choose(CpuCount::N(1), &allowed, Some(&[2, 3])).unwrap().cpus,
+            choose(CpuCount::N(1), &allowed, Some(&[2, 3]))
+                .unwrap()
+                .cpus,
             [2]
         );
         assert_eq!(choose(CpuCount::All, &allowed, None).unwrap().count(), 4);
         let e = choose(CpuCount::N(8), &allowed, None).unwrap_err();
-        assert!(e.contains("may use 4 CPU(s) here (0-3); give at most 4"), "{e}");
+        assert!(
+            e.contains("may use 4 CPU(s) here (0-3); give at most 4"),
+            "{e}"
+        );
         let c = choose(CpuCount::N(2), &allowed, None).unwrap();
         assert!(c.env().contains(&("RAYON_NUM_THREADS".into(), "2".into())));
     }

@@ -204,8 +204,7 @@ impl Runner {
             // SAFETY: sched_setaffinity is a plain system call on memory made before fork.
             unsafe {
                 cmd.pre_exec(move || {
-                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
-                        != 0
+                    if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0
                     {
                         return Err(std::io::Error::last_os_error());
                     }
@@ -255,13 +254,14 @@ impl Runner {
             .cpus
             .as_ref()
             .and_then(|_| super::cpus::allowed_of(&self.config.roots.proc, pid));
-        let cpus_method = spec.cpus.as_ref().map(|_| {
-            match cgroup.as_ref().map(|cg| cg.cpuset_note()) {
-                Some(None) => "cpuset cgroup and CPU affinity".to_string(),
-                Some(Some(why)) => format!("CPU affinity (no cpuset: {why})"),
-                None => "CPU affinity (no cgroup for this step)".to_string(),
-            }
-        });
+        let cpus_method =
+            spec.cpus
+                .as_ref()
+                .map(|_| match cgroup.as_ref().map(|cg| cg.cpuset_note()) {
+                    Some(None) => "cpuset cgroup and CPU affinity".to_string(),
+                    Some(Some(why)) => format!("CPU affinity (no cpuset: {why})"),
+                    None => "CPU affinity (no cgroup for this step)".to_string(),
+                });
         let tracker = spec.phases.as_ref().map(|p| {
             Arc::new(Mutex::new(BoundaryTracker::new(
                 Arc::new(p.clone()),

@@ -447,7 +447,8 @@ fn with_cpus<E>(
     use crate::measure::cpus::{CpuCount, SETTING};
     for t in &settings {
         if let Some(v) = t.get(SETTING) {
-            CpuCount::parse(v).map_err(|e| invalid(Some(f.name.span()), format!("framework.settings.{e}")))?;
+            CpuCount::parse(v)
+                .map_err(|e| invalid(Some(f.name.span()), format!("framework.settings.{e}")))?;
         }
     }
     let Some(list) = &f.cpus else {
@@ -474,7 +475,8 @@ fn with_cpus<E>(
     if settings.iter().any(|t| t.contains_key(SETTING)) {
         return Err(invalid(
             Some(list.span()),
-            "framework.cpus: a settings table also sets `cpus`; give CPU counts in one place".into(),
+            "framework.cpus: a settings table also sets `cpus`; give CPU counts in one place"
+                .into(),
         ));
     }
     Ok(settings

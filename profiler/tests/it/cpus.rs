@@ -64,7 +64,11 @@ steps = { prove = ["sh", "-c", "grep Cpus_allowed_list /proc/self/status; sh -c 
     let ids: Vec<&str> = cells.iter().map(|c| c["id"].as_str().unwrap()).collect();
     assert_eq!(
         ids,
-        ["m/probe/cpus=1/native", "m/probe/cpus=2/native", "m/probe/cpus=all/native"],
+        [
+            "m/probe/cpus=1/native",
+            "m/probe/cpus=2/native",
+            "m/probe/cpus=all/native"
+        ],
         "{}",
         text(&o)
     );
@@ -73,7 +77,10 @@ steps = { prove = ["sh", "-c", "grep Cpus_allowed_list /proc/self/status; sh -c 
         if want > have.len() {
             assert_eq!(c["status"], "unsupported", "{c}");
             let why = c["reason"].as_str().unwrap();
-            assert!(why.contains(&format!("give at most {}", have.len())), "{why}");
+            assert!(
+                why.contains(&format!("give at most {}", have.len())),
+                "{why}"
+            );
             continue;
         }
         assert_eq!(c["status"], "ok", "{c}");
@@ -91,7 +98,11 @@ steps = { prove = ["sh", "-c", "grep Cpus_allowed_list /proc/self/status; sh -c 
             .map(|l| l.as_str().unwrap())
             .collect();
         let line = format!("Cpus_allowed_list:\t{expect}");
-        assert_eq!(lines[..2], [line.as_str(), line.as_str()], "the step and its child");
+        assert_eq!(
+            lines[..2],
+            [line.as_str(), line.as_str()],
+            "the step and its child"
+        );
         assert_eq!(lines[2], format!("threads={want},{want},{want}"));
     }
 }
@@ -115,6 +126,9 @@ fn bad_cpu_counts_are_suite_errors() {
         let o = run(&["run", &s, "--out", dir.path().join("o").to_str().unwrap()]);
         assert_eq!(o.status.code(), Some(2), "{cpus}: {}", text(&o));
         let t = text(&o);
-        assert!(t.contains("suite.toml:8:") && t.contains(expect), "{cpus}: {t}");
+        assert!(
+            t.contains("suite.toml:8:") && t.contains(expect),
+            "{cpus}: {t}"
+        );
     }
 }

@@ -219,7 +219,9 @@ impl StepCgroup {
             ));
         };
         let hot = match &layout {
-            Layout::V1 { memory, cpuacct, .. } => HotFiles {
+            Layout::V1 {
+                memory, cpuacct, ..
+            } => HotFiles {
                 memory_current: File::open(memory.join("memory.usage_in_bytes")).ok(),
                 cpu_total: cpuacct
                     .as_ref()
@@ -449,14 +451,22 @@ fn v1_cpuset(parent: &Path, dir: &Path, list: &str) -> Result<(), String> {
 /// Confines the v2 cgroup `dir` to the CPUs `list`, enabling the cpuset controller below
 /// `parent` first where needed.
 fn v2_cpuset(parent: &Path, dir: &Path, list: &str) -> Result<(), String> {
-    let subtree = std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
+    let subtree =
+        std::fs::read_to_string(parent.join("cgroup.subtree_control")).unwrap_or_default();
     if !subtree.split_whitespace().any(|c| c == "cpuset") {
         std::fs::write(parent.join("cgroup.subtree_control"), "+cpuset").map_err(|e| {
-            format!("cannot enable the cpuset controller below {} ({e})", parent.display())
+            format!(
+                "cannot enable the cpuset controller below {} ({e})",
+                parent.display()
+            )
         })?;
     }
-    std::fs::write(dir.join("cpuset.cpus"), list)
-        .map_err(|e| format!("cannot write {list} to {}: {e}", dir.join("cpuset.cpus").display()))
+    std::fs::write(dir.join("cpuset.cpus"), list).map_err(|e| {
+        format!(
+            "cannot write {list} to {}: {e}",
+            dir.join("cpuset.cpus").display()
+        )
+    })
 }
 
 /// (user, system) CPU seconds from a cgroup v1 `cpuacct` directory.

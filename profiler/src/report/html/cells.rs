@@ -3,8 +3,8 @@
 //! Every value is either present (with its spread or qualifier beside it) or absent with a
 //! short reason printed in place ("not measured: no RAPL") and the full reason as a title.
 
-use super::view::{self, Row};
-use super::Loaded;
+use crate::report::view::{self, Row};
+use crate::report::Loaded;
 use crate::results::CellStatus;
 use crate::units::{format_bytes, format_seconds};
 use serde::Serialize;

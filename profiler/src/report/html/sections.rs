@@ -2,8 +2,8 @@
 //! fingerprint side by side, the compatibility matrix, the cells that did not succeed, and
 //! what was not measured.
 
-use super::view::{self, Row};
-use super::Loaded;
+use crate::report::view::{self, Row};
+use crate::report::Loaded;
 use crate::results::CellStatus;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,7 +1,7 @@
 //! The one-line verdict at the top of the HTML report: the answer first (who proves
 //! fastest, what did not succeed, how the hosts compare), from the rows alone.
 
-use super::view::{self, Row};
+use crate::report::view::{self, Row};
 use crate::results::CellStatus;
 use crate::units::{format_bytes, format_seconds};
 

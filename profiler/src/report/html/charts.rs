@@ -3,47 +3,15 @@
 //! several hosts are present, and the prove step's memory and power over time. A chart with
 //! nothing to draw is not drawn; it is listed with the reason instead.
 
-use super::charts::{Chart, Series};
-use super::labels::{Names, SEP};
-use super::view::{self, Row};
-use super::Loaded;
+use super::plot::{group, plot, Plot, MIB};
+use crate::report::charts::{Chart, Series};
+use crate::report::labels::{Names, SEP};
+use crate::report::view::{self, Row};
+use crate::report::Loaded;
 use crate::results::CellStatus;
 
 /// Most bars (categories) in one bar chart.
 const MAX_BARS: usize = 40;
-/// Bytes per MiB.
-pub(super) const MIB: f64 = (1u64 << 20) as f64;
-
-/// A chart of the report, or why it is not drawn.
-#[derive(Debug)]
-pub(super) enum Plot {
-    Drawn(Chart),
-    Omitted { title: String, why: String },
-}
-
-pub(super) fn plot(chart: Chart, why: impl Into<String>) -> Plot {
-    if chart.is_empty() {
-        Plot::Omitted {
-            title: chart.title,
-            why: why.into(),
-        }
-    } else {
-        Plot::Drawn(chart)
-    }
-}
-
-/// The series a row belongs to: its framework and settings, with the file and host when
-/// there are several.
-pub(super) fn group(files: &[Loaded], names: &Names, row: &Row) -> String {
-    let mut parts = vec![view::framework_label(row.cell)];
-    parts.extend(names.settings(row.cell));
-    let mut name = parts.join(SEP);
-    if files.len() > 1 {
-        name = format!("{name} ({})", files[row.file].label);
-    }
-    name + &names.host_suffix(row)
-}
-
 /// Groups `(x, y)` points of successful cells by framework.
 fn grouped(files: &[Loaded], rows: &[Row], f: impl Fn(&Row) -> Option<(f64, f64)>) -> Vec<Series> {
     let names = Names::of(rows);
@@ -410,6 +378,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
             no_energy.clone(),
         ));
     }
-    out.extend(super::html_series::charts(files, rows, &energy_reason));
+    out.extend(super::cpus::charts(rows));
+    out.extend(super::series::charts(files, rows, &energy_reason));
     out
 }

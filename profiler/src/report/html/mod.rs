@@ -10,16 +10,24 @@
 //! which `charts` escapes itself, are inserted as markup. A Content-Security-Policy meta tag
 //! forbids scripts and every fetch, as a second line of defence.
 
-use super::html_cells::{self, CellCtx, DetailCtx, DETAIL_COLUMNS, SUMMARY_COLUMNS};
-use super::html_charts::{self, Plot};
-use super::html_sections::{
-    absent, facts, failure, host_cards, hosts, matrix, Absent, Facts, Failure, HostCard, HostRow,
-    MatrixRow,
-};
+mod cells;
+mod charts;
+mod cpus;
+mod plot;
+mod sections;
+mod series;
+mod verdict;
+
 use super::view::{self, Row};
 use super::{Exporter, Format, Loaded, ReportError};
 use crate::results::CellStatus;
+use cells::{CellCtx, DetailCtx, DETAIL_COLUMNS, SUMMARY_COLUMNS};
 use minijinja::{AutoEscape, Environment};
+use plot::Plot;
+use sections::{
+    absent, facts, failure, host_cards, hosts, matrix, Absent, Facts, Failure, HostCard, HostRow,
+    MatrixRow,
+};
 use serde::Serialize;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
@@ -229,7 +237,7 @@ fn context(files: &[Loaded]) -> Ctx {
     let (host_labels, host_rows) = hosts(files);
     let mut charts = Vec::new();
     let mut omitted = Vec::new();
-    for p in html_charts::charts(files, &rows) {
+    for p in charts::charts(files, &rows) {
         match p {
             Plot::Drawn(c) => charts.push(ChartCtx {
                 svg: c.to_svg(),
@@ -249,7 +257,7 @@ fn context(files: &[Loaded]) -> Ctx {
     Ctx {
         style: STYLE,
         title: suites.join(", "),
-        verdict: super::html_verdict::verdict(&rows),
+        verdict: verdict::verdict(&rows),
         files: files
             .iter()
             .map(|f| FileCtx {
@@ -268,9 +276,9 @@ fn context(files: &[Loaded]) -> Ctx {
         host_labels,
         host_rows,
         summary_columns: SUMMARY_COLUMNS,
-        cells: html_cells::summary(files, &rows),
+        cells: cells::summary(files, &rows),
         detail_columns: DETAIL_COLUMNS,
-        details: html_cells::details(&rows),
+        details: cells::details(&rows),
         charts,
         omitted,
         matrix_models,

@@ -5,10 +5,10 @@
 //! `start_s`, `end_s`, seconds since spawn), not through a Rust field, so the report draws
 //! them from any results file that has them and stays silent for files that do not.
 
-use super::charts::{Chart, Series};
-use super::html_charts::{group, plot, Plot, MIB};
-use super::view::Row;
-use super::Loaded;
+use super::plot::{group, plot, Plot, MIB};
+use crate::report::charts::{Chart, Series};
+use crate::report::view::Row;
+use crate::report::Loaded;
 use crate::results::{CellStatus, StepRun};
 
 /// Most lines in one time-series chart.
@@ -22,7 +22,7 @@ const MAX_PHASED: usize = 4;
 fn prove_series<'a>(files: &[Loaded], rows: &[Row<'a>]) -> Vec<(String, &'a StepRun)> {
     let mut out: Vec<(String, &StepRun)> = Vec::new();
     let mut seen: Vec<String> = Vec::new();
-    let names = super::labels::Names::of(rows);
+    let names = crate::report::labels::Names::of(rows);
     for r in rows.iter().filter(|r| r.cell.status == CellStatus::Ok) {
         let name = group(files, &names, r);
         if out.len() >= MAX_LINES || seen.contains(&name) {
