@@ -36,6 +36,40 @@ pub fn format_seconds(seconds: f64) -> String {
     }
 }
 
+/// A metric's name with its unit, and its value formatted in that unit, from the naming
+/// convention of results files (`_s` seconds, `_bytes` bytes, `_j` joules, `_w` watts,
+/// `_pct` percent, `_per_kj` per kilojoule): `prove.energy_j` -> `prove.energy (J)`.
+/// Other names are counts or ratios, shown as they are.
+pub fn metric_with_unit(key: &str, value: f64) -> (String, String) {
+    let num = |v: f64| {
+        let s = format!("{v:.4}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    };
+    const UNITS: [(&str, &str); 6] = [
+        ("_bytes", "bytes"),
+        ("_per_kj", "per kJ"),
+        ("_pct", "%"),
+        ("_s", "s"),
+        ("_j", "J"),
+        ("_w", "W"),
+    ];
+    for (suffix, unit) in UNITS {
+        if let Some(name) = key.strip_suffix(suffix).filter(|n| !n.is_empty()) {
+            let text = match suffix {
+                "_bytes" => format_bytes(value),
+                "_s" => format_seconds(value),
+                _ => format!("{} {unit}", num(value)),
+            };
+            return (format!("{name} ({unit})"), text);
+        }
+    }
+    (key.to_string(), num(value))
+}
+
 /// Parses a human byte size: `512`, `64K`, `100M`, `100MiB`, `2G`, `1.5GB` (binary multiples).
 pub fn parse_bytes(text: &str) -> Option<u64> {
     let t = text.trim();
@@ -84,5 +118,20 @@ mod tests {
         assert_eq!(parse_bytes("100"), Some(100));
         assert_eq!(parse_bytes("ten"), None);
         assert_eq!(parse_bytes("5 parsecs"), None);
+    }
+
+    #[test]
+    fn metric_names_carry_their_units() {
+        assert_eq!(
+            metric_with_unit("prove.energy_j", 2.5),
+            ("prove.energy (J)".to_string(), "2.5 J".to_string())
+        );
+        assert_eq!(metric_with_unit("provision_s", 1.5).0, "provision (s)");
+        assert_eq!(metric_with_unit("witness_bytes", 2048.0).1, "2.0 KiB");
+        assert_eq!(
+            metric_with_unit("cairo_steps", 12.0),
+            ("cairo_steps".into(), "12".into())
+        );
+        assert_eq!(metric_with_unit("_s", 1.0).0, "_s");
     }
 }

@@ -168,6 +168,49 @@ fn cell_name(r: &CellRow, width: Option<usize>, notes: &mut Notes) -> String {
     }
 }
 
+/// A plain table of one metric (0: prove time, 1: prove memory, 2: energy per proof) for
+/// the HTML report: its title, the header (cell, then the sides), one row per cell (a side
+/// without a figure shows its status), and the geometric-mean row when there is one.
+pub fn metric_table(c: &Comparison, metric: usize) -> (String, Vec<String>, Vec<Vec<String>>) {
+    let m = &METRICS[metric.min(METRICS.len() - 1)];
+    let mut header = vec!["cell".to_string()];
+    header.extend(c.sides.iter().map(|s| s.label.clone()));
+    let mut rows: Vec<Vec<String>> = c
+        .cells
+        .iter()
+        .map(|r| {
+            let mut row = vec![r.label.clone()];
+            for (k, s) in r.sides.iter().enumerate() {
+                row.push(match (m.value)(s) {
+                    Some(v) if s.status.as_deref() == Some("ok") => {
+                        let words = if k == c.baseline {
+                            String::new()
+                        } else {
+                            verdict_short((m.verdict)(s), m.lower, m.higher)
+                        };
+                        format!("{} {words}", (m.format)(v.median))
+                            .trim_end()
+                            .to_string()
+                    }
+                    _ => s.status.clone().unwrap_or_else(|| "not run".into()),
+                });
+            }
+            row
+        })
+        .collect();
+    let n = c.geomean.first().map_or(0, |g| (m.cells)(g));
+    if n > 0 {
+        let mut row = vec![format!("geometric mean ({n} cells)")];
+        row.extend(
+            c.geomean
+                .iter()
+                .map(|g| (m.geomean)(g).map_or("—".into(), |r| format!("×{r:.2}"))),
+        );
+        rows.push(row);
+    }
+    (m.title.to_string(), header, rows)
+}
+
 /// Renders `c` as text (`md = false`) or markdown.
 pub fn render(c: &Comparison, md: bool) -> String {
     let mut out = String::new();

@@ -24,30 +24,41 @@ pub fn value_text(v: &serde_json::Value) -> String {
     }
 }
 
-/// The settings keys (and whether the runtime) that differ between `cells`, measurement-only
-/// keys left out. A key missing from some cells differs from one that is present.
+/// The settings keys (and whether the runtime) that differ between `cells` of the same
+/// framework, measurement-only keys left out: a key one framework has and another lacks
+/// (EZKL's `calibration`, circom's `decimals`) names nothing the framework does not already.
+/// Within a framework, a key missing from some cells differs from one that is present.
 pub fn varying(cells: &[&CellResult]) -> (Vec<String>, bool) {
-    let mut values: BTreeMap<&str, BTreeSet<Option<String>>> = BTreeMap::new();
-    let keys: BTreeSet<&str> = cells
-        .iter()
-        .flat_map(|c| c.settings.keys().map(String::as_str))
-        .filter(|k| !MEASUREMENT_ONLY.contains(k))
-        .collect();
+    let mut values: BTreeMap<(&str, &str), BTreeSet<Option<String>>> = BTreeMap::new();
+    let mut by_framework: BTreeMap<&str, Vec<&CellResult>> = BTreeMap::new();
     for c in cells {
-        for k in &keys {
-            values
-                .entry(k)
-                .or_default()
-                .insert(c.settings.get(*k).map(value_text));
+        by_framework
+            .entry(c.framework.as_str())
+            .or_default()
+            .push(c);
+    }
+    for (fw, group) in &by_framework {
+        let keys: BTreeSet<&str> = group
+            .iter()
+            .flat_map(|c| c.settings.keys().map(String::as_str))
+            .filter(|k| !MEASUREMENT_ONLY.contains(k))
+            .collect();
+        for c in group {
+            for k in &keys {
+                values
+                    .entry((fw, k))
+                    .or_default()
+                    .insert(c.settings.get(*k).map(value_text));
+            }
         }
     }
-    let keys = values
+    let keys: BTreeSet<String> = values
         .into_iter()
         .filter(|(_, v)| v.len() > 1)
-        .map(|(k, _)| k.to_string())
+        .map(|((_, k), _)| k.to_string())
         .collect();
     let runtimes: BTreeSet<&str> = cells.iter().map(|c| c.runtime.as_str()).collect();
-    (keys, runtimes.len() > 1)
+    (keys.into_iter().collect(), runtimes.len() > 1)
 }
 
 /// The label of `cell` given what varies (see [`varying`]).
@@ -231,15 +242,16 @@ mod tests {
                 ("input_visibility", json!("public")),
             ],
         );
-        let c = cell("m1", "circom", &[]);
+        let c = cell("m1", "circom", &[("decimals", json!(18))]);
         let labels = short_labels(&[&a, &b, &c]);
         assert_eq!(
             labels,
             [
-                "m1 · ezkl · calibration=resources · input_visibility=public",
-                "m1 · ezkl · calibration=accuracy · input_visibility=public",
+                "m1 · ezkl · calibration=resources",
+                "m1 · ezkl · calibration=accuracy",
                 "m1 · circom",
-            ]
+            ],
+            "circom's own setting and ezkl's common one name nothing"
         );
         assert_eq!(
             short_labels(&[&a, &b]),

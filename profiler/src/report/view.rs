@@ -265,6 +265,26 @@ pub fn is_energy_sensor(name: &str) -> bool {
         .any(|k| n.contains(k))
 }
 
+/// Why no energy figures exist, in a few words (`no RAPL, no NVML`): the full reasons are
+/// said once per page ([`energy_absent_reason`], in the "not measured" list).
+pub fn energy_absent_short(sensors: &[SensorStatus]) -> String {
+    let down: Vec<String> = sensors
+        .iter()
+        .filter(|s| is_energy_sensor(&s.name) && !s.available)
+        .map(|s| format!("no {}", s.name.to_ascii_uppercase()))
+        .collect();
+    if !down.is_empty() {
+        down.join(", ")
+    } else if sensors
+        .iter()
+        .any(|s| is_energy_sensor(&s.name) && s.available)
+    {
+        "not recorded for this cell".into()
+    } else {
+        "no energy sensor".into()
+    }
+}
+
 /// Why no energy figures exist, from the sensors list of a results file.
 pub fn energy_absent_reason(sensors: &[SensorStatus]) -> String {
     let down: Vec<String> = sensors

@@ -83,19 +83,27 @@ pub struct CellCtx {
     runtime: String,
     status: &'static str,
     reason: String,
-    values: [Val; 5],
+    /// One per shown column (see [`Summary::columns`]).
+    values: Vec<Val>,
     /// The cell did not succeed and has none of the values: one cell spans the columns.
     none: bool,
     /// Why, for the spanning cell: `the cell failed`.
     none_why: String,
 }
 
-/// One row of the details table.
+/// One row of the details table: the cell by model, framework, its full settings and host
+/// (the id in a title), then the values.
 #[derive(Debug, Serialize)]
 pub struct DetailCtx {
     id: String,
+    model: String,
+    framework: String,
+    /// Every setting, `key=value, ...` (the summary shows only those that differ).
+    settings: String,
+    runtime: String,
+    host: String,
     status: &'static str,
-    values: [Val; 7],
+    values: Vec<Val>,
 }
 
 /// `the cell failed`, `the cell is unsupported`, `the cell was interrupted`.
@@ -119,6 +127,9 @@ pub fn short_reason(row: &Row, what: &str) -> String {
         "accuracy" if view::synthetic_inputs(row.cell) => "synthetic inputs",
         "prove" => "no successful prove",
         "verify" => "no verify step",
+        "setup" if row.cell.info.contains_key("skipped_steps") => {
+            return "skipped: its artifacts were cached".into()
+        }
         "setup" => "no setup step",
         "params" => "not in the results",
         _ => "not recorded by the adapter",
@@ -127,24 +138,9 @@ pub fn short_reason(row: &Row, what: &str) -> String {
 }
 
 fn energy_short(row: &Row) -> String {
-    let down: Vec<String> = row
-        .results
-        .sensors
-        .iter()
-        .filter(|s| view::is_energy_sensor(&s.name) && !s.available)
-        .map(|s| format!("no {}", s.name.to_ascii_uppercase()))
-        .collect();
-    if !down.is_empty() {
-        format!("not measured: {}", down.join(", "))
-    } else if row
-        .results
-        .sensors
-        .iter()
-        .any(|s| view::is_energy_sensor(&s.name) && s.available)
-    {
-        "not recorded for this cell".into()
-    } else {
-        "not measured: no energy sensor".into()
+    match view::energy_absent_short(&row.results.sensors) {
+        s if s == "not recorded for this cell" => s,
+        s => format!("not measured: {s}"),
     }
 }
 
@@ -247,13 +243,62 @@ fn accuracy(row: &Row) -> Val {
     v
 }
 
+/// Removes the columns (from `keep` on) that no successful row has, for one and the same
+/// reason, and returns `column: reason` for each: the reason is then said once, not under
+/// every dash.
+fn drop_absent_columns(
+    columns: &mut Vec<&'static str>,
+    rows: &mut [(&str, &mut Vec<Val>)],
+    keep: usize,
+) -> Vec<String> {
+    let mut dropped = Vec::new();
+    for k in (keep..columns.len()).rev() {
+        let ok: Vec<&Vec<Val>> = rows
+            .iter()
+            .filter(|(status, _)| *status == "ok")
+            .map(|(_, v)| &**v)
+            .collect();
+        let reasons: std::collections::BTreeSet<&str> =
+            ok.iter().filter_map(|v| v[k].missing.as_deref()).collect();
+        let none_has = !ok.is_empty() && ok.iter().all(|v| v[k].missing.is_some());
+        if let (true, [reason]) = (none_has, reasons.iter().collect::<Vec<_>>().as_slice()) {
+            dropped.insert(0, format!("{}: {reason}", columns[k]));
+            columns.remove(k);
+            for (_, v) in rows.iter_mut() {
+                v.remove(k);
+            }
+        }
+    }
+    dropped
+}
+
+/// The summary table: its value columns, its rows, and one line per column left out because
+/// no cell has its value for one and the same reason (said once instead of under every dash).
+#[derive(Debug)]
+pub struct Summary {
+    pub columns: Vec<&'static str>,
+    pub cells: Vec<CellCtx>,
+    pub dropped: Vec<String>,
+}
+
 /// The summary rows, with file/host/model cells spanning consecutive rows that share them.
-pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
+pub fn summary(files: &[Loaded], rows: &[Row]) -> Summary {
+    // Only the settings that differ between the cells; all of them are in the details.
+    let names = crate::report::labels::Names::of(rows);
     let mut out: Vec<CellCtx> = rows
         .iter()
         .map(|row| {
             let c = row.cell;
-            let settings = view::settings_label(c);
+            let settings: Vec<String> = names
+                .keys
+                .iter()
+                .filter_map(|k| {
+                    c.settings
+                        .get(k)
+                        .map(|v| format!("{k}={}", crate::report::labels::value_text(v)))
+                })
+                .collect();
+            let settings = settings.join(", ");
             CellCtx {
                 file: files[row.file].label.clone(),
                 host: view::host_of(row).hostname.clone(),
@@ -261,11 +306,7 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
                 model: c.model.clone(),
                 span: 1,
                 framework: view::framework_label(c),
-                settings: if settings == "default" {
-                    String::new()
-                } else {
-                    settings
-                },
+                settings,
                 runtime: c.runtime.clone(),
                 status: view::status_word(c.status),
                 reason: if c.status == CellStatus::Ok {
@@ -273,7 +314,7 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
                 } else {
                     c.reason.clone().unwrap_or_else(|| "no reason given".into())
                 },
-                values: [
+                values: vec![
                     prove(row),
                     peak(row),
                     Val::of(
@@ -293,6 +334,12 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
             }
         })
         .collect();
+    let mut columns: Vec<&'static str> = SUMMARY_COLUMNS.to_vec();
+    let dropped = {
+        let mut table: Vec<(&str, &mut Vec<Val>)> =
+            out.iter_mut().map(|o| (o.status, &mut o.values)).collect();
+        drop_absent_columns(&mut columns, &mut table, 2)
+    };
     for o in &mut out {
         o.none = o.status != "ok" && o.values.iter().all(|v| v.missing.is_some());
     }
@@ -309,18 +356,65 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Vec<CellCtx> {
             start = i;
         }
     }
-    out
+    Summary {
+        columns,
+        cells: out,
+        dropped,
+    }
+}
+
+/// The details table: its value columns, its rows and the columns left out (see
+/// [`Summary`]).
+#[derive(Debug)]
+pub struct Details {
+    pub columns: Vec<&'static str>,
+    pub cells: Vec<DetailCtx>,
+    pub dropped: Vec<String>,
 }
 
 /// The details rows: the values the summary leaves out.
-pub fn details(rows: &[Row]) -> Vec<DetailCtx> {
+pub fn details(rows: &[Row]) -> Details {
+    let mut cells = detail_rows(rows);
+    let mut columns = DETAIL_COLUMNS.to_vec();
+    let dropped = {
+        let mut table: Vec<(&str, &mut Vec<Val>)> = cells
+            .iter_mut()
+            .map(|d| (d.status, &mut d.values))
+            .collect();
+        drop_absent_columns(&mut columns, &mut table, 0)
+    };
+    Details {
+        columns,
+        cells,
+        dropped,
+    }
+}
+
+fn detail_rows(rows: &[Row]) -> Vec<DetailCtx> {
+    let hosts = crate::report::labels::Names::of(rows);
     rows.iter()
         .map(|row| {
             let c = row.cell;
             DetailCtx {
                 id: c.id.clone(),
+                model: c.model.clone(),
+                framework: view::framework_label(c),
+                settings: match view::settings_label(c).as_str() {
+                    "default" => String::new(),
+                    s => s.to_string(),
+                },
+                runtime: c.runtime.clone(),
+                host: if hosts.several_hosts() {
+                    hosts
+                        .hosts
+                        .get(view::host_id(row))
+                        .cloned()
+                        .unwrap_or_default()
+                } else {
+                    String::new()
+                },
                 status: view::status_word(c.status),
-                values: [
+                values: vec![
                     Val::of(secs(view::step(c, "setup")), row, "setup"),
                     Val::of(secs(view::step(c, "verify")), row, "verify"),
                     Val::of(

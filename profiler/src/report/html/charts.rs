@@ -269,9 +269,9 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row]) -> Vec<Plot> {
         .collect();
     let energy_reason = files
         .first()
-        .map(|f| view::energy_absent_reason(&f.results.sensors))
+        .map(|f| view::energy_absent_short(&f.results.sensors))
         .unwrap_or_default();
-    let no_energy = format!("not measured: {energy_reason}");
+    let no_energy = format!("not measured: {energy_reason} (why: see “Not measured, and why”)");
     let mut out = Vec::new();
     if ok.is_empty() {
         out.push(Plot::Omitted {

@@ -21,7 +21,7 @@ mod verdict;
 use super::view::{self, Row};
 use super::{Exporter, Format, Loaded, ReportError};
 use crate::results::CellStatus;
-use cells::{CellCtx, DetailCtx, DETAIL_COLUMNS, SUMMARY_COLUMNS};
+use cells::{CellCtx, DetailCtx};
 use minijinja::{AutoEscape, Environment};
 use plot::Plot;
 use sections::{
@@ -66,6 +66,12 @@ struct Ctx {
     style: &'static str,
     title: String,
     verdict: String,
+    /// One line per metric: (metric, verdict).
+    metric_verdicts: Vec<(String, String)>,
+    /// With several hosts: the hosts side by side (see `compare`), one table per metric.
+    host_compare: Vec<HostTable>,
+    /// The baseline host of `host_compare`.
+    host_baseline: String,
     files: Vec<FileCtx>,
     multi: bool,
     /// The cells come from more than one host: show a host column.
@@ -73,9 +79,13 @@ struct Ctx {
     cards: Vec<HostCard>,
     host_labels: Vec<String>,
     host_rows: Vec<HostRow>,
-    summary_columns: [&'static str; 5],
+    summary_columns: Vec<&'static str>,
+    /// Summary columns left out (no cell has them, for one reason): `column: reason`.
+    summary_dropped: Vec<String>,
     cells: Vec<CellCtx>,
-    detail_columns: [&'static str; 7],
+    detail_columns: Vec<&'static str>,
+    /// Details columns left out (no cell has them, for one reason): `column: reason`.
+    details_dropped: Vec<String>,
     details: Vec<DetailCtx>,
     charts: Vec<ChartCtx>,
     omitted: Vec<OmittedCtx>,
@@ -185,6 +195,41 @@ impl HtmlExporter {
     }
 }
 
+/// One metric of the hosts compared.
+#[derive(Debug, Serialize)]
+struct HostTable {
+    title: String,
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+/// The hosts side by side when the rows come from several (prove time, memory, energy),
+/// and the baseline's label.
+fn host_compare(files: &[Loaded], rows: &[Row]) -> (Vec<HostTable>, String) {
+    if !view::several_hosts(rows) {
+        return (Vec::new(), String::new());
+    }
+    let Ok(c) = crate::report::compare::compare(files, &Default::default()) else {
+        return (Vec::new(), String::new());
+    };
+    let tables = (0..3)
+        .map(|m| crate::report::compare_render::metric_table(&c, m))
+        .filter(|(_, _, rows)| {
+            rows.iter().any(|r| {
+                r[1..]
+                    .iter()
+                    .any(|v| v.chars().next().is_some_and(|ch| ch.is_ascii_digit()))
+            })
+        })
+        .map(|(title, header, rows)| HostTable {
+            title,
+            header,
+            rows,
+        })
+        .collect();
+    (tables, c.sides[c.baseline].label.clone())
+}
+
 fn other_metrics(rows: &[Row]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     let mut keys: Vec<String> = rows
         .iter()
@@ -197,17 +242,28 @@ fn other_metrics(rows: &[Row]) -> (Vec<String>, Vec<(String, Vec<String>)>) {
     if keys.is_empty() {
         return (keys, Vec::new());
     }
+    // Cells named by their short label (only the settings that differ), values in units.
+    let cells: Vec<&crate::results::CellResult> = rows.iter().map(|r| r.cell).collect();
+    let labels = crate::report::labels::short_labels(&cells);
     let table = rows
         .iter()
-        .map(|r| {
+        .zip(labels)
+        .map(|(r, label)| {
             let vals = keys
                 .iter()
-                .map(|k| view::metric(r.cell, k).map_or_else(|| "—".into(), |v| view::num(v, 4)))
+                .map(|k| {
+                    view::metric(r.cell, k)
+                        .map_or_else(|| "—".into(), |v| crate::units::metric_with_unit(k, v).1)
+                })
                 .collect();
-            (r.cell.id.clone(), vals)
+            (label, vals)
         })
         .collect();
-    (keys, table)
+    let headers = keys
+        .iter()
+        .map(|k| crate::units::metric_with_unit(k, 0.0).0)
+        .collect();
+    (headers, table)
 }
 
 fn warnings(files: &[Loaded], rows: &[Row]) -> Vec<String> {
@@ -252,12 +308,18 @@ fn context(files: &[Loaded]) -> Ctx {
         .filter(|r| r.cell.status != CellStatus::Ok)
         .collect();
     let (other_metric_keys, other_metrics) = other_metrics(&rows);
+    let (host_compare, host_baseline) = host_compare(files, &rows);
+    let summary = cells::summary(files, &rows);
+    let details = cells::details(&rows);
     let mut suites: Vec<String> = files.iter().map(|f| f.results.suite.name.clone()).collect();
     suites.dedup();
     Ctx {
         style: STYLE,
         title: suites.join(", "),
         verdict: verdict::verdict(&rows),
+        metric_verdicts: verdict::metric_verdicts(&rows),
+        host_compare,
+        host_baseline,
         files: files
             .iter()
             .map(|f| FileCtx {
@@ -275,10 +337,12 @@ fn context(files: &[Loaded]) -> Ctx {
         cards: host_cards(files),
         host_labels,
         host_rows,
-        summary_columns: SUMMARY_COLUMNS,
-        cells: cells::summary(files, &rows),
-        detail_columns: DETAIL_COLUMNS,
-        details: cells::details(&rows),
+        summary_columns: summary.columns,
+        summary_dropped: summary.dropped,
+        cells: summary.cells,
+        detail_columns: details.columns,
+        details_dropped: details.dropped,
+        details: details.cells,
         charts,
         omitted,
         matrix_models,

@@ -173,7 +173,7 @@ pub(super) fn charts(files: &[Loaded], rows: &[Row], energy_reason: &str) -> Vec
             },
             ..Chart::default()
         },
-        format!("not measured: no power column in the sampled series ({energy_reason})"),
+        format!("not measured: no power column in the sampled series ({energy_reason}; why: see “Not measured, and why”)"),
     ));
     out
 }

@@ -1,23 +1,25 @@
-//! The one-line verdict at the top of the HTML report: the answer first (who proves
-//! fastest, what did not succeed, how the hosts compare), from the rows alone.
+//! The verdict at the top of the HTML report: the answer first (who has the fastest prove
+//! step, what did not succeed, how the hosts compare) in one line, then one line per metric
+//! (prove time, prove + setup, memory, proof size, accuracy loss), from the rows alone.
+//! Cells are named by framework and the settings that differ between the cells only.
 
+use crate::report::labels::{Names, SEP};
 use crate::report::view::{self, Row};
-use crate::results::CellStatus;
+use crate::results::{CellResult, CellStatus};
 use crate::units::{format_bytes, format_seconds};
 
-/// The label of a row in the verdict: framework, settings when not the defaults.
-fn who(row: &Row) -> String {
-    let s = view::settings_label(row.cell);
-    if s == "default" {
-        row.cell.framework.clone()
-    } else {
-        format!("{} ({s})", row.cell.framework)
-    }
+/// The label of a row in the verdict: framework and the settings that differ.
+fn who_with(names: &Names, row: &Row) -> String {
+    let mut parts = vec![row.cell.framework.clone()];
+    parts.extend(names.settings(row.cell));
+    parts.join(SEP)
 }
 
 /// The answer first, in one line: who proves fastest, what did not succeed, and how the
 /// hosts compare when there are several.
 pub fn verdict(rows: &[Row]) -> String {
+    let names = Names::of(rows);
+    let who = |r: &Row| who_with(&names, r);
     let n = rows.len();
     let ok: Vec<&Row> = rows
         .iter()
@@ -71,7 +73,7 @@ pub fn verdict(rows: &[Row]) -> String {
         by.sort_by(|a, b| median(a).total_cmp(&median(b)));
         let best = by[0];
         let mut s = format!(
-            "{} proves {} fastest: {} median",
+            "{} has the fastest prove step on {}: {} median",
             who(best),
             models[0],
             format_seconds(median(best))
@@ -165,4 +167,156 @@ fn host_ratio(ok: &[&Row]) -> Option<String> {
         view::num(x, 2),
         ratios.len()
     ))
+}
+
+/// One metric of the per-metric verdict: its name, how to read it from a cell, its units.
+struct Metric {
+    name: &'static str,
+    value: fn(&CellResult) -> Option<f64>,
+    format: fn(f64) -> String,
+    /// What the best is called (`fastest`, `least`, `smallest`, `lowest`).
+    best: &'static str,
+}
+
+/// Prove plus setup wall time (medians), seconds; the prove time alone where the cell has
+/// no separate setup step.
+fn prove_and_setup(c: &CellResult) -> Option<f64> {
+    let prove = view::prove_wall(c)?.median;
+    Some(prove + view::step(c, "setup").map_or(0.0, |s| s.wall_s.median))
+}
+
+const METRICS: [Metric; 5] = [
+    Metric {
+        name: "Prove time",
+        value: |c| view::prove_wall(c).map(|s| s.median),
+        format: format_seconds,
+        best: "fastest",
+    },
+    Metric {
+        name: "Prove + setup",
+        value: prove_and_setup,
+        format: format_seconds,
+        best: "fastest",
+    },
+    Metric {
+        name: "Prove memory",
+        value: |c| view::prove_peak(c).map(|s| s.median),
+        format: format_bytes,
+        best: "least",
+    },
+    Metric {
+        name: "Proof size",
+        value: |c| view::metric(c, view::PROOF_SIZE),
+        format: format_bytes,
+        best: "smallest",
+    },
+    Metric {
+        name: "Accuracy loss",
+        value: |c| view::metric(c, view::ACCURACY_LOSS),
+        format: |v| format!("{} %", view::num(v, 2)),
+        best: "lowest",
+    },
+];
+
+/// The circuit's and the float model's accuracy beside an accuracy loss, when recorded.
+fn accuracy_note(c: &CellResult) -> String {
+    let circuit = view::metric(c, "circuit_accuracy_pct");
+    let float = view::metric(c, "float_accuracy_pct");
+    let n = view::first_metric(c, &view::ACCURACY_SAMPLES_KEYS);
+    match (circuit, float) {
+        (Some(a), Some(b)) => format!(
+            " (circuit {} %, float {} %{})",
+            view::num(a, 2),
+            view::num(b, 2),
+            n.map_or(String::new(), |n| format!(", {} images", view::num(n, 0)))
+        ),
+        _ => String::new(),
+    }
+}
+
+/// One line per metric: with one model on one host, the best cell and the runner-up with
+/// its ratio; otherwise who is best on how many of the (model, host) pairs.
+pub fn metric_verdicts(rows: &[Row]) -> Vec<(String, String)> {
+    let names = Names::of(rows);
+    let ok: Vec<&Row> = rows
+        .iter()
+        .filter(|r| r.cell.status == CellStatus::Ok)
+        .collect();
+    let mut contests: Vec<(String, &str)> = Vec::new();
+    for r in &ok {
+        let key = (r.cell.model.clone(), view::host_id(r));
+        if !contests.contains(&key) {
+            contests.push(key);
+        }
+    }
+    let mut out = Vec::new();
+    for m in &METRICS {
+        let valued: Vec<(&Row, f64)> = ok
+            .iter()
+            .filter_map(|r| Some((*r, (m.value)(r.cell)?)))
+            .collect();
+        if valued.len() < 2 {
+            continue;
+        }
+        let is_accuracy = m.name == "Accuracy loss";
+        let line = if contests.len() == 1 {
+            let mut by = valued.clone();
+            by.sort_by(|a, b| a.1.total_cmp(&b.1));
+            let (best, v) = by[0];
+            let mut line = format!(
+                "{} {}: {}{}",
+                who_with(&names, best),
+                m.best,
+                (m.format)(v),
+                if is_accuracy {
+                    accuracy_note(best.cell)
+                } else {
+                    String::new()
+                }
+            );
+            let (next, w) = by[1];
+            line.push_str(&format!(
+                "; then {}: {}",
+                who_with(&names, next),
+                (m.format)(w)
+            ));
+            if v > 0.0 && !is_accuracy {
+                line.push_str(&format!(" (×{})", view::num(w / v, 2)));
+            }
+            if is_accuracy {
+                line.push_str(&accuracy_note(next.cell));
+            }
+            line
+        } else {
+            let mut wins: Vec<(String, usize)> = Vec::new();
+            let mut judged = 0;
+            for (model, host) in &contests {
+                let best = valued
+                    .iter()
+                    .filter(|(r, _)| r.cell.model == *model && view::host_id(r) == *host)
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((r, _)) = best {
+                    judged += 1;
+                    let w = who_with(&names, r);
+                    match wins.iter_mut().find(|(x, _)| *x == w) {
+                        Some((_, k)) => *k += 1,
+                        None => wins.push((w, 1)),
+                    }
+                }
+            }
+            wins.sort_by_key(|w| std::cmp::Reverse(w.1));
+            let what = if names.several_hosts() {
+                "model × host pairs"
+            } else {
+                "models"
+            };
+            let list: Vec<String> = wins
+                .iter()
+                .map(|(w, k)| format!("{w} on {k} of {judged} {what}"))
+                .collect();
+            format!("{}: {}", m.best, list.join("; "))
+        };
+        out.push((m.name.to_string(), line));
+    }
+    out
 }

@@ -8,6 +8,7 @@ mod cases;
 mod cdp;
 mod chromium;
 mod cli;
+mod hosts;
 mod snapshots;
 
 use std::path::PathBuf;

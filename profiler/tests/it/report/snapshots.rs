@@ -421,7 +421,15 @@ fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
     assert!(html.contains("<details>\n<summary>Full fingerprint: "));
     // Qualified and absent values say why where they stand.
     assert!(html.contains("0 %<div class=\"sub qual\">synthetic inputs: not an accuracy</div>"));
-    assert!(html.contains("<div class=\"why\">not measured: no RAPL, no NVML</div>"));
+    // A column no cell has is left out, its reason said once under the table.
+    assert!(html.contains(
+        "Not shown, as no cell has it: energy &#x2f; proof: not measured: no RAPL, no NVML."
+    ));
+    assert_eq!(
+        html.matches("no RAPL, no NVML").count(),
+        4,
+        "short: under the summary and the details, and for the two energy charts"
+    );
     assert!(html.contains("<span class=\"badge\">failed</span><div class=\"why\">prove: exit 3"));
     assert!(html.contains("not measured: the cell failed (reason under its status)"));
     // One model per framework: bars, no scaling chart; no chart without data.
@@ -435,7 +443,9 @@ fn quickstart_report_answers_first_and_draws_bars_without_repeated_ticks() {
             "Working set of the process tree during one prove step"
         ]
     );
-    assert!(html.contains("Not drawn: <strong>Energy per proof</strong>: not measured: rapl:"));
+    assert!(html.contains(
+        "Not drawn: <strong>Energy per proof</strong>: not measured: no RAPL, no NVML (why: see"
+    ));
     for (title, x, y) in &charts {
         for axis in [x, y] {
             let mut d = axis.clone();
