@@ -244,7 +244,8 @@ pub fn merge(inputs: &[MergeInput], opts: &MergeOptions) -> Result<MergeOutcome,
             }
         }
     }
-    // Sorted by (id, host): the same cell on several hosts side by side.
+    // Sorted by (id, host), whatever the order of the inputs: the same cell on several
+    // hosts side by side (the HTML report groups them by host).
     let cells: Vec<CellResult> = cells.into_values().map(|(c, _)| c).collect();
 
     // Hosts: the first input's is the file's host; every other host that ran a kept cell is listed.

@@ -289,7 +289,22 @@ fn warnings(files: &[Loaded], rows: &[Row]) -> Vec<String> {
 }
 
 fn context(files: &[Loaded]) -> Ctx {
-    let rows = view::rows(files);
+    // Per file, one host's cells after another's (hosts in order of first appearance), each
+    // host's in file order: a merged file lists a cell's hosts side by side.
+    let mut rows = view::rows(files);
+    let mut order: Vec<(usize, &str)> = Vec::new();
+    for r in &rows {
+        let key = (r.file, view::host_id(r));
+        if !order.contains(&key) {
+            order.push(key);
+        }
+    }
+    rows.sort_by_key(|r| {
+        order
+            .iter()
+            .position(|h| *h == (r.file, view::host_id(r)))
+            .unwrap_or(0)
+    });
     let (host_labels, host_rows) = hosts(files);
     let mut charts = Vec::new();
     let mut omitted = Vec::new();

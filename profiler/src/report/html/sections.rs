@@ -148,6 +148,22 @@ pub(super) fn host_cards(files: &[Loaded]) -> Vec<HostCard> {
             c.files = fs.join(", ");
         }
     }
+    // A reason already given on an earlier card (no RAPL in a VM, no NVIDIA driver) is said
+    // once: later cards point to it.
+    for k in 1..out.len() {
+        let (before, rest) = out.split_at_mut(k);
+        for fact in &mut rest[0].facts {
+            if fact.2.is_empty() {
+                continue;
+            }
+            if let Some(first) = before
+                .iter()
+                .find(|c| c.facts.iter().any(|f| f.0 == fact.0 && f.2 == fact.2))
+            {
+                fact.2 = format!("as on {}", first.name);
+            }
+        }
+    }
     out
 }
 

@@ -129,12 +129,15 @@ pub fn verdict(rows: &[Row]) -> String {
 
 /// "Host A proves 2.5x faster than host B (median over 12 cells run on both)."
 fn host_ratio(ok: &[&Row]) -> Option<String> {
+    let all: Vec<Row> = ok.iter().map(|r| **r).collect();
+    let labels = Names::of(&all).hosts;
     let mut hosts: Vec<&str> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     for r in ok {
-        if !hosts.contains(&view::host_id(r)) {
-            hosts.push(view::host_id(r));
-            names.push(view::host_name(r));
+        let id = view::host_id(r);
+        if !hosts.contains(&id) {
+            hosts.push(id);
+            names.push(labels.get(id).cloned().unwrap_or_else(|| id.to_string()));
         }
     }
     let (a, b) = (*hosts.first()?, *hosts.get(1)?);
