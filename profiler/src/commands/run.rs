@@ -165,10 +165,13 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
         // Fail fast, before any cell: every docker cell would fail the same way.
         crate::runtime::docker::Engine::connect().map_err(|e| UserError::Host(e.to_string()))?;
     }
+    // Cells work below an absolute directory: a step container's working directory and
+    // mounts must be absolute, and a step may change its own directory.
+    let out_dir = std::path::absolute(&args.out).unwrap_or_else(|_| args.out.clone());
     let env = crate::cellrun::CellEnv {
         runner: &runner,
         roots: &roots,
-        out: &args.out,
+        out: &out_dir,
         reps,
         warmup: suite.warmup,
         host_id: &host.fingerprint_id,

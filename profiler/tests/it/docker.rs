@@ -112,6 +112,45 @@ fn step_container_has_no_network_no_root_and_a_read_only_root() {
     );
 }
 
+#[test]
+fn a_step_confined_to_cpus_runs_in_a_container_on_them() {
+    let Some(engine) = engine_or_skip("cpus in a container") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let choice = zkprof::measure::cpus::choose(
+        zkprof::measure::cpus::CpuCount::N(1),
+        &zkprof::measure::cpus::allowed(),
+        None,
+    )
+    .unwrap();
+    // The docker runtime gives a confined cell's containers exactly its CPUs.
+    let mut settings = base_settings(dir.path());
+    settings.cpuset = Some(choice.list());
+    let mut step = spec(
+        "cpus",
+        dir.path(),
+        &[
+            "sh",
+            "-c",
+            "grep Cpus_allowed_list /proc/self/status; echo threads=$RAYON_NUM_THREADS,$OMP_NUM_THREADS",
+        ],
+    );
+    step.cpus = Some(choice.clone());
+    let run = run_in_container(&engine, &runner(), &settings, &step, Vec::new()).unwrap();
+    let out = std::fs::read_to_string(dir.path().join("logs/cpus.stdout")).unwrap();
+    assert_eq!(run.exit_code, Some(0), "{out}");
+    assert_eq!(
+        out,
+        format!("Cpus_allowed_list:\t{}\nthreads=1,1\n", choice.list())
+    );
+    assert_eq!(run.cpus_allowed.as_deref(), Some(choice.list().as_str()));
+    assert!(run
+        .cpus_method
+        .as_deref()
+        .is_some_and(|m| m.contains("container cpuset")));
+}
+
 /// Polls the container's own cgroup (below zkprof's parent) for its peak while it runs.
 fn poll_container_peak(stop: Arc<AtomicBool>) -> std::thread::JoinHandle<u64> {
     std::thread::spawn(move || {
