@@ -164,14 +164,17 @@ fn run_into(
     // Unmeasured work (model training, toolchains, a powers of tau): its own wall time.
     let t = std::time::Instant::now();
     let mut provisioned = 0.0;
-    let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
-    let (cell, cpus) = &confine(cell, result)?;
     let framework = parts.framework(cell.framework.kind);
-    std::fs::create_dir_all(workdir)
-        .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
     if let Some(kind) = framework.proof_kind() {
         result.info.insert("proof_kind".into(), kind.into());
     }
+    // What zkprof cannot install is checked first: a missing toolchain fails in a second,
+    // before any model is trained.
+    framework.preflight(cell)?;
+    let cell = &prepare_model(cell, result).map_err(Stop::failed)?;
+    let (cell, cpus) = &confine(cell, result)?;
+    std::fs::create_dir_all(workdir)
+        .map_err(|e| Stop::failed(format!("cannot create {}: {e}", workdir.display())))?;
     let ready = framework.provision(cell, workdir, env.options)?;
     result.info.extend(ready.info);
     let mut prepared = ready.cell;
@@ -350,6 +353,13 @@ fn run_repetition(
                 .silent_failure(&run)
                 .map(|why| Stop::failed(format!("{}: exit 0, but {why}", step.name)))
         };
+        let mut run = run;
+        if run.succeeded() {
+            if let Some(stop) = &stop {
+                // Exited 0 but did not do its work: not a measurement of the step.
+                run.failed_check = Some(stop.reason.clone());
+            }
+        }
         done.push(run);
         if stop.is_some() {
             return (done, stop);

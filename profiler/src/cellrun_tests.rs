@@ -225,6 +225,14 @@ fn a_step_that_exits_0_but_failed_fails_the_cell() {
     );
     assert_eq!(ran, ["rep-0/prove", "rep-0/verify"]);
     assert_eq!(steps_of(&r), [vec!["prove", "verify"]]);
+    // The run is kept (labelled), but it is no measurement of the step: no figures.
+    let verify = &r.repetitions[0].steps[1];
+    assert_eq!(
+        verify.failed_check.as_deref(),
+        Some("verify: exit 0, but the proof was rejected")
+    );
+    assert!(!verify.succeeded());
+    assert!(r.summary.contains_key("prove") && !r.summary.contains_key("verify"));
 }
 
 #[test]

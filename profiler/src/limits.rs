@@ -11,6 +11,8 @@ pub const MIN_MEMORY_LIMIT: u64 = 1 << 20;
 pub const MAX_MEMORY_LIMIT: u64 = 1 << 50;
 /// The most repetitions, warmups or runs.
 pub const MAX_REPETITIONS: u32 = 10_000;
+/// Most test inputs an accuracy evaluation may be asked for (`--accuracy-samples`).
+pub const MAX_ACCURACY_SAMPLES: u64 = 1_000_000;
 /// The longest name (model, framework, suite, setting key or value), in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// The longest cell directory name, bytes (file systems allow 255 per path component;
@@ -26,14 +28,27 @@ pub const MAX_ONNX_BYTES: u64 = 2 << 30;
 /// A timeout in seconds: finite, positive, at most [`MAX_TIMEOUT_S`].
 pub fn timeout_s(v: f64) -> Result<Duration, String> {
     if !(v.is_finite() && v > 0.0) {
-        return Err(format!("{v} is not a positive number of seconds"));
+        return Err(format!(
+            "{} is not a positive number of seconds; give e.g. 600",
+            short_number(v)
+        ));
     }
     if v > MAX_TIMEOUT_S {
         return Err(format!(
-            "{v} seconds is out of range; the longest timeout is {MAX_TIMEOUT_S} s (30 days)"
+            "{} seconds is out of range; give 1 to {MAX_TIMEOUT_S} s (30 days)",
+            short_number(v)
         ));
     }
     Ok(Duration::from_secs_f64(v))
+}
+
+/// A number as a person reads it: `600`, `0.5`, or `1e300` rather than 301 digits.
+pub fn short_number(v: f64) -> String {
+    if v.is_finite() && v != 0.0 && !(1e-6..1e12).contains(&v.abs()) {
+        format!("{v:e}")
+    } else {
+        format!("{v}")
+    }
 }
 
 /// A memory limit such as `512M`: a size between [`MIN_MEMORY_LIMIT`] and
@@ -108,5 +123,19 @@ mod tests {
         assert!(name("model", "a\0b").is_err());
         assert!(name("model", &"x".repeat(10_000)).is_err());
         assert!(name("model", "mnist-196/16").is_ok());
+    }
+
+    #[test]
+    fn absurd_numbers_are_said_shortly() {
+        let e = timeout_s(1e300).unwrap_err();
+        assert!(
+            e.starts_with("1e300 seconds is out of range; give 1 to"),
+            "{e}"
+        );
+        assert!(e.len() < 100, "{e}");
+        let e = timeout_s(18446744073709551616.0).unwrap_err();
+        assert!(e.starts_with("1.8446744073709552e19 seconds"), "{e}");
+        assert_eq!(short_number(600.0), "600");
+        assert_eq!(short_number(0.5), "0.5");
     }
 }

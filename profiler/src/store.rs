@@ -118,6 +118,63 @@ pub fn save_results(path: &Path, results: &ResultsFile) -> std::io::Result<()> {
     write_atomic(path, &bytes)
 }
 
+/// Before a new run or merge writes `path`: when it holds a results file with finished
+/// cells, renames it to `results.<its update time>.json` beside it (never over another file)
+/// and returns the new path and how many finished cells it holds. A finished result is never
+/// replaced by a rerun. Nothing happens to a missing file or one without finished cells.
+pub fn keep_previous(path: &Path) -> Result<Option<(std::path::PathBuf, usize)>, UserError> {
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let Ok(old) = load_results(path) else {
+        return Ok(None);
+    };
+    let finished = old.cells.iter().filter(|c| c.status.is_finished()).count();
+    if finished == 0 {
+        return Ok(None);
+    }
+    let stamp: String = old
+        .updated_at
+        .chars()
+        .take(19)
+        .map(|c| if c.is_ascii_digit() { c } else { '-' })
+        .collect();
+    let stem = path
+        .file_stem()
+        .map_or("results".into(), |s| s.to_string_lossy().into_owned());
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let stamp = if stamp.is_empty() {
+        "previous".into()
+    } else {
+        stamp
+    };
+    for n in 1..1000 {
+        let name = match n {
+            1 => format!("{stem}.{stamp}.json"),
+            n => format!("{stem}.{stamp}-{n}.json"),
+        };
+        let kept = dir.join(name);
+        if kept.exists() {
+            continue;
+        }
+        // A hard link, then the old name goes: the file is never absent, never overwritten.
+        std::fs::hard_link(path, &kept).map_err(|e| {
+            UserError::Input(format!(
+                "cannot keep the previous results {} as {}: {e}; move it away or use --resume",
+                path.display(),
+                kept.display()
+            ))
+        })?;
+        std::fs::remove_file(path)
+            .map_err(|e| UserError::Input(format!("cannot move {} aside: {e}", path.display())))?;
+        return Ok(Some((kept, finished)));
+    }
+    Err(UserError::Input(format!(
+        "{} has 999 kept copies beside it; move some away",
+        path.display()
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

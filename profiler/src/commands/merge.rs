@@ -98,6 +98,21 @@ pub fn run(_global: &GlobalArgs, args: &MergeArgs) -> anyhow::Result<i32> {
         ))
         .into());
     }
+    // An existing results file that is not an input keeps its cells: moved aside, not lost.
+    let is_input = inputs.iter().any(|i| {
+        i.path == args.output
+            || (i.path.canonicalize().ok().is_some()
+                && i.path.canonicalize().ok() == args.output.canonicalize().ok())
+    });
+    if args.output.as_os_str() != "-" && !is_input {
+        if let Some((kept, n)) = crate::store::keep_previous(&args.output)? {
+            eprintln!(
+                "kept the previous {} ({n} finished cell(s)) as {}",
+                args.output.display(),
+                kept.display()
+            );
+        }
+    }
     crate::store::save_results(&args.output, &out.merged)
         .map_err(|e| UserError::Input(format!("cannot write {}: {e}", args.output.display())))?;
 

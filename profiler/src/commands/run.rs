@@ -34,6 +34,10 @@ pub struct RunArgs {
     /// Skip models with more parameters than N (the small end of a scaling suite).
     #[arg(long, value_name = "N")]
     pub max_params: Option<u64>,
+    /// Evaluate accuracy on N test inputs instead of the suite's `accuracy_samples` (0: no
+    /// evaluation); the cells' settings, and so their ids, say the number used.
+    #[arg(long, value_name = "N")]
+    pub accuracy_samples: Option<u64>,
     /// Keep DIR/results.json and skip the cells it already finished.
     #[arg(long)]
     pub resume: bool,
@@ -69,12 +73,22 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     if let Some(reps) = args.reps {
         crate::limits::count("--reps", reps, 1).map_err(UserError::Input)?;
     }
+    if let Some(n) = args.accuracy_samples {
+        if n > crate::limits::MAX_ACCURACY_SAMPLES {
+            return Err(UserError::Input(format!(
+                "--accuracy-samples {n}: out of range; give 0 to {} test inputs",
+                crate::limits::MAX_ACCURACY_SAMPLES
+            ))
+            .into());
+        }
+    }
     let cells = suite.plan(&PlanOptions {
         frameworks: args.frameworks.clone(),
         models: args.models.clone(),
         runtime: args.runtime.clone(),
         repetitions: args.reps,
         max_params: args.max_params,
+        accuracy_samples: args.accuracy_samples,
     })?;
     let (cells, shard) = select_shard(cells, args)?;
     crate::store::ensure_writable_dir(&args.out)?;
@@ -83,6 +97,12 @@ pub fn run(global: &GlobalArgs, args: &RunArgs) -> anyhow::Result<i32> {
     let _lock = crate::outlock::OutLock::acquire(&args.out)?;
     if !args.resume {
         crate::outlock::check_replace(&results_path, &suite.name, args.force)?;
+        if let Some((kept, n)) = crate::store::keep_previous(&results_path)? {
+            eprintln!(
+                "kept the previous results ({n} finished cell(s)) as {}; `--resume` continues a run instead of starting anew",
+                kept.display()
+            );
+        }
     }
     crate::output::remove_stale_temp_files(&args.out);
     crate::measure::hygiene::clean_stale(&roots);

@@ -114,6 +114,12 @@ pub trait Framework {
         workdir: &Path,
         opts: &RunOptions,
     ) -> Result<Provisioned, FrameworkError>;
+    /// Checks, in a second and before anything is prepared (no model trained, no toolchain
+    /// installed), what a run of `cell` needs that zkprof cannot install: an external
+    /// framework's build, its toolchains and modules. The error says what to do.
+    fn preflight(&self, _cell: &Cell) -> Result<(), FrameworkError> {
+        Ok(())
+    }
     /// For `zkprof doctor`: whether the framework can run here (found, installable on
     /// first use, or missing and what to install). The first entry is the kind itself,
     /// named like it; further entries are parts it needs (a backend, libraries).

@@ -39,8 +39,8 @@ pub fn run_env(
     if let Some(d) = cwd {
         cmd.current_dir(d);
     }
-    let out = cmd
-        .output()
+    // Supervised like a step: killed with zkprof, nothing left behind (see `helper.rs`).
+    let out = crate::measure::helper::output(&mut cmd)
         .map_err(|e| FrameworkError::Failed(format!("{what}: cannot run `{}`: {e}", argv[0])))?;
     let text = format!(
         "{}{}",

@@ -9,12 +9,14 @@
 //! - `workingset.rs`: the tree's working set (the headline peak memory) from /proc.
 //! - `cgroup/`: the per-step cgroup (v1 and v2), and the parent cgroup of a step container.
 //! - `cpus.rs`: confining a step to N CPUs (the `cpus` setting).
+//! - `helper.rs`: processes outside a step (provisioning, accuracy evaluation), supervised alike.
 //! - `lines.rs`: stdout/stderr through pipes, each line timestamped as it arrives.
 //! - `statuses.rs`: what this host can measure (`doctor`, results, `exec --json`).
 //! - `phases.rs`: phases of one step from its output markers (and the prover's timers).
 
 pub mod cgroup;
 pub mod cpus;
+pub mod helper;
 pub mod hygiene;
 pub mod lines;
 pub mod phases;

@@ -470,6 +470,7 @@ impl Runner {
             headline,
             cpus_allowed,
             cpus_method,
+            failed_check: None,
         })
     }
 

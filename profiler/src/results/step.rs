@@ -130,6 +130,11 @@ pub struct StepRun {
     /// no cpuset).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpus_method: Option<String>,
+    /// Why a run that exited 0 did not do its work (its adapter's check: an opML VM that
+    /// reached no final state); such a run counts as failed, and its figures are not
+    /// summarized as a measurement of the step.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failed_check: Option<String>,
 }
 
 fn default_cpu_method() -> CpuMethod {
@@ -147,12 +152,18 @@ impl StepRun {
 
     /// True when the process exited with code 0 and was not killed.
     pub fn succeeded(&self) -> bool {
-        self.exit_code == Some(0) && !self.timed_out && !self.oom_killed && !self.interrupted
+        self.exit_code == Some(0)
+            && !self.timed_out
+            && !self.oom_killed
+            && !self.interrupted
+            && self.failed_check.is_none()
     }
 
     /// A one-word outcome for tables: `ok`, `exit 3`, `signal 9`, `oom`, `timeout`, `interrupted`.
     pub fn outcome(&self) -> String {
-        if self.interrupted {
+        if self.failed_check.is_some() {
+            "exit 0, failed its check".into()
+        } else if self.interrupted {
             "interrupted".into()
         } else if self.timed_out {
             "timeout".into()

@@ -70,6 +70,15 @@ impl Suite {
                     continue;
                 }
                 for settings in &fw.settings {
+                    let mut settings = settings.clone();
+                    if let Some(n) = opts.accuracy_samples {
+                        if settings.contains_key("accuracy_samples")
+                            || super::ACCURACY_KINDS.contains(&fw.kind)
+                        {
+                            settings.insert("accuracy_samples".into(), n.into());
+                        }
+                    }
+                    let settings = &settings;
                     for runtime in &runtimes {
                         cells.push(Cell {
                             id: format!(

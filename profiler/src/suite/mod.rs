@@ -152,7 +152,19 @@ pub struct PlanOptions {
     /// Skip models with more parameters than this (known counts only), so a small machine
     /// runs the small end of a scaling suite.
     pub max_params: Option<u64>,
+    /// Evaluate accuracy on this many test inputs instead of the suite's `accuracy_samples`
+    /// (cells of frameworks that evaluate accuracy; 0 turns evaluation off).
+    pub accuracy_samples: Option<u64>,
 }
+
+/// Framework kinds whose adapters read the `accuracy_samples` setting.
+pub const ACCURACY_KINDS: [FrameworkKind; 5] = [
+    FrameworkKind::Ezkl,
+    FrameworkKind::Circom,
+    FrameworkKind::Zkml,
+    FrameworkKind::Opml,
+    FrameworkKind::Orion,
+];
 
 impl Suite {
     /// Reads and validates a suite file.

@@ -29,7 +29,7 @@ pub(super) struct RawHeader {
     pub(super) repetitions: u32,
     #[serde(default)]
     pub(super) warmup: u32,
-    pub(super) timeout_s: Option<Spanned<f64>>,
+    pub(super) timeout_s: Option<Spanned<Number>>,
     pub(super) memory_limit: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) runtimes: Vec<Spanned<String>>,
@@ -70,11 +70,44 @@ pub(super) struct RawFramework {
     #[serde(default)]
     pub(super) settings: Vec<toml::Table>,
     pub(super) steps: Option<Spanned<BTreeMap<String, Spanned<Vec<String>>>>>,
-    pub(super) timeout_s: Option<Spanned<f64>>,
+    pub(super) timeout_s: Option<Spanned<Number>>,
     pub(super) memory_limit: Option<Spanned<String>>,
     pub(super) image: Option<Spanned<String>>,
     pub(super) cpuset: Option<Spanned<String>>,
     pub(super) cpus: Option<Spanned<Vec<toml::Value>>>,
     pub(super) home: Option<Spanned<String>>,
     pub(super) phases: Option<Spanned<BTreeMap<String, Vec<RawPhase>>>>,
+}
+
+/// A number as written (an integer of any size or a float), read as f64 so that range
+/// checks, not the TOML reader, say what is wrong with `timeout_s = 18446744073709551616`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Number(pub(super) f64);
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("timeout_s as a number of seconds, e.g. 600")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_i128<E>(self, v: i128) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_u128<E>(self, v: u128) -> Result<Number, E> {
+                Ok(Number(v as f64))
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Number, E> {
+                Ok(Number(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }

@@ -208,3 +208,30 @@ fn home_of_an_external_framework_is_relative_to_the_suite() {
     let e = err(&GOOD.replace("kind = \"command\"", "kind = \"opm\""));
     assert!(e.contains("opml"), "{e}");
 }
+
+#[test]
+fn accuracy_samples_from_the_command_line_override_the_suite() {
+    let text = format!(
+        "{GOOD}\n[[framework]]\nname = \"ezkl\"\nsettings = [{{ scales = [2, 7], accuracy_samples = 2500 }}]\n\
+         [[framework]]\nname = \"circom\"\n"
+    );
+    let s = Suite::parse(Path::new("s.toml"), &text).unwrap();
+    let cells = s
+        .plan(&PlanOptions {
+            models: vec!["m1".into()],
+            accuracy_samples: Some(10),
+            ..PlanOptions::default()
+        })
+        .unwrap();
+    let ids: Vec<&str> = cells.iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "m1/fake/level=1/native",
+            "m1/fake/level=2/native",
+            "m1/ezkl/accuracy_samples=10,scales=[2,7]/native",
+            "m1/circom/accuracy_samples=10/native"
+        ],
+        "a command framework that does not read it is left alone"
+    );
+}

@@ -388,12 +388,12 @@ fn one_of<K: std::str::FromStr, E>(
 }
 
 fn check_timeout<E>(
-    t: &Option<Spanned<f64>>,
+    t: &Option<Spanned<super::schema::Number>>,
     invalid: &impl Fn(Option<Range<usize>>, String) -> E,
 ) -> Result<Option<f64>, E> {
     match t {
-        Some(v) => crate::limits::timeout_s(*v.get_ref())
-            .map(|_| Some(*v.get_ref()))
+        Some(v) => crate::limits::timeout_s(v.get_ref().0)
+            .map(|_| Some(v.get_ref().0))
             .map_err(|m| invalid(Some(v.span()), format!("timeout_s: {m}"))),
         None => Ok(None),
     }

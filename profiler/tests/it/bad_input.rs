@@ -26,6 +26,33 @@ fn misspelled_suite_field() {
 }
 
 #[test]
+fn absurd_timeouts_name_the_field_its_range_and_the_value_shortly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (value, shown) in [
+        (
+            "18446744073709551616",
+            "1.8446744073709552e19 seconds is out of range",
+        ),
+        ("1e300", "1e300 seconds is out of range"),
+        ("-5", "-5 is not a positive number of seconds"),
+        (
+            "\"ten\"",
+            "expected timeout_s as a number of seconds, e.g. 600",
+        ),
+    ] {
+        let s = write(
+            dir.path(),
+            "bad.toml",
+            &format!("[suite]\nname = \"x\"\ntimeout_s = {value}\n"),
+        );
+        let o = run(&["run", &s]);
+        assert_input_error(&o, &["bad.toml:3:", "timeout_s", shown]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.len() < 400, "said shortly: {err}");
+    }
+}
+
+#[test]
 fn malformed_suite() {
     let dir = tempfile::tempdir().unwrap();
     let s = write(dir.path(), "bad.toml", "[suite\nname = 1\n");

@@ -58,6 +58,7 @@ fx={FIXTURES}
 if [ "$(head -c 4 "$model" 2>/dev/null)" = ggml ]; then t=vm_bench_196_25_10; else t=vm_error_missing_model; fi
 root_fix=
 case "$base" in *verify-vm) [ -n "$FAKE_OPML_DIVERGE" ] && root_fix='s/0x4a29/0x4a30/' ;; esac
+case "$base" in */input-*) [ -n "$FAKE_OPML_HANG" ] && {{ echo $$ >> "$FAKE_OPML_HANG"; exec sleep 60; }} ;; esac
 head -n 2 "$fx/$t.stderr" >&2
 sleep 0.05
 head -n 20 "$fx/$t.stderr" | tail -n +3 >&2
@@ -346,9 +347,101 @@ fn missing_installations_and_unsupported_models_are_named() {
     );
 
     let home = fake_install(dir.path());
+    // Without Go or compile.py's Python modules the cell fails at once, saying what to do,
+    // and the reason names the commit to build.
+    let t = std::time::Instant::now();
+    let r = run_suite(
+        dir.path(),
+        &suite("m.onnx", Some(&home), ""),
+        &[
+            ("ZKPROF_OPML_GO", ""),
+            ("PATH", "/usr/bin:/bin"),
+            ("ZKPROF_OPML_PYTHON", "/bin/false"),
+        ],
+    );
+    let reason = cell(&r)["reason"].as_str().unwrap_or_default().to_string();
+    assert!(reason.contains("`go` not found on PATH"), "{reason}");
+    assert!(
+        reason.contains("cannot import pyelftools and rangetree"),
+        "{reason}"
+    );
+    assert!(reason.contains("pip install -r"), "{reason}");
+    assert!(
+        t.elapsed().as_secs() < 20,
+        "fails before any work: {:?}",
+        t.elapsed()
+    );
+    assert!(cell(&r)["repetitions"]
+        .as_array()
+        .is_none_or(|a| a.is_empty()));
+    let r = run_suite(dir.path(), &suite("m.onnx", None, ""), &[]);
+    let reason = cell(&r)["reason"].as_str().unwrap_or_default().to_string();
+    assert!(
+        reason.contains(&format!(
+            "at commit {}",
+            "d1e0527983bdc97fa9f923121e6547925d5df31e"
+        )),
+        "{reason}"
+    );
     std::fs::write(dir.path().join("conv.onnx"), write_with_op("Conv", 4)).unwrap();
     let r = run_suite(dir.path(), &suite("conv.onnx", Some(&home), ""), &[]);
     let c = cell(&r);
     assert_eq!(c["status"], "unsupported", "{c}");
     assert!(c["reason"].as_str().unwrap().contains("dense"), "{c}");
+}
+
+#[test]
+fn a_killed_zkprof_leaves_no_accuracy_run_behind() {
+    if zkprof::paths::shared_dir().is_none() && !in_ci() {
+        eprintln!("skipping: no real test images here, so no accuracy runs to kill");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let home = fake_install(dir.path());
+    std::fs::write(
+        dir.path().join("m.onnx"),
+        write_mlp(&[layer(6, 196, true), layer(10, 6, false)]),
+    )
+    .unwrap();
+    let suite_path = dir.path().join("suite.toml");
+    std::fs::write(
+        &suite_path,
+        suite("m.onnx", Some(&home), "accuracy_samples = 4")
+            .replace("repetitions = 2", "repetitions = 1"),
+    )
+    .unwrap();
+    let pids = dir.path().join("hung.pids");
+    let mut child = zkprof()
+        .arg("run")
+        .arg(&suite_path)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .env("ZKPROF_CACHE", dir.path().join("cache"))
+        .env("ZKPROF_OPML_GO", dir.path().join("bin/go"))
+        .env("ZKPROF_OPML_PYTHON", dir.path().join("bin/python"))
+        .env("FAKE_OPML_HANG", &pids)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    let hung = loop {
+        let text = std::fs::read_to_string(&pids).unwrap_or_default();
+        let list: Vec<i32> = text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        if !list.is_empty() {
+            break list;
+        }
+        assert!(started.elapsed().as_secs() < 60, "no accuracy run started");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    for pid in hung {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        assert!(
+            stat.is_empty() || stat.contains(") Z "),
+            "accuracy run {pid} survived zkprof's SIGKILL: {stat}"
+        );
+    }
 }

@@ -327,3 +327,43 @@ steps = { prove = ["true"] }
     assert_eq!(large["status"], "failed", "{large}");
     assert_eq!(large["repetitions"][0]["steps"][0]["timed_out"], true);
 }
+
+#[test]
+fn a_rerun_without_resume_keeps_the_finished_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = |prove: &str| {
+        format!(
+            "[suite]\nname = \"keep\"\n[[model]]\nname = \"m\"\n[[framework]]\nname = \"p\"\nkind = \"command\"\nsteps = {{ prove = [\"sh\", \"-c\", \"{prove}\"] }}\n"
+        )
+    };
+    let s = suite(dir.path(), &body("echo proved"));
+    let out_dir = dir.path().join("out");
+    let o = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let first = std::fs::read(out_dir.join("results.json")).unwrap();
+    // The same suite again, now failing, into the same directory and without --resume.
+    let s = suite(dir.path(), &body("exit 7"));
+    let o = run(&["run", &s, "--out", out_dir.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("kept the previous results (1 finished cell(s)) as"),
+        "{err}"
+    );
+    let kept: Vec<std::path::PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            n.starts_with("results.") && n.ends_with(".json") && n != "results.json"
+        })
+        .collect();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert_eq!(
+        std::fs::read(&kept[0]).unwrap(),
+        first,
+        "kept byte for byte"
+    );
+    assert_eq!(results(&out_dir)["cells"][0]["status"], "failed");
+}

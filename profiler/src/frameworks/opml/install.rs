@@ -34,10 +34,13 @@ pub struct Installation {
 pub enum InstallError {
     #[error(
         "opML not found: set `home` in the suite's opml framework entry or {HOME_ENV} to your \
-         build of {UPSTREAM}"
+         build of {UPSTREAM}, at commit {TESTED_COMMIT} (the one zkprof is tested with)"
     )]
     NotConfigured,
-    #[error("opML at {}: {what}; build it as {UPSTREAM}", home.display())]
+    #[error(
+        "opML at {}: {what}; build it as {UPSTREAM}, at commit {TESTED_COMMIT}",
+        home.display()
+    )]
     Incomplete { home: PathBuf, what: String },
 }
 

@@ -74,12 +74,41 @@ impl Framework for Opml {
     }
 
     fn status(&self) -> Vec<crate::results::SensorStatus> {
-        let (found, why) = install::doctor_status(None);
+        let (mut found, mut why) = install::doctor_status(None);
+        if found {
+            // Ready only with what a run needs besides the checkout.
+            let problems = install::locate(None)
+                .and_then(|h| install::check(&h))
+                .map(|inst| run::toolchain_problems(&inst))
+                .unwrap_or_default();
+            if !problems.is_empty() {
+                found = false;
+                why = format!("{why}; but {}", problems.join("; "));
+            }
+        }
         vec![if found {
             crate::results::SensorStatus::available_with("opml", why)
         } else {
             crate::results::SensorStatus::unavailable("opml", why)
         }]
+    }
+
+    fn preflight(&self, cell: &Cell) -> Result<(), FrameworkError> {
+        let home =
+            install::locate(cell.framework.home.as_deref()).map_err(|e| failed(e.to_string()))?;
+        let inst = install::check(&home).map_err(|e| failed(e.to_string()))?;
+        // A guest of the user's own needs neither Go nor the Python modules.
+        if setting_str(cell, "guest").is_some_and(|g| g != "zkprof") {
+            return Ok(());
+        }
+        match run::toolchain_problems(&inst).as_slice() {
+            [] => Ok(()),
+            problems => Err(failed(format!(
+                "opML at {}: {}",
+                inst.home.display(),
+                problems.join("; ")
+            ))),
+        }
     }
 
     fn provision(

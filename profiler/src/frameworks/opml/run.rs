@@ -64,6 +64,34 @@ fn go() -> Option<PathBuf> {
         .or_else(|| provision::which("go"))
 }
 
+/// What a run needs besides the checkout, each with its fix: the Go toolchain (the guest is
+/// built for GOARCH=mips) and the Python modules of opML's `compile.py`.
+pub(super) fn toolchain_problems(inst: &Installation) -> Vec<String> {
+    let mut out = Vec::new();
+    if go().is_none() {
+        out.push(
+            "`go` not found on PATH: install Go (1.19 or later, as upstream's README says) or set ZKPROF_OPML_GO"
+                .to_string(),
+        );
+    }
+    let py = python(inst);
+    let mut cmd = Command::new(&py);
+    cmd.args(["-c", "import elftools, rangetree"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let ok = crate::measure::helper::output(&mut cmd).is_ok_and(|o| o.status.success());
+    if !ok {
+        out.push(format!(
+            "{} cannot import pyelftools and rangetree (opML's compile.py needs them): `{} -m pip install -r {}` (or set ZKPROF_OPML_PYTHON)",
+            py.display(),
+            py.display(),
+            inst.mlgo.join("requirements.txt").display()
+        ));
+    }
+    out
+}
+
 /// zkprof's guest in the artifact cache: its `.bin` path, and the entry to build when it is
 /// not there yet (then the tools it needs are checked now).
 pub(super) fn zkprof_guest(
@@ -274,13 +302,14 @@ impl Vm<'_> {
         std::fs::write(&data, encode_input(x, self.format)).map_err(io)?;
         let (out_p, err_p) = (dir.join("stdout.log"), dir.join("stderr.log"));
         let argv = mlvm_argv(self.inst, dir, self.guest, self.model, &data);
-        let mut child = Command::new(&argv[0])
-            .args(&argv[1..])
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..])
             .current_dir(dir)
             .stdin(Stdio::null())
             .stdout(std::fs::File::create(&out_p).map_err(io)?)
-            .stderr(std::fs::File::create(&err_p).map_err(io)?)
-            .spawn()
+            .stderr(std::fs::File::create(&err_p).map_err(io)?);
+        // Supervised like a step: killed with zkprof, nothing left behind.
+        let mut child = crate::measure::helper::spawn(&mut cmd)
             .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
         let start = Instant::now();
         let status = loop {
@@ -288,8 +317,7 @@ impl Vm<'_> {
                 break st;
             }
             if start.elapsed() > Duration::from_secs(RUN_TIMEOUT_S) {
-                let _ = child.kill();
-                let _ = child.wait();
+                child.kill();
                 return Err(format!("mlvm ran past {RUN_TIMEOUT_S} s and was stopped"));
             }
             std::thread::sleep(Duration::from_millis(20));

@@ -395,6 +395,7 @@ pub fn run_in_container(
             .cpus
             .as_ref()
             .map(|_| "container cpuset (docker --cpuset-cpus)".to_string()),
+        failed_check: None,
     })
 }
 
