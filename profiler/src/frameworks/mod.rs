@@ -8,6 +8,7 @@
 //! Adding an adapter: a new file (and its `pub mod` line here), one variant in
 //! [`FrameworkKind`] (`kinds.rs`), one match arm in [`FrameworkKind::adapter`].
 
+pub mod chunked;
 pub mod circom;
 pub mod command;
 pub mod deepprove;

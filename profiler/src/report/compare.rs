@@ -266,14 +266,7 @@ fn row_keys<'a>(cells: &[SideCells<'a>]) -> Vec<(String, Vec<Option<&'a CellResu
 
 /// Energy per proof over the measured prove runs (the cell metric as one value otherwise).
 fn energy_summary(cell: &CellResult) -> Option<Summary> {
-    let runs: Vec<f64> = cell
-        .repetitions
-        .iter()
-        .filter(|r| !r.warmup)
-        .flat_map(|r| r.steps.iter())
-        .filter(|s| s.step == "prove" && s.succeeded())
-        .filter_map(|s| s.energy_j())
-        .collect();
+    let runs = view::prove_energies(cell);
     if !runs.is_empty() {
         return Some(Summary::of(&runs));
     }

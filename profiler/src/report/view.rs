@@ -163,16 +163,20 @@ pub fn first_metric(cell: &CellResult, keys: &[&str]) -> Option<f64> {
 /// successful prove runs of their energy ([`crate::results::StepRun::energy_j`]).
 pub fn energy_per_proof(cell: &CellResult) -> Option<f64> {
     first_metric(cell, &ENERGY_PER_PROOF_KEYS).or_else(|| {
-        let per_run: Vec<f64> = cell
-            .repetitions
-            .iter()
-            .filter(|r| !r.warmup)
-            .flat_map(|r| r.steps.iter())
-            .filter(|s| s.step == "prove" && s.succeeded())
-            .filter_map(|s| s.energy_j())
-            .collect();
+        let per_run = prove_energies(cell);
         (!per_run.is_empty()).then(|| Summary::of(&per_run).median)
     })
+}
+
+/// The energy of each measured, successful prove run, joules.
+pub fn prove_energies(cell: &CellResult) -> Vec<f64> {
+    cell.repetitions
+        .iter()
+        .filter(|r| !r.warmup)
+        .flat_map(|r| r.steps.iter())
+        .filter(|s| s.step == "prove" && s.succeeded())
+        .filter_map(|s| s.energy_j())
+        .collect()
 }
 
 /// Proofs per kilojoule: the metric, or 1000 / energy per proof.

@@ -475,13 +475,7 @@ impl PreparedCell for State {
             .iter()
             .map(|x| serde_json::Value::Object(transpile::input_json(&st.mlp, st.scaling, x).0))
             .collect();
-        let batch = serde_json::json!({ "base": transpile::params_json(&st.mlp, st.scaling), "items": items });
-        let (in_path, out_path) = (
-            workdir.join("accuracy-inputs.json"),
-            workdir.join("accuracy-outputs.json"),
-        );
-        std::fs::write(&in_path, batch.to_string())
-            .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
+        let base = transpile::params_json(&st.mlp, st.scaling);
         let s = st.scaling.scale();
         let scale = (&s * &s).to_string().parse::<f64>().unwrap_or(1.0);
         let p = |x: &Path| x.display().to_string();
@@ -496,19 +490,41 @@ impl PreparedCell for State {
             p(&st.env.join("zkprof_circom.js")),
             p(&st.entry.path("model_js/model.wasm")),
         );
-        let (inp, outp, sc) = (p(&in_path), p(&out_path), format!("{scale:e}"));
-        provision::run(
-            &[
-                &node, &helper, "outputs", "--wasm", &wasm, "--inputs", &inp, "--out", &outp,
-                "--n-out", &n_out, "--scale", &sc,
-            ],
-            Some(workdir),
-            "circom witnesses for accuracy",
-        )?;
-        let circuit: Vec<Vec<f32>> = std::fs::read_to_string(&out_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
+        let sc = format!("{scale:e}");
+        // One witness calculator per chunk of inputs, as many at a time as there are CPUs.
+        let write = |r: std::ops::Range<usize>, path: &Path| {
+            let batch = serde_json::json!({ "base": &base, "items": &items[r] });
+            std::fs::write(path, batch.to_string())
+                .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
+        };
+        let argv = |inp: &Path, outp: &Path| {
+            [
+                node.as_str(),
+                &helper,
+                "outputs",
+                "--wasm",
+                &wasm,
+                "--inputs",
+                &p(inp),
+                "--out",
+                &p(outp),
+                "--n-out",
+                &n_out,
+                "--scale",
+                &sc,
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let circuit = super::chunked::run(&super::chunked::Chunked {
+            what: "circom witnesses for accuracy",
+            total: items.len(),
+            dir: workdir,
+            write_inputs: &write,
+            argv: &argv,
+            env: &[],
+            workers: super::chunked::default_workers(),
+        })?;
         let float = cell.model.onnx.as_deref().and_then(|p| {
             crate::model::reference::float_outputs_of(&super::absolute(p), &set.inputs)
         });

@@ -405,41 +405,44 @@ impl PreparedCell for State {
         if let Some(c) = inputs::unmeasured(&set) {
             return Ok(c);
         }
-        let in_path = workdir.join("accuracy-inputs.json");
-        let out_path = workdir.join("accuracy-outputs.json");
-        std::fs::write(
-            &in_path,
-            serde_json::to_string(&set.inputs).unwrap_or_default(),
-        )
-        .map_err(|e| failed(format!("cannot write {}: {e}", in_path.display())))?;
         let p = |x: &Path| x.display().to_string();
-        let (py, sc, inp, comp, outp) = (
+        let (py, sc, comp) = (
             p(&st.python),
             p(&st.script),
-            p(&in_path),
             p(&st.entry.path("network.compiled")),
-            p(&out_path),
         );
-        provision::run_env(
-            &[
-                &py,
+        // One EZKL process per chunk of inputs, as many at a time as there are CPUs.
+        let write = |r: std::ops::Range<usize>, path: &Path| {
+            std::fs::write(
+                path,
+                serde_json::to_string(&set.inputs[r]).unwrap_or_default(),
+            )
+            .map_err(|e| failed(format!("cannot write {}: {e}", path.display())))
+        };
+        let argv = |inp: &Path, outp: &Path| {
+            [
+                py.as_str(),
                 &sc,
                 "outputs",
                 "--inputs",
-                &inp,
+                &p(inp),
                 "--compiled",
                 &comp,
                 "--out",
-                &outp,
-            ],
-            Some(workdir),
-            &[("EZKL_REPO_PATH".into(), p(&st.ezkl_home))],
-            "EZKL witnesses for accuracy",
-        )?;
-        let circuit: Vec<Vec<f32>> = std::fs::read_to_string(&out_path)
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok())
-            .ok_or_else(|| failed(format!("{}: no circuit outputs", out_path.display())))?;
+                &p(outp),
+            ]
+            .map(String::from)
+            .to_vec()
+        };
+        let circuit = super::chunked::run(&super::chunked::Chunked {
+            what: "EZKL witnesses for accuracy",
+            total: set.inputs.len(),
+            dir: workdir,
+            write_inputs: &write,
+            argv: &argv,
+            env: &[("EZKL_REPO_PATH".into(), p(&st.ezkl_home))],
+            workers: super::chunked::default_workers(),
+        })?;
         let float = crate::model::reference::float_outputs_of(&st.onnx, &set.inputs);
         Ok(inputs::accuracy(
             float.as_deref(),
