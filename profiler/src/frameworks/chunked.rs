@@ -18,9 +18,9 @@ pub const LINE_EVERY: Duration = Duration::from_secs(10);
 const CHUNKS_PER_WORKER: usize = 4;
 
 /// Writes the inputs of a range to a file, in the evaluator's format.
-pub type WriteInputs = dyn Fn(Range<usize>, &Path) -> Result<(), FrameworkError> + Sync;
+pub type WriteInputs<'a> = dyn Fn(Range<usize>, &Path) -> Result<(), FrameworkError> + Sync + 'a;
 /// The evaluator's argv for an input file and an output file.
-pub type Argv = dyn Fn(&Path, &Path) -> Vec<String> + Sync;
+pub type Argv<'a> = dyn Fn(&Path, &Path) -> Vec<String> + Sync + 'a;
 
 /// One chunked evaluation.
 pub struct Chunked<'a> {
@@ -31,9 +31,9 @@ pub struct Chunked<'a> {
     /// Where chunk files go (`accuracy-<k>.in.json`, `accuracy-<k>.out.json`).
     pub dir: &'a Path,
     /// Writes the inputs of `range` to the file, in the evaluator's format.
-    pub write_inputs: &'a WriteInputs,
+    pub write_inputs: &'a WriteInputs<'a>,
     /// The evaluator's argv for an input file and an output file.
-    pub argv: &'a Argv,
+    pub argv: &'a Argv<'a>,
     /// Extra environment of the evaluator.
     pub env: &'a [(String, String)],
     /// Most evaluators at a time (at least 1).
