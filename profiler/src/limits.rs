@@ -13,6 +13,8 @@ pub const MAX_MEMORY_LIMIT: u64 = 1 << 50;
 pub const MAX_REPETITIONS: u32 = 10_000;
 /// Most test inputs an accuracy evaluation may be asked for (`--accuracy-samples`).
 pub const MAX_ACCURACY_SAMPLES: u64 = 1_000_000;
+/// The longest free text (a description), in characters.
+pub const MAX_TEXT_CHARS: usize = 4096;
 /// The longest name (model, framework, suite, setting key or value), in characters.
 pub const MAX_NAME_CHARS: usize = 128;
 /// The longest cell directory name, bytes (file systems allow 255 per path component;
@@ -99,6 +101,17 @@ pub fn name(what: &str, v: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A free text such as a description: at most [`MAX_TEXT_CHARS`] characters.
+pub fn text(what: &str, v: &str) -> Result<(), String> {
+    let n = v.chars().count();
+    if n > MAX_TEXT_CHARS {
+        return Err(format!(
+            "{what} is {n} characters long; at most {MAX_TEXT_CHARS}"
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -123,6 +136,8 @@ mod tests {
         assert!(name("model", "a\0b").is_err());
         assert!(name("model", &"x".repeat(10_000)).is_err());
         assert!(name("model", "mnist-196/16").is_ok());
+        assert!(text("suite.description", &"d".repeat(5000)).is_err());
+        assert!(text("suite.description", "a tiny MLP").is_ok());
     }
 
     #[test]

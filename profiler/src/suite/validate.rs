@@ -47,6 +47,12 @@ impl Suite {
             .map_err(|m| invalid(find(text, "repetitions"), m))?;
         crate::limits::count("suite.warmup", h.warmup, 0)
             .map_err(|m| invalid(find(text, "warmup"), m))?;
+        crate::limits::text("suite.description", &h.description)
+            .map_err(|m| invalid(find(text, "description"), m))?;
+        for m in &raw.model {
+            crate::limits::text("model.description", &m.description)
+                .map_err(|e| invalid(Some(m.name.span()), e))?;
+        }
         let suite_timeout = check_timeout(&h.timeout_s, &invalid)?;
         let suite_limit = check_limit(&h.memory_limit, &invalid)?;
         let mut runtimes = Vec::new();
