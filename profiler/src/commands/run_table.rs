@@ -177,6 +177,23 @@ pub fn render(results: &ResultsFile) -> String {
             note(&mut out, label, view::proof_label(c).unwrap_or_default());
         }
     }
+    // What the external adapters noticed about the installation (a checkout at another
+    // commit than the pinned one): said in the terminal too, not only in doctor and the HTML.
+    let mut installs = String::new();
+    for (c, label) in cells.iter().zip(&labels) {
+        for v in c
+            .info
+            .iter()
+            .filter(|(k, _)| k.ends_with("_warning"))
+            .map(|(_, v)| v)
+        {
+            note(&mut installs, label, &crate::terminal::escape(v));
+        }
+    }
+    if !installs.is_empty() {
+        out.push_str("\ninstallations:\n");
+        out.push_str(&installs);
+    }
     let mut accuracy = String::new();
     for (c, label) in cells.iter().zip(&labels) {
         if let Some(why) = c.info.get(crate::frameworks::inputs::ACCURACY_NOT_MEASURED) {

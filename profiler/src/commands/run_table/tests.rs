@@ -180,3 +180,23 @@ fn output_has_no_colour_codes() {
     let table: String = text.split("why cells").next().unwrap().to_string();
     assert!(!table.contains('\u{1b}'), "{table}");
 }
+
+#[test]
+fn an_installation_at_another_commit_is_said_in_the_terminal() {
+    let c = cell(
+        "zkml",
+        json!({}),
+        "ok",
+        json!({
+            "info": {"zkml_warning": "zkml at /opt/zkml is at commit abc, not the pinned 1f2e: figures may differ"},
+        }),
+    );
+    let text = render(&results(vec![c]));
+    assert!(text.contains("\ninstallations:\n"), "{text}");
+    assert!(
+        text.contains(
+            "mnist-196-16-10 zkml: zkml at /opt/zkml is at commit abc, not the pinned 1f2e"
+        ),
+        "{text}"
+    );
+}
