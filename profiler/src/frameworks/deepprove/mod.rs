@@ -109,6 +109,14 @@ impl Framework for DeepProve {
         vec![EXTERNAL.status()]
     }
 
+    /// The user's build is checked before any work (the model is not trained for nothing).
+    fn preflight(&self, cell: &Cell) -> Result<(), FrameworkError> {
+        EXTERNAL
+            .locate(cell.framework.home.as_deref())
+            .map(|_| ())
+            .map_err(FrameworkError::Failed)
+    }
+
     fn provision(
         &self,
         cell: &Cell,
