@@ -16,15 +16,16 @@ const MIN_CELL_WIDTH: usize = 24;
 
 /// Notes collected while rendering, printed under the tables as `[n] text`.
 #[derive(Default)]
-struct Notes(Vec<String>);
+struct Notes(Vec<String>, std::collections::HashMap<String, usize>);
 
 impl Notes {
     /// The reference `[n]` of `text`, added once.
     fn mark(&mut self, text: &str) -> String {
-        let n = match self.0.iter().position(|t| t == text) {
-            Some(i) => i + 1,
+        let n = match self.1.get(text) {
+            Some(&i) => i,
             None => {
                 self.0.push(text.to_string());
+                self.1.insert(text.to_string(), self.0.len());
                 self.0.len()
             }
         };
