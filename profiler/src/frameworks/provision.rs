@@ -33,6 +33,19 @@ pub fn run_env(
     env: &[(String, String)],
     what: &str,
 ) -> Result<String, FrameworkError> {
+    run_logged(argv, cwd, env, what, None).map_err(|(e, _)| e)
+}
+
+/// [`run_env`] that keeps the whole output: written to `log` when given (its path is then
+/// named in the error), and handed back with the error, so a caller can look for a known
+/// failure anywhere in it, not only in the quoted tail.
+pub fn run_logged(
+    argv: &[&str],
+    cwd: Option<&Path>,
+    env: &[(String, String)],
+    what: &str,
+    log: Option<&Path>,
+) -> Result<String, (FrameworkError, String)> {
     let mut cmd = Command::new(argv[0]);
     cmd.args(&argv[1..]);
     cmd.envs(env.iter().map(|(k, v)| (k, v)));
@@ -40,13 +53,18 @@ pub fn run_env(
         cmd.current_dir(d);
     }
     // Supervised like a step: killed with zkprof, nothing left behind (see `helper.rs`).
-    let out = crate::measure::helper::output(&mut cmd)
-        .map_err(|e| FrameworkError::Failed(format!("{what}: cannot run `{}`: {e}", argv[0])))?;
+    let out = crate::measure::helper::output(&mut cmd).map_err(|e| {
+        (
+            FrameworkError::Failed(format!("{what}: cannot run `{}`: {e}", argv[0])),
+            String::new(),
+        )
+    })?;
     let text = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    let kept = log.and_then(|p| std::fs::write(p, &text).ok().map(|_| p));
     if !out.status.success() {
         let tail: Vec<&str> = text
             .lines()
@@ -56,12 +74,16 @@ pub fn run_env(
             .into_iter()
             .rev()
             .collect();
-        return Err(FrameworkError::Failed(format!(
-            "{what} failed ({}): `{}`: {}",
+        let whole = kept.map_or(String::new(), |p| {
+            format!(" (whole output: {})", p.display())
+        });
+        let e = FrameworkError::Failed(format!(
+            "{what} failed ({}): `{}`: {}{whole}",
             out.status,
             argv.join(" "),
             tail.join(" | ")
-        )));
+        ));
+        return Err((e, text));
     }
     Ok(text)
 }

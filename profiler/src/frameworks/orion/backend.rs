@@ -177,11 +177,13 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
         ),
     ];
     let what = "building zkprof's Cairo backend (backends/cairo-prover)";
+    // cargo's whole output is kept beside the build (named in a failure's reason).
+    let log = dir.join("cargo-build.log");
     let build = |extra: &[String]| {
         let mut a = argv.clone();
         a.extend(extra.iter().cloned());
         let refs: Vec<&str> = a.iter().map(String::as_str).collect();
-        provision::run_env(&refs, Some(&dir), &env, what)
+        provision::run_logged(&refs, Some(&dir), &env, what, Some(&log))
     };
     let patch_arg = |dir: &Path| {
         vec![
@@ -196,7 +198,9 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
         build(&patch_arg(&dir))
     } else {
         match build(&["--locked".to_string()]) {
-            Err(FrameworkError::Failed(m)) if m.contains("to_int") => {
+            // The known upstream error, wherever cargo printed it (with several jobs, cargo
+            // goes on after it, so it is rarely in the last lines).
+            Err((_, output)) if needs_to_simd_patch(&output) => {
                 patch_registry_crate(&dir, tool)?;
                 facts.push(("backend_patch".into(), patch_fact()));
                 build(&patch_arg(&dir))
@@ -204,7 +208,7 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
             other => other,
         }
     };
-    result?;
+    result.map_err(|(e, _)| e)?;
     if !bin.is_file() {
         return Err(failed(format!(
             "{what}: cargo succeeded but {} is missing",
@@ -214,6 +218,15 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
     std::fs::write(dir.join(BUILT), &key)
         .map_err(|e| failed(format!("cannot write {}: {e}", dir.join(BUILT).display())))?;
     Ok((bin, facts))
+}
+
+/// True when cargo's output holds the known stwo-cairo-common 1.3.0 error on newer
+/// nightlies: `Mask::to_int` no longer exists (renamed `to_simd`).
+pub fn needs_to_simd_patch(cargo_output: &str) -> bool {
+    cargo_output.lines().any(|l| {
+        l.contains("to_int")
+            && (l.contains("no method named") || l.contains("no function or associated item"))
+    }) || (cargo_output.contains(PATCHED_CRATE) && cargo_output.contains(".to_int()"))
 }
 
 fn patch_fact() -> String {
