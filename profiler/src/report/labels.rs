@@ -29,7 +29,6 @@ pub fn value_text(v: &serde_json::Value) -> String {
 /// (EZKL's `calibration`, circom's `decimals`) names nothing the framework does not already.
 /// Within a framework, a key missing from some cells differs from one that is present.
 pub fn varying(cells: &[&CellResult]) -> (Vec<String>, bool) {
-    let mut values: BTreeMap<(&str, &str), BTreeSet<Option<String>>> = BTreeMap::new();
     let mut by_framework: BTreeMap<&str, Vec<&CellResult>> = BTreeMap::new();
     for c in cells {
         by_framework
@@ -37,28 +36,26 @@ pub fn varying(cells: &[&CellResult]) -> (Vec<String>, bool) {
             .or_default()
             .push(c);
     }
-    for (fw, group) in &by_framework {
-        let keys: BTreeSet<&str> = group
+    let mut keys: BTreeSet<&str> = BTreeSet::new();
+    for group in by_framework.values() {
+        let group_keys: BTreeSet<&str> = group
             .iter()
             .flat_map(|c| c.settings.keys().map(String::as_str))
             .filter(|k| !MEASUREMENT_ONLY.contains(k))
             .collect();
-        for c in group {
-            for k in &keys {
-                values
-                    .entry((fw, k))
-                    .or_default()
-                    .insert(c.settings.get(*k).map(value_text));
+        for k in group_keys {
+            // Compared as values, without making text of them: this runs for every chart.
+            let first = group[0].settings.get(k);
+            if group.iter().any(|c| c.settings.get(k) != first) {
+                keys.insert(k);
             }
         }
     }
-    let keys: BTreeSet<String> = values
-        .into_iter()
-        .filter(|(_, v)| v.len() > 1)
-        .map(|((_, k), _)| k.to_string())
-        .collect();
     let runtimes: BTreeSet<&str> = cells.iter().map(|c| c.runtime.as_str()).collect();
-    (keys.into_iter().collect(), runtimes.len() > 1)
+    (
+        keys.into_iter().map(str::to_string).collect(),
+        runtimes.len() > 1,
+    )
 }
 
 /// The label of `cell` given what varies (see [`varying`]).

@@ -246,10 +246,10 @@ pub fn metric_verdicts(rows: &[Row]) -> Vec<(String, String)> {
         .filter(|r| r.cell.status == CellStatus::Ok)
         .collect();
     let mut contests: Vec<(String, &str)> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for r in &ok {
-        let key = (r.cell.model.clone(), view::host_id(r));
-        if !contests.contains(&key) {
-            contests.push(key);
+        if seen.insert((r.cell.model.as_str(), view::host_id(r))) {
+            contests.push((r.cell.model.clone(), view::host_id(r)));
         }
     }
     let mut out = Vec::new();
@@ -291,14 +291,22 @@ pub fn metric_verdicts(rows: &[Row]) -> Vec<(String, String)> {
             }
             line
         } else {
+            // The best cell of each (model, host), in one pass.
+            let mut best: std::collections::HashMap<(&str, &str), (&Row, f64)> =
+                std::collections::HashMap::new();
+            for (r, v) in &valued {
+                let key = (r.cell.model.as_str(), view::host_id(r));
+                match best.get(&key) {
+                    Some((_, b)) if *b <= *v => {}
+                    _ => {
+                        best.insert(key, (r, *v));
+                    }
+                }
+            }
             let mut wins: Vec<(String, usize)> = Vec::new();
             let mut judged = 0;
             for (model, host) in &contests {
-                let best = valued
-                    .iter()
-                    .filter(|(r, _)| r.cell.model == *model && view::host_id(r) == *host)
-                    .min_by(|a, b| a.1.total_cmp(&b.1));
-                if let Some((r, _)) = best {
+                if let Some((r, _)) = best.get(&(model.as_str(), *host)) {
                     judged += 1;
                     let w = who_with(&names, r);
                     match wins.iter_mut().find(|(x, _)| *x == w) {
