@@ -127,20 +127,41 @@ const METRICS: [Metric; 3] = [
     },
 ];
 
+/// A side's measured figure with its verdict (`2.929 s faster ×0.60`; the baseline's alone),
+/// or `None` when the side has no figure for the metric.
+fn figure(s: &SideCell, m: &Metric, is_base: bool) -> Option<String> {
+    let v = (m.value)(s).filter(|_| s.status.as_deref() == Some("ok"))?;
+    let words = if is_base {
+        String::new()
+    } else {
+        verdict_short((m.verdict)(s), m.lower, m.higher)
+    };
+    Some(
+        format!("{} {words}", (m.format)(v.median))
+            .trim_end()
+            .to_string(),
+    )
+}
+
+/// The geometric-mean row of a metric's table, when some cells were run on every side.
+fn geomean_row(c: &Comparison, m: &Metric) -> Option<Vec<String>> {
+    let n = c.geomean.first().map_or(0, |g| (m.cells)(g));
+    (n > 0).then(|| {
+        std::iter::once(format!("geometric mean ({n} cells)"))
+            .chain(
+                c.geomean
+                    .iter()
+                    .map(|g| (m.geomean)(g).map_or("—".into(), |r| format!("×{r:.2}"))),
+            )
+            .collect()
+    })
+}
+
 /// A side's entry in a metric's table.
 fn entry(s: &SideCell, m: &Metric, is_base: bool, notes: &mut Notes, side: &str) -> String {
-    match (m.value)(s) {
-        Some(v) if s.status.as_deref() == Some("ok") => {
-            let words = if is_base {
-                String::new()
-            } else {
-                verdict_short((m.verdict)(s), m.lower, m.higher)
-            };
-            format!("{} {words}", (m.format)(v.median))
-                .trim_end()
-                .to_string()
-        }
-        _ => match &s.note {
+    match figure(s, m, is_base) {
+        Some(text) => text,
+        None => match &s.note {
             Some(n) if n == "not run" => "not run".into(),
             Some(n) => {
                 let word = s.status.clone().unwrap_or_default();
@@ -182,33 +203,15 @@ pub fn metric_table(c: &Comparison, metric: usize) -> (String, Vec<String>, Vec<
         .map(|r| {
             let mut row = vec![r.label.clone()];
             for (k, s) in r.sides.iter().enumerate() {
-                row.push(match (m.value)(s) {
-                    Some(v) if s.status.as_deref() == Some("ok") => {
-                        let words = if k == c.baseline {
-                            String::new()
-                        } else {
-                            verdict_short((m.verdict)(s), m.lower, m.higher)
-                        };
-                        format!("{} {words}", (m.format)(v.median))
-                            .trim_end()
-                            .to_string()
-                    }
-                    _ => s.status.clone().unwrap_or_else(|| "not run".into()),
-                });
+                row.push(
+                    figure(s, m, k == c.baseline)
+                        .unwrap_or_else(|| s.status.clone().unwrap_or_else(|| "not run".into())),
+                );
             }
             row
         })
         .collect();
-    let n = c.geomean.first().map_or(0, |g| (m.cells)(g));
-    if n > 0 {
-        let mut row = vec![format!("geometric mean ({n} cells)")];
-        row.extend(
-            c.geomean
-                .iter()
-                .map(|g| (m.geomean)(g).map_or("—".into(), |r| format!("×{r:.2}"))),
-        );
-        rows.push(row);
-    }
+    rows.extend(geomean_row(c, m));
     (m.title.to_string(), header, rows)
 }
 
@@ -333,16 +336,7 @@ pub fn render(c: &Comparison, md: bool) -> String {
                 row
             })
             .collect();
-        let n = c.geomean.first().map_or(0, |g| (m.cells)(g));
-        if n > 0 {
-            let mut row = vec![format!("geometric mean ({n} cells)")];
-            row.extend(
-                c.geomean
-                    .iter()
-                    .map(|g| (m.geomean)(g).map_or("—".into(), |r| format!("×{r:.2}"))),
-            );
-            rows.push(row);
-        }
+        rows.extend(geomean_row(c, m));
         out.push_str(&render_table(&header, &rows));
         out.push('\n');
     }
