@@ -168,6 +168,9 @@ fn run_into(
     if let Some(kind) = framework.proof_kind() {
         result.info.insert("proof_kind".into(), kind.into());
     }
+    if let Some(system) = framework.proof_system() {
+        result.info.insert("proof_system".into(), system.into());
+    }
     // What zkprof cannot install is checked first: a missing toolchain fails in a second,
     // before any model is trained.
     framework.preflight(cell)?;
@@ -489,10 +492,12 @@ pub fn summarize_steps(reps: &[Repetition]) -> BTreeMap<String, StepSummary> {
         .into_iter()
         .map(|(name, runs)| {
             // A phased step (a monolithic prover) is summarized by its headline phase.
+            // A prove step that is its own process is its own headline.
             let source = runs
                 .iter()
                 .find_map(|r| r.headline.as_ref())
-                .map(|h| h.prove_source);
+                .map(|h| h.prove_source)
+                .or((name == "prove").then_some(crate::results::ProveSource::WholeStep));
             let f = |g: fn(&StepRun) -> f64| {
                 Summary::of(&runs.iter().map(|r| g(r)).collect::<Vec<_>>())
             };

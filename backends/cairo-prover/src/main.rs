@@ -25,7 +25,11 @@ use cairo_air::CairoProofForRustVerifier;
 use cairo_lang_compiler::db::{validate_corelib, RootDatabase};
 use cairo_lang_compiler::diagnostics::DiagnosticsReporter;
 use cairo_lang_compiler::project::setup_project;
-use cairo_lang_executable::compile::{compile_executable_in_prepared_db, ExecutableConfig};
+use cairo_lang_compiler::ensure_diagnostics;
+use cairo_lang_executable::compile::{
+    compile_executable_function_in_prepared_db, find_executable_functions, ExecutableConfig,
+};
+use cairo_lang_sierra_generator::db::SierraGenGroup;
 use cairo_lang_executable::executable::{EntryPointKind, Executable};
 use cairo_lang_executable_plugin::executable_plugin_suite;
 use cairo_lang_filesystem::cfg::{Cfg, CfgSet};
@@ -46,7 +50,9 @@ use stwo_cairo_adapter::adapter::adapt;
 use stwo_cairo_adapter::{ProverInput, PublicSegmentContext};
 use stwo_cairo_prover::prover::create_and_serialize_proof;
 use tracing::{info, span, Level};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
+use tracing_subscriber::prelude::*;
 
 #[derive(Parser, Debug)]
 #[command(version, about = "Compile, execute, prove and verify a Cairo program")]
@@ -100,9 +106,18 @@ enum Command {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_span_events(FmtSpan::ENTER | FmtSpan::CLOSE)
+    // The compiler crates log every query at INFO (hundreds of MB for a model with a few
+    // thousand constants): only their warnings are kept. stwo's and our own spans stay.
+    let filter = Targets::new()
+        .with_default(LevelFilter::INFO)
+        .with_target("cairo_lang", LevelFilter::WARN);
+    tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_span_events(FmtSpan::ENTER | FmtSpan::CLOSE),
+        )
+        .with(filter)
         .init();
     match cli.command {
         Command::Compile {
@@ -132,43 +147,66 @@ fn compile(project: &Path, krate: &str, corelib: &Path, output: &Path) -> Result
             corelib.display()
         );
     }
-    let mut db = RootDatabase::builder()
-        .skip_auto_withdraw_gas()
-        .with_cfg(CfgSet::from_iter([Cfg::kv("gas", "disabled")]))
-        .with_default_plugin_suite(executable_plugin_suite())
-        .build()?;
-    init_dev_corelib(&mut db, corelib.to_path_buf());
-    validate_corelib(&db)?;
-    let crates = setup_project(&mut db, project)
-        .with_context(|| format!("cannot set up the Cairo project {}", project.display()))?;
-    let main: Vec<CrateInput> = crates
-        .into_iter()
-        .filter(|c| matches!(c, CrateInput::Real { name, .. } if name == krate))
-        .collect();
-    if main.is_empty() {
-        bail!(
-            "crate `{krate}` is not in {}/cairo_project.toml",
-            project.display()
-        );
-    }
-    let reporter = DiagnosticsReporter::stderr()
+    let (db, main) = {
+        let _s = span!(Level::INFO, "Load project").entered();
+        let mut db = RootDatabase::builder()
+            .skip_auto_withdraw_gas()
+            .with_cfg(CfgSet::from_iter([Cfg::kv("gas", "disabled")]))
+            .with_default_plugin_suite(executable_plugin_suite())
+            .build()?;
+        init_dev_corelib(&mut db, corelib.to_path_buf());
+        validate_corelib(&db)?;
+        let crates = setup_project(&mut db, project)
+            .with_context(|| format!("cannot set up the Cairo project {}", project.display()))?;
+        let main: Vec<CrateInput> = crates
+            .into_iter()
+            .filter(|c| matches!(c, CrateInput::Real { name, .. } if name == krate))
+            .collect();
+        if main.is_empty() {
+            bail!(
+                "crate `{krate}` is not in {}/cairo_project.toml",
+                project.display()
+            );
+        }
+        (db, main)
+    };
+    let mut reporter = DiagnosticsReporter::stderr()
         .ignore_all_warnings()
         .with_crates(&main);
     let main_ids = CrateInput::into_crate_ids(&db, main);
-    let result = compile_executable_in_prepared_db(
-        &db,
-        None,
-        main_ids,
-        reporter,
-        ExecutableConfig::default(),
-    )?;
+    // The compiler's phases as spans (zkprof reads them as the compile step's phases); each
+    // later phase reuses what the earlier ones computed.
+    {
+        let _s = span!(Level::INFO, "Diagnostics (parse, semantic, lowering)").entered();
+        ensure_diagnostics(&db, &mut reporter)?;
+    }
+    let executables = find_executable_functions(&db, main_ids, None);
+    let [function] = executables.as_slice() else {
+        bail!(
+            "crate `{krate}` has {} `#[executable]` functions; it needs exactly one",
+            executables.len()
+        );
+    };
+    {
+        let _s = span!(Level::INFO, "Sierra generation").entered();
+        if db.get_sierra_program_for_functions(vec![*function]).is_err() {
+            bail!("Sierra generation failed without diagnostics");
+        }
+    }
+    let result = {
+        let _s = span!(Level::INFO, "CASM generation").entered();
+        compile_executable_function_in_prepared_db(&db, *function, ExecutableConfig::default())?
+    };
     let executable = Executable::new(result.compiled_function);
     println!(
         "Bytecode size (felt252 count): {}",
         executable.program.bytecode.len()
     );
+    let _s = span!(Level::INFO, "Write executable").entered();
     serde_json::to_writer(
-        File::create(output).with_context(|| format!("cannot create {}", output.display()))?,
+        std::io::BufWriter::new(
+            File::create(output).with_context(|| format!("cannot create {}", output.display()))?,
+        ),
         &executable,
     )?;
     Ok(())

@@ -131,6 +131,11 @@ pub trait Framework {
     fn proof_kind(&self) -> Option<&'static str> {
         None
     }
+    /// The proof system, in words (`Groth16 (BN254)`, `STARK (stwo: ...)`); recorded as
+    /// `info["proof_system"]` before anything runs and shown in the reports' details.
+    fn proof_system(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 /// One cell of a framework after `provision`: it owns what the adapter prepared (paths,

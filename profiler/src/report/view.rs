@@ -25,6 +25,9 @@ pub const ACCURACY_LOSS: &str = "accuracy_loss_pct";
 pub const ACCURACY_SAMPLES_KEYS: [&str; 2] = ["accuracy_samples", "testing_size"];
 /// Metric key: proof size, bytes.
 pub const PROOF_SIZE: &str = "proof_size_bytes";
+/// The prover's estimate of a binary proof's size, where the file is another format (stwo's
+/// JSON proof).
+pub const PROOF_SIZE_ESTIMATE: &str = "proof_size_estimate_bytes";
 
 /// Metric keys the report shows in their own columns; the others go to a generic table.
 pub const KNOWN_METRICS: [&str; 16] = [

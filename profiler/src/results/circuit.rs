@@ -44,6 +44,10 @@ impl CellResult {
         if let Some(r) = self.finite_metric("rows") {
             return Some(format!("{r:.0} rows"));
         }
+        // A Cairo program (Orion) is proven as its execution trace.
+        if let Some(n) = self.finite_metric("cairo_steps") {
+            return Some(format!("{n:.0} Cairo steps"));
+        }
         if let Some(c) = self.count_fact(FACT_CONSTRAINTS) {
             return Some(format!("{c} constraints"));
         }
@@ -105,5 +109,11 @@ mod tests {
         assert_eq!(halo2.circuit_size().as_deref(), Some("2^21 rows"));
         assert_eq!(cell(&[], &[(FACT_LOGROWS, "many")]).circuit_size(), None);
         assert_eq!(cell(&[("logrows", f64::NAN)], &[]).circuit_size(), None);
+        assert_eq!(
+            cell(&[("cairo_steps", 711774.0)], &[])
+                .circuit_size()
+                .as_deref(),
+            Some("711774 Cairo steps")
+        );
     }
 }

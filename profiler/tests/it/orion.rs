@@ -36,9 +36,21 @@ fn fake_checkouts(dir: &Path) -> Vec<(&'static str, PathBuf)> {
         }
         std::fs::create_dir_all(home.join(".git")).unwrap();
         std::fs::write(home.join(".git/HEAD"), format!("{}\n", e.commit)).unwrap();
+        if e.kind == orion::CORELIB.kind {
+            corelib_version(&home, "2.15.0");
+        }
         (e.kind, home)
     })
     .collect()
+}
+
+/// Writes the corelib's manifest with `version`.
+fn corelib_version(home: &Path, version: &str) {
+    std::fs::write(
+        home.join("corelib/Scarb.toml"),
+        format!("[package]\nname = \"core\"\nversion = \"{version}\"\n"),
+    )
+    .unwrap();
 }
 
 fn model(dir: &Path) -> PathBuf {
@@ -59,7 +71,18 @@ fn model(dir: &Path) -> PathBuf {
 }
 
 fn run_suite(dir: &Path, envs: &[(&str, &str)]) -> Value {
+    run_suite_with(dir, "{}", envs, |_| {})
+}
+
+/// Runs the fake suite with one settings table, after `tweak` changed the checkouts.
+fn run_suite_with(
+    dir: &Path,
+    settings: &str,
+    envs: &[(&str, &str)],
+    tweak: impl Fn(&[(&'static str, PathBuf)]),
+) -> Value {
     let homes = fake_checkouts(dir);
+    tweak(&homes);
     let home = |k: &str| {
         homes
             .iter()
@@ -87,10 +110,11 @@ onnx = "{}"
 name = "orion"
 kind = "orion"
 home = "{}"
-settings = [{{}}]
+settings = [{}]
 "#,
             model(dir).display(),
             home("orion"),
+            settings,
         ),
     )
     .unwrap();
@@ -109,6 +133,7 @@ settings = [{{}}]
         .env("ZKPROF_CAIRO_PROVER", asset())
         .env("ORION_FAKE_FIXTURES", fixtures())
         .env("ORION_FAKE_OUTPUT", "2 32768 0 32768 0");
+    // A later value wins: a test may give its own program output.
     for (k, v) in envs {
         cmd.env(k, v);
     }
@@ -164,6 +189,17 @@ fn four_measured_steps_with_stwo_phases_and_metrics() {
     assert_eq!(m["stwo_prove_cairo_s"], 9.05);
     assert_eq!(m["proof_size_estimate_bytes"], 729464.0);
     assert_eq!(m["predicted_class"], 0.0);
+    // The proof system, the prove step as its own headline, Orion's constant weights.
+    assert!(cell["info"]["proof_system"]
+        .as_str()
+        .unwrap()
+        .starts_with("STARK (stwo"));
+    assert_eq!(cell["summary"]["prove"]["prove_source"], "whole_step");
+    assert!(cell["info"]["weights"]
+        .as_str()
+        .unwrap()
+        .starts_with("constant"));
+    assert_eq!(cell["info"]["cairo_corelib_version"], "2.15.0");
     // The stand-in prints [0.5, 0.5], which this model does not compute: the interpreter says so.
     let warnings = cell["warnings"].to_string();
     assert!(warnings.contains("interpreter predicted"), "{cell:#}");
@@ -239,5 +275,96 @@ fn doctor_lists_what_orion_needs() {
             .any(|l| l.trim_start().starts_with("yes  cairo-prover")
                 && l.contains("ZKPROF_CAIRO_PROVER")),
         "{t}"
+    );
+    assert!(t.lines().any(|l| l.contains("rust-nightly")), "{t}");
+    assert!(t.contains("corelib 2.15.0"), "{t}");
+
+    // A corelib the backend's compiler cannot compile: said, with its version and commit.
+    let cairo = &homes.iter().find(|(k, _)| *k == "cairo").unwrap().1;
+    corelib_version(cairo, "2.12.0");
+    let mut cmd = zkprof();
+    cmd.arg("doctor")
+        .env("ZKPROF_CACHE", dir.path().join("cache"))
+        .env("ZKPROF_CAIRO_PROVER", asset());
+    for (kind, home) in &homes {
+        cmd.env(format!("ZKPROF_{}_HOME", kind.to_ascii_uppercase()), home);
+    }
+    let t = text(&cmd.output().unwrap());
+    let line = t
+        .lines()
+        .find(|l| l.trim_start().starts_with("no   cairo "))
+        .unwrap_or_else(|| panic!("{t}"));
+    assert!(
+        line.contains("2.12.0") && line.contains(orion::CORELIB.commit),
+        "{line}"
+    );
+}
+
+#[test]
+fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let commitment = "1234567890123456789012345678901234567890";
+    let out = format!("{commitment} 2 32768 0 32768 0");
+    let r = run_suite_with(
+        dir.path(),
+        r#"{ weights = "data" }"#,
+        &[("ORION_FAKE_OUTPUT", &out)],
+        |_| {},
+    );
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "ok", "{cell:#}");
+    assert_eq!(cell["info"]["model_commitment"], commitment);
+    assert!(cell["info"]["weights"]
+        .as_str()
+        .unwrap()
+        .starts_with("data"));
+    assert_eq!(cell["metrics"]["predicted_class"], 0.0);
+    let program = cell["info"]["program"].as_str().unwrap();
+    let src = PathBuf::from(program.split(' ').next().unwrap());
+    let text = std::fs::read_to_string(&src).unwrap();
+    assert!(
+        text.contains("model: Array<FP16x16>") && !text.contains("data.append"),
+        "{text}"
+    );
+    // The argument file holds the input (4 values) then the model (3x4 + 3 + 2x3 + 2 = 23).
+    let run = src
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("run/input.json");
+    let args: Vec<u64> = serde_json::from_str(&std::fs::read_to_string(&run).unwrap()).unwrap();
+    assert_eq!(args.len(), (1 + 2 * 4) + (1 + 2 * 23), "{args:?}");
+    assert_eq!((args[0], args[9]), (4, 23));
+
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite_with(dir.path(), r#"{ weights = "packed" }"#, &[], |_| {});
+    let reason = r["cells"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("weights = \"packed\""), "{reason}");
+}
+
+#[test]
+fn a_corelib_of_another_version_is_refused_with_its_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite_with(dir.path(), "{}", &[], |homes| {
+        let cairo = &homes.iter().find(|(k, _)| *k == "cairo").unwrap().1;
+        corelib_version(cairo, "2.12.0");
+        std::fs::write(
+            cairo.join(".git/HEAD"),
+            "c9743105fc0000000000000000000000000000aa\n",
+        )
+        .unwrap();
+    });
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "failed", "{cell:#}");
+    let reason = cell["reason"].as_str().unwrap();
+    for want in ["version 2.12.0", "c9743105fc", "tag v2.15.0"] {
+        assert!(reason.contains(want), "{want}: {reason}");
+    }
+    assert!(
+        cell["repetitions"].as_array().is_none_or(|r| r.is_empty()),
+        "{cell:#}"
     );
 }

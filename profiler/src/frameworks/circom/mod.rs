@@ -171,6 +171,10 @@ fn strip_ansi(text: &str) -> String {
 }
 
 impl Framework for Circom {
+    fn proof_system(&self) -> Option<&'static str> {
+        Some("Groth16 (BN254, snarkjs)")
+    }
+
     fn kind(&self) -> super::FrameworkKind {
         super::FrameworkKind::Circom
     }

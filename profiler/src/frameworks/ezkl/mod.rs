@@ -73,6 +73,10 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
 }
 
 impl Framework for Ezkl {
+    fn proof_system(&self) -> Option<&'static str> {
+        Some("Halo2 (PLONKish, KZG commitments over BN254)")
+    }
+
     fn kind(&self) -> super::FrameworkKind {
         super::FrameworkKind::Ezkl
     }

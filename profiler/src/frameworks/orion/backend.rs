@@ -220,6 +220,66 @@ pub fn ensure(setting: Option<String>) -> Result<(PathBuf, Vec<(String, String)>
     Ok((bin, facts))
 }
 
+/// The Cairo compiler crates the backend is built on; a corelib compiles with them only at
+/// the same minor version.
+pub const COMPILER_VERSION: &str = "2.15";
+
+/// Checks a Cairo checkout's corelib (`corelib/Scarb.toml`) against the backend's compiler.
+/// `Ok(Some(version))` when it matches, `Ok(None)` when its version cannot be read, and the
+/// reason (naming the version and commit found, and the one to check out) when it does not.
+pub fn check_corelib(home: &Path, commit: Option<&str>) -> Result<Option<String>, String> {
+    let manifest = home.join("corelib/Scarb.toml");
+    let Ok(text) = std::fs::read_to_string(&manifest) else {
+        return Ok(None);
+    };
+    let version = text.lines().find_map(|l| {
+        let v = l.trim().strip_prefix("version")?.trim().strip_prefix('=')?;
+        Some(v.trim().trim_matches('"').to_string())
+    });
+    match version {
+        Some(v) if v.starts_with(&format!("{COMPILER_VERSION}.")) => Ok(Some(v)),
+        Some(v) => Err(format!(
+            "the Cairo corelib at {} is version {v} (commit {}; {}): zkprof's Cairo backend compiles with the Cairo {COMPILER_VERSION} compiler crates, which compile only a {COMPILER_VERSION}.x corelib (an older one fails with errors such as `keyword_docs missing in core`); check out tag v2.15.0 (commit {}) of {}",
+            home.display(),
+            commit.unwrap_or("unknown"),
+            manifest.display(),
+            super::CORELIB.commit,
+            super::CORELIB.repo,
+        )),
+        None => Ok(None),
+    }
+}
+
+/// For `zkprof doctor`: the nightly toolchain the backend's build needs, with its version.
+pub fn nightly_status() -> SensorStatus {
+    let name = "rust-nightly";
+    match toolchain() {
+        Err(e) => SensorStatus::unavailable(name, e),
+        Ok(tool) => {
+            let mut cmd = std::process::Command::new("cargo");
+            cmd.args(tool).arg("--version");
+            match cmd.output() {
+                Ok(o) if o.status.success() => SensorStatus::available_with(
+                    name,
+                    format!(
+                        "{} (builds the Cairo backend; stwo needs nightly)",
+                        String::from_utf8_lossy(&o.stdout).trim()
+                    ),
+                ),
+                Ok(o) => SensorStatus::unavailable(
+                    name,
+                    format!(
+                        "`cargo {}--version` failed: {}",
+                        tool.map(|t| format!("{t} ")).unwrap_or_default(),
+                        String::from_utf8_lossy(&o.stderr).trim()
+                    ),
+                ),
+                Err(e) => SensorStatus::unavailable(name, format!("cannot run cargo: {e}")),
+            }
+        }
+    }
+}
+
 /// True when cargo's output holds the known stwo-cairo-common 1.3.0 error on newer
 /// nightlies: `Mask::to_int` no longer exists (renamed `to_simd`).
 pub fn needs_to_simd_patch(cargo_output: &str) -> bool {

@@ -96,17 +96,23 @@ fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
 }
 
+/// A phase that ends when the backend's span `parent:span` (of tracing target `target`)
+/// closes, timed by the backend itself (`close time.busy=`).
+fn span_rule(parent: &str, name: &str, span: &str, target: &str, note: Option<&str>) -> PhaseRule {
+    let marker = format!("{parent}:{span}: {target}: close time.busy=");
+    PhaseRule {
+        name: name.into(),
+        ends_at: marker.clone(),
+        timer_after: Some(marker),
+        note: note.map(str::to_string),
+    }
+}
+
 /// The phases of the `prove` step: stwo-cairo's top-level tracing spans, each timed by the
 /// prover itself (`close time.busy=`).
 pub fn prove_phases() -> PhaseSpec {
     let rule = |name: &str, span: &str, target: &str, note: Option<&str>| {
-        let marker = format!("prove:{span}: {target}: close time.busy=");
-        PhaseRule {
-            name: name.into(),
-            ends_at: marker.clone(),
-            timer_after: Some(marker),
-            note: note.map(str::to_string),
-        }
+        span_rule("prove", name, span, target, note)
     };
     PhaseSpec {
         phases: vec![
@@ -148,6 +154,41 @@ pub fn prove_phases() -> PhaseSpec {
     }
 }
 
+/// The phases of the `compile` step: the Cairo compiler's stages as the backend's spans.
+/// Each stage reuses what the earlier ones computed, so each phase is that stage's own work.
+pub fn compile_phases() -> PhaseSpec {
+    let rule = |name: &str, span: &str, note: &str| {
+        span_rule("compile", name, span, "zkprof_cairo_prover", Some(note))
+    };
+    PhaseSpec {
+        phases: vec![
+            rule(
+                "load",
+                "Load project",
+                "process start, the corelib and the project's crates set up",
+            ),
+            rule(
+                "diagnostics",
+                "Diagnostics (parse, semantic, lowering)",
+                "parsing, semantic analysis and lowering of the model crate (its diagnostics)",
+            ),
+            rule(
+                "sierra",
+                "Sierra generation",
+                "Sierra code from the lowered functions",
+            ),
+            rule(
+                "casm",
+                "CASM generation",
+                "Sierra to CASM and the executable's entry point",
+            ),
+            rule("write", "Write executable", "writing the executable (JSON)"),
+        ],
+        tail: "exit".into(),
+        headline: None,
+    }
+}
+
 fn log_of(steps: &[StepRun], name: &str) -> Option<String> {
     steps.iter().find(|r| r.step == name).map(|r| {
         format!(
@@ -159,15 +200,23 @@ fn log_of(steps: &[StepRun], name: &str) -> Option<String> {
 }
 
 impl Framework for Orion {
+    fn proof_system(&self) -> Option<&'static str> {
+        Some("STARK (stwo-cairo 1.3: Circle STARK over M31, Blake2s channel, 96-bit security)")
+    }
+
     fn kind(&self) -> super::FrameworkKind {
         super::FrameworkKind::Orion
     }
 
     fn status(&self) -> Vec<crate::results::SensorStatus> {
-        [&EXTERNAL, &CUBIT, &ALEXANDRIA, &CORELIB]
+        [&EXTERNAL, &CUBIT, &ALEXANDRIA]
             .iter()
             .map(|e| e.status())
-            .chain([backend::status()])
+            .chain([
+                setup::corelib_status(),
+                backend::status(),
+                backend::nightly_status(),
+            ])
             .collect()
     }
 
@@ -244,7 +293,11 @@ impl PreparedCell for setup::State {
     }
 
     fn phases(&self, _cell: &Cell, step: &str) -> Option<PhaseSpec> {
-        (step == "prove").then(prove_phases)
+        match step {
+            "prove" => Some(prove_phases()),
+            "compile" => Some(compile_phases()),
+            _ => None,
+        }
     }
 
     fn collect(
@@ -266,7 +319,12 @@ impl PreparedCell for setup::State {
         if let Some(n) = run.steps {
             m.insert("cairo_steps".into(), n as f64);
         }
-        let outputs = cairo::output_values(&run.output).map_err(failed)?;
+        if s.weights == cairo::Weights::Data {
+            let (commitment, _) = cairo::split_commitment(&run.output).map_err(failed)?;
+            c.info
+                .insert("model_commitment".into(), commitment.to_string());
+        }
+        let outputs = s.prediction(&run.output)?;
         let out32: Vec<f32> = outputs.iter().map(|&v| v as f32).collect();
         let class = crate::model::layers::argmax(&out32);
         m.insert("predicted_class".into(), class as f64);
@@ -345,3 +403,5 @@ impl PreparedCell for setup::State {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod weights_tests;

@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings the adapter knows.
-pub const SETTINGS: [&str; 6] = [
+pub const SETTINGS: [&str; 7] = [
     "accuracy_samples",
+    "weights",
     "input_index",
     "backend",
     "cubit_home",
@@ -31,6 +32,11 @@ pub struct State {
     pub prover_input: PathBuf,
     pub proof: PathBuf,
     pub label: Option<u8>,
+    /// Where the program holds the weights.
+    pub weights: cairo::Weights,
+    /// The serialized weights, the second argument of a `Weights::Data` program (empty for
+    /// `Weights::Constant`).
+    pub model_args: Vec<u64>,
     /// The interpreter's outputs for the cell's input (or why it could not run).
     pub predicted: Result<Vec<fixed::Fx>, String>,
 }
@@ -70,6 +76,35 @@ fn found(
     Ok(i.home)
 }
 
+/// For `zkprof doctor`: the corelib checkout, with whether the backend's compiler can
+/// compile it.
+pub fn corelib_status() -> crate::results::SensorStatus {
+    use crate::results::SensorStatus;
+    let status = CORELIB.status();
+    let Ok(i) = CORELIB.locate(None) else {
+        return status;
+    };
+    match backend::check_corelib(&i.home, i.commit.as_deref()) {
+        Err(why) => SensorStatus::unavailable(CORELIB.kind, why),
+        Ok(Some(v)) => SensorStatus::available_with(
+            CORELIB.kind,
+            format!(
+                "{}; corelib {v}, which the backend's Cairo {} compiler compiles",
+                status.reason.unwrap_or_default(),
+                backend::COMPILER_VERSION
+            ),
+        ),
+        Ok(None) => SensorStatus::available_with(
+            CORELIB.kind,
+            format!(
+                "{}; the corelib's version is unknown (no version in corelib/Scarb.toml): the backend compiles only a {}.x corelib",
+                status.reason.unwrap_or_default(),
+                backend::COMPILER_VERSION
+            ),
+        ),
+    }
+}
+
 /// The dense model of the cell as Orion will run it.
 pub fn plan_of(cell: &Cell) -> Result<cairo::Plan, FrameworkError> {
     let (onnx, _) = model_onnx(cell, "Orion's program is generated from the ONNX graph")?;
@@ -88,9 +123,42 @@ pub fn plan_of(cell: &Cell) -> Result<cairo::Plan, FrameworkError> {
     })
 }
 
-fn json_args(input: &[f32]) -> String {
-    let v: Vec<String> = cairo::args(input).iter().map(u64::to_string).collect();
+/// The executable's arguments as the backend reads them: one JSON array of the serialized
+/// input, then the serialized model (`Weights::Data`; empty otherwise).
+fn json_args(input: &[f32], model: &[u64]) -> String {
+    let v: Vec<String> = cairo::args(input)
+        .iter()
+        .chain(model)
+        .map(u64::to_string)
+        .collect();
     format!("[{}]\n", v.join(","))
+}
+
+/// The setting `weights` (default: Orion's constant tensors).
+fn weights_of(cell: &Cell) -> Result<cairo::Weights, FrameworkError> {
+    setting_str(cell, "weights")
+        .map_or(Ok(cairo::Weights::Constant), |v| cairo::Weights::parse(&v))
+        .map_err(failed)
+}
+
+/// What `info.weights` says of the program's form.
+pub fn weights_fact(w: cairo::Weights) -> String {
+    match w {
+        cairo::Weights::Constant => "constant: every weight and bias a constant tensor in the program, as Orion's tooling writes them".into(),
+        cairo::Weights::Data => "data: the weights are the program's second argument; it outputs their Poseidon hash (`model_commitment`) before the prediction, so the proof binds the model by its commitment".into(),
+    }
+}
+
+impl State {
+    /// The prediction in a run's output (after the model commitment of a `Weights::Data`
+    /// program).
+    pub fn prediction(&self, output: &[String]) -> Result<Vec<f64>, FrameworkError> {
+        let rest = match self.weights {
+            cairo::Weights::Constant => output,
+            cairo::Weights::Data => cairo::split_commitment(output).map_err(failed)?.1,
+        };
+        cairo::output_values(rest).map_err(failed)
+    }
 }
 
 /// Finds the checkouts and the backend, writes the Cairo project and the input.
@@ -109,6 +177,7 @@ pub fn provision(
         )));
     }
     let plan = plan_of(cell)?;
+    let weights = weights_of(cell)?;
     let mut info = BTreeMap::new();
     let path_setting = |k: &str| setting_str(cell, k).map(PathBuf::from);
     let orion = found(&EXTERNAL, cell.framework.home.as_deref(), &mut info)?;
@@ -119,6 +188,10 @@ pub fn provision(
         &mut info,
     )?;
     let cairo_home = found(&CORELIB, path_setting("cairo_home").as_deref(), &mut info)?;
+    let commit = info.get("cairo_commit").cloned();
+    if let Some(v) = backend::check_corelib(&cairo_home, commit.as_deref()).map_err(failed)? {
+        info.insert("cairo_corelib_version".into(), v);
+    }
     let (bin, facts) = backend::ensure(setting_str(cell, "backend"))?;
     info.extend(facts);
 
@@ -126,8 +199,13 @@ pub fn provision(
     let src = project.join("src");
     std::fs::create_dir_all(&src)
         .map_err(|e| failed(format!("cannot create {}: {e}", src.display())))?;
-    let program = cairo::program(&plan);
+    let program = cairo::program_for(&plan, weights);
     write_if_changed(&src.join("lib.cairo"), &program)?;
+    let model_args = match weights {
+        cairo::Weights::Constant => Vec::new(),
+        cairo::Weights::Data => cairo::model_args(&plan),
+    };
+    info.insert("weights".into(), weights_fact(weights));
     let sources = cairo::Sources {
         orion: &orion,
         cubit: &cubit,
@@ -161,14 +239,15 @@ pub fn provision(
         .get(index)
         .ok_or_else(|| failed(format!("no test input {index} for `{}`", cell.model.name)))?;
     let args = run_dir.join("input.json");
-    write_if_changed(&args, &json_args(x))?;
+    write_if_changed(&args, &json_args(x, &model_args))?;
     let label = set.labels.as_ref().and_then(|l| l.get(index)).copied();
     info.insert("input".into(), format!("{} #{index}", set.source));
     if let Some(l) = label {
         info.insert("input_label".into(), l.to_string());
     }
     let fp: Vec<i64> = x.iter().map(|&v| cairo::to_fp(v)).collect();
-    let predicted = fixed::Program::parse(&program).and_then(|p| p.run(&fp));
+    // The interpreter reads the constant form: the same computation, weights in the text.
+    let predicted = fixed::Program::parse(&cairo::program(&plan)).and_then(|p| p.run(&fp));
     Ok((
         State {
             backend: bin,
@@ -180,6 +259,8 @@ pub fn provision(
             run_dir,
             args,
             label,
+            weights,
+            model_args,
             predicted,
         },
         info,
@@ -217,7 +298,7 @@ pub fn accuracy(
     ];
     for (i, x) in set.inputs.iter().enumerate() {
         let p = dir.join(format!("input-{i}.json"));
-        std::fs::write(&p, json_args(x))
+        std::fs::write(&p, json_args(x, &st.model_args))
             .map_err(|e| failed(format!("cannot write {}: {e}", p.display())))?;
         argv.push("--args".into());
         argv.push(p.display().to_string());
@@ -242,7 +323,7 @@ pub fn accuracy(
             circuit.push(None);
             continue;
         }
-        let v = cairo::output_values(&r.output).map_err(failed)?;
+        let v = st.prediction(&r.output)?;
         let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
         circuit.push(Some(crate::model::layers::argmax(&v)));
     }

@@ -138,6 +138,10 @@ pub fn phase_spec() -> PhaseSpec {
 }
 
 impl Framework for Zkml {
+    fn proof_system(&self) -> Option<&'static str> {
+        Some("Halo2 (PLONKish, KZG commitments over BN254)")
+    }
+
     fn kind(&self) -> super::FrameworkKind {
         super::FrameworkKind::Zkml
     }

@@ -58,11 +58,13 @@ pub const SUMMARY_COLUMNS: [&str; 5] = [
 ];
 
 /// Headers of the details table's value columns.
-pub const DETAIL_COLUMNS: [&str; 7] = [
+pub const DETAIL_COLUMNS: [&str; 9] = [
+    "proof system",
     "setup",
     "verify",
     "proofs / kJ",
     "circuit size",
+    "prove figures from",
     "params",
     "layers",
     "runs",
@@ -124,6 +126,8 @@ pub fn short_reason(row: &Row, what: &str) -> String {
     }
     let text = match what {
         "energy" => return energy_short(row),
+        // Facts, not measurements; results of older zkprof versions lack them.
+        "proof_system" | "prove_source" => return "not recorded for this cell".into(),
         "accuracy" if view::synthetic_inputs(row.cell) => "synthetic inputs",
         "prove" => "no successful prove",
         "verify" => "no verify step",
@@ -166,6 +170,31 @@ fn prove(row: &Row) -> Val {
             format_seconds(w.min),
             format_seconds(w.max)
         ));
+    }
+    v
+}
+
+/// The proof's size on disk; with its format and the binary size the prover estimates
+/// (stwo) as a second line when the adapter recorded them.
+fn proof_size(row: &Row) -> Val {
+    let c = row.cell;
+    let mut v = Val::of(
+        view::metric(c, view::PROOF_SIZE).map(format_bytes),
+        row,
+        "proof_size",
+    );
+    if v.missing.is_none() {
+        if let Some(est) = view::metric(c, view::PROOF_SIZE_ESTIMATE) {
+            let file = match c.info.get("proof_format") {
+                Some(f) if f.contains("JSON") => "JSON file; ",
+                _ => "",
+            };
+            v.sub = Some(format!("{file}binary ~{} (estimate)", format_bytes(est)));
+        }
+        v.title = c
+            .info
+            .get("proof_format")
+            .map(|f| format!("file format: {f}"));
     }
     v
 }
@@ -323,11 +352,7 @@ pub fn summary(files: &[Loaded], rows: &[Row]) -> Summary {
                         "energy",
                     ),
                     accuracy(row),
-                    Val::of(
-                        view::metric(c, view::PROOF_SIZE).map(format_bytes),
-                        row,
-                        "proof_size",
-                    ),
+                    proof_size(row),
                 ],
                 none: false,
                 none_why: the_cell(c.status),
@@ -415,6 +440,7 @@ fn detail_rows(rows: &[Row]) -> Vec<DetailCtx> {
                 },
                 status: view::status_word(c.status),
                 values: vec![
+                    Val::of(c.info.get("proof_system").cloned(), row, "proof_system"),
                     Val::of(secs(view::step(c, "setup")), row, "setup"),
                     Val::of(secs(view::step(c, "verify")), row, "verify"),
                     Val::of(
@@ -423,6 +449,13 @@ fn detail_rows(rows: &[Row]) -> Vec<DetailCtx> {
                         "energy",
                     ),
                     Val::of(view::circuit_size(c), row, "circuit"),
+                    Val::of(
+                        view::step(c, "prove")
+                            .and_then(|s| s.prove_source)
+                            .map(|s| s.label().to_string()),
+                        row,
+                        "prove_source",
+                    ),
                     Val::of(
                         view::metric(c, view::PARAMS).map(|p| view::num(p, 0)),
                         row,
