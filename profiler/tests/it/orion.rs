@@ -53,7 +53,8 @@ fn corelib_version(home: &Path, version: &str) {
     .unwrap();
 }
 
-fn model(dir: &Path) -> PathBuf {
+/// The test model's layers (4 -> 3 ReLU -> 2).
+fn layers() -> Vec<DenseLayer> {
     let layer = |o: usize, i: usize, relu| DenseLayer {
         weights: (0..o)
             .map(|r| {
@@ -65,8 +66,12 @@ fn model(dir: &Path) -> PathBuf {
         bias: vec![0.1; o],
         relu,
     };
+    vec![layer(3, 4, true), layer(2, 3, false)]
+}
+
+fn model(dir: &Path) -> PathBuf {
     let onnx = dir.join("4_3_2.onnx");
-    std::fs::write(&onnx, write_mlp(&[layer(3, 4, true), layer(2, 3, false)])).unwrap();
+    std::fs::write(&onnx, write_mlp(&layers())).unwrap();
     onnx
 }
 
@@ -302,8 +307,12 @@ fn doctor_lists_what_orion_needs() {
 
 #[test]
 fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
+    let plan = orion::cairo::Plan {
+        layers: layers(),
+        softmax: false,
+    };
+    let commitment = orion::commit::poseidon_printed(&orion::cairo::model_args(&plan));
     let dir = tempfile::tempdir().unwrap();
-    let commitment = "1234567890123456789012345678901234567890";
     let out = format!("{commitment} 2 32768 0 32768 0");
     let r = run_suite_with(
         dir.path(),
@@ -313,7 +322,15 @@ fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
     );
     let cell = &r["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell:#}");
-    assert_eq!(cell["info"]["model_commitment"], commitment);
+    assert_eq!(cell["info"]["model_commitment"], commitment.as_str());
+    assert!(
+        cell["info"]["model_commitment_check"].is_string(),
+        "{cell:#}"
+    );
+    assert!(
+        !cell["warnings"].to_string().contains("does not bind"),
+        "{cell:#}"
+    );
     assert!(cell["info"]["weights"]
         .as_str()
         .unwrap()
@@ -338,6 +355,26 @@ fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
     let args: Vec<u64> = serde_json::from_str(&std::fs::read_to_string(&run).unwrap()).unwrap();
     assert_eq!(args.len(), (1 + 2 * 4) + (1 + 2 * 23), "{args:?}");
     assert_eq!((args[0], args[9]), (4, 23));
+
+    // A program that committed to other weights: the cell says the proof does not bind them.
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite_with(
+        dir.path(),
+        r#"{ weights = "data" }"#,
+        &[("ORION_FAKE_OUTPUT", "12345 2 32768 0 32768 0")],
+        |_| {},
+    );
+    let cell = &r["cells"][0];
+    assert!(
+        cell["info"].get("model_commitment_check").is_none(),
+        "{cell:#}"
+    );
+    assert!(
+        cell["warnings"]
+            .to_string()
+            .contains("does not bind this model"),
+        "{cell:#}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let r = run_suite_with(dir.path(), r#"{ weights = "packed" }"#, &[], |_| {});

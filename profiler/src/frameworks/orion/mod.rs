@@ -22,6 +22,7 @@
 
 pub mod backend;
 pub mod cairo;
+pub mod commit;
 pub mod fixed;
 pub mod parse;
 mod setup;
@@ -320,9 +321,20 @@ impl PreparedCell for setup::State {
             m.insert("cairo_steps".into(), n as f64);
         }
         if s.weights == cairo::Weights::Data {
-            let (commitment, _) = cairo::split_commitment(&run.output).map_err(failed)?;
+            let (printed, _) = cairo::split_commitment(&run.output).map_err(failed)?;
             c.info
-                .insert("model_commitment".into(), commitment.to_string());
+                .insert("model_commitment".into(), printed.to_string());
+            let ours = commit::poseidon_printed(&s.model_args);
+            if printed == ours {
+                c.info.insert(
+                    "model_commitment_check".into(),
+                    "equals the Poseidon hash zkprof computed from the model file's weights".into(),
+                );
+            } else {
+                c.warnings.push(format!(
+                    "the program's model commitment {printed} is not the Poseidon hash of the model's weights ({ours}): the proof does not bind this model"
+                ));
+            }
         }
         let outputs = s.prediction(&run.output)?;
         let out32: Vec<f32> = outputs.iter().map(|&v| v as f32).collect();
