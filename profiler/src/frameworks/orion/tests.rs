@@ -370,34 +370,12 @@ fn the_2024_model_as_an_orion_program_classifies_like_the_float_model() {
     );
 }
 
-/// cargo's output of a failed backend build with several jobs: the known upstream error
-/// (stwo-cairo-common 1.3.0 calling `Mask::to_int` on a newer nightly) comes first, and the
-/// other jobs' lines and cargo's own go on long after it.
-fn recorded_cargo_output() -> String {
-    let mut out = String::new();
-    for i in 0..120 {
-        out.push_str(&format!("   Compiling crate-{i} v0.1.{i}\n"));
-    }
-    out.push_str(
-        "error[E0599]: no method named `to_int` found for struct `Mask` in the current scope\n  \
-         --> /root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/stwo-cairo-common-1.3.0/src/prover_types/simd.rs:79:42\n   \
-         |\n79 |         let b = self.0.simd_lt(other.0).to_int();\n   \
-         |                                          ^^^^^^ method not found in `Mask<i32, 16>`\n\n",
-    );
-    for i in 120..180 {
-        out.push_str(&format!("   Compiling crate-{i} v0.1.{i}\n"));
-    }
-    out.push_str("warning: build failed, waiting for other jobs to finish...\n");
-    for i in 180..190 {
-        out.push_str(&format!("   Compiling crate-{i} v0.1.{i}\n"));
-    }
-    out.push_str("error: could not compile `stwo-cairo-common` (lib) due to 2 previous errors\n");
-    out
-}
-
 #[test]
 fn the_known_backend_error_is_found_anywhere_in_cargos_output() {
-    let out = recorded_cargo_output();
+    // cargo's whole output of a real first build on a fresh cache with the default job count
+    // (nightly 2026-05-19, 2 jobs): the known upstream error (stwo-cairo-common 1.3.0
+    // calling `Mask::to_int`), then rustc's help and cargo's own lines after it.
+    let out = fixture("cargo-build-to-int.log");
     let tail: Vec<&str> = out.lines().rev().take(6).collect();
     assert!(
         !tail.iter().any(|l| l.contains("to_int")),
