@@ -186,7 +186,18 @@ fn four_measured_steps_with_stwo_phases_and_metrics() {
         ]
     );
     let m = &cell["metrics"];
-    assert_eq!(m["bytecode_felts"], 35838.0);
+    assert_eq!(m["bytecode_felts"], 9954.0);
+    // The compile step's phases: the compiler's stages, timed by the backend's spans.
+    let phases: Vec<(&str, f64)> = steps[0]["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["name"].as_str().unwrap(), p["prover_timer_s"].as_f64().unwrap_or(-1.0)))
+        .collect();
+    let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
+    assert_eq!(names, ["load", "diagnostics", "sierra", "casm", "write", "exit"]);
+    assert_eq!(phases[1].1, 1.90);
+    assert_eq!(phases[2].1, 1.74);
     assert_eq!(m["cairo_steps"], 710725.0);
     assert_eq!(m["verified"], 1.0);
     assert_eq!(m["proof_size_bytes"], 16900.0);
