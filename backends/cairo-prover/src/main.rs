@@ -48,7 +48,10 @@ use clap::{Parser, Subcommand};
 use stwo::core::vcs_lifted::blake2_merkle::{Blake2sMerkleChannel, Blake2sMerkleHasher};
 use stwo_cairo_adapter::adapter::adapt;
 use stwo_cairo_adapter::{ProverInput, PublicSegmentContext};
-use stwo_cairo_prover::prover::create_and_serialize_proof;
+use stwo::core::fri::FriConfig;
+use stwo::core::pcs::PcsConfig;
+use stwo_cairo_common::preprocessed_columns::preprocessed_trace::PreProcessedTraceVariant;
+use stwo_cairo_prover::prover::{create_and_serialize_proof, ChannelHash, ProverParameters};
 use tracing::{info, span, Level};
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::format::FmtSpan;
@@ -96,6 +99,12 @@ enum Command {
         prover_input: PathBuf,
         #[arg(long)]
         proof: PathBuf,
+        /// The preprocessed trace: `canonical` (stwo-cairo's default, every builtin's
+        /// tables), `canonical_without_pedersen` (7x fewer cells; for programs that use no
+        /// Pedersen builtin), `canonical_small` (components up to 2^20 rows), or `auto`
+        /// (without Pedersen when the program uses none, else canonical).
+        #[arg(long, default_value = "canonical")]
+        preprocessed_trace: String,
     },
     /// Verifies a stwo-cairo proof (Blake2s channel).
     Verify {
@@ -136,7 +145,8 @@ fn main() -> Result<()> {
         Command::Prove {
             prover_input,
             proof,
-        } => prove(&prover_input, &proof),
+            preprocessed_trace,
+        } => prove(&prover_input, &proof, &preprocessed_trace),
         Command::Verify { proof } => verify(&proof),
     }
 }
@@ -350,7 +360,7 @@ fn run_one(
     Ok(())
 }
 
-fn prove(prover_input: &Path, proof: &Path) -> Result<()> {
+fn prove(prover_input: &Path, proof: &Path, preprocessed_trace: &str) -> Result<()> {
     let _span = span!(Level::INFO, "prove").entered();
     let input: ProverInput = {
         let _s = span!(Level::INFO, "Read prover input").entered();
@@ -360,7 +370,43 @@ fn prove(prover_input: &Path, proof: &Path) -> Result<()> {
         ))
         .context("not a stwo prover input (JSON)")?
     };
-    create_and_serialize_proof(input, false, proof.to_path_buf(), ProofFormat::Json, None)?;
+    let uses_pedersen = input.builtin_segments.pedersen_builtin.is_some();
+    let variant = match preprocessed_trace {
+        "canonical" => PreProcessedTraceVariant::Canonical,
+        "canonical_without_pedersen" => PreProcessedTraceVariant::CanonicalWithoutPedersen,
+        "canonical_small" => PreProcessedTraceVariant::CanonicalSmall,
+        "auto" if uses_pedersen => PreProcessedTraceVariant::Canonical,
+        "auto" => PreProcessedTraceVariant::CanonicalWithoutPedersen,
+        other => bail!(
+            "--preprocessed-trace {other}: give canonical, canonical_without_pedersen, canonical_small or auto"
+        ),
+    };
+    if uses_pedersen && variant == PreProcessedTraceVariant::CanonicalWithoutPedersen {
+        bail!("the program uses the Pedersen builtin: canonical_without_pedersen cannot prove it");
+    }
+    println!("Preprocessed trace: {}", serde_json::to_string(&variant)?.trim_matches('"'));
+    // stwo-cairo's own defaults (96-bit security, Blake2s), with the variant chosen.
+    let params = ProverParameters {
+        channel_hash: ChannelHash::Blake2s,
+        channel_salt: 0,
+        pcs_config: PcsConfig {
+            pow_bits: 26,
+            fri_config: FriConfig {
+                log_last_layer_degree_bound: 0,
+                log_blowup_factor: 1,
+                n_queries: 70,
+                fold_step: 1,
+            },
+            lifting_log_size: None,
+        },
+        preprocessed_trace: variant,
+        store_polynomials_coefficients: false,
+        include_all_preprocessed_columns: false,
+    };
+    let params_path = proof.with_extension("params.json");
+    std::fs::write(&params_path, serde_json::to_string_pretty(&params)?)
+        .with_context(|| format!("cannot write {}", params_path.display()))?;
+    create_and_serialize_proof(input, false, proof.to_path_buf(), ProofFormat::Json, Some(params_path))?;
     let bytes = std::fs::metadata(proof)?.len();
     info!("Proved successfully: proof {bytes} bytes");
     Ok(())

@@ -192,10 +192,18 @@ fn four_measured_steps_with_stwo_phases_and_metrics() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|p| (p["name"].as_str().unwrap(), p["prover_timer_s"].as_f64().unwrap_or(-1.0)))
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap(),
+                p["prover_timer_s"].as_f64().unwrap_or(-1.0),
+            )
+        })
         .collect();
     let names: Vec<&str> = phases.iter().map(|p| p.0).collect();
-    assert_eq!(names, ["load", "diagnostics", "sierra", "casm", "write", "exit"]);
+    assert_eq!(
+        names,
+        ["load", "diagnostics", "sierra", "casm", "write", "exit"]
+    );
     assert_eq!(phases[1].1, 1.90);
     assert_eq!(phases[2].1, 1.74);
     assert_eq!(m["cairo_steps"], 710725.0);
@@ -216,6 +224,7 @@ fn four_measured_steps_with_stwo_phases_and_metrics() {
         .unwrap()
         .starts_with("constant"));
     assert_eq!(cell["info"]["cairo_corelib_version"], "2.15.0");
+    assert_eq!(cell["info"]["preprocessed_trace"], "canonical");
     // The stand-in prints [0.5, 0.5], which this model does not compute: the interpreter says so.
     let warnings = cell["warnings"].to_string();
     assert!(warnings.contains("interpreter predicted"), "{cell:#}");
@@ -327,12 +336,14 @@ fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
     let out = format!("{commitment} 2 32768 0 32768 0");
     let r = run_suite_with(
         dir.path(),
-        r#"{ weights = "data" }"#,
+        r#"{ weights = "data", preprocessed_trace = "auto" }"#,
         &[("ORION_FAKE_OUTPUT", &out)],
         |_| {},
     );
     let cell = &r["cells"][0];
     assert_eq!(cell["status"], "ok", "{cell:#}");
+    // The setting reaches the prove step; the backend says which variant it chose.
+    assert_eq!(cell["info"]["preprocessed_trace"], "auto");
     assert_eq!(cell["info"]["model_commitment"], commitment.as_str());
     assert!(
         cell["info"]["model_commitment_check"].is_string(),
@@ -386,6 +397,16 @@ fn weights_as_data_are_an_argument_and_the_commitment_is_recorded() {
             .contains("does not bind this model"),
         "{cell:#}"
     );
+
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite_with(
+        dir.path(),
+        r#"{ preprocessed_trace = "huge" }"#,
+        &[],
+        |_| {},
+    );
+    let reason = r["cells"][0]["reason"].as_str().unwrap().to_string();
+    assert!(reason.contains("canonical_without_pedersen"), "{reason}");
 
     let dir = tempfile::tempdir().unwrap();
     let r = run_suite_with(dir.path(), r#"{ weights = "packed" }"#, &[], |_| {});

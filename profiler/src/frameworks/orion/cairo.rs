@@ -73,7 +73,7 @@ pub enum Weights {
     /// default). The Cairo compiler's time grows far faster than the parameter count.
     Constant,
     /// A second program argument (a serialized `Array<FP16x16>`, layer by layer: weights
-    /// then bias). The program outputs the Poseidon hash of that serialized array before
+    /// transposed, then bias). The program outputs the Poseidon hash of that serialized array before
     /// the prediction, so the proof binds the model by its commitment; the program text,
     /// and so its compile, no longer depends on the weights.
     Data,
@@ -149,9 +149,10 @@ pub fn program_for(plan: &Plan, weights: Weights) -> String {
         let mut at = 0;
         for (i, l) in plan.layers.iter().enumerate() {
             let ([o, n], [b]) = shapes(l);
+            // Transposed ([in, out]): Gemm then needs no transpose at run time.
             let _ = writeln!(
                 out,
-                "    let w{i} = TensorTrait::new(array![{o}, {n}].span(), m.slice({at}, {}));",
+                "    let w{i} = TensorTrait::new(array![{n}, {o}].span(), m.slice({at}, {}));",
                 o * n
             );
             at += o * n;
@@ -167,15 +168,17 @@ pub fn program_for(plan: &Plan, weights: Weights) -> String {
         "    let x = TensorTrait::new(array![1, {}].span(), input.span());",
         plan.inputs()
     );
+    // Orion's tooling keeps ONNX's layout (`transB = true`, a transpose of the weights in
+    // every run); the data form passes them transposed already.
     let call = |i: usize| match weights {
-        Weights::Constant => (format!("w{i}()"), format!("b{i}()")),
-        Weights::Data => (format!("w{i}"), format!("b{i}")),
+        Weights::Constant => (format!("w{i}()"), format!("b{i}()"), "true"),
+        Weights::Data => (format!("w{i}"), format!("b{i}"), "false"),
     };
     for (i, l) in plan.layers.iter().enumerate() {
-        let (w, b) = call(i);
+        let (w, b, trans_b) = call(i);
         let _ = writeln!(
             out,
-            "    let x = NNTrait::gemm(x, {w}, Option::Some({b}), Option::None(()), Option::None(()), false, true);"
+            "    let x = NNTrait::gemm(x, {w}, Option::Some({b}), Option::None(()), Option::None(()), false, {trans_b});"
         );
         if l.relu {
             out.push_str("    let x = NNTrait::relu(@x);\n");
@@ -203,13 +206,16 @@ pub fn parameter_count(plan: &Plan) -> usize {
 }
 
 /// The second argument of a `Weights::Data` program: the serialized `Array<FP16x16>` of
-/// every layer's weights (row-major, `[out][in]`) then bias, layer by layer.
+/// every layer's weights, transposed (`[in][out]`, row-major), then its bias, layer by layer.
 pub fn model_args(plan: &Plan) -> Vec<u64> {
-    let values: Vec<f32> = plan
-        .layers
-        .iter()
-        .flat_map(|l| l.weights.iter().flatten().chain(l.bias.iter()).copied())
-        .collect();
+    let mut values: Vec<f32> = Vec::with_capacity(parameter_count(plan));
+    for l in &plan.layers {
+        let ([o, n], _) = shapes(l);
+        for c in 0..n {
+            values.extend((0..o).map(|r| l.weights[r][c]));
+        }
+        values.extend(&l.bias);
+    }
     args(&values)
 }
 

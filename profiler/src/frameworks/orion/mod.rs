@@ -287,6 +287,8 @@ impl PreparedCell for setup::State {
                     &p(&s.prover_input),
                     "--proof",
                     &p(&s.proof),
+                    "--preprocessed-trace",
+                    &s.preprocessed_trace,
                 ]),
             ),
             step("verify", a(&["verify", "--proof", &p(&s.proof)])),
@@ -363,6 +365,9 @@ impl PreparedCell for setup::State {
         if let Some(prove) = log_of(steps, "prove") {
             for (name, secs) in parse::prover_phases(&prove) {
                 m.insert(format!("stwo_{name}_s"), secs);
+            }
+            if let Some(v) = parse::preprocessed_trace(&prove) {
+                c.info.insert("preprocessed_trace".into(), v);
             }
             if let Some(b) = parse::proof_size_estimate(&prove) {
                 m.insert("proof_size_estimate_bytes".into(), b as f64);

@@ -134,6 +134,13 @@ fn snake(s: &str) -> String {
     o.trim_matches('_').to_string()
 }
 
+/// The backend's `Preprocessed trace: <variant>` line of a prove (the variant it used).
+pub fn preprocessed_trace(text: &str) -> Option<String> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix("Preprocessed trace: "))
+        .map(|v| v.trim().to_string())
+}
+
 /// stwo's `proof_size_estimate=N` (bytes of the proof's binary form).
 pub fn proof_size_estimate(text: &str) -> Option<u64> {
     strip_ansi(text).lines().find_map(|l| {

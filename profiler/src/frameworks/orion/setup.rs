@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The settings the adapter knows.
-pub const SETTINGS: [&str; 7] = [
+pub const SETTINGS: [&str; 8] = [
     "accuracy_samples",
     "weights",
+    "preprocessed_trace",
     "input_index",
     "backend",
     "cubit_home",
@@ -34,6 +35,8 @@ pub struct State {
     pub label: Option<u8>,
     /// Where the program holds the weights.
     pub weights: cairo::Weights,
+    /// stwo's preprocessed trace (`--preprocessed-trace` of the backend's prove).
+    pub preprocessed_trace: String,
     /// The serialized weights, the second argument of a `Weights::Data` program (empty for
     /// `Weights::Constant`).
     pub model_args: Vec<u64>,
@@ -134,6 +137,27 @@ fn json_args(input: &[f32], model: &[u64]) -> String {
     format!("[{}]\n", v.join(","))
 }
 
+/// The values of the setting `preprocessed_trace`: stwo-cairo's variants, and `auto`.
+pub const PREPROCESSED_TRACES: [&str; 4] = [
+    "canonical",
+    "canonical_without_pedersen",
+    "canonical_small",
+    "auto",
+];
+
+/// The setting `preprocessed_trace` (default: stwo-cairo's default, `canonical`).
+fn preprocessed_trace_of(cell: &Cell) -> Result<String, FrameworkError> {
+    let v = setting_str(cell, "preprocessed_trace").unwrap_or_else(|| "canonical".into());
+    if PREPROCESSED_TRACES.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(failed(format!(
+            "preprocessed_trace = \"{v}\": give one of {} (auto: without the Pedersen tables when the program uses no Pedersen builtin)",
+            PREPROCESSED_TRACES.join(", ")
+        )))
+    }
+}
+
 /// The setting `weights` (default: Orion's constant tensors).
 fn weights_of(cell: &Cell) -> Result<cairo::Weights, FrameworkError> {
     setting_str(cell, "weights")
@@ -178,6 +202,7 @@ pub fn provision(
     }
     let plan = plan_of(cell)?;
     let weights = weights_of(cell)?;
+    let preprocessed_trace = preprocessed_trace_of(cell)?;
     let mut info = BTreeMap::new();
     let path_setting = |k: &str| setting_str(cell, k).map(PathBuf::from);
     let orion = found(&EXTERNAL, cell.framework.home.as_deref(), &mut info)?;
@@ -260,6 +285,7 @@ pub fn provision(
             args,
             label,
             weights,
+            preprocessed_trace,
             model_args,
             predicted,
         },

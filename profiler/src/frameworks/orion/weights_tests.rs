@@ -41,9 +41,9 @@ fn the_data_form_reads_every_weight_from_its_argument_and_commits_to_them() {
     assert!(text.contains("(commitment, x.data)"));
     assert!(!text.contains("data.append"), "no constant left: {text}");
     assert!(text.contains(
-        "NNTrait::gemm(x, w1, Option::Some(b1), Option::None(()), Option::None(()), false, true);"
+        "NNTrait::gemm(x, w1, Option::Some(b1), Option::None(()), Option::None(()), false, false);"
     ));
-    assert!(text.contains("let w0 = TensorTrait::new(array![3, 4].span(), m.slice(0, 12));"));
+    assert!(text.contains("let w0 = TensorTrait::new(array![4, 3].span(), m.slice(0, 12));"));
     assert!(text.contains("NNTrait::softmax(@x, Option::Some(1))"));
     // The program's text does not depend on the weights' values, only on the shapes.
     let mut other = plan();
@@ -56,10 +56,19 @@ fn the_data_form_reads_every_weight_from_its_argument_and_commits_to_them() {
     assert_eq!(cairo::parameter_count(&p), 23);
     assert_eq!(args[0], 23);
     assert_eq!(args.len(), 1 + 2 * 23);
+    assert_eq!(args[1..3], [0, 0], "w0[0][0] = 0 first");
+    // w0[0][1] = 0.125 is the 4th value: the transposed layout puts column 0 (3 values) first.
+    assert_eq!(args[1 + 2 * 3..1 + 2 * 4], [8192, 0]);
+    // Weights transposed ([in][out]), then the bias.
+    let transposed = |w: &Vec<Vec<f32>>| -> Vec<f32> {
+        (0..w[0].len())
+            .flat_map(|c| w.iter().map(move |row| row[c]))
+            .collect()
+    };
     let tensors: Vec<Vec<f32>> = p
         .layers
         .iter()
-        .flat_map(|l| [l.weights.concat(), l.bias.clone()])
+        .flat_map(|l| [transposed(&l.weights), l.bias.clone()])
         .collect();
     let s = slices(&text);
     assert_eq!(s.len(), tensors.len());
