@@ -13,6 +13,8 @@ use super::CellResult;
 pub const FACT_CONSTRAINTS: &str = "circuit_constraints";
 /// `info` key: log2 of the rows of a Halo2 circuit, known before its setup ran.
 pub const FACT_LOGROWS: &str = "circuit_logrows";
+/// `info` key: steps of a Cairo program's execution, known before its proof ran.
+pub const FACT_CAIRO_STEPS: &str = "cairo_steps";
 
 impl CellResult {
     /// A finite metric.
@@ -50,6 +52,9 @@ impl CellResult {
         }
         if let Some(c) = self.count_fact(FACT_CONSTRAINTS) {
             return Some(format!("{c} constraints"));
+        }
+        if let Some(n) = self.count_fact(FACT_CAIRO_STEPS) {
+            return Some(format!("{n} Cairo steps"));
         }
         self.count_fact(FACT_LOGROWS).map(|k| format!("2^{k} rows"))
     }
@@ -115,5 +120,7 @@ mod tests {
                 .as_deref(),
             Some("711774 Cairo steps")
         );
+        let oom = cell(&[("params", 20710.0)], &[(FACT_CAIRO_STEPS, "3237993")]);
+        assert_eq!(oom.circuit_size().as_deref(), Some("3237993 Cairo steps"));
     }
 }

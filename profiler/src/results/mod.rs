@@ -24,7 +24,7 @@ mod sensor;
 mod step;
 pub(crate) mod summary;
 
-pub use circuit::{FACT_CONSTRAINTS, FACT_LOGROWS};
+pub use circuit::{FACT_CAIRO_STEPS, FACT_CONSTRAINTS, FACT_LOGROWS};
 pub use host::{CpuCache, CpuFreq, GpuInfo, Host};
 pub use memory::{MemoryMethod, MemoryPrecision};
 pub use sensor::SensorStatus;

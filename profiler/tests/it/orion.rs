@@ -236,6 +236,23 @@ fn four_measured_steps_with_stwo_phases_and_metrics() {
 }
 
 #[test]
+fn a_failed_prove_still_records_the_cairo_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_suite(dir.path(), &[("ORION_FAKE_PROVE", "fail")]);
+    let cell = &r["cells"][0];
+    assert_eq!(cell["status"], "failed", "{cell:#}");
+    // The execute step's count, kept as a fact: the frontier says how large the trace was.
+    assert_eq!(cell["info"]["cairo_steps"], "710725", "{cell:#}");
+    assert!(
+        cell["reason"]
+            .as_str()
+            .unwrap()
+            .contains("the prover gave up"),
+        "{cell:#}"
+    );
+}
+
+#[test]
 fn a_failed_verification_is_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let r = run_suite(dir.path(), &[("ORION_FAKE_VERIFY", "fail")]);

@@ -295,6 +295,27 @@ impl PreparedCell for setup::State {
         ])
     }
 
+    /// Before `prove`: the Cairo steps the execute step printed, as a fact, so that a cell
+    /// whose prove fails (out of memory) still says how large its trace was.
+    fn before_step(
+        &mut self,
+        ctx: &CellContext,
+        step: &mut PlannedStep,
+    ) -> Result<std::collections::BTreeMap<String, String>, FrameworkError> {
+        let mut facts = std::collections::BTreeMap::new();
+        if step.name == "prove" {
+            let log = ctx
+                .workdir
+                .join(format!("rep-{}", ctx.rep))
+                .join("execute.stdout");
+            let text = std::fs::read_to_string(log).unwrap_or_default();
+            if let Some(n) = parse::executions(&text).first().and_then(|r| r.steps) {
+                facts.insert(crate::results::FACT_CAIRO_STEPS.into(), n.to_string());
+            }
+        }
+        Ok(facts)
+    }
+
     fn phases(&self, _cell: &Cell, step: &str) -> Option<PhaseSpec> {
         match step {
             "prove" => Some(prove_phases()),
