@@ -262,6 +262,18 @@ fn a_failed_verification_is_the_reason() {
     assert!(reason.contains("ECDSA segment is not empty"), "{reason}");
 }
 
+/// `zkprof doctor`'s output with the checkouts `homes` and the stand-in backend.
+fn doctor_with(dir: &Path, homes: &[(&'static str, PathBuf)]) -> String {
+    let mut cmd = zkprof();
+    cmd.arg("doctor")
+        .env("ZKPROF_CACHE", dir.join("cache"))
+        .env("ZKPROF_CAIRO_PROVER", asset());
+    for (kind, home) in homes {
+        cmd.env(format!("ZKPROF_{}_HOME", kind.to_ascii_uppercase()), home);
+    }
+    text(&cmd.output().unwrap())
+}
+
 #[test]
 fn doctor_lists_what_orion_needs() {
     let dir = tempfile::tempdir().unwrap();
@@ -297,14 +309,7 @@ fn doctor_lists_what_orion_needs() {
     assert!(t.lines().any(|l| l.contains("cairo-prover")), "{t}");
 
     let homes = fake_checkouts(dir.path());
-    let mut cmd = zkprof();
-    cmd.arg("doctor")
-        .env("ZKPROF_CACHE", dir.path().join("cache"))
-        .env("ZKPROF_CAIRO_PROVER", asset());
-    for (kind, home) in &homes {
-        cmd.env(format!("ZKPROF_{}_HOME", kind.to_ascii_uppercase()), home);
-    }
-    let t = text(&cmd.output().unwrap());
+    let t = doctor_with(dir.path(), &homes);
     for (kind, _) in &homes {
         assert!(
             t.lines()
@@ -324,14 +329,7 @@ fn doctor_lists_what_orion_needs() {
     // A corelib the backend's compiler cannot compile: said, with its version and commit.
     let cairo = &homes.iter().find(|(k, _)| *k == "cairo").unwrap().1;
     corelib_version(cairo, "2.12.0");
-    let mut cmd = zkprof();
-    cmd.arg("doctor")
-        .env("ZKPROF_CACHE", dir.path().join("cache"))
-        .env("ZKPROF_CAIRO_PROVER", asset());
-    for (kind, home) in &homes {
-        cmd.env(format!("ZKPROF_{}_HOME", kind.to_ascii_uppercase()), home);
-    }
-    let t = text(&cmd.output().unwrap());
+    let t = doctor_with(dir.path(), &homes);
     let line = t
         .lines()
         .find(|l| l.trim_start().starts_with("no   cairo "))
