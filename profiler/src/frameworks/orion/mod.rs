@@ -19,21 +19,27 @@
 //! accuracy loss over N test images executed without proving (one unmeasured `execute`).
 //! The program's outputs are also predicted by zkprof's FP16x16 interpreter (`fixed.rs`);
 //! a difference is a warning.
+//!
+//! With `weights = "data"` the weights are the program's argument and its output starts with
+//! their Poseidon hash, which zkprof recomputes from the model file (`commit.rs`). The
+//! compile and prove steps' phases are the backend's spans (`phases.rs`).
 
 pub mod backend;
 pub mod cairo;
 pub mod commit;
 pub mod fixed;
 pub mod parse;
+pub mod phases;
 mod setup;
 
 use super::external::External;
 use super::read_log;
 use super::{CellContext, Collected, Framework, FrameworkError, PlannedStep};
 use super::{PreparedCell, Provisioned};
-use crate::measure::{PhaseRule, PhaseSpec};
+use crate::measure::PhaseSpec;
 use crate::results::StepRun;
 use crate::suite::Cell;
+pub use phases::{compile_phases, prove_phases};
 use std::path::Path;
 
 pub use setup::SETTINGS;
@@ -95,99 +101,6 @@ pub struct Orion;
 
 fn failed(msg: impl Into<String>) -> FrameworkError {
     FrameworkError::Failed(msg.into())
-}
-
-/// A phase that ends when the backend's span `parent:span` (of tracing target `target`)
-/// closes, timed by the backend itself (`close time.busy=`).
-fn span_rule(parent: &str, name: &str, span: &str, target: &str, note: Option<&str>) -> PhaseRule {
-    let marker = format!("{parent}:{span}: {target}: close time.busy=");
-    PhaseRule {
-        name: name.into(),
-        ends_at: marker.clone(),
-        timer_after: Some(marker),
-        note: note.map(str::to_string),
-    }
-}
-
-/// The phases of the `prove` step: stwo-cairo's top-level tracing spans, each timed by the
-/// prover itself (`close time.busy=`).
-pub fn prove_phases() -> PhaseSpec {
-    let rule = |name: &str, span: &str, target: &str, note: Option<&str>| {
-        span_rule("prove", name, span, target, note)
-    };
-    PhaseSpec {
-        phases: vec![
-            rule(
-                "read_input",
-                "Read prover input",
-                "zkprof_cairo_prover",
-                Some("process start and reading the prover input (JSON)"),
-            ),
-            rule(
-                "twiddles",
-                "Precompute Twiddles",
-                "stwo_cairo_prover::prover",
-                None,
-            ),
-            rule(
-                "preprocessed_commitment",
-                "Compute preprocessed trace commitment",
-                "stwo_cairo_prover::prover",
-                Some(
-                    "the preprocessed trace and its commitment: a fixed cost, whatever the program",
-                ),
-            ),
-            rule(
-                "prove_cairo",
-                "prove_cairo",
-                "stwo_cairo_prover::prover",
-                Some("the program's traces, their commitments and the STARK proof"),
-            ),
-            rule(
-                "serialize",
-                "Serialize proof",
-                "cairo_air::utils",
-                Some("writing the proof (JSON)"),
-            ),
-        ],
-        tail: "exit".into(),
-        headline: None,
-    }
-}
-
-/// The phases of the `compile` step: the Cairo compiler's stages as the backend's spans.
-/// Each stage reuses what the earlier ones computed, so each phase is that stage's own work.
-pub fn compile_phases() -> PhaseSpec {
-    let rule = |name: &str, span: &str, note: &str| {
-        span_rule("compile", name, span, "zkprof_cairo_prover", Some(note))
-    };
-    PhaseSpec {
-        phases: vec![
-            rule(
-                "load",
-                "Load project",
-                "process start, the corelib and the project's crates set up",
-            ),
-            rule(
-                "diagnostics",
-                "Diagnostics (parse, semantic, lowering)",
-                "parsing, semantic analysis and lowering of the model crate (its diagnostics)",
-            ),
-            rule(
-                "sierra",
-                "Sierra generation",
-                "Sierra code from the lowered functions",
-            ),
-            rule(
-                "casm",
-                "CASM generation",
-                "Sierra to CASM and the executable's entry point",
-            ),
-            rule("write", "Write executable", "writing the executable (JSON)"),
-        ],
-        tail: "exit".into(),
-        headline: None,
-    }
 }
 
 fn log_of(steps: &[StepRun], name: &str) -> Option<String> {
