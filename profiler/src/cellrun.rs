@@ -313,7 +313,7 @@ fn run_repetition(
             env: step.env,
             timeout: ctx.cell.framework.timeout_s.map(Duration::from_secs_f64),
             memory_limit: ctx.cell.framework.memory_limit,
-            log_dir: ctx.workdir.join(format!("rep-{}", ctx.rep)),
+            log_dir: ctx.rep_dir(),
             log_stem: step.name.clone(),
             phases,
             cpus: ctx.cpus.cloned(),

@@ -138,18 +138,23 @@ impl External {
     /// For `zkprof doctor`: found (with path and commit) or missing (with how to get it).
     pub fn status(&self) -> SensorStatus {
         match self.locate(None) {
-            Ok(i) => SensorStatus::available_with(
-                self.kind,
-                format!(
-                    "{} (from {}), commit {}{}",
-                    i.home.display(),
-                    i.from,
-                    i.commit.as_deref().unwrap_or("unknown"),
-                    i.warning.map(|w| format!("; {w}")).unwrap_or_default()
-                ),
-            ),
+            Ok(i) => SensorStatus::available_with(self.kind, Self::found_line(&i)),
             Err(why) => SensorStatus::unavailable(self.kind, why),
         }
+    }
+
+    /// `doctor`'s words for a found installation: path, where it came from, commit, warning.
+    pub fn found_line(i: &Installation) -> String {
+        format!(
+            "{} (from {}), commit {}{}",
+            i.home.display(),
+            i.from,
+            i.commit.as_deref().unwrap_or("unknown"),
+            i.warning
+                .as_ref()
+                .map(|w| format!("; {w}"))
+                .unwrap_or_default()
+        )
     }
 }
 

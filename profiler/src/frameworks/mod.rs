@@ -42,6 +42,14 @@ pub struct CellContext<'a> {
     pub cpus: Option<&'a crate::measure::cpus::CpuChoice>,
 }
 
+impl CellContext<'_> {
+    /// This repetition's directory in the cell's: where its steps' logs
+    /// (`<step>.stdout`, `<step>.stderr`, `<step>.timeline.tsv`) and per-run files go.
+    pub fn rep_dir(&self) -> PathBuf {
+        self.workdir.join(format!("rep-{}", self.rep))
+    }
+}
+
 /// One step of a repetition, ready to run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PlannedStep {

@@ -147,6 +147,26 @@ pub fn setting_str(cell: &crate::suite::Cell, key: &str) -> Option<String> {
     })
 }
 
+/// A cell setting that must be one of `valid` (`default` when absent); the error names the
+/// framework (`label`), the setting, the value and the valid ones.
+pub fn setting_choice(
+    cell: &crate::suite::Cell,
+    label: &str,
+    key: &str,
+    default: &str,
+    valid: &[&str],
+) -> Result<String, FrameworkError> {
+    let v = setting_str(cell, key).unwrap_or_else(|| default.to_string());
+    if valid.contains(&v.as_str()) {
+        Ok(v)
+    } else {
+        Err(FrameworkError::Failed(format!(
+            "{label} setting `{key}` = `{v}`: valid values are {}",
+            valid.join(", ")
+        )))
+    }
+}
+
 /// A cell setting as an unsigned integer, with a clear error for other values.
 pub fn setting_u64(cell: &crate::suite::Cell, key: &str) -> Result<Option<u64>, FrameworkError> {
     match cell.settings.get(key) {

@@ -190,16 +190,8 @@ pub(super) fn read_settings(cell: &Cell) -> Result<BTreeMap<String, String>, Fra
         )));
     }
     s.insert("version".into(), version);
-    let pick = |key: &str, default: &str, valid: &[&str]| -> Result<String, FrameworkError> {
-        let v = setting_str(cell, key).unwrap_or_else(|| default.to_string());
-        if valid.contains(&v.as_str()) {
-            Ok(v)
-        } else {
-            Err(failed(format!(
-                "EZKL setting `{key}` = `{v}`: valid values are {}",
-                valid.join(", ")
-            )))
-        }
+    let pick = |key: &str, default: &str, valid: &[&str]| {
+        crate::frameworks::provision::setting_choice(cell, "EZKL", key, default, valid)
     };
     let vis = ["public", "private", "fixed", "hashed"];
     s.insert(

@@ -197,7 +197,7 @@ impl Framework for Ezkl {
 impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
         let st = self;
-        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        let rep = super::absolute(&ctx.rep_dir());
         std::fs::create_dir_all(&rep)
             .map_err(|e| failed(format!("cannot create {}: {e}", rep.display())))?;
         let p = |x: &Path| x.display().to_string();
@@ -346,7 +346,7 @@ impl PreparedCell for State {
                 out.metrics.insert(k.into(), v);
             }
         }
-        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        let rep = super::absolute(&ctx.rep_dir());
         if let Ok(text) = std::fs::read_to_string(rep.join("proof.json")) {
             out.metrics
                 .insert("proof_file_bytes".into(), text.len() as f64);

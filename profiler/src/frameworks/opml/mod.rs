@@ -203,7 +203,7 @@ impl Framework for Opml {
 impl PreparedCell for State {
     fn steps(&self, ctx: &CellContext) -> Result<Vec<PlannedStep>, FrameworkError> {
         let st = self;
-        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        let rep = super::absolute(&ctx.rep_dir());
         let mut steps = Vec::new();
         if let Some(entry) = &st.build {
             steps.push(run::compile_step(&st.inst, entry)?);
@@ -260,7 +260,7 @@ impl PreparedCell for State {
             }
         }
         // The numbered checkpoint duplicates checkpoint_final.json (6 MB each): keep one.
-        let rep = super::absolute(ctx.workdir).join(format!("rep-{}", ctx.rep));
+        let rep = super::absolute(&ctx.rep_dir());
         for name in ["prove", "verify"] {
             run::drop_duplicate_checkpoints(&rep.join(format!("{name}-vm")));
         }

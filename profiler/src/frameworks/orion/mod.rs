@@ -217,10 +217,7 @@ impl PreparedCell for setup::State {
     ) -> Result<std::collections::BTreeMap<String, String>, FrameworkError> {
         let mut facts = std::collections::BTreeMap::new();
         if step.name == "prove" {
-            let log = ctx
-                .workdir
-                .join(format!("rep-{}", ctx.rep))
-                .join("execute.stdout");
+            let log = ctx.rep_dir().join("execute.stdout");
             let text = std::fs::read_to_string(log).unwrap_or_default();
             if let Some(n) = parse::executions(&text).first().and_then(|r| r.steps) {
                 facts.insert(crate::results::FACT_CAIRO_STEPS.into(), n.to_string());
@@ -256,8 +253,8 @@ impl PreparedCell for setup::State {
         if let Some(n) = run.steps {
             m.insert("cairo_steps".into(), n as f64);
         }
-        if s.weights == cairo::Weights::Data {
-            let (printed, _) = cairo::split_commitment(&run.output).map_err(failed)?;
+        let (commitment, outputs) = s.read_output(&run.output)?;
+        if let Some(printed) = commitment {
             c.info
                 .insert("model_commitment".into(), printed.to_string());
             let ours = commit::poseidon_printed(&s.model_args);
@@ -272,7 +269,6 @@ impl PreparedCell for setup::State {
                 ));
             }
         }
-        let outputs = s.prediction(&run.output)?;
         let out32: Vec<f32> = outputs.iter().map(|&v| v as f32).collect();
         let class = crate::model::layers::argmax(&out32);
         m.insert("predicted_class".into(), class as f64);

@@ -83,29 +83,22 @@ fn found(
 /// compile it.
 pub fn corelib_status() -> crate::results::SensorStatus {
     use crate::results::SensorStatus;
-    let status = CORELIB.status();
-    let Ok(i) = CORELIB.locate(None) else {
-        return status;
+    let i = match CORELIB.locate(None) {
+        Ok(i) => i,
+        Err(why) => return SensorStatus::unavailable(CORELIB.kind, why),
     };
-    match backend::check_corelib(&i.home, i.commit.as_deref()) {
-        Err(why) => SensorStatus::unavailable(CORELIB.kind, why),
-        Ok(Some(v)) => SensorStatus::available_with(
-            CORELIB.kind,
-            format!(
-                "{}; corelib {v}, which the backend's Cairo {} compiler compiles",
-                status.reason.unwrap_or_default(),
-                backend::COMPILER_VERSION
-            ),
+    let compiler = backend::COMPILER_VERSION;
+    let version = match backend::check_corelib(&i.home, i.commit.as_deref()) {
+        Err(why) => return SensorStatus::unavailable(CORELIB.kind, why),
+        Ok(Some(v)) => format!("corelib {v}, which the backend's Cairo {compiler} compiler compiles"),
+        Ok(None) => format!(
+            "the corelib's version is unknown (no version in corelib/Scarb.toml): the backend compiles only a {compiler}.x corelib"
         ),
-        Ok(None) => SensorStatus::available_with(
-            CORELIB.kind,
-            format!(
-                "{}; the corelib's version is unknown (no version in corelib/Scarb.toml): the backend compiles only a {}.x corelib",
-                status.reason.unwrap_or_default(),
-                backend::COMPILER_VERSION
-            ),
-        ),
-    }
+    };
+    SensorStatus::available_with(
+        CORELIB.kind,
+        format!("{}; {version}", External::found_line(&i)),
+    )
 }
 
 /// The dense model of the cell as Orion will run it.
@@ -145,17 +138,16 @@ pub const PREPROCESSED_TRACES: [&str; 4] = [
     "auto",
 ];
 
-/// The setting `preprocessed_trace` (default: stwo-cairo's default, `canonical`).
+/// The setting `preprocessed_trace` (default: stwo-cairo's default, `canonical`; `auto`:
+/// without the Pedersen tables when the program uses no Pedersen builtin).
 fn preprocessed_trace_of(cell: &Cell) -> Result<String, FrameworkError> {
-    let v = setting_str(cell, "preprocessed_trace").unwrap_or_else(|| "canonical".into());
-    if PREPROCESSED_TRACES.contains(&v.as_str()) {
-        Ok(v)
-    } else {
-        Err(failed(format!(
-            "preprocessed_trace = \"{v}\": give one of {} (auto: without the Pedersen tables when the program uses no Pedersen builtin)",
-            PREPROCESSED_TRACES.join(", ")
-        )))
-    }
+    provision::setting_choice(
+        cell,
+        "orion",
+        "preprocessed_trace",
+        "canonical",
+        &PREPROCESSED_TRACES,
+    )
 }
 
 /// The setting `weights` (default: Orion's constant tensors).
@@ -174,14 +166,20 @@ pub fn weights_fact(w: cairo::Weights) -> String {
 }
 
 impl State {
-    /// The prediction in a run's output (after the model commitment of a `Weights::Data`
-    /// program).
-    pub fn prediction(&self, output: &[String]) -> Result<Vec<f64>, FrameworkError> {
-        let rest = match self.weights {
-            cairo::Weights::Constant => output,
-            cairo::Weights::Data => cairo::split_commitment(output).map_err(failed)?.1,
+    /// A run's output read: the model commitment (a `Weights::Data` program prints it
+    /// first), then the prediction.
+    pub fn read_output<'o>(
+        &self,
+        output: &'o [String],
+    ) -> Result<(Option<&'o str>, Vec<f64>), FrameworkError> {
+        let (commitment, rest) = match self.weights {
+            cairo::Weights::Constant => (None, output),
+            cairo::Weights::Data => {
+                let (c, rest) = cairo::split_commitment(output).map_err(failed)?;
+                (Some(c), rest)
+            }
         };
-        cairo::output_values(rest).map_err(failed)
+        Ok((commitment, cairo::output_values(rest).map_err(failed)?))
     }
 }
 
@@ -349,7 +347,7 @@ pub fn accuracy(
             circuit.push(None);
             continue;
         }
-        let v = st.prediction(&r.output)?;
+        let (_, v) = st.read_output(&r.output)?;
         let v: Vec<f32> = v.iter().map(|&x| x as f32).collect();
         circuit.push(Some(crate::model::layers::argmax(&v)));
     }
